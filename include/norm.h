@@ -33,7 +33,8 @@ struct token {
 	unsigned len;
 	unsigned flags;
 	unsigned orig;   /* byte offset of the token in the original input */
-	unsigned sent;   /* sentence index: incremented at . ! ? ; and newlines */
+	unsigned sent;   /* sentence index: incremented at . ! ? ; : and newlines
+			  * (once per run, never inside "12.11.2026" or "14:30") */
 };
 
 struct ntext {
@@ -54,7 +55,10 @@ void lexicon_free(struct lexicon *lx); /* accepts NULL */
 int lexicon_add_rewrite(struct lexicon *lx, const char *from, const char *to,
 			char *err, size_t errlen);
 /* A known word: a target for typo correction.  Words of 4 letters or fewer
- * are only matched exactly; longer ones tolerate 1 edit (2 from 8 letters). */
+ * are only matched exactly; longer ones tolerate 1 edit (2 from 8 letters).
+ * When two words are equally near a typo, the one sharing its first letter
+ * wins, then the one added first: add the more frequent words first.
+ * The text is folded like a question; -1 unless it is one word of letters. */
 int lexicon_add_word(struct lexicon *lx, const char *word);
 /* A word that must never be "corrected" (valid French words that sit one
  * edit away from vocabulary, e.g. "vite" vs "visite"). */
@@ -64,11 +68,21 @@ void lexicon_seal(struct lexicon *lx);
 int lexicon_has_word(const struct lexicon *lx, const char *word);
 
 /* Unicode fold only (no tokenising): writes a NUL-terminated string into
- * out (outsz >= 1) and returns its length.  Sets *invalid (may be NULL)
- * when invalid UTF-8 was replaced. */
+ * out (outsz >= 1) and returns its length; a character that does not fit
+ * is left out whole.  Sets *invalid (may be NULL) when invalid UTF-8 was
+ * replaced: by a space, except a lone Latin-1 byte of a French accented
+ * lowercase letter ("valid\xe9e" -> "validee"). */
 size_t norm_fold(const char *in, size_t len, char *out, size_t outsz, int *invalid);
 
-/* Full pipeline.  lx may be NULL (then no rewrite, no typo fix). */
+/* Full pipeline.  lx may be NULL (then no rewrite, no typo fix).
+ * Tokens: lowercase ASCII letters, or digits ("12", TOK_NUM), or digits
+ * joined by / . - (TOK_DATE), or digits then letters/digits ("1er",
+ * "14h30"), or "14:30".  Elisions and hyphens split ("l'export" -> l export,
+ * "sera-t-elle" -> sera t elle) except "aujourdhui", one token however
+ * written.  Number words 2..99 become one digit token TOK_NUM|TOK_NUMWORD
+ * ("vingt et un" -> 21); "un"/"une" alone stay words, and "sept" right
+ * after a day number stays "sept" (the month: "le 12 sept").
+ * Needs lexicon_seal for typo correction; allocates nothing. */
 void norm_text(const struct lexicon *lx, const char *in, size_t len, struct ntext *out);
 
 /* Damerau-Levenshtein distance, stopping early above max (returns max+1). */
