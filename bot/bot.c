@@ -1,0 +1,451 @@
+/* bot.c - what the bot does with one chat message, whatever the transport:
+ * decide whether it is for the bot (private, addressed, command prefix,
+ * auto_answer with high confidence), check admin rights by account,
+ * apply a bounded per-user rate limit, and get the French answer from
+ * ask_question.  No I/O: transports send what bot_handle returns.
+ * The knowledge base is swapped whole on reload (style.md, "Memory"). */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "bot.h"
+#include "intent.h"
+#include "kb.h"
+#include "log.h"
+
+#define BOT_MAX_QUESTION 2048  /* bytes of a message given to the engine */
+#define RATE_WAYS 4
+#define RATE_SETS (BOT_RATE_SLOTS / RATE_WAYS)
+
+/* One user's token bucket; 0 key = free. */
+struct rate_slot {
+	uint64_t key;
+	double tokens;
+	int64_t last_ms;   /* last refill */
+	uint64_t used;     /* LRU stamp */
+	int noticed;       /* the "slow down" notice was sent */
+};
+
+struct bot {
+	struct kb *kb;
+	char prefix[32];
+	size_t prefix_len;
+	struct strlist ignore;
+	double threshold;
+	bot_reload_fn reload;
+	void *reload_arg;
+	struct rate_slot rate[BOT_RATE_SLOTS];
+	uint64_t rate_clock;
+	struct bot_stats st;
+	struct reply scratch; /* 4 KiB: kept off the stack and reused */
+	char q[BOT_MAX_QUESTION + 64];
+};
+
+static const char msg_limited[] =
+	"Doucement : beaucoup de questions d'affilée. Je vous réponds à "
+	"nouveau dans une minute.";
+static const char msg_reloaded[] =
+	"Rechargement effectué : la nouvelle base est en service.";
+static const char msg_refused[] =
+	"Désolé, cette commande est réservée aux administrateurs du bot.";
+
+/* ---- settings and knowledge ---- */
+
+static void strlist_clear(struct strlist *l)
+{
+	size_t i;
+	for (i = 0; i < l->n; i++)
+		free(l->v[i]);
+	free(l->v);
+	l->v = NULL;
+	l->n = 0;
+}
+
+int bot_set_config(struct bot *b, const struct bot_config *cfg)
+{
+	struct strlist ig = { NULL, 0 };
+	const char *pfx = cfg->command_prefix ? cfg->command_prefix : "!";
+	size_t i;
+
+	if (strlen(pfx) >= sizeof b->prefix)
+		return -1;
+	if (cfg->ignore.n) {
+		if (!(ig.v = calloc(cfg->ignore.n, sizeof *ig.v)))
+			return -1;
+		for (i = 0; i < cfg->ignore.n; i++, ig.n++)
+			if (!(ig.v[i] = strdup(cfg->ignore.v[i]))) {
+				strlist_clear(&ig);
+				return -1;
+			}
+	}
+	strlist_clear(&b->ignore);
+	b->ignore = ig;
+	snprintf(b->prefix, sizeof b->prefix, "%s", pfx);
+	b->prefix_len = strlen(b->prefix);
+	/* < 0: the knowledge's own threshold (intents.ini auto_answer). */
+	b->threshold = cfg->auto_answer_confidence;
+	/* The process has one time zone; the bot is its only user (the
+	 * language and rules layers never read the clock). */
+	if (cfg->timezone && *cfg->timezone)
+		setenv("TZ", cfg->timezone, 1);
+	tzset();
+	return 0;
+}
+
+struct bot *bot_new(const struct bot_config *cfg, struct kb *kb)
+{
+	struct bot *b;
+	if (!cfg || !kb || !(b = calloc(1, sizeof *b)))
+		return NULL;
+	if (bot_set_config(b, cfg) < 0) {
+		free(b);
+		return NULL;
+	}
+	b->kb = kb;
+	b->st.started = b->st.kb_loaded = time(NULL);
+	return b;
+}
+
+void bot_free(struct bot *b)
+{
+	if (!b)
+		return;
+	kb_free(b->kb);
+	strlist_clear(&b->ignore);
+	free(b);
+}
+
+void bot_set_kb(struct bot *b, struct kb *kb)
+{
+	struct kb *old;
+	if (!b || !kb)
+		return;
+	old = b->kb;
+	b->kb = kb;
+	b->st.kb_loaded = time(NULL);
+	kb_free(old);
+}
+
+int bot_reload_kb(struct bot *b, const char *dir, char *err, size_t errlen)
+{
+	struct kb *kb = kb_load(dir, err, errlen);
+	if (!kb)
+		return -1;
+	bot_set_kb(b, kb);
+	return 0;
+}
+
+const struct kb *bot_kb(const struct bot *b)
+{
+	return b ? b->kb : NULL;
+}
+
+void bot_set_reload_hook(struct bot *b, bot_reload_fn fn, void *arg)
+{
+	b->reload = fn;
+	b->reload_arg = arg;
+}
+
+void bot_get_stats(const struct bot *b, struct bot_stats *st)
+{
+	*st = b->st;
+}
+
+struct date bot_today(const struct bot *b, time_t now)
+{
+	struct tm tm;
+	struct date d = { 1970, 1, 1 };
+	(void)b;
+	if (!now)
+		now = time(NULL);
+	if (localtime_r(&now, &tm)) {
+		d.y = tm.tm_year + 1900;
+		d.m = tm.tm_mon + 1;
+		d.d = tm.tm_mday;
+	}
+	return d;
+}
+
+/* ---- per-user rate limit: a 4-way set-associative table, LRU in each
+ * set, so memory is fixed whatever the number of users ---- */
+
+static uint64_t user_key(const char *network, const char *sender)
+{
+	uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+	const char *s;
+	for (s = network ? network : ""; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+	h = (h ^ 0xff) * 1099511628211ULL;
+	for (s = sender ? sender : ""; *s; s++)
+		h = (h ^ (unsigned char)tolower((unsigned char)*s)) * 1099511628211ULL;
+	return h ? h : 1;
+}
+
+/* 1: may be answered; 0: over the limit, send the notice; -1: over the
+ * limit and already told: stay silent. */
+static int rate_take(struct bot *b, const struct bot_msg *m)
+{
+	const struct chat_policy *pol = m->policy;
+	int rate = pol ? pol->user_rate : 6, burst = pol ? pol->user_burst : 3;
+	uint64_t key;
+	struct rate_slot *set, *s = NULL;
+	int i;
+
+	if (rate <= 0)
+		return 1;
+	if (burst < 1)
+		burst = 1;
+	key = user_key(m->network, m->sender);
+	set = &b->rate[(key % RATE_SETS) * RATE_WAYS];
+	for (i = 0; i < RATE_WAYS; i++)
+		if (set[i].key == key) {
+			s = &set[i];
+			break;
+		}
+	if (!s) {
+		s = &set[0];
+		for (i = 1; i < RATE_WAYS; i++)
+			if (set[i].used < s->used)
+				s = &set[i];
+		s->key = key;
+		s->tokens = burst;
+		s->last_ms = m->now_ms;
+		s->noticed = 0;
+	}
+	s->used = ++b->rate_clock;
+	if (m->now_ms > s->last_ms) {
+		s->tokens += (double)(m->now_ms - s->last_ms) * rate / 60000.0;
+		if (s->tokens > burst)
+			s->tokens = burst;
+	}
+	s->last_ms = m->now_ms;
+	if (s->tokens >= 1) {
+		s->tokens -= 1;
+		s->noticed = 0;
+		return 1;
+	}
+	if (s->noticed)
+		return -1;
+	s->noticed = 1;
+	return 0;
+}
+
+/* ---- parsing the message ---- */
+
+static const char *skip_ws(const char *p, const char *end)
+{
+	while (p < end && (*p == ' ' || *p == '\t'))
+		p++;
+	return p;
+}
+
+/* "faqbot: q", "faqbot, q", "faqbot q", "@faqbot q", any case: moves *p
+ * past the address and returns 1; otherwise 0. */
+static int strip_address(const char **p, const char *end, const char *name)
+{
+	const char *s = *p;
+	size_t n;
+
+	if (!name || !(n = strlen(name)))
+		return 0;
+	if (s < end && *s == '@')
+		s++;
+	if ((size_t)(end - s) < n || strncasecmp(s, name, n))
+		return 0;
+	s += n;
+	if (s < end && !strchr(":, \t>", *s))
+		return 0; /* "faqbots" is not "faqbot" */
+	s = skip_ws(s, end);
+	while (s < end && (*s == ':' || *s == ',' || *s == '>'))
+		s++;
+	*p = skip_ws(s, end);
+	return 1;
+}
+
+static int is_admin(const struct bot_msg *m)
+{
+	return m->account && *m->account && m->policy &&
+	       strlist_has(&m->policy->admins, m->account);
+}
+
+static int set_text(struct bot_out *out, enum bot_kind kind, const char *s, size_t n)
+{
+	if (n >= sizeof out->text)
+		n = sizeof out->text - 1;
+	memcpy(out->text, s, n);
+	out->text[n] = 0;
+	out->len = n;
+	out->kind = kind;
+	return 1;
+}
+
+static void fmt_duration(char *buf, size_t len, long s)
+{
+	if (s >= 86400)
+		snprintf(buf, len, "%ld j %ld h", s / 86400, s % 86400 / 3600);
+	else if (s >= 3600)
+		snprintf(buf, len, "%ld h %ld min", s / 3600, s % 3600 / 60);
+	else
+		snprintf(buf, len, "%ld min", s / 60);
+}
+
+static int admin_command(struct bot *b, const struct bot_msg *m, int reload,
+			 struct bot_out *out)
+{
+	char msg[1024], up[64], when[32];
+	struct tm tm;
+	time_t now = m->now ? m->now : time(NULL);
+	int n;
+
+	if (reload) {
+		int r;
+		msg[0] = 0;
+		if (b->reload)
+			r = b->reload(b->reload_arg, msg, sizeof msg);
+		else
+			r = bot_reload_kb(b, kb_dir(b->kb), msg, sizeof msg);
+		log_info("admin %s (%s) asked for a reload: %s", m->account, m->network,
+			 r == 0 ? "done" : msg);
+		if (r == 0)
+			return set_text(out, BOT_ADMIN, msg_reloaded, sizeof msg_reloaded - 1);
+		n = snprintf(out->text, sizeof out->text, "Rechargement refusé, l'ancienne "
+			     "base reste en service : %s", msg);
+		out->len = n < 0 ? 0 : (size_t)n < sizeof out->text ? (size_t)n
+								     : sizeof out->text - 1;
+		out->kind = BOT_ADMIN;
+		return 1;
+	}
+	fmt_duration(up, sizeof up, (long)(now - b->st.started));
+	localtime_r(&b->st.kb_loaded, &tm);
+	strftime(when, sizeof when, "%Y-%m-%d %H:%M", &tm);
+	n = snprintf(out->text, sizeof out->text, "faqbot en service depuis %s ; "
+		     "%lu messages lus, %lu réponses, %lu limitations ; base %s "
+		     "chargée le %s.", up, b->st.messages, b->st.answered,
+		     b->st.limited, kb_dir(b->kb), when);
+	out->len = n < 0 ? 0 : (size_t)n < sizeof out->text ? (size_t)n
+							     : sizeof out->text - 1;
+	out->kind = BOT_ADMIN;
+	return 1;
+}
+
+/* Matches "delai" / "délai" / ... as the command word [w, we). */
+static int cmd_is(const char *w, const char *we, const char *name)
+{
+	size_t n = strlen(name);
+	return (size_t)(we - w) == n && !strncasecmp(w, name, n);
+}
+
+static int ignored(const struct bot *b, const struct bot_msg *m)
+{
+	if (!m->sender)
+		return 1;
+	if (m->own_name && !strcasecmp(m->sender, m->own_name))
+		return 1;
+	if (strlist_has(&b->ignore, m->sender))
+		return 1;
+	return m->policy && strlist_has(&m->policy->ignore, m->sender);
+}
+
+static int none(struct bot *b, struct bot_out *out)
+{
+	b->st.ignored++;
+	out->kind = BOT_NONE;
+	out->len = 0;
+	out->text[0] = 0;
+	return 0;
+}
+
+int bot_handle(struct bot *b, const struct bot_msg *m, struct bot_out *out)
+{
+	const char *p, *end, *q = NULL;
+	size_t qlen = 0;
+	int addressed, auto_mode = 0, r;
+	struct date today;
+
+	b->st.messages++;
+	if (!m->text || ignored(b, m))
+		return none(b, out);
+	p = m->text;
+	end = p + m->len;
+	p = skip_ws(p, end);
+	while (end > p && (end[-1] == ' ' || end[-1] == '\t'))
+		end--;
+	addressed = strip_address(&p, end, m->own_name) || m->mentioned;
+
+	if (b->prefix_len && (size_t)(end - p) > b->prefix_len &&
+	    !memcmp(p, b->prefix, b->prefix_len)) {
+		const char *w = p + b->prefix_len, *we = w;
+		while (we < end && *we != ' ' && *we != '\t')
+			we++;
+		const char *arg = skip_ws(we, end);
+		if (cmd_is(w, we, "reload") || cmd_is(w, we, "status")) {
+			if (is_admin(m))
+				return admin_command(b, m, cmd_is(w, we, "reload"), out);
+			if (!m->is_private)
+				return none(b, out);
+			log_info("refused %.*s from %s (account %s) on %s", (int)(we - w), w,
+				 m->sender, m->account ? m->account : "none", m->network);
+			return set_text(out, BOT_REFUSED, msg_refused, sizeof msg_refused - 1);
+		}
+		if (cmd_is(w, we, "delai") || cmd_is(w, we, "délai") ||
+		    cmd_is(w, we, "delais") || cmd_is(w, we, "délais")) {
+			/* "!delai validée hier" is a display-delay question. */
+			int n = snprintf(b->q, sizeof b->q, "délai d'affichage %.*s",
+					 (int)((size_t)(end - arg) > BOT_MAX_QUESTION ?
+					       BOT_MAX_QUESTION : (size_t)(end - arg)), arg);
+			q = b->q;
+			qlen = n > 0 ? (size_t)n : 0;
+		} else if (cmd_is(w, we, "faq")) {
+			q = arg;
+			qlen = (size_t)(end - arg);
+		} else if (cmd_is(w, we, "aide") || cmd_is(w, we, "help")) {
+			q = "";
+			qlen = 0; /* the engine answers an empty question with help */
+		} else if (m->is_private || addressed) {
+			q = p;
+			qlen = (size_t)(end - p);
+		} else {
+			return none(b, out); /* another bot's command */
+		}
+	} else if (m->is_private || addressed) {
+		q = p;
+		qlen = (size_t)(end - p);
+	} else if (m->auto_answer) {
+		q = p;
+		qlen = (size_t)(end - p);
+		auto_mode = 1;
+	} else {
+		return none(b, out);
+	}
+	if (qlen > BOT_MAX_QUESTION)
+		qlen = BOT_MAX_QUESTION;
+
+	today = bot_today(b, m->now);
+	if (auto_mode) {
+		/* Unaddressed: speak only when sure it is a question for us. */
+		if (ask_question(b->kb, q, qlen, today, &b->scratch) < 0)
+			return none(b, out);
+		enum intent in = b->scratch.q.intent;
+		if (in == IN_OUT_OF_SCOPE || in == IN_GREETING || in == IN_THANKS ||
+		    b->scratch.q.confidence < (b->threshold >= 0 ? b->threshold :
+					       intent_auto_threshold(kb_intents(b->kb))))
+			return none(b, out);
+	}
+	r = rate_take(b, m);
+	/* Unaddressed chatter never earns a "slow down" notice in a channel. */
+	if (r < 0 || (r == 0 && auto_mode))
+		return none(b, out);
+	if (r == 0) {
+		b->st.limited++;
+		log_info("rate limit: %s on %s", m->sender, m->network);
+		return set_text(out, BOT_LIMITED, msg_limited, sizeof msg_limited - 1);
+	}
+	if (!auto_mode && ask_question(b->kb, q, qlen, today, &b->scratch) < 0)
+		return none(b, out);
+	b->st.answered++;
+	set_text(out, BOT_ANSWER, b->scratch.text, b->scratch.len);
+	out->q = b->scratch.q;
+	return 1;
+}

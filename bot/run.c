@@ -1,0 +1,322 @@
+/* run.c - `faqbot run -c config.ini [-k knowledge]`: loads the config and
+ * the knowledge, starts every configured network on one loop, reloads on
+ * SIGHUP or an admin's !reload (a broken reload is refused and the old
+ * knowledge keeps serving), and on SIGTERM/SIGINT sends QUIT everywhere
+ * and exits 0 once the networks are closed, or after 3 s.
+ * The protocols themselves live in ircnet.c (and matrix.c). */
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bot.h"
+#include "config.h"
+#include "ircnet.h"
+#include "kb.h"
+#include "log.h"
+#include "loop.h"
+#include "run.h"
+
+#define RUN_STOP_MS 3000      /* SIGTERM: longest wait for QUITs to flush */
+#define RUN_POLL_MS 50        /* how often the stop checks the networks */
+#define RUN_MAX_RETIRED 64    /* configs kept for networks being removed */
+
+struct run {
+	struct loop *lp;
+	const char *cfg_path;
+	const char *kdir;      /* -k override, or NULL */
+	struct config *cfg;
+	struct bot *bot;
+	struct ircnet **irc;   /* parallel to cfg->irc when not retiring */
+	size_t nirc;
+	struct ircnet *retiring[64]; /* removed by a reload, quitting */
+	size_t nretiring;
+	struct config *retired[RUN_MAX_RETIRED]; /* still used by retiring */
+	size_t nretired;
+	int stopping;
+	int64_t stop_deadline;
+};
+
+static const char usage[] =
+	"usage: faqbot run -c CONFIG [-k KNOWLEDGE_DIR]\n";
+
+static const char *kb_dir_for(const struct run *r, const struct config *c)
+{
+	return r->kdir ? r->kdir : c->bot.knowledge;
+}
+
+static int all_done(const struct run *r)
+{
+	size_t i;
+	for (i = 0; i < r->nirc; i++)
+		if (r->irc[i] && !ircnet_done(r->irc[i]))
+			return 0;
+	for (i = 0; i < r->nretiring; i++)
+		if (!ircnet_done(r->retiring[i]))
+			return 0;
+	return 1;
+}
+
+static void stop_check(struct loop *lp, void *arg)
+{
+	struct run *r = arg;
+	if (all_done(r) || loop_now_ms(lp) >= r->stop_deadline) {
+		if (!all_done(r))
+			log_warn("stop: networks still open after %d s; exiting anyway",
+				 RUN_STOP_MS / 1000);
+		loop_stop(lp);
+		return;
+	}
+	loop_timer_add(lp, RUN_POLL_MS, stop_check, r);
+}
+
+static void on_stop_signal(struct loop *lp, int signo, void *arg)
+{
+	struct run *r = arg;
+	size_t i;
+
+	if (r->stopping) {
+		log_warn("second %s: exiting now", signo == SIGINT ? "SIGINT" : "SIGTERM");
+		loop_stop(lp);
+		return;
+	}
+	r->stopping = 1;
+	log_info("%s: quitting every network", signo == SIGINT ? "SIGINT" : "SIGTERM");
+	for (i = 0; i < r->nirc; i++)
+		if (r->irc[i])
+			ircnet_quit(r->irc[i], NULL);
+	for (i = 0; i < r->nretiring; i++)
+		ircnet_quit(r->retiring[i], NULL);
+	r->stop_deadline = loop_now_ms(lp) + RUN_STOP_MS;
+	stop_check(lp, r);
+}
+
+/* Frees retiring networks that are done, and the configs they used once
+ * none is left. */
+static void reap_retiring(struct run *r)
+{
+	size_t i, j = 0;
+	for (i = 0; i < r->nretiring; i++) {
+		if (ircnet_done(r->retiring[i]))
+			ircnet_free(r->retiring[i]);
+		else
+			r->retiring[j++] = r->retiring[i];
+	}
+	r->nretiring = j;
+	if (!r->nretiring) {
+		for (i = 0; i < r->nretired; i++)
+			config_free(r->retired[i]);
+		r->nretired = 0;
+	}
+}
+
+static void reap_timer(struct loop *lp, void *arg)
+{
+	struct run *r = arg;
+	reap_retiring(r);
+	if (r->nretiring)
+		loop_timer_add(lp, 1000, reap_timer, r);
+}
+
+static const struct irc_config *find_irc(const struct config *c, const char *name)
+{
+	size_t i;
+	for (i = 0; i < c->nirc; i++)
+		if (!strcmp(c->irc[i].name, name))
+			return &c->irc[i];
+	return NULL;
+}
+
+/* Applies a freshly loaded config: networks with the same name get the
+ * new settings, new ones start, removed ones quit.  Takes nc. */
+static int apply_config(struct run *r, struct config *nc)
+{
+	struct config *old = r->cfg;
+	struct ircnet **nirc;
+	size_t i, removed = 0;
+
+	for (i = 0; i < old->nirc; i++)
+		if (!find_irc(nc, old->irc[i].name))
+			removed++;
+	if (removed && (r->nretired >= RUN_MAX_RETIRED ||
+			r->nretiring + removed > sizeof r->retiring / sizeof r->retiring[0])) {
+		log_error("reload: too many networks being removed at once; restart "
+			  "faqbot instead");
+		config_free(nc);
+		return -1;
+	}
+	if (!(nirc = calloc(nc->nirc ? nc->nirc : 1, sizeof *nirc))) {
+		config_free(nc);
+		return -1;
+	}
+	for (i = 0; i < old->nirc; i++) {
+		const struct irc_config *ic = find_irc(nc, old->irc[i].name);
+		if (ic) {
+			nirc[ic - nc->irc] = r->irc[i];
+			if (r->irc[i])
+				ircnet_set_config(r->irc[i], ic);
+		} else if (r->irc[i]) {
+			log_info("reload: network irc.%s removed: quitting it", old->irc[i].name);
+			ircnet_quit(r->irc[i], NULL);
+			r->retiring[r->nretiring++] = r->irc[i];
+		}
+	}
+	for (i = 0; i < nc->nirc; i++)
+		if (!nirc[i] && !r->stopping) {
+			log_info("reload: new network irc.%s: connecting", nc->irc[i].name);
+			nirc[i] = ircnet_start(r->lp, &nc->irc[i], r->bot);
+		}
+	free(r->irc);
+	r->irc = nirc;
+	r->nirc = nc->nirc;
+	r->cfg = nc;
+	if (removed) {
+		r->retired[r->nretired++] = old; /* the quitting networks use it */
+		loop_timer_add(r->lp, 1000, reap_timer, r);
+	} else {
+		config_free(old);
+	}
+	return 0;
+}
+
+/* SIGHUP and !reload: everything is loaded first; nothing changes unless
+ * both the config and the knowledge load. */
+static int do_reload(void *arg, char *msg, size_t msglen)
+{
+	struct run *r = arg;
+	struct config *nc;
+	struct kb *kb;
+	char err[1024];
+
+	if (!(nc = config_load(r->cfg_path, err, sizeof err))) {
+		log_error("reload refused, the running config and knowledge stay: %s", err);
+		snprintf(msg, msglen, "%s", err);
+		return -1;
+	}
+	if (!(kb = kb_load(kb_dir_for(r, nc), err, sizeof err))) {
+		log_error("reload refused, the running config and knowledge stay: %s", err);
+		snprintf(msg, msglen, "%s", err);
+		config_free(nc);
+		return -1;
+	}
+	if (bot_set_config(r->bot, &nc->bot) < 0) {
+		log_error("reload refused: cannot apply the [bot] settings");
+		snprintf(msg, msglen, "cannot apply the [bot] settings");
+		kb_free(kb);
+		config_free(nc);
+		return -1;
+	}
+	bot_set_kb(r->bot, kb);
+	log_init(nc->bot.log_level);
+	if (apply_config(r, nc) < 0) {
+		snprintf(msg, msglen, "the networks could not be updated");
+		return -1;
+	}
+	log_info("reloaded %s and knowledge %s", r->cfg_path, kb_dir_for(r, r->cfg));
+	return 0;
+}
+
+static void on_hup(struct loop *lp, int signo, void *arg)
+{
+	char msg[1024];
+	(void)lp;
+	(void)signo;
+	log_info("SIGHUP: reloading");
+	do_reload(arg, msg, sizeof msg);
+}
+
+int run_main(int argc, char **argv)
+{
+	struct run r;
+	char err[1024];
+	struct kb *kb;
+	size_t i;
+	int opt;
+
+	memset(&r, 0, sizeof r);
+	optind = 1;
+	opterr = 0;
+	while ((opt = getopt(argc, argv, "c:k:h")) != -1) {
+		switch (opt) {
+		case 'c':
+			r.cfg_path = optarg;
+			break;
+		case 'k':
+			r.kdir = optarg;
+			break;
+		case 'h':
+			fputs(usage, stdout);
+			return 0;
+		default:
+			fprintf(stderr, "faqbot run: unknown option or missing value\n%s", usage);
+			return 2;
+		}
+	}
+	if (!r.cfg_path || optind < argc) {
+		fprintf(stderr, "faqbot run: %s\n%s", r.cfg_path ? "unexpected argument"
+			: "-c CONFIG is required", usage);
+		return 2;
+	}
+	log_init(NULL);
+	if (!(r.cfg = config_load(r.cfg_path, err, sizeof err))) {
+		fprintf(stderr, "faqbot: %s\n", err);
+		return 1;
+	}
+	log_init(r.cfg->bot.log_level);
+	if (!r.cfg->nirc && !r.cfg->nmatrix) {
+		fprintf(stderr, "faqbot: %s: no network to join; add an [irc.NAME] or "
+			"[matrix.NAME] section (see config.example.ini)\n", r.cfg_path);
+		config_free(r.cfg);
+		return 1;
+	}
+	if (!(kb = kb_load(kb_dir_for(&r, r.cfg), err, sizeof err))) {
+		fprintf(stderr, "faqbot: %s\n", err);
+		config_free(r.cfg);
+		return 1;
+	}
+	if (!(r.bot = bot_new(&r.cfg->bot, kb))) {
+		fprintf(stderr, "faqbot: cannot start the bot (out of memory)\n");
+		kb_free(kb);
+		config_free(r.cfg);
+		return 1;
+	}
+	bot_set_reload_hook(r.bot, do_reload, &r);
+	if (!(r.lp = loop_new()) ||
+	    loop_signal(r.lp, SIGTERM, on_stop_signal, &r) < 0 ||
+	    loop_signal(r.lp, SIGINT, on_stop_signal, &r) < 0 ||
+	    loop_signal(r.lp, SIGHUP, on_hup, &r) < 0 ||
+	    !(r.irc = calloc(r.cfg->nirc ? r.cfg->nirc : 1, sizeof *r.irc))) {
+		fprintf(stderr, "faqbot: cannot set up the event loop\n");
+		bot_free(r.bot);
+		config_free(r.cfg);
+		loop_free(r.lp);
+		return 1;
+	}
+	r.nirc = r.cfg->nirc;
+	log_info("faqbot starting: config %s, knowledge %s, %zu IRC network(s)",
+		 r.cfg_path, kb_dir_for(&r, r.cfg), r.cfg->nirc);
+	for (i = 0; i < r.cfg->nirc; i++) {
+		r.irc[i] = ircnet_start(r.lp, &r.cfg->irc[i], r.bot);
+		if (!r.irc[i])
+			log_error("irc.%s: cannot start (out of memory)", r.cfg->irc[i].name);
+	}
+	if (r.cfg->nmatrix)
+		log_warn("%zu [matrix.*] section(s) ignored: this build does not "
+			 "include the Matrix client", r.cfg->nmatrix);
+
+	loop_run(r.lp);
+
+	for (i = 0; i < r.nirc; i++)
+		ircnet_free(r.irc[i]);
+	for (i = 0; i < r.nretiring; i++)
+		ircnet_free(r.retiring[i]);
+	for (i = 0; i < r.nretired; i++)
+		config_free(r.retired[i]);
+	free(r.irc);
+	bot_free(r.bot);
+	config_free(r.cfg);
+	loop_free(r.lp);
+	log_info("faqbot stopped");
+	return 0;
+}

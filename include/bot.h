@@ -1,0 +1,104 @@
+/* bot.h - transport-agnostic message handling, shared by IRC and Matrix:
+ * whether to answer a message (private, addressed, command prefix,
+ * auto_answer with high confidence), admin commands by account only,
+ * a bounded per-user rate limit, and the answer text from ask_question.
+ * Does no I/O: the transport delivers a struct bot_msg and sends what
+ * bot_handle returns (adding the asker's nick or a mention itself). */
+#ifndef FAQBOT_BOT_H
+#define FAQBOT_BOT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+#include "ask.h"
+#include "config.h"
+
+struct bot;
+struct kb;
+
+/* The minimum confidence for answering an unaddressed question in an
+ * auto_answer channel is the knowledge's (intents.ini, intent_auto_threshold);
+ * [bot] auto_answer_confidence overrides it. */
+/* Users remembered by the rate limiter (least recently seen evicted). */
+#define BOT_RATE_SLOTS 1024
+
+/* Called for "!reload" by an admin: reload knowledge and config as on
+ * SIGHUP.  Returns 0, or -1 with a message (English, from the loaders) in
+ * msg. */
+typedef int (*bot_reload_fn)(void *arg, char *msg, size_t msglen);
+
+/* Takes ownership of kb (must not be NULL).  Copies what it needs of cfg;
+ * sets the process time zone (TZ) to cfg->timezone. */
+struct bot *bot_new(const struct bot_config *cfg, struct kb *kb);
+void bot_free(struct bot *b); /* accepts NULL; frees the kb */
+
+/* Applies new [bot] settings (prefix, ignore, timezone, threshold). */
+int bot_set_config(struct bot *b, const struct bot_config *cfg);
+/* Swaps in kb (ownership taken) and frees the old one.  kb must be a
+ * fully loaded base: build it first, swap only on success. */
+void bot_set_kb(struct bot *b, struct kb *kb);
+/* kb_load(dir) then bot_set_kb; on failure the old kb keeps serving and
+ * err holds the loader's message.  0 / -1. */
+int bot_reload_kb(struct bot *b, const char *dir, char *err, size_t errlen);
+const struct kb *bot_kb(const struct bot *b);
+void bot_set_reload_hook(struct bot *b, bot_reload_fn fn, void *arg);
+
+/* One incoming message, as the transport saw it.  Strings are borrowed
+ * for the duration of bot_handle. */
+struct bot_msg {
+	const char *network;  /* config NAME; part of the rate-limit key */
+	const char *sender;   /* IRC nick / Matrix user id */
+	const char *account;  /* services account / Matrix user id; NULL
+			       * when unknown.  Admin rights come from this,
+			       * never from the nick. */
+	const char *text;     /* UTF-8, no CR/LF/NUL needed to be valid */
+	size_t len;
+	int is_private;       /* private message / direct chat */
+	int mentioned;        /* transport-level mention (m.mentions) */
+	const char *own_name; /* bot's current nick / Matrix display name */
+	int auto_answer;      /* this channel/room is in policy->auto_answer */
+	const struct chat_policy *policy; /* admins, ignore, user rate */
+	int64_t now_ms;       /* monotonic ms (loop_now_ms), rate limiter */
+	time_t now;           /* wall clock for "today"; 0: time(NULL) */
+};
+
+enum bot_kind {
+	BOT_NONE = 0,   /* say nothing */
+	BOT_ANSWER,     /* an answer from the engine */
+	BOT_LIMITED,    /* the one notice when a user exceeds the rate */
+	BOT_REFUSED,    /* admin command from a non-admin (private only) */
+	BOT_ADMIN       /* result of !reload / !status */
+};
+
+struct bot_out {
+	enum bot_kind kind;
+	struct query q;   /* the engine's analysis (BOT_ANSWER only) */
+	size_t len;
+	char text[ASK_MAX_ANSWER]; /* French; may hold '\n' between lines */
+};
+
+/* Decides and, when the bot should speak, fills out->text.  Returns 1
+ * when out holds something to send, 0 when the message is ignored
+ * (out->kind == BOT_NONE).
+ *   private            -> answer
+ *   "faqbot: q", "faqbot, q", "faqbot q", "@faqbot q" (any case, at the
+ *   start), or mentioned -> answer q
+ *   "!delai q", "!faq q", "!aide"    -> answer
+ *   auto_answer channel -> answer only when the intent is in scope (not
+ *   out_of_scope, greeting, thanks) and confidence >= threshold
+ *   "!reload", "!status" -> only when account is in policy->admins;
+ *   otherwise a polite refusal in private, nothing in a channel.
+ * Never answers own_name or a sender in policy->ignore / [bot] ignore. */
+int bot_handle(struct bot *b, const struct bot_msg *m, struct bot_out *out);
+
+/* Today's date in the configured time zone at wall-clock time now. */
+struct date bot_today(const struct bot *b, time_t now);
+
+/* Counters for !status and the logs. */
+struct bot_stats {
+	unsigned long messages, answered, limited, ignored;
+	time_t started, kb_loaded;
+};
+void bot_get_stats(const struct bot *b, struct bot_stats *st);
+
+#endif

@@ -1,0 +1,13 @@
+/* run.h - `faqbot run -c config.ini [-k knowledge-dir]`: loads the config
+ * and the knowledge, starts every network on one loop, reloads on SIGHUP
+ * (a broken reload is refused and the old knowledge keeps serving), and
+ * on SIGTERM/SIGINT quits every network and exits 0 (at most 3 s later). */
+#ifndef FAQBOT_RUN_H
+#define FAQBOT_RUN_H
+
+/* argv[0] is "run".  Returns the process exit status: 0 after a clean
+ * stop, 1 on a config or knowledge error (message on stderr), 2 on a
+ * usage error. */
+int run_main(int argc, char **argv);
+
+#endif

@@ -1,0 +1,450 @@
+/* test_config.c - config.ini loading: every key, the defaults, each error
+ * with its line number, long list lines, the permission warning, and
+ * secret masking in config_dump. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <fcntl.h>
+#include <cmocka.h>
+
+#include "config.h"
+
+static char dir[] = "/tmp/faqbot-cfgtest.XXXXXX";
+static char path[256];
+static char err[1024];
+
+static void write_cfg(const char *text, int mode)
+{
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+	chmod(path, (mode_t)mode);
+}
+
+static struct config *load(const char *text)
+{
+	write_cfg(text, 0600);
+	return config_load(path, err, sizeof err);
+}
+
+/* Loads text, expects failure whose message starts with path:line: and
+ * contains want. */
+static void expect_error(const char *text, int line, const char *want)
+{
+	char prefix[300];
+	struct config *c = load(text);
+	if (c) {
+		config_free(c);
+		fail_msg("loaded although it should fail with: %s", want);
+	}
+	snprintf(prefix, sizeof prefix, "%s:%d: ", path, line);
+	if (strncmp(err, prefix, strlen(prefix)) || !strstr(err, want))
+		fail_msg("error \"%s\" does not start with \"%s\" or lacks \"%s\"", err,
+			 prefix, want);
+}
+
+static const char full[] =
+	"; a comment\n"
+	"# another\n"
+	"[bot]\n"
+	"knowledge = kb\n"
+	"state = /var/lib/faqbot/state.db\n"
+	"command_prefix = ?\n"
+	"log_level = debug\n"
+	"timezone = America/Montreal\n"
+	"ignore = otherbot, ChanServ\n"
+	"max_answer_age = 120\n"
+	"auto_answer_confidence = 0.9\n"
+	"user_rate = 10\n"
+	"user_burst = 5\n"
+	"\n"
+	"[irc.libera]\n"
+	"  server = irc.libera.chat   ; inline comment\n"
+	"  port = 7000\n"
+	"  tls = yes\n"
+	"  tls_ca_file = ca.pem\n"
+	"  nick = faqbot\n"
+	"  alt_nicks = faqbot_, faqbot__\n"
+	"  username = fb\n"
+	"  realname = FAQ bot\n"
+	"  channels = #a, #b secretkey\n"
+	"  channels = &c\n"
+	"  sasl_mechanism = PLAIN\n"
+	"  sasl_username = fbacct\n"
+	"  sasl_password = hunter2pass\n"
+	"  client_cert = /etc/fb.pem\n"
+	"  client_key = fb.key\n"
+	"  admins = alice, bob\n"
+	"  auto_answer = #a\n"
+	"  ignore = limnoria\n"
+	"  user_rate = 3\n"
+	"  user_burst = 2\n"
+	"  throttle_burst = 8\n"
+	"  throttle_rate = 2.5\n"
+	"  lag_timeout = 120\n"
+	"  reconnect_max = 60\n"
+	"  quit_message = au revoir\n"
+	"  allow_plaintext_password = no\n"
+	"[matrix.home]\n"
+	"homeserver = https://matrix.example.org\n"
+	"user = @faqbot:example.org\n"
+	"password = matrixpass\n"
+	"access_token = syt_token_value\n"
+	"device_name = FAQ\n"
+	"admins = @alice:example.org\n"
+	"allowed_inviters = @alice:example.org, :example.org\n"
+	"auto_answer = !room:example.org, #support:example.org\n"
+	"ignore = @other:example.org\n"
+	"user_rate = 4\n"
+	"user_burst = 1\n"
+	"e2ee = yes\n"
+	"pickle_key = picklesecret\n"
+	"sync_timeout = 20\n"
+	"reconnect_max = 90\n"
+	"allow_plaintext_password = no\n";
+
+static void test_every_key(void **state)
+{
+	char kb[300], ca[300], key[300];
+	struct config *c;
+	(void)state;
+	c = load(full);
+	if (!c)
+		fail_msg("%s", err);
+	snprintf(kb, sizeof kb, "%s/kb", dir);
+	snprintf(ca, sizeof ca, "%s/ca.pem", dir);
+	snprintf(key, sizeof key, "%s/fb.key", dir);
+	assert_string_equal(c->bot.knowledge, kb); /* relative to the file */
+	assert_string_equal(c->bot.state, "/var/lib/faqbot/state.db");
+	assert_string_equal(c->bot.command_prefix, "?");
+	assert_string_equal(c->bot.log_level, "debug");
+	assert_string_equal(c->bot.timezone, "America/Montreal");
+	assert_int_equal(c->bot.ignore.n, 2);
+	assert_string_equal(c->bot.ignore.v[1], "ChanServ");
+	assert_int_equal(c->bot.max_answer_age, 120);
+	assert_true(c->bot.auto_answer_confidence > 0.89 && c->bot.auto_answer_confidence < 0.91);
+	assert_int_equal(c->bot.user_rate, 10);
+	assert_int_equal(c->bot.user_burst, 5);
+
+	assert_int_equal(c->nirc, 1);
+	const struct irc_config *ic = &c->irc[0];
+	assert_string_equal(ic->name, "libera");
+	assert_int_equal(ic->line, 15);
+	assert_string_equal(ic->server, "irc.libera.chat");
+	assert_int_equal(ic->port, 7000);
+	assert_int_equal(ic->tls, 1);
+	assert_string_equal(ic->tls_ca_file, ca);
+	assert_string_equal(ic->nick, "faqbot");
+	assert_int_equal(ic->alt_nicks.n, 2);
+	assert_string_equal(ic->alt_nicks.v[1], "faqbot__");
+	assert_string_equal(ic->username, "fb");
+	assert_string_equal(ic->realname, "FAQ bot");
+	assert_int_equal(ic->nchannels, 3);
+	assert_string_equal(ic->channels[0].name, "#a");
+	assert_null(ic->channels[0].key);
+	assert_string_equal(ic->channels[1].name, "#b");
+	assert_string_equal(ic->channels[1].key, "secretkey");
+	assert_string_equal(ic->channels[2].name, "&c");
+	assert_int_equal(ic->sasl_mechanism, SASL_PLAIN);
+	assert_string_equal(ic->sasl_username, "fbacct");
+	assert_string_equal(ic->sasl_password, "hunter2pass");
+	assert_string_equal(ic->client_cert, "/etc/fb.pem");
+	assert_string_equal(ic->client_key, key);
+	assert_true(strlist_has(&ic->policy.admins, "ALICE"));
+	assert_false(strlist_has(&ic->policy.admins, "carol"));
+	assert_true(strlist_has(&ic->policy.auto_answer, "#a"));
+	/* [bot] ignore is merged into each network's */
+	assert_true(strlist_has(&ic->policy.ignore, "limnoria"));
+	assert_true(strlist_has(&ic->policy.ignore, "otherbot"));
+	assert_int_equal(ic->policy.user_rate, 3);
+	assert_int_equal(ic->policy.user_burst, 2);
+	assert_int_equal(ic->throttle_burst, 8);
+	assert_true(ic->throttle_rate == 2.5);
+	assert_int_equal(ic->lag_timeout, 120);
+	assert_int_equal(ic->reconnect_max, 60);
+	assert_string_equal(ic->quit_message, "au revoir");
+	assert_int_equal(ic->allow_plaintext_password, 0);
+
+	assert_int_equal(c->nmatrix, 1);
+	const struct matrix_config *mc = &c->matrix[0];
+	assert_string_equal(mc->name, "home");
+	assert_string_equal(mc->homeserver, "https://matrix.example.org");
+	assert_string_equal(mc->user, "@faqbot:example.org");
+	assert_string_equal(mc->password, "matrixpass");
+	assert_string_equal(mc->access_token, "syt_token_value");
+	assert_string_equal(mc->device_name, "FAQ");
+	assert_true(strlist_has(&mc->policy.admins, "@alice:example.org"));
+	assert_int_equal(mc->allowed_inviters.n, 2);
+	assert_string_equal(mc->allowed_inviters.v[1], ":example.org");
+	assert_int_equal(mc->policy.auto_answer.n, 2);
+	assert_true(strlist_has(&mc->policy.ignore, "@other:example.org"));
+	assert_true(strlist_has(&mc->policy.ignore, "otherbot"));
+	assert_int_equal(mc->policy.user_rate, 4);
+	assert_int_equal(mc->policy.user_burst, 1);
+	assert_int_equal(mc->e2ee, 1);
+	assert_string_equal(mc->pickle_key, "picklesecret");
+	assert_int_equal(mc->sync_timeout, 20);
+	assert_int_equal(mc->reconnect_max, 90);
+	config_free(c);
+}
+
+static void test_defaults(void **state)
+{
+	struct config *c;
+	char kb[300];
+	(void)state;
+	c = load("[irc.a]\nserver = irc.example.org\nnick = fb\n"
+		 "[irc.b]\nserver = 127.0.0.1\nnick = fb2\ntls = no\n"
+		 "[matrix.m]\nhomeserver = https://hs\nuser = @fb:hs\naccess_token = t\n");
+	if (!c)
+		fail_msg("%s", err);
+	snprintf(kb, sizeof kb, "%s/knowledge", dir);
+	assert_string_equal(c->bot.knowledge, kb);
+	assert_string_equal(c->bot.command_prefix, "!");
+	assert_string_equal(c->bot.log_level, "info");
+	assert_string_equal(c->bot.timezone, "Europe/Paris");
+	assert_int_equal(c->bot.max_answer_age, 600);
+	assert_true(c->bot.auto_answer_confidence < 0);
+	assert_int_equal(c->bot.ignore.n, 0);
+	const struct irc_config *a = &c->irc[0], *b = &c->irc[1];
+	assert_int_equal(a->tls, 1);
+	assert_int_equal(a->port, 6697);
+	assert_int_equal(b->tls, 0);
+	assert_int_equal(b->port, 6667);
+	assert_string_equal(a->username, "fb");
+	assert_string_equal(a->realname, "faqbot");
+	assert_string_equal(a->sasl_username, "fb");
+	assert_null(a->sasl_password);
+	assert_null(a->tls_ca_file);
+	assert_int_equal(a->sasl_mechanism, SASL_NONE);
+	assert_int_equal(a->nchannels, 0);
+	assert_int_equal(a->policy.auto_answer.n, 0); /* off by default */
+	assert_int_equal(a->throttle_burst, 4);
+	assert_true(a->throttle_rate == 1.0);
+	assert_int_equal(a->policy.user_rate, 6);
+	assert_int_equal(a->policy.user_burst, 3);
+	assert_int_equal(a->lag_timeout, 240);
+	assert_int_equal(a->reconnect_max, 300);
+	assert_string_equal(a->quit_message, "faqbot s'arrête");
+	const struct matrix_config *m = &c->matrix[0];
+	assert_string_equal(m->device_name, "faqbot");
+	assert_int_equal(m->e2ee, 0);
+	assert_int_equal(m->sync_timeout, 30);
+	assert_null(m->password);
+	config_free(c);
+	config_free(NULL);
+}
+
+static void test_errors(void **state)
+{
+	(void)state;
+	expect_error("[bot]\n[irc]\n", 2, "unknown section [irc]");
+	expect_error("[bots]\n", 1, "unknown section [bots]");
+	expect_error("[bot]\nknowlege = x\n", 2, "unknown key 'knowlege' in [bot]");
+	expect_error("[irc.a]\nserver = s\nnick = n\nport = 70000\n", 4, "port");
+	expect_error("[irc.a]\nserver = s\nnick = n\nport = abc\n", 4, "not a whole number");
+	expect_error("[irc.a]\nserver = s\nnick = n\ntls = maybe\n", 4, "tls: 'maybe' is not a yes/no");
+	expect_error("[irc.a]\nserver = s\nnick = n\n\n[irc.a]\n", 5,
+		     "defined twice (first on line 1)");
+	expect_error("[bot]\n\n[irc.x]\nnick = n\n", 3, "has no server");
+	expect_error("[irc.x]\nserver = s\n", 1, "has no nick");
+	expect_error("[matrix.m]\nuser = @a:b\npassword = p\n", 1, "has no homeserver");
+	expect_error("[matrix.m]\nhomeserver = https://h\npassword = p\n", 1, "has no user");
+	expect_error("[matrix.m]\nhomeserver = https://h\nuser = @a:h\n", 1,
+		     "needs password or access_token");
+	expect_error("[matrix.m]\nhomeserver = http://h\nuser = @a:h\npassword = p\n", 1,
+		     "allow_plaintext_password");
+	expect_error("[irc.x]\nserver = s\nnick = n\ntls = no\nsasl_mechanism = PLAIN\n"
+		     "sasl_password = p\n", 1, "without TLS");
+	expect_error("[irc.x]\nserver = s\nnick = n\nsasl_mechanism = PLAIN\n", 1,
+		     "needs sasl_password");
+	expect_error("[irc.x]\nserver = s\nnick = n\nsasl_mechanism = SCRAM\n", 4,
+		     "use none, PLAIN or EXTERNAL");
+	expect_error("[irc.x]\nserver = s\nnick = n\nsasl_mechanism = EXTERNAL\n", 1,
+		     "needs client_cert");
+	expect_error("nick = n\n", 1, "outside any section");
+	expect_error("[bot]\nthis line has no equals sign\n", 2, "expected 'key = value'");
+	expect_error("[bot\n", 1, "without ']'");
+	expect_error("[irc.x]\nserver = s\nserver = t\n", 3, "set twice");
+	expect_error("[bot]\n[bot]\n", 2, "[bot] appears twice");
+	expect_error("[bot]\nlog_level = loud\n", 2, "log_level");
+	expect_error("[bot]\ntimezone = Europe/Pari\n", 2, "not a known time zone");
+	expect_error("[bot]\nauto_answer_confidence = 1.5\n", 2, "from 0 to 1");
+	expect_error("[irc.bad name]\n", 1, "network name");
+	expect_error("[irc.x]\nserver = s\nnick = n\nchannels = nochan\n", 4, "not a channel");
+	expect_error("[matrix.m]\nhomeserver = https://h\nuser = @a:h\npassword = p\n"
+		     "e2ee = yes\n", 1, "pickle_key");
+	/* Plain text passwords are allowed when asked for explicitly. */
+	struct config *c = load("[irc.x]\nserver = s\nnick = n\ntls = no\nsasl_mechanism = PLAIN\n"
+				"sasl_password = p\nallow_plaintext_password = yes\n");
+	assert_non_null(c);
+	config_free(c);
+	assert_null(config_load("/nonexistent/faqbot.ini", err, sizeof err));
+	assert_non_null(strstr(err, "/nonexistent/faqbot.ini: cannot open"));
+}
+
+static void test_pickle_env(void **state)
+{
+	struct config *c;
+	(void)state;
+	setenv("FAQBOT_PICKLE_KEY", "from-env", 1);
+	c = load("[matrix.m]\nhomeserver = https://h\nuser = @a:h\npassword = p\ne2ee = yes\n");
+	unsetenv("FAQBOT_PICKLE_KEY");
+	if (!c)
+		fail_msg("%s", err);
+	assert_string_equal(c->matrix[0].pickle_key, "from-env");
+	config_free(c);
+}
+
+/* A list longer than inih's 200-byte line is split, not cut. */
+static void test_long_list(void **state)
+{
+	char text[8192];
+	size_t n;
+	int i;
+	struct config *c;
+	(void)state;
+	n = (size_t)snprintf(text, sizeof text, "[irc.x]\nserver = s\nnick = n\nchannels = ");
+	for (i = 0; i < 60; i++)
+		n += (size_t)snprintf(text + n, sizeof text - n, "%s#channel-number-%02d",
+				      i ? ", " : "", i);
+	snprintf(text + n, sizeof text - n, "\nquit_message = bye\n");
+	c = load(text);
+	if (!c)
+		fail_msg("%s", err);
+	assert_int_equal(c->irc[0].nchannels, 60);
+	assert_string_equal(c->irc[0].channels[59].name, "#channel-number-59");
+	assert_string_equal(c->irc[0].quit_message, "bye");
+	config_free(c);
+	/* A scalar that long is an error on its own line. */
+	memset(text, 'a', 400);
+	memcpy(text, "[bot]\nstate = ", 14);
+	strcpy(text + 400, "\n");
+	expect_error(text, 2, "longer than");
+}
+
+static void test_dump_masks_secrets(void **state)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f;
+	struct config *c;
+	(void)state;
+	c = load(full);
+	assert_non_null(c);
+	f = open_memstream(&buf, &len);
+	assert_non_null(f);
+	assert_int_equal(config_dump(c, f), 0);
+	fclose(f);
+	assert_null(strstr(buf, "hunter2pass"));
+	assert_null(strstr(buf, "matrixpass"));
+	assert_null(strstr(buf, "syt_token_value"));
+	assert_null(strstr(buf, "picklesecret"));
+	assert_null(strstr(buf, "secretkey"));
+	assert_non_null(strstr(buf, "sasl_password = <hidden>"));
+	assert_non_null(strstr(buf, "[irc.libera]"));
+	assert_non_null(strstr(buf, "server = irc.libera.chat"));
+	assert_non_null(strstr(buf, "channels = #a, #b <hidden>, &c"));
+	free(buf);
+	config_free(c);
+}
+
+/* Runs config_load with stderr captured into out. */
+static struct config *load_capture(const char *text, int mode, char *out, size_t outlen)
+{
+	char logp[300];
+	int saved, fd;
+	ssize_t n;
+	struct config *c;
+	snprintf(logp, sizeof logp, "%s/stderr.txt", dir);
+	write_cfg(text, mode);
+	fflush(stderr);
+	saved = dup(2);
+	fd = open(logp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	dup2(fd, 2);
+	close(fd);
+	c = config_load(path, err, sizeof err);
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	fd = open(logp, O_RDONLY);
+	n = read(fd, out, outlen - 1);
+	close(fd);
+	out[n > 0 ? n : 0] = 0;
+	return c;
+}
+
+static void test_permission_warning(void **state)
+{
+	char out[4096];
+	struct config *c;
+	(void)state;
+	c = load_capture(full, 0644, out, sizeof out);
+	assert_non_null(c);
+	config_free(c);
+	assert_non_null(strstr(out, "chmod 600"));
+	assert_null(strstr(out, "hunter2pass")); /* never the secret itself */
+	c = load_capture(full, 0600, out, sizeof out);
+	assert_non_null(c);
+	config_free(c);
+	assert_null(strstr(out, "chmod 600"));
+	/* No secret in the file: no warning even when world-readable. */
+	c = load_capture("[irc.a]\nserver = s\nnick = n\n", 0644, out, sizeof out);
+	assert_non_null(c);
+	config_free(c);
+	assert_null(strstr(out, "chmod"));
+}
+
+static void test_example_config_loads(void **state)
+{
+	struct config *c;
+	(void)state;
+	/* The shipped example must always load (tests run from the root). */
+	c = config_load("config.example.ini", err, sizeof err);
+	if (!c)
+		fail_msg("%s", err);
+	assert_int_equal(c->nirc, 1);
+	config_free(c);
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	if (!mkdtemp(dir))
+		return -1;
+	snprintf(path, sizeof path, "%s/config.ini", dir);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	char p[300];
+	(void)state;
+	unlink(path);
+	snprintf(p, sizeof p, "%s/stderr.txt", dir);
+	unlink(p);
+	rmdir(dir);
+	return 0;
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_every_key),
+		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_pickle_env),
+		cmocka_unit_test(test_long_list),
+		cmocka_unit_test(test_dump_masks_secrets),
+		cmocka_unit_test(test_permission_warning),
+		cmocka_unit_test(test_example_config_loads),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
