@@ -39,4 +39,30 @@ struct query {
 	struct date validation;
 };
 
+struct intent_model;
+struct lexicon;
+
+/* Reads DIR/lexicon.ini (rewrite rules, vocabulary, keep-words -> lx via
+ * lexicon_add_*) and DIR/intents.ini.  NULL on error with "path:line: what
+ * is wrong, and how to fix it" in err.  Does not seal lx (the caller does). */
+struct intent_model *intent_model_load(const char *dir, struct lexicon *lx,
+				       char *err, size_t errlen);
+void intent_model_free(struct intent_model *m); /* accepts NULL */
+
+/* Analyses one question: intent + confidence + platform, state, validation
+ * date.  No allocation.  lx must be sealed (it may be NULL). */
+void intent_analyse(const struct intent_model *m, const struct lexicon *lx,
+		    const char *text, size_t len, struct date today,
+		    struct query *q);
+
+/* Confidence at or above which a question is answered without being
+ * addressed (channel auto_answer). */
+double intent_auto_threshold(const struct intent_model *m);
+
+/* Runs every example of intents.ini through intent_analyse; returns the
+ * number that do not give their intent, with the first "path:line: example
+ * ... gives X, expected Y" in err.  `faqbot check` calls it. */
+int intent_model_check(const struct intent_model *m, const struct lexicon *lx,
+		       char *err, size_t errlen);
+
 #endif

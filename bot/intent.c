@@ -1,0 +1,1015 @@
+/* intent.c - what a question is about: a data-driven concept scorer.
+ * knowledge/intents.ini names concepts (synonym sets: words, prefix stems,
+ * phrases); each intent sums weighted concepts and combinations of them,
+ * may require or forbid some, and a softmax over the scores gives a real
+ * confidence.  Slots (platform, state, validation date) come from the same
+ * concept matches and from datex.c.  It answers nothing (answer.c does),
+ * and reads no clock: today is an argument. */
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "datex.h"
+#include "intent.h"
+#include "norm.h"
+
+#define IM_MAX_CONCEPTS 256       /* bitset width below */
+#define IM_WORDS (IM_MAX_CONCEPTS / 64)
+#define IM_MAX_TERMS 8192
+#define IM_TERM_TOKS 8            /* tokens in one phrase */
+#define IM_MAX_FEATURES 64        /* score lines per intent */
+#define IM_MAX_NEEDS 8            /* need lines per intent */
+#define IM_MAX_EXAMPLES 256       /* example lines per intent */
+#define IM_TOK_CONCEPTS 6         /* concepts remembered per token */
+#define IM_MAX_LINE 2048
+#define IM_MAX_DATES 8
+#define IM_NAME_MAX 48
+
+/* pseudo concepts, set by the analyser rather than by words */
+enum { PC_DATE = 0, PC_PLATFORM, PC__COUNT };
+static const char *const pseudo_name[PC__COUNT] = {"@date", "@platform"};
+
+struct cset {
+	uint64_t w[IM_WORDS];
+};
+
+struct ttok {
+	const char *s; /* into the model's string arena */
+	unsigned len;
+	unsigned char prefix; /* "affich*": any token starting with s */
+	unsigned char upper;  /* "SAIS": the token must be written in capitals */
+};
+
+struct term {
+	int concept;
+	int ntok;
+	struct ttok tok[IM_TERM_TOKS];
+	int next; /* next term in the same hash chain, -1 */
+};
+
+struct feature {
+	struct cset all; /* every concept must be present */
+	double weight;
+};
+
+struct example {
+	char *text;
+	int line;
+};
+
+struct intent_def {
+	int defined;
+	double bias;
+	struct feature feat[IM_MAX_FEATURES];
+	int nfeat;
+	struct cset need[IM_MAX_NEEDS]; /* each: at least one present */
+	int nneed;
+	struct cset veto;
+	struct cset own; /* every concept its features use (for max_other) */
+	int max_other;   /* -1: no limit */
+	struct example ex[IM_MAX_EXAMPLES];
+	int nex;
+};
+
+struct intent_model {
+	char path[512]; /* intents.ini, for check messages */
+	char names[IM_MAX_CONCEPTS][IM_NAME_MAX];
+	int nconcepts;
+	struct term *terms;
+	int nterms;
+	/* open hash on a term's first token text: exact and prefix tables */
+	int *hexact, *hprefix;
+	unsigned hmask;
+	unsigned char plen_used[64]; /* prefix lengths that exist */
+	struct intent_def in[IN__COUNT];
+	double threshold, auto_answer, temperature;
+	int pf_concept[PF__COUNT];   /* concept of each platform, -1 */
+	int pf_rank[PF__COUNT];      /* lower wins when several are named */
+	int st_concept[4];           /* concept of SAIS/DIFF/ARCH, -1 */
+	int c_filler, c_valid, c_notvalid, c_neg;
+	char *arena;
+	size_t asz, acap;
+};
+
+static const char *const intent_names[IN__COUNT] = {
+	"out_of_scope", "display_delay", "definition", "stages", "state",
+	"session_number", "green_not_in_kairos", "validation_process",
+	"greeting", "thanks", "help",
+};
+
+const char *intent_name(enum intent in)
+{
+	if ((int)in < 0 || in >= IN__COUNT)
+		return "out_of_scope";
+	return intent_names[in];
+}
+
+int intent_from_name(const char *s)
+{
+	if (!s)
+		return -1;
+	for (int i = 0; i < IN__COUNT; i++)
+		if (!strcmp(s, intent_names[i]))
+			return i;
+	return -1;
+}
+
+const char *state_name(enum state_slot st)
+{
+	switch (st) {
+	case STS_SAIS: return "SAIS";
+	case STS_DIFF: return "DIFF";
+	case STS_ARCH: return "ARCH";
+	default: return NULL;
+	}
+}
+
+double intent_auto_threshold(const struct intent_model *m)
+{
+	return m ? m->auto_answer : 1.0;
+}
+
+/* ------------------------------------------------------------ helpers */
+
+static void cs_set(struct cset *c, int i) { c->w[i >> 6] |= 1ull << (i & 63); }
+static int cs_has(const struct cset *c, int i) { return (int)(c->w[i >> 6] >> (i & 63) & 1); }
+
+static int cs_any(const struct cset *a, const struct cset *b)
+{
+	for (int i = 0; i < IM_WORDS; i++)
+		if (a->w[i] & b->w[i])
+			return 1;
+	return 0;
+}
+
+static int cs_all(const struct cset *need, const struct cset *have)
+{
+	for (int i = 0; i < IM_WORDS; i++)
+		if ((need->w[i] & have->w[i]) != need->w[i])
+			return 0;
+	return 1;
+}
+
+static int cs_empty(const struct cset *a)
+{
+	for (int i = 0; i < IM_WORDS; i++)
+		if (a->w[i])
+			return 0;
+	return 1;
+}
+
+static void cs_or(struct cset *a, const struct cset *b)
+{
+	for (int i = 0; i < IM_WORDS; i++)
+		a->w[i] |= b->w[i];
+}
+
+static unsigned hash_str(const char *s, size_t n)
+{
+	uint32_t h = 2166136261u;
+
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ (unsigned char)s[i]) * 16777619u;
+	return h;
+}
+
+static char *trim(char *s)
+{
+	char *e;
+
+	while (*s == ' ' || *s == '\t')
+		s++;
+	e = s + strlen(s);
+	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r' || e[-1] == '\n'))
+		*--e = '\0';
+	return s;
+}
+
+static const char *arena_put(struct intent_model *m, const char *s, size_t n)
+{
+	/* the arena never moves once terms point into it: sized at load from
+	 * the file size (see intent_model_load), refused when full */
+	if (m->asz + n + 1 > m->acap)
+		return NULL;
+	char *d = m->arena + m->asz;
+	memcpy(d, s, n);
+	d[n] = '\0';
+	m->asz += n + 1;
+	return d;
+}
+
+static int concept_find(const struct intent_model *m, const char *name)
+{
+	for (int i = 0; i < m->nconcepts; i++)
+		if (!strcmp(m->names[i], name))
+			return i;
+	return -1;
+}
+
+/* ------------------------------------------------------------ loading */
+
+struct loadctx {
+	struct intent_model *m;
+	struct lexicon *lx;
+	const char *path;
+	int line;
+	char *err;
+	size_t errlen;
+	struct ntext *nt; /* scratch for canonical forms */
+};
+
+static int fail(struct loadctx *c, const char *fmt, const char *a, const char *b)
+{
+	char msg[400];
+
+	snprintf(msg, sizeof msg, fmt, a ? a : "", b ? b : "");
+	if (c->err && c->errlen)
+		snprintf(c->err, c->errlen, "%s:%d: %s", c->path, c->line, msg);
+	return -1;
+}
+
+/* Adds one term ("affich*", "numero de session", "SAIS") to concept ci.
+ * Its words are folded and tokenised exactly as questions are, so
+ * "délai d'affichage" becomes delai d affichage. */
+static int add_term(struct loadctx *c, int ci, char *text)
+{
+	struct intent_model *m = c->m;
+	struct term t;
+	char *p = text, *save = NULL, *w;
+
+	memset(&t, 0, sizeof t);
+	t.concept = ci;
+	t.next = -1;
+	for (w = strtok_r(p, " \t", &save); w; w = strtok_r(NULL, " \t", &save)) {
+		size_t wl = strlen(w);
+		int prefix = 0, upper = 1, letters = 0;
+
+		if (wl > 1 && w[wl - 1] == '*') {
+			prefix = 1;
+			w[--wl] = '\0';
+		}
+		for (size_t k = 0; k < wl; k++) {
+			unsigned char ch = (unsigned char)w[k];
+			if (ch < 0x80 && isalpha(ch)) {
+				letters++;
+				if (!isupper(ch))
+					upper = 0;
+			}
+		}
+		if (letters < 2)
+			upper = 0;
+		norm_text(NULL, w, wl, c->nt);
+		if (c->nt->ntok == 0)
+			return fail(c, "the term word \"%s\" has no letter or digit; remove it", w, NULL);
+		for (int k = 0; k < c->nt->ntok; k++) {
+			const struct token *tk = &c->nt->tok[k];
+			struct ttok *tt;
+
+			if (t.ntok == IM_TERM_TOKS)
+				return fail(c, "a phrase has more than 8 words (\"%s...\"); shorten it", text, NULL);
+			tt = &t.tok[t.ntok++];
+			if (!(tt->s = arena_put(m, tk->s, tk->len)))
+				return fail(c, "%s", "too much text in the concepts", NULL);
+			tt->len = tk->len;
+			tt->upper = (unsigned char)upper;
+			/* the star applies to the last token of the word */
+			tt->prefix = (unsigned char)(prefix && k == c->nt->ntok - 1);
+			if (tt->prefix && tk->len < 3)
+				return fail(c, "the stem \"%s*\" is too short (3 letters at least)", tk->s, NULL);
+			if (tt->prefix && tk->len >= 64)
+				return fail(c, "the stem \"%s*\" is too long", tk->s, NULL);
+			/* whole words feed the typo corrector's vocabulary */
+			if (!tt->prefix && !upper && tk->len >= 3 && tk->s[0] >= 'a' && tk->s[0] <= 'z' &&
+			    c->lx && lexicon_add_word(c->lx, tk->s) < 0)
+				return fail(c, "cannot add \"%s\" to the vocabulary", tk->s, NULL);
+		}
+	}
+	if (t.ntok == 0)
+		return fail(c, "%s", "empty term (two commas in a row?); remove it", NULL);
+	if (m->nterms == IM_MAX_TERMS)
+		return fail(c, "%s", "more than 8192 terms; merge some concepts", NULL);
+	m->terms[m->nterms++] = t;
+	return 0;
+}
+
+static int concept_line(struct loadctx *c, char *key, char *val)
+{
+	struct intent_model *m = c->m;
+	int ci;
+	char *save = NULL, *t;
+
+	if (!*key || strlen(key) >= IM_NAME_MAX || key[0] == '@')
+		return fail(c, "bad concept name \"%s\" (1-47 characters, not starting with @)", key, NULL);
+	for (char *k = key; *k; k++)
+		if (!(isalnum((unsigned char)*k) || *k == '_'))
+			return fail(c, "bad concept name \"%s\": use letters, digits and _", key, NULL);
+	ci = concept_find(m, key);
+	if (ci < 0) {
+		if (m->nconcepts == IM_MAX_CONCEPTS)
+			return fail(c, "%s", "more than 256 concepts; merge some", NULL);
+		ci = m->nconcepts++;
+		snprintf(m->names[ci], IM_NAME_MAX, "%s", key);
+	}
+	if (!*val)
+		return fail(c, "concept \"%s\" has no term; list words after =", key, NULL);
+	for (t = strtok_r(val, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		char *tt = trim(t);
+		if (add_term(c, ci, tt) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* "a b c" -> the set of those concepts (pseudo concepts allowed). */
+static int concept_list(struct loadctx *c, char *val, struct cset *out, int *count)
+{
+	char *save = NULL, *w;
+	int n = 0;
+
+	memset(out, 0, sizeof *out);
+	for (w = strtok_r(val, " \t", &save); w; w = strtok_r(NULL, " \t", &save)) {
+		int ci = concept_find(c->m, w);
+		if (ci < 0)
+			return fail(c, "unknown concept \"%s\"; define it under [concepts] before the intents", w, NULL);
+		cs_set(out, ci);
+		n++;
+	}
+	if (n == 0)
+		return fail(c, "%s", "no concept named; list concept names", NULL);
+	if (count)
+		*count = n;
+	return 0;
+}
+
+static int parse_double(struct loadctx *c, const char *s, double *out, const char *what)
+{
+	char *end;
+
+	errno = 0;
+	*out = strtod(s, &end);
+	if (end == s || *trim(end) || errno || !isfinite(*out))
+		return fail(c, "%s is not a number (\"%s\"); write e.g. 2.5", what, s);
+	return 0;
+}
+
+static int intent_line(struct loadctx *c, struct intent_def *d, const char *key, char *val)
+{
+	if (!strcmp(key, "bias"))
+		return parse_double(c, val, &d->bias, "bias");
+	if (!strcmp(key, "max_other")) {
+		double v;
+		if (parse_double(c, val, &v, "max_other") < 0)
+			return -1;
+		if (v < 0 || v > 100 || v != (int)v)
+			return fail(c, "%s", "max_other must be a whole number 0..100", NULL);
+		d->max_other = (int)v;
+		return 0;
+	}
+	if (!strcmp(key, "score")) {
+		char *sp = val;
+		struct feature *f;
+		double w;
+
+		while (*sp && *sp != ' ' && *sp != '\t')
+			sp++;
+		if (!*sp)
+			return fail(c, "score \"%s\": write the weight then the concepts, e.g. score = 2 quand visible", val, NULL);
+		*sp++ = '\0';
+		if (parse_double(c, val, &w, "the score weight") < 0)
+			return -1;
+		if (d->nfeat == IM_MAX_FEATURES)
+			return fail(c, "%s", "more than 64 score lines in one intent", NULL);
+		f = &d->feat[d->nfeat];
+		if (concept_list(c, sp, &f->all, NULL) < 0)
+			return -1;
+		f->weight = w;
+		cs_or(&d->own, &f->all);
+		d->nfeat++;
+		return 0;
+	}
+	if (!strcmp(key, "need")) {
+		if (d->nneed == IM_MAX_NEEDS)
+			return fail(c, "%s", "more than 8 need lines in one intent", NULL);
+		return concept_list(c, val, &d->need[d->nneed++], NULL);
+	}
+	if (!strcmp(key, "veto")) {
+		struct cset v;
+		if (concept_list(c, val, &v, NULL) < 0)
+			return -1;
+		cs_or(&d->veto, &v);
+		return 0;
+	}
+	if (!strcmp(key, "example")) {
+		if (!*val)
+			return fail(c, "%s", "empty example; write a question", NULL);
+		if (d->nex == IM_MAX_EXAMPLES)
+			return fail(c, "%s", "more than 256 examples in one intent", NULL);
+		if (!(d->ex[d->nex].text = strdup(val)))
+			return fail(c, "%s", "out of memory", NULL);
+		d->ex[d->nex++].line = c->line;
+		return 0;
+	}
+	return fail(c, "unknown key \"%s\" in an intent; use bias, score, need, veto, max_other or example", key, NULL);
+}
+
+static int settings_line(struct loadctx *c, const char *key, char *val)
+{
+	struct intent_model *m = c->m;
+
+	if (!strcmp(key, "threshold"))
+		return parse_double(c, val, &m->threshold, "threshold");
+	if (!strcmp(key, "auto_answer"))
+		return parse_double(c, val, &m->auto_answer, "auto_answer");
+	if (!strcmp(key, "temperature")) {
+		if (parse_double(c, val, &m->temperature, "temperature") < 0)
+			return -1;
+		if (m->temperature <= 0)
+			return fail(c, "%s", "temperature must be above 0", NULL);
+		return 0;
+	}
+	if (!strcmp(key, "platform_priority")) {
+		char *save = NULL, *w;
+		int r = 0;
+		for (int i = 0; i < PF__COUNT; i++)
+			m->pf_rank[i] = 100;
+		for (w = strtok_r(val, " \t,", &save); w; w = strtok_r(NULL, " \t,", &save)) {
+			enum platform pf = platform_from_name(w);
+			if (pf == PF_NONE)
+				return fail(c, "unknown platform \"%s\"; use kairos aude france_travail rco regional", w, NULL);
+			m->pf_rank[pf] = r++;
+		}
+		return 0;
+	}
+	return fail(c, "unknown setting \"%s\"; use threshold, auto_answer, temperature or platform_priority", key, NULL);
+}
+
+/* Calls fn for each "key = value" line of an INI file, with the section. */
+typedef int (*line_fn)(struct loadctx *c, const char *section, char *key, char *val);
+
+static int read_ini(struct loadctx *c, const char *path, line_fn fn)
+{
+	FILE *f = fopen(path, "r");
+	char buf[IM_MAX_LINE + 2], section[128] = "";
+
+	c->path = path;
+	c->line = 0;
+	if (!f) {
+		if (c->err && c->errlen)
+			snprintf(c->err, c->errlen, "%s: cannot open (%s); it must exist in the knowledge directory",
+				 path, strerror(errno));
+		return -1;
+	}
+	while (fgets(buf, sizeof buf, f)) {
+		char *s, *eq;
+		size_t bl = strlen(buf);
+
+		c->line++;
+		if (bl == sizeof buf - 1 && buf[bl - 1] != '\n') {
+			fclose(f);
+			return fail(c, "%s", "line longer than 2048 bytes; split it", NULL);
+		}
+		s = trim(buf);
+		if (!*s || *s == '#' || *s == ';')
+			continue;
+		if (*s == '[') {
+			char *e = strchr(s, ']');
+			if (!e || *trim(e + 1)) {
+				fclose(f);
+				return fail(c, "bad section header \"%s\"; write [name]", s, NULL);
+			}
+			*e = '\0';
+			snprintf(section, sizeof section, "%s", trim(s + 1));
+			if (fn(c, section, NULL, NULL) < 0) {
+				fclose(f);
+				return -1;
+			}
+			continue;
+		}
+		if (!*section) {
+			fclose(f);
+			return fail(c, "\"%s\" is outside any [section]; put it under one", s, NULL);
+		}
+		eq = strchr(s, '=');
+		if (fn(c, section, eq ? (*eq = '\0', trim(s)) : NULL, eq ? trim(eq + 1) : s) < 0) {
+			fclose(f);
+			return -1;
+		}
+	}
+	fclose(f);
+	return 0;
+}
+
+/* lexicon.ini: [rewrite] from = to; [words] and [keep] list words. */
+static int lexicon_cb(struct loadctx *c, const char *section, char *key, char *val)
+{
+	char e[256];
+
+	if (!val) {
+		if (strcmp(section, "rewrite") && strcmp(section, "words") && strcmp(section, "keep"))
+			return fail(c, "unknown section [%s]; use [rewrite], [words] or [keep]", section, NULL);
+		return 0;
+	}
+	if (!strcmp(section, "rewrite")) {
+		if (!key)
+			return fail(c, "\"%s\" is no rule; write: from words = to words", val, NULL);
+		if (lexicon_add_rewrite(c->lx, key, val, e, sizeof e) < 0)
+			return fail(c, "%s", e, NULL);
+		return 0;
+	}
+	if (key)
+		return fail(c, "[%s] lists words separated by spaces, without '='", section, NULL);
+	char *save = NULL;
+	for (char *w = strtok_r(val, " \t,", &save); w; w = strtok_r(NULL, " \t,", &save)) {
+		int r = !strcmp(section, "keep") ? lexicon_add_keep(c->lx, w) : lexicon_add_word(c->lx, w);
+		if (r < 0)
+			return fail(c, "\"%s\" is not one word of letters; fix it", w, NULL);
+	}
+	return 0;
+}
+
+static int intents_cb(struct loadctx *c, const char *section, char *key, char *val)
+{
+	struct intent_model *m = c->m;
+
+	if (!val) {
+		if (!strcmp(section, "settings") || !strcmp(section, "concepts"))
+			return 0;
+		if (!strncmp(section, "intent ", 7)) {
+			int in = intent_from_name(trim((char *)section + 7));
+			if (in < 0)
+				return fail(c, "unknown intent \"%s\"; the intents are those of domain.md", section + 7, NULL);
+			if (m->in[in].defined)
+				return fail(c, "intent \"%s\" is defined twice; merge the sections", section + 7, NULL);
+			m->in[in].defined = 1;
+			return 0;
+		}
+		return fail(c, "unknown section [%s]; use [settings], [concepts] or [intent NAME]", section, NULL);
+	}
+	if (!key)
+		return fail(c, "\"%s\" has no '='; write key = value", val, NULL);
+	if (!strcmp(section, "settings"))
+		return settings_line(c, key, val);
+	if (!strcmp(section, "concepts"))
+		return concept_line(c, key, val);
+	return intent_line(c, &m->in[intent_from_name(section + 7)], key, val);
+}
+
+static int build_index(struct intent_model *m)
+{
+	unsigned sz = 64;
+
+	while (sz < (unsigned)m->nterms * 4)
+		sz <<= 1;
+	m->hmask = sz - 1;
+	m->hexact = malloc(sz * sizeof *m->hexact);
+	m->hprefix = malloc(sz * sizeof *m->hprefix);
+	if (!m->hexact || !m->hprefix)
+		return -1;
+	for (unsigned i = 0; i < sz; i++)
+		m->hexact[i] = m->hprefix[i] = -1;
+	/* chained through term.next; a bucket is keyed by the hash only, the
+	 * match re-checks the text */
+	for (int i = m->nterms - 1; i >= 0; i--) {
+		struct term *t = &m->terms[i];
+		unsigned h = hash_str(t->tok[0].s, t->tok[0].len) & m->hmask;
+		int *tab = t->tok[0].prefix ? m->hprefix : m->hexact;
+
+		t->next = tab[h];
+		tab[h] = i;
+		if (t->tok[0].prefix)
+			m->plen_used[t->tok[0].len] = 1;
+	}
+	return 0;
+}
+
+void intent_model_free(struct intent_model *m)
+{
+	if (!m)
+		return;
+	for (int i = 0; i < IN__COUNT; i++)
+		for (int k = 0; k < m->in[i].nex; k++)
+			free(m->in[i].ex[k].text);
+	free(m->terms);
+	free(m->hexact);
+	free(m->hprefix);
+	free(m->arena);
+	free(m);
+}
+
+static long file_size(const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	long n;
+
+	if (!f)
+		return 0;
+	if (fseek(f, 0, SEEK_END) < 0) {
+		fclose(f);
+		return 0;
+	}
+	n = ftell(f);
+	fclose(f);
+	return n < 0 ? 0 : n;
+}
+
+struct intent_model *intent_model_load(const char *dir, struct lexicon *lx,
+				       char *err, size_t errlen)
+{
+	struct intent_model *m = calloc(1, sizeof *m);
+	struct loadctx c;
+	char lpath[512];
+	static const char *const stnames[4] = {NULL, "state_SAIS", "state_DIFF", "state_ARCH"};
+	static const char *const special[4] = {"filler", "valid", "notvalid", "negation"};
+
+	if (err && errlen)
+		err[0] = '\0';
+	if (!m || !dir) {
+		free(m);
+		if (err && errlen)
+			snprintf(err, errlen, "intent_model_load: out of memory or no directory");
+		return NULL;
+	}
+	memset(&c, 0, sizeof c);
+	c.m = m;
+	c.lx = lx;
+	c.err = err;
+	c.errlen = errlen;
+	snprintf(lpath, sizeof lpath, "%s/lexicon.ini", dir);
+	snprintf(m->path, sizeof m->path, "%s/intents.ini", dir);
+	m->threshold = 0.5;
+	m->auto_answer = 0.8;
+	m->temperature = 1.0;
+	for (int i = 0; i < PF__COUNT; i++)
+		m->pf_rank[i] = i;
+	for (int i = 0; i < IN__COUNT; i++)
+		m->in[i].max_other = -1;
+	for (int i = 0; i < PC__COUNT; i++)
+		snprintf(m->names[m->nconcepts++], IM_NAME_MAX, "%s", pseudo_name[i]);
+	m->acap = (size_t)file_size(m->path) + 4096;
+	m->arena = malloc(m->acap);
+	m->terms = malloc(IM_MAX_TERMS * sizeof *m->terms);
+	c.nt = malloc(sizeof *c.nt);
+	if (!m->arena || !m->terms || !c.nt) {
+		if (err && errlen)
+			snprintf(err, errlen, "intent_model_load: out of memory");
+		goto bad;
+	}
+	if (lx && read_ini(&c, lpath, lexicon_cb) < 0)
+		goto bad;
+	if (read_ini(&c, m->path, intents_cb) < 0)
+		goto bad;
+	c.line = 0;
+	for (int i = 0; i < IN__COUNT; i++)
+		if (!m->in[i].defined) {
+			fail(&c, "intent \"%s\" has no [intent %s] section; add one", intent_names[i], intent_names[i]);
+			goto bad;
+		}
+	for (int p = PF_KAIROS; p < PF__COUNT; p++) {
+		char nm[IM_NAME_MAX];
+		snprintf(nm, sizeof nm, "platform_%s", platform_name((enum platform)p));
+		if ((m->pf_concept[p] = concept_find(m, nm)) < 0) {
+			fail(&c, "concept \"%s\" is missing; the platform slot needs it under [concepts]", nm, NULL);
+			goto bad;
+		}
+	}
+	m->pf_concept[PF_NONE] = -1;
+	m->st_concept[0] = -1;
+	for (int s = 1; s < 4; s++)
+		if ((m->st_concept[s] = concept_find(m, stnames[s])) < 0) {
+			fail(&c, "concept \"%s\" is missing; the state slot needs it under [concepts]", stnames[s], NULL);
+			goto bad;
+		}
+	{
+		int *dst[4] = {&m->c_filler, &m->c_valid, &m->c_notvalid, &m->c_neg};
+		for (int s = 0; s < 4; s++)
+			if ((*dst[s] = concept_find(m, special[s])) < 0) {
+				fail(&c, "concept \"%s\" is missing; the analyser needs it under [concepts]", special[s], NULL);
+				goto bad;
+			}
+	}
+	if (build_index(m) < 0) {
+		if (err && errlen)
+			snprintf(err, errlen, "intent_model_load: out of memory");
+		goto bad;
+	}
+	free(c.nt);
+	return m;
+bad:
+	free(c.nt);
+	intent_model_free(m);
+	return NULL;
+}
+
+/* ----------------------------------------------------------- analysis */
+
+struct match {
+	struct cset have;
+	short first[IM_MAX_CONCEPTS]; /* first token of each concept, -1 */
+	unsigned char tc[NORM_MAX_TOKENS][IM_TOK_CONCEPTS];
+	unsigned char ntc[NORM_MAX_TOKENS];
+};
+
+static int ttok_match(const struct ttok *tt, const struct token *tk, int upper_ok)
+{
+	if (tt->upper && !(upper_ok && (tk->flags & TOK_UPPER)))
+		return 0;
+	if (tt->prefix)
+		return tk->len >= tt->len && !memcmp(tk->s, tt->s, tt->len);
+	return tk->len == tt->len && !memcmp(tk->s, tt->s, tt->len);
+}
+
+static void note(struct match *mt, int concept, int from, int to)
+{
+	cs_set(&mt->have, concept);
+	if (mt->first[concept] < 0)
+		mt->first[concept] = (short)from;
+	for (int k = from; k < to; k++) {
+		int n = mt->ntc[k], j;
+		for (j = 0; j < n && mt->tc[k][j] != concept; j++)
+			;
+		if (j == n && n < IM_TOK_CONCEPTS) {
+			mt->tc[k][n] = (unsigned char)concept;
+			mt->ntc[k] = (unsigned char)(n + 1);
+		}
+	}
+}
+
+static void try_chain(const struct intent_model *m, const struct ntext *nt, int i,
+		      int head, int upper_ok, struct match *mt)
+{
+	for (int ti = head; ti >= 0; ti = m->terms[ti].next) {
+		const struct term *t = &m->terms[ti];
+		int k;
+
+		if (i + t->ntok > nt->ntok)
+			continue;
+		for (k = 0; k < t->ntok; k++)
+			if (!ttok_match(&t->tok[k], &nt->tok[i + k], upper_ok) ||
+			    (k > 0 && nt->tok[i + k].sent != nt->tok[i].sent))
+				break;
+		if (k == t->ntok)
+			note(mt, t->concept, i, i + t->ntok);
+	}
+}
+
+static void match_concepts(const struct intent_model *m, const struct ntext *nt, struct match *mt)
+{
+	int up = 0, words = 0;
+
+	/* in a message typed all in capitals, capitals mean nothing: "JE NE
+	 * SAIS PAS" is not the state SAIS */
+	for (int i = 0; i < nt->ntok; i++)
+		if (nt->tok[i].len >= 2 && !(nt->tok[i].flags & (TOK_NUM | TOK_DATE))) {
+			words++;
+			up += (nt->tok[i].flags & TOK_UPPER) != 0;
+		}
+	int upper_ok = !(words >= 3 && up * 2 > words);
+
+	memset(&mt->have, 0, sizeof mt->have);
+	for (int c = 0; c < m->nconcepts; c++)
+		mt->first[c] = -1;
+	if (nt->ntok > 0)
+		memset(mt->ntc, 0, (size_t)nt->ntok < sizeof mt->ntc ? (size_t)nt->ntok : sizeof mt->ntc);
+	for (int i = 0; i < nt->ntok; i++) {
+		const struct token *tk = &nt->tok[i];
+
+		try_chain(m, nt, i, m->hexact[hash_str(tk->s, tk->len) & m->hmask], upper_ok, mt);
+		unsigned h = 2166136261u;
+		for (unsigned l = 1; l <= tk->len && l < 64; l++) {
+			h = (h ^ (unsigned char)tk->s[l - 1]) * 16777619u;
+			if (m->plen_used[l])
+				try_chain(m, nt, i, m->hprefix[h & m->hmask], upper_ok, mt);
+		}
+	}
+}
+
+/* The platform the question is about: among those named, a platform right
+ * after a negation ("rien dans Kairos", "absent d'Aude") wins, then the
+ * priority of [settings] (the apps before France Travail before RCO before
+ * the regional site: a question names the far end of the chain it waits
+ * for, e.g. "vert sur RCO mais rien dans Kairos"). */
+static enum platform pick_platform(const struct intent_model *m, const struct ntext *nt,
+				   const struct match *mt)
+{
+	enum platform best = PF_NONE;
+	int bestkey = 1 << 30;
+
+	for (int p = PF_KAIROS; p < PF__COUNT; p++) {
+		int c = m->pf_concept[p];
+		if (!cs_has(&mt->have, c))
+			continue;
+		int neg = 0;
+		for (int i = 0; i < nt->ntok && !neg; i++) {
+			int isp = 0;
+			for (int j = 0; j < mt->ntc[i]; j++)
+				isp |= mt->tc[i][j] == c;
+			if (!isp)
+				continue;
+			for (int k = i - 1; k >= 0 && k >= i - 5 && nt->tok[k].sent == nt->tok[i].sent; k--)
+				for (int j = 0; j < mt->ntc[k]; j++)
+					neg |= mt->tc[k][j] == m->c_neg;
+		}
+		int key = m->pf_rank[p] - (neg ? 1000 : 0);
+		if (key < bestkey) {
+			bestkey = key;
+			best = (enum platform)p;
+		}
+	}
+	return best;
+}
+
+static enum state_slot pick_state(const struct intent_model *m, const struct match *mt)
+{
+	enum state_slot best = STS_NONE;
+	int bestpos = 1 << 30;
+
+	for (int s = 1; s < 4; s++) {
+		int c = m->st_concept[s];
+		if (cs_has(&mt->have, c) && mt->first[c] < bestpos) {
+			bestpos = mt->first[c];
+			best = (enum state_slot)s;
+		}
+	}
+	return best;
+}
+
+static int tok_has(const struct match *mt, int i, int concept)
+{
+	for (int j = 0; j < mt->ntc[i]; j++)
+		if (mt->tc[i][j] == concept)
+			return 1;
+	return 0;
+}
+
+/* Distance from the span [a, b) to the nearest token of concept c in the
+ * same sentence; a large number when there is none. */
+static int dist_to(const struct ntext *nt, const struct match *mt, int a, int b, int c)
+{
+	int best = 1 << 20;
+	unsigned sent = nt->tok[a].sent;
+
+	for (int i = 0; i < nt->ntok; i++) {
+		if (nt->tok[i].sent != sent || !tok_has(mt, i, c))
+			continue;
+		int d = i < a ? a - i : i >= b ? i - b + 1 : 0;
+		if (d < best)
+			best = d;
+	}
+	return best;
+}
+
+/* The validation date: the expression nearest a valid* word of the same
+ * sentence ("validée hier", "si Emfor valide demain"); without one, the
+ * first date not tied to another event ("saisie le 3", "commence le 12"). */
+static int pick_date(const struct intent_model *m, const struct ntext *nt, const struct match *mt,
+		     const struct datex *dx, int n, struct date *out)
+{
+	int best = -1, bestd = 1 << 30;
+
+	for (int k = 0; k < n; k++) {
+		int dv = dist_to(nt, mt, dx[k].tok_start, dx[k].tok_end, m->c_valid);
+		int dn = dist_to(nt, mt, dx[k].tok_start, dx[k].tok_end, m->c_notvalid);
+		int key;
+		if (dn < dv && dn <= 4)
+			continue;
+		key = dv < (1 << 20) ? dv : (1 << 21) + k;
+		if (key < bestd) {
+			bestd = key;
+			best = k;
+		}
+	}
+	if (best < 0)
+		return 0;
+	*out = dx[best].date;
+	return 1;
+}
+
+/* Content tokens outside the intent's own concepts and the filler words. */
+static int count_other(const struct intent_model *m, const struct ntext *nt,
+		       const struct match *mt, const struct cset *own)
+{
+	int n = 0;
+
+	for (int i = 0; i < nt->ntok; i++) {
+		int covered = 0;
+		for (int j = 0; j < mt->ntc[i] && !covered; j++)
+			covered = mt->tc[i][j] == m->c_filler || cs_has(own, mt->tc[i][j]);
+		n += !covered;
+	}
+	return n;
+}
+
+static void analyse_nt(const struct intent_model *m, const struct ntext *nt,
+		       struct date today, struct query *q, double *scores)
+{
+	struct match mt;
+	struct datex dx[IM_MAX_DATES];
+	int ndx;
+	double s[IN__COUNT];
+	int ok[IN__COUNT];
+
+	memset(q, 0, sizeof *q);
+	q->intent = IN_OUT_OF_SCOPE;
+	match_concepts(m, nt, &mt);
+	ndx = datex_find_all(nt, today, dx, IM_MAX_DATES);
+	q->has_date = ndx > 0 && pick_date(m, nt, &mt, dx, ndx, &q->validation);
+	if (q->has_date)
+		cs_set(&mt.have, PC_DATE);
+	q->platform = pick_platform(m, nt, &mt);
+	if (q->platform != PF_NONE)
+		cs_set(&mt.have, PC_PLATFORM);
+	q->state = pick_state(m, &mt);
+
+	for (int i = 0; i < IN__COUNT; i++) {
+		const struct intent_def *d = &m->in[i];
+
+		s[i] = d->bias;
+		ok[i] = 1;
+		for (int f = 0; f < d->nfeat; f++)
+			if (cs_all(&d->feat[f].all, &mt.have))
+				s[i] += d->feat[f].weight;
+		if (i == IN_OUT_OF_SCOPE)
+			continue;
+		for (int k = 0; k < d->nneed && ok[i]; k++)
+			ok[i] = cs_any(&d->need[k], &mt.have);
+		if (ok[i] && !cs_empty(&d->veto) && cs_any(&d->veto, &mt.have))
+			ok[i] = 0;
+		if (ok[i] && d->max_other >= 0 && count_other(m, nt, &mt, &d->own) > d->max_other)
+			ok[i] = 0;
+		if (ok[i] && s[i] <= 0)
+			ok[i] = 0;
+	}
+	/* softmax over the candidates and out_of_scope */
+	double mx = s[IN_OUT_OF_SCOPE], sum = 0;
+	int best = IN_OUT_OF_SCOPE;
+	for (int i = 1; i < IN__COUNT; i++)
+		if (ok[i] && s[i] > mx) {
+			mx = s[i];
+			best = i;
+		}
+	for (int i = 0; i < IN__COUNT; i++)
+		if (i == IN_OUT_OF_SCOPE || ok[i])
+			sum += exp((s[i] - mx) / m->temperature);
+	double conf = 1.0 / sum;
+	if (scores)
+		for (int i = 0; i < IN__COUNT; i++)
+			scores[i] = ok[i] || i == IN_OUT_OF_SCOPE ? s[i] : -INFINITY;
+	if (best != IN_OUT_OF_SCOPE && conf < m->threshold) {
+		/* honest: not sure enough of any answer */
+		conf = 1.0 - conf;
+		best = IN_OUT_OF_SCOPE;
+	}
+	q->intent = (enum intent)best;
+	q->confidence = floor(conf * 100.0 + 0.5) / 100.0;
+}
+
+void intent_analyse(const struct intent_model *m, const struct lexicon *lx,
+		    const char *text, size_t len, struct date today, struct query *q)
+{
+	struct ntext nt;
+
+	norm_text(lx, text, len, &nt);
+	analyse_nt(m, &nt, today, q, NULL);
+}
+
+/* For tests and tuning: the raw scores too (-inf for excluded intents). */
+void intent_analyse_scores(const struct intent_model *m, const struct lexicon *lx,
+			   const char *text, size_t len, struct date today,
+			   struct query *q, double scores[IN__COUNT]);
+void intent_analyse_scores(const struct intent_model *m, const struct lexicon *lx,
+			   const char *text, size_t len, struct date today,
+			   struct query *q, double scores[IN__COUNT])
+{
+	struct ntext nt;
+
+	norm_text(lx, text, len, &nt);
+	analyse_nt(m, &nt, today, q, scores);
+}
+
+int intent_model_check(const struct intent_model *m, const struct lexicon *lx,
+		       char *err, size_t errlen)
+{
+	int bad = 0;
+	struct date today = {2026, 11, 20};
+	struct query q;
+
+	if (err && errlen)
+		err[0] = '\0';
+	for (int i = 0; i < IN__COUNT; i++)
+		for (int k = 0; k < m->in[i].nex; k++) {
+			const struct example *e = &m->in[i].ex[k];
+			intent_analyse(m, lx, e->text, strlen(e->text), today, &q);
+			if ((int)q.intent == i)
+				continue;
+			if (!bad && err && errlen)
+				snprintf(err, errlen, "%s:%d: example \"%s\" gives %s, expected %s; "
+					 "adjust the concepts or weights",
+					 m->path, e->line, e->text, intent_name(q.intent), intent_name((enum intent)i));
+			bad++;
+		}
+	return bad;
+}

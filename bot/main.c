@@ -1,0 +1,520 @@
+/* main.c - the `faqbot` command line: ask, console, check, run.
+ * Parses options, finds the knowledge directory, fixes the time zone
+ * (Europe/Paris, domain.md) and today's date, then hands over to the
+ * engine (ask.c) or to the networks (run.c).  `ask` and `console` never
+ * initialise libcurl or OpenSSL, so one `faqbot ask` stays cheap. */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ask.h"
+#include "config.h"
+#include "datex.h"
+#include "intent.h"
+#include "kb.h"
+#include "norm.h"
+#include "run.h"
+
+#ifndef FAQBOT_VERSION
+#define FAQBOT_VERSION "0.0.0"
+#endif
+
+#define EXIT_USAGE 2
+
+/* Europe/Paris since 1996, for machines without tzdata. */
+#define PARIS_POSIX_TZ "CET-1CEST,M3.5.0,M10.5.0/3"
+
+static const char usage_text[] =
+	"Usage: faqbot [-k DIR] COMMAND [OPTIONS]\n"
+	"\n"
+	"Answers French questions about when a training session becomes visible\n"
+	"on the regional site, RCO, Aude Formation and Kairos.\n"
+	"\n"
+	"Commands:\n"
+	"  ask [--now DATE] [--json] QUESTION...\n"
+	"        answer one question (its words are joined by spaces) and exit;\n"
+	"        --json prints the machine-readable object of domain.md\n"
+	"  console [--now DATE]\n"
+	"        questions and answers in the terminal (`make run`); when standard\n"
+	"        input is not a terminal, reads one question per line and prints\n"
+	"        each answer followed by an empty line (blank lines are skipped)\n"
+	"  check [-c CONFIG]\n"
+	"        validate the knowledge (and the config file when given); exit 1\n"
+	"        with file:line on the first error\n"
+	"  run -c CONFIG\n"
+	"        connect to the IRC and Matrix networks of CONFIG and answer there\n"
+	"\n"
+	"Options:\n"
+	"  -k, --knowledge DIR  knowledge directory (default: ./knowledge when it\n"
+	"                       exists, else the knowledge/ beside the executable)\n"
+	"  --now DATE           today's date, YYYY-MM-DD or YYYY-MM-DDTHH:MM\n"
+	"                       (default: the local date in Europe/Paris, or in\n"
+	"                       the time zone named by FAQBOT_TZ)\n"
+	"  --json               (ask) print JSON instead of the French text\n"
+	"  -h, --help           this help\n"
+	"  -V, --version        the version\n"
+	"\n"
+	"Limits: a question is read up to its first 4096 bytes (NORM_MAX_INPUT);\n"
+	"a longer question or console line is read whole, answered on those bytes,\n"
+	"and a note says so on standard error.  Invalid UTF-8 is replaced.\n"
+	"\n"
+	"Exit status: 0 success, 1 error (knowledge, config), 2 usage error.\n";
+
+static void usage_error(const char *fmt, const char *arg)
+{
+	fprintf(stderr, "faqbot: ");
+	fprintf(stderr, fmt, arg);
+	fprintf(stderr, "\nTry `faqbot --help`.\n");
+}
+
+/* After getopt returned '?': names the option it did not know. */
+static void bad_option(char **argv)
+{
+	char opt[3] = { '-', (char)optopt, '\0' };
+	usage_error("unknown option `%s`", optopt > 0 && optopt < 128 ? opt : argv[optind - 1]);
+}
+
+/* The time zone of the dates (domain.md, "Time zone"). */
+static void set_timezone(void)
+{
+	const char *tz = getenv("FAQBOT_TZ");
+	if (!tz || !*tz) {
+		struct stat st;
+		tz = stat("/usr/share/zoneinfo/Europe/Paris", &st) == 0 ? "Europe/Paris"
+									 : PARIS_POSIX_TZ;
+	}
+	setenv("TZ", tz, 1);
+	tzset();
+}
+
+static struct date local_today(void)
+{
+	time_t now = time(NULL);
+	struct tm tm;
+	struct date d = { 1970, 1, 1 };
+	if (localtime_r(&now, &tm)) {
+		d.y = tm.tm_year + 1900;
+		d.m = tm.tm_mon + 1;
+		d.d = tm.tm_mday;
+	}
+	return d;
+}
+
+static int is_dir_with_kb(const char *dir)
+{
+	char p[PATH_MAX];
+	struct stat st;
+	if (snprintf(p, sizeof p, "%s/stages.ini", dir) >= (int)sizeof p)
+		return 0;
+	return stat(p, &st) == 0;
+}
+
+/* ./knowledge, else <directory of the executable>/knowledge, so that
+ * ./faqbot works from anywhere in the checkout.  Writes into buf. */
+static const char *default_knowledge(char *buf, size_t n)
+{
+	if (is_dir_with_kb("knowledge"))
+		return "knowledge";
+	char exe[PATH_MAX];
+	ssize_t len = readlink("/proc/self/exe", exe, sizeof exe - 1);
+	if (len > 0) {
+		exe[len] = '\0';
+		char *slash = strrchr(exe, '/');
+		if (slash) {
+			*slash = '\0';
+			if (snprintf(buf, n, "%s/knowledge", exe) < (int)n && is_dir_with_kb(buf))
+				return buf;
+		}
+	}
+	return "knowledge"; /* the loader then names what is missing */
+}
+
+/* Length of s[0..len) cut to at most max bytes on a UTF-8 boundary. */
+static size_t cut_utf8(const char *s, size_t len, size_t max)
+{
+	if (len <= max)
+		return len;
+	size_t k = max;
+	while (k > 0 && ((unsigned char)s[k] & 0xC0) == 0x80)
+		k--;
+	return k;
+}
+
+static int utf8_ok(const unsigned char *s, size_t n)
+{
+	size_t i = 0;
+	while (i < n) {
+		unsigned c = s[i], k, min;
+		if (c < 0x80) {
+			i++;
+			continue;
+		}
+		if ((c & 0xE0) == 0xC0) { k = 1; min = 0x80; c &= 0x1F; }
+		else if ((c & 0xF0) == 0xE0) { k = 2; min = 0x800; c &= 0x0F; }
+		else if ((c & 0xF8) == 0xF0) { k = 3; min = 0x10000; c &= 0x07; }
+		else return 0;
+		if (i + k >= n)
+			return 0;
+		for (unsigned j = 1; j <= k; j++) {
+			if ((s[i + j] & 0xC0) != 0x80)
+				return 0;
+			c = c << 6 | (s[i + j] & 0x3F);
+		}
+		if (c < min || c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF))
+			return 0;
+		i += k + 1;
+	}
+	return 1;
+}
+
+static int blank(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (s[i] != ' ' && s[i] != '\t' && s[i] != '\r' && s[i] != '\n')
+			return 0;
+	return 1;
+}
+
+static struct kb *load_kb(const char *dir)
+{
+	char err[1024];
+	struct kb *kb = kb_load(dir, err, sizeof err);
+	if (!kb)
+		fprintf(stderr, "faqbot: %s\n", err);
+	return kb;
+}
+
+/* Answers one question on stdout; notes about the input on stderr. */
+static int answer_one(const struct kb *kb, const char *q, size_t len, size_t full_len,
+		      struct date today, int json, struct reply *r)
+{
+	if (full_len > len)
+		fprintf(stderr, "faqbot: note: the question is %zu bytes long; only its first "
+			"%zu bytes were read (limit %d)\n", full_len, len, NORM_MAX_INPUT);
+	if (!utf8_ok((const unsigned char *)q, len))
+		fprintf(stderr, "faqbot: note: invalid UTF-8 in the question was replaced\n");
+	ask_question(kb, q, len, today, r);
+	if (json) {
+		char *js = ask_json(r);
+		if (!js) {
+			fprintf(stderr, "faqbot: out of memory\n");
+			return 1;
+		}
+		printf("%s\n", js);
+		free(js);
+	} else {
+		printf("%s\n", r->text);
+	}
+	return 0;
+}
+
+enum { OPT_NOW = 256, OPT_JSON };
+
+/* Common parsing of ask/console options; 0, or an exit status. */
+struct cmd_opts {
+	const char *kdir;
+	const char *config;
+	int has_now;
+	struct date now;
+	int json;
+};
+
+static int parse_cmd(int argc, char **argv, const char *shortopts, int allow_json,
+		     int allow_now, struct cmd_opts *o)
+{
+	static const struct option longopts[] = {
+		{ "now", required_argument, NULL, OPT_NOW },
+		{ "json", no_argument, NULL, OPT_JSON },
+		{ "knowledge", required_argument, NULL, 'k' },
+		{ "config", required_argument, NULL, 'c' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c, li = -1;
+	optind = 0; /* glibc: restart the scan on this argv */
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, shortopts, longopts, &li)) != -1) {
+		switch (c) {
+		case 'k':
+			o->kdir = optarg;
+			break;
+		case 'c':
+			if (!strchr(shortopts, 'c'))
+				goto bad;
+			o->config = optarg;
+			break;
+		case 'h':
+			fputs(usage_text, stdout);
+			return -1;
+		case OPT_NOW:
+			if (!allow_now)
+				goto bad;
+			if (datex_parse_now(optarg, &o->now) < 0) {
+				usage_error("malformed --now `%s`; write YYYY-MM-DD or "
+					    "YYYY-MM-DDTHH:MM, e.g. --now 2026-11-26", optarg);
+				return EXIT_USAGE;
+			}
+			o->has_now = 1;
+			break;
+		case OPT_JSON:
+			if (!allow_json)
+				goto bad;
+			o->json = 1;
+			break;
+		case ':':
+			usage_error("option `%s` needs a value", argv[optind - 1]);
+			return EXIT_USAGE;
+		default:
+			bad_option(argv);
+			return EXIT_USAGE;
+		}
+		li = -1;
+	}
+	return 0;
+bad:
+	if (li >= 0)
+		fprintf(stderr, "faqbot: option `--%s` does not apply to `%s`\nTry `faqbot --help`.\n",
+			longopts[li].name, argv[0]);
+	else
+		bad_option(argv);
+	return EXIT_USAGE;
+}
+
+static int cmd_ask(int argc, char **argv, const char *kdir)
+{
+	struct cmd_opts o = { .kdir = kdir };
+	int rc = parse_cmd(argc, argv, ":k:h", 1, 1, &o);
+	if (rc)
+		return rc < 0 ? 0 : rc;
+	/* join the words; the question may come as one argument or many */
+	size_t total = 0;
+	for (int i = optind; i < argc; i++)
+		total += strlen(argv[i]) + 1;
+	char *q = malloc(total + 1);
+	if (!q) {
+		fprintf(stderr, "faqbot: out of memory\n");
+		return 1;
+	}
+	size_t len = 0;
+	for (int i = optind; i < argc; i++) {
+		size_t n = strlen(argv[i]);
+		if (len)
+			q[len++] = ' ';
+		memcpy(q + len, argv[i], n);
+		len += n;
+	}
+	q[len] = '\0';
+	if (blank(q, len)) {
+		free(q);
+		usage_error("%s", "empty question; write it after `ask`, e.g. "
+			    "faqbot ask \"quand sera visible ma session ?\"");
+		return EXIT_USAGE;
+	}
+	char buf[PATH_MAX];
+	struct kb *kb = load_kb(o.kdir ? o.kdir : default_knowledge(buf, sizeof buf));
+	if (!kb) {
+		free(q);
+		return 1;
+	}
+	static struct reply r; /* 4 KiB of text: not on the stack */
+	rc = answer_one(kb, q, cut_utf8(q, len, NORM_MAX_INPUT), len,
+			o.has_now ? o.now : local_today(), o.json, &r);
+	kb_free(kb);
+	free(q);
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		fprintf(stderr, "faqbot: cannot write the answer: %s\n", strerror(errno));
+		return 1;
+	}
+	return rc;
+}
+
+/* Reads one line of any length: keeps its first cap bytes in buf and
+ * counts the rest.  Returns 1 with len and full set, or 0 at end of input. */
+static int read_line(FILE *f, char *buf, size_t cap, size_t *len, size_t *full)
+{
+	size_t n = 0, total = 0;
+	int c;
+	while ((c = getc_unlocked(f)) != EOF && c != '\n') {
+		if (n < cap)
+			buf[n++] = (char)c;
+		total++;
+	}
+	if (c == EOF && total == 0)
+		return 0;
+	if (n && buf[n - 1] == '\r' && total == n) {
+		n--;
+		total--;
+	}
+	*len = cut_utf8(buf, n, cap);
+	*full = total;
+	return 1;
+}
+
+static int cmd_console(int argc, char **argv, const char *kdir)
+{
+	struct cmd_opts o = { .kdir = kdir };
+	int rc = parse_cmd(argc, argv, ":k:h", 0, 1, &o);
+	if (rc)
+		return rc < 0 ? 0 : rc;
+	if (optind < argc) {
+		usage_error("console takes no question (`%s`); use `faqbot ask`", argv[optind]);
+		return EXIT_USAGE;
+	}
+	char buf[PATH_MAX];
+	struct kb *kb = load_kb(o.kdir ? o.kdir : default_knowledge(buf, sizeof buf));
+	if (!kb)
+		return 1;
+	int tty = isatty(STDIN_FILENO);
+	if (tty)
+		printf("Bonjour ! Je réponds aux questions sur l'affichage des sessions de "
+		       "formation (site régional, RCO, Aude Formation, Kairos).\n"
+		       "Posez votre question, puis Entrée ; Ctrl-D pour quitter.\n\n");
+	static char line[NORM_MAX_INPUT + 1];
+	static struct reply r;
+	size_t len, full;
+	rc = 0;
+	for (;;) {
+		if (tty) {
+			fputs("> ", stdout);
+			fflush(stdout);
+		}
+		if (!read_line(stdin, line, NORM_MAX_INPUT, &len, &full))
+			break;
+		if (blank(line, len) && full == len)
+			continue;
+		struct date today = o.has_now ? o.now : local_today();
+		if ((rc = answer_one(kb, line, len, full, today, 0, &r)) != 0)
+			break;
+		putchar('\n');
+		fflush(stdout);
+	}
+	if (tty)
+		printf("\nAu revoir !\n");
+	kb_free(kb);
+	if (fflush(stdout) != 0 || ferror(stdout))
+		return 1;
+	return rc;
+}
+
+static int cmd_check(int argc, char **argv, const char *kdir)
+{
+	struct cmd_opts o = { .kdir = kdir };
+	int rc = parse_cmd(argc, argv, ":k:c:h", 0, 0, &o);
+	if (rc)
+		return rc < 0 ? 0 : rc;
+	if (optind < argc) {
+		usage_error("unexpected argument `%s`", argv[optind]);
+		return EXIT_USAGE;
+	}
+	char err[1024];
+	struct config *cfg = NULL;
+	if (o.config) {
+		if (!(cfg = config_load(o.config, err, sizeof err))) {
+			fprintf(stderr, "faqbot: %s\n", err);
+			return 1;
+		}
+		printf("config OK: %s\n", o.config);
+		/* the config names the knowledge the bot will run with */
+		if (!o.kdir && cfg->bot.knowledge)
+			o.kdir = cfg->bot.knowledge;
+	}
+	char buf[PATH_MAX];
+	const char *dir = o.kdir ? o.kdir : default_knowledge(buf, sizeof buf);
+	struct kb *kb = load_kb(dir);
+	if (!kb) {
+		config_free(cfg);
+		return 1;
+	}
+	int bad = intent_model_check(kb_intents(kb), kb_lexicon(kb), err, sizeof err);
+	if (bad) {
+		fprintf(stderr, "faqbot: %s\n", err);
+		fprintf(stderr, "faqbot: %d example(s) of intents.ini do not give their intent\n", bad);
+		rc = 1;
+	} else {
+		printf("knowledge OK: %s\n", dir);
+	}
+	kb_free(kb);
+	config_free(cfg);
+	return rc;
+}
+
+/* `faqbot -k DIR run ...` passes -k on to run_main. */
+static int cmd_run(int argc, char **argv, const char *kdir)
+{
+	if (!kdir)
+		return run_main(argc, argv);
+	char **v = calloc((size_t)argc + 3, sizeof *v);
+	if (!v) {
+		fprintf(stderr, "faqbot: out of memory\n");
+		return 1;
+	}
+	v[0] = argv[0];
+	v[1] = (char *)"-k";
+	v[2] = (char *)kdir;
+	for (int i = 1; i < argc; i++)
+		v[i + 2] = argv[i];
+	int rc = run_main(argc + 2, v);
+	free(v);
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "knowledge", required_argument, NULL, 'k' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *kdir = NULL;
+	int c;
+	set_timezone();
+	opterr = 0;
+	/* "+": stop at the command; its own options are parsed after it */
+	while ((c = getopt_long(argc, argv, "+:k:hV", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'k':
+			kdir = optarg;
+			break;
+		case 'h':
+			fputs(usage_text, stdout);
+			return 0;
+		case 'V':
+			printf("faqbot %s\n", FAQBOT_VERSION);
+			return 0;
+		case ':':
+			usage_error("option `%s` needs a value", argv[optind - 1]);
+			return EXIT_USAGE;
+		default:
+			bad_option(argv);
+			return EXIT_USAGE;
+		}
+	}
+	if (optind >= argc) {
+		usage_error("%s", "no command given (ask, console, check or run)");
+		return EXIT_USAGE;
+	}
+	const char *cmd = argv[optind];
+	int n = argc - optind;
+	char **v = argv + optind;
+	if (!strcmp(cmd, "ask"))
+		return cmd_ask(n, v, kdir);
+	if (!strcmp(cmd, "console"))
+		return cmd_console(n, v, kdir);
+	if (!strcmp(cmd, "check"))
+		return cmd_check(n, v, kdir);
+	if (!strcmp(cmd, "run"))
+		return cmd_run(n, v, kdir);
+	if (!strcmp(cmd, "help")) {
+		fputs(usage_text, stdout);
+		return 0;
+	}
+	usage_error("unknown command `%s`; the commands are ask, console, check and run", cmd);
+	return EXIT_USAGE;
+}

@@ -1,0 +1,90 @@
+/* ircnet.h - one IRC network's client state machine: registration with
+ * IRCv3 CAP and SASL (PLAIN, EXTERNAL), nick fallback, joins and rejoins,
+ * PING/PONG and the lag check, reconnect with backoff and jitter, the
+ * outgoing throttle, and PRIVMSG -> struct bot -> reply lines.
+ * The protocol logic talks to the world through struct ircnet_io, so it
+ * runs without sockets in tests; ircnet_start wires it to net.h and the
+ * loop's timers. */
+#ifndef FAQBOT_IRCNET_H
+#define FAQBOT_IRCNET_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct loop;
+struct bot;
+struct irc_config;
+struct ircnet;
+
+/* Lines waiting in the outgoing throttle queue, at most. */
+#define IRCNET_QUEUE_MAX 128
+/* Lines one answer may take; the rest is cut with a log line. */
+#define IRCNET_ANSWER_LINES 8
+/* Delay before rejoining a channel after a KICK. */
+#define IRCNET_REJOIN_MS 10000
+/* First reconnect delay; doubled per failure up to reconnect_max. */
+#define IRCNET_BACKOFF_MIN_MS 1000
+
+/* Production: connects to cfg->server, on the loop, with net.h.  Starts
+ * connecting at once (a failure to connect is retried with backoff, so
+ * this returns NULL only when out of memory).  cfg and bot are borrowed
+ * and must outlive the client (see ircnet_set_config). */
+struct ircnet *ircnet_start(struct loop *lp, const struct irc_config *cfg, struct bot *bot);
+/* Sends "QUIT :msg" (cfg->quit_message when msg is NULL), then closes once
+ * it is written; no reconnect after this. */
+void ircnet_quit(struct ircnet *n, const char *msg);
+void ircnet_free(struct ircnet *n); /* accepts NULL; closes silently */
+
+/* 1 once the client is stopped (after ircnet_quit, the connection is
+ * closed), else 0. */
+int ircnet_done(const struct ircnet *n);
+/* 1 while registered (after 001, until the connection closes). */
+int ircnet_registered(const struct ircnet *n);
+/* The nick the server knows us by now. */
+const char *ircnet_nick(const struct ircnet *n);
+/* Swaps in a reloaded config: policy and throttle apply now, server,
+ * nick and channels at the next connection. */
+void ircnet_set_config(struct ircnet *n, const struct irc_config *cfg);
+
+/* ---- the transport seam (production: net.h + loop.h; tests: a fake) ----
+ * The transport calls ircnet_connected / ircnet_feed / ircnet_closed when
+ * its connection gets there, and ircnet_tick at (or after) the time last
+ * given to arm(). */
+struct ircnet_io {
+	/* Starts connecting; 0, or -1 on an immediate failure (a reconnect
+	 * is then scheduled). */
+	int (*open)(struct ircnet *n, void *arg);
+	/* Queues bytes on the connection; 0 or -1. */
+	int (*send)(struct ircnet *n, void *arg, const char *data, size_t len);
+	/* Bytes handed to send() and not yet written to the socket. */
+	size_t (*pending)(struct ircnet *n, void *arg);
+	/* Closes: flush=1 after the queued bytes are written (QUIT).  The
+	 * transport then calls ircnet_closed (possibly from inside close). */
+	void (*close)(struct ircnet *n, void *arg, int flush, const char *reason);
+	/* Monotonic milliseconds. */
+	int64_t (*now)(struct ircnet *n, void *arg);
+	/* Asks for ircnet_tick at time at_ms (replaces any earlier request;
+	 * at_ms < 0: no tick needed). */
+	void (*arm)(struct ircnet *n, void *arg, int64_t at_ms);
+};
+
+/* A client on a custom transport (ircnet_start uses it with net.h).  Does
+ * not connect until ircnet_connect.  NULL when out of memory. */
+struct ircnet *ircnet_new(const struct irc_config *cfg, struct bot *bot,
+                          const struct ircnet_io *io, void *arg);
+/* Opens the first connection (io->open).  0, or -1 when it failed at once
+ * (a reconnect is scheduled). */
+int ircnet_connect(struct ircnet *n);
+/* The connection is up (TLS verified): starts registration. */
+void ircnet_connected(struct ircnet *n);
+/* Received bytes: handles every complete line, returns how many bytes
+ * were consumed (an incomplete last line stays with the transport; a
+ * line over IRC_READ_MAX is skipped with a log line). */
+size_t ircnet_feed(struct ircnet *n, const char *data, size_t len);
+/* The connection is gone (reason for the log): schedules a reconnect
+ * unless quitting. */
+void ircnet_closed(struct ircnet *n, const char *reason);
+/* Runs what is due: throttle queue, lag check, reconnect, rejoin. */
+void ircnet_tick(struct ircnet *n);
+
+#endif

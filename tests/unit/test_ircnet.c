@@ -1,0 +1,728 @@
+/* test_ircnet.c - the IRC client state machine, fed raw server lines.
+ * The fake transport below stands for the socket and the loop's clock
+ * only: everything else (irc.c, the real struct bot with the repository's
+ * knowledge/) is the production code.  Real servers (ngircd, InspIRCd +
+ * Anope) are exercised by the integration tests in tests/integration/. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <openssl/evp.h>
+
+#include "bot.h"
+#include "config.h"
+#include "irc.h"
+#include "ircnet.h"
+#include "kb.h"
+
+#define MAX_SENT 1024
+
+/* ---- the fake transport: records what would go on the socket ---- */
+struct fake {
+	int64_t now;
+	int64_t armed;
+	int opens, open_fail;
+	int closes, close_flush;
+	size_t pending;
+	char *sent[MAX_SENT];
+	int nsent, cursor;
+	struct ircnet *n;
+};
+
+static int f_open(struct ircnet *n, void *arg)
+{
+	(void)n;
+	struct fake *f = arg;
+	f->opens++;
+	return f->open_fail ? -1 : 0;
+}
+
+static int f_send(struct ircnet *n, void *arg, const char *data, size_t len)
+{
+	(void)n;
+	struct fake *f = arg;
+	/* one call = one line with CR LF, never more than 512 bytes */
+	assert_true(len >= 2 && len <= IRC_LINE_MAX);
+	assert_memory_equal(data + len - 2, "\r\n", 2);
+	assert_null(memchr(data, '\r', len - 2));
+	assert_null(memchr(data, '\n', len - 2));
+	assert_null(memchr(data, '\0', len));
+	assert_true(f->nsent < MAX_SENT);
+	f->sent[f->nsent] = strndup(data, len - 2);
+	f->nsent++;
+	return 0;
+}
+
+static size_t f_pending(struct ircnet *n, void *arg)
+{
+	(void)n;
+	return ((struct fake *)arg)->pending;
+}
+
+static void f_close(struct ircnet *n, void *arg, int flush, const char *reason)
+{
+	struct fake *f = arg;
+	f->closes++;
+	f->close_flush = flush;
+	/* as net_close does: on_close right away; a flushing shutdown
+	 * reports later (the test calls ircnet_closed) */
+	if (!flush)
+		ircnet_closed(n, reason);
+}
+
+static int64_t f_now(struct ircnet *n, void *arg)
+{
+	(void)n;
+	return ((struct fake *)arg)->now;
+}
+
+static void f_arm(struct ircnet *n, void *arg, int64_t at)
+{
+	(void)n;
+	((struct fake *)arg)->armed = at;
+}
+
+static const struct ircnet_io fake_io = { f_open, f_send, f_pending, f_close, f_now, f_arm };
+
+/* ---- fixture ---- */
+static char *alt[] = { "faqbot_", "faqbot__" };
+static char *auto_chans[] = { "#auto" };
+static char *admins[] = { "root-account" };
+static struct irc_channel chans[] = { { "#support", NULL }, { "#priv", "s3cret" } };
+
+struct fx {
+	struct fake f;
+	struct irc_config cfg;
+	struct bot *bot;
+};
+
+static int setup(void **state)
+{
+	struct fx *x = calloc(1, sizeof *x);
+	char err[512];
+	struct kb *kb = kb_load("knowledge", err, sizeof err);
+	if (!kb)
+		fail_msg("knowledge/ does not load (run from the repository root): %s", err);
+	struct bot_config bc = {
+		.knowledge = "knowledge",
+		.command_prefix = "!",
+		.log_level = "info",
+		.timezone = "Europe/Paris",
+		.auto_answer_confidence = -1,
+		.user_rate = 1000,
+		.user_burst = 1000,
+	};
+	x->bot = bot_new(&bc, kb);
+	assert_non_null(x->bot);
+	struct irc_config *c = &x->cfg;
+	c->name = "testnet";
+	c->server = "irc.test";
+	c->port = 6697;
+	c->tls = 1;
+	c->nick = "faqbot";
+	c->alt_nicks = (struct strlist){ alt, 2 };
+	c->username = "faq";
+	c->realname = "FAQ bot";
+	c->channels = chans;
+	c->nchannels = 2;
+	c->sasl_mechanism = SASL_NONE;
+	c->policy.admins = (struct strlist){ admins, 1 };
+	c->policy.auto_answer = (struct strlist){ auto_chans, 1 };
+	c->policy.user_rate = 1000;
+	c->policy.user_burst = 1000;
+	c->throttle_burst = 4;
+	c->throttle_rate = 0; /* lifted unless a test sets it */
+	c->lag_timeout = 240;
+	c->reconnect_max = 300;
+	c->quit_message = "au revoir";
+	x->f.now = 1000000;
+	x->f.armed = -1;
+	*state = x;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fx *x = *state;
+	ircnet_free(x->f.n);
+	bot_free(x->bot);
+	for (int i = 0; i < x->f.nsent; i++)
+		free(x->f.sent[i]);
+	free(x);
+	return 0;
+}
+
+static void start(struct fx *x)
+{
+	int opens = x->f.opens;
+	x->f.n = ircnet_new(&x->cfg, x->bot, &fake_io, &x->f);
+	assert_non_null(x->f.n);
+	assert_int_equal(ircnet_connect(x->f.n), 0);
+	assert_int_equal(x->f.opens, opens + 1);
+	ircnet_connected(x->f.n);
+}
+
+/* One line from the server (CR LF added). */
+static void srv(struct fx *x, const char *line)
+{
+	static char buf[2 * IRC_READ_MAX];
+	int len = snprintf(buf, sizeof buf, "%s\r\n", line);
+	assert_true(len > 0 && (size_t)len < sizeof buf);
+	assert_int_equal(ircnet_feed(x->f.n, buf, (size_t)len), (size_t)len);
+}
+
+static const char *next(struct fx *x)
+{
+	if (x->f.cursor >= x->f.nsent)
+		return NULL;
+	return x->f.sent[x->f.cursor++];
+}
+
+static void expect(struct fx *x, const char *want)
+{
+	const char *got = next(x);
+	if (!got || strcmp(got, want) != 0)
+		fail_msg("expected \"%s\", sent \"%s\"", want, got ? got : "(nothing)");
+}
+
+static void expect_prefix(struct fx *x, const char *want)
+{
+	const char *got = next(x);
+	if (!got || strncmp(got, want, strlen(want)) != 0)
+		fail_msg("expected \"%s...\", sent \"%s\"", want, got ? got : "(nothing)");
+}
+
+static void expect_nothing(struct fx *x)
+{
+	const char *got = next(x);
+	if (got)
+		fail_msg("expected nothing, sent \"%s\"", got);
+}
+
+static void skip_all(struct fx *x)
+{
+	x->f.cursor = x->f.nsent;
+}
+
+static void advance(struct fx *x, int64_t ms)
+{
+	x->f.now += ms;
+	ircnet_tick(x->f.n);
+}
+
+/* Registers without SASL and checks the joins. */
+static void register_plain(struct fx *x)
+{
+	start(x);
+	expect(x, "CAP LS 302");
+	expect(x, "NICK faqbot");
+	expect(x, "USER faq 0 * :FAQ bot");
+	srv(x, ":irc.test CAP * LS :multi-prefix away-notify");
+	expect(x, "CAP REQ :multi-prefix");
+	srv(x, ":irc.test CAP * ACK :multi-prefix");
+	expect(x, "CAP END");
+	srv(x, ":irc.test 001 faqbot :Welcome to the Test IRC Network faqbot!~faq@127.0.0.1");
+	assert_true(ircnet_registered(x->f.n));
+	expect(x, "JOIN #support");
+	expect(x, "JOIN #priv s3cret");
+	expect_nothing(x);
+}
+
+static void test_cap_without_sasl(void **state)
+{
+	struct fx *x = *state;
+	start(x);
+	expect(x, "CAP LS 302");
+	expect(x, "NICK faqbot");
+	expect(x, "USER faq 0 * :FAQ bot");
+	/* LS over two lines; sasl offered but not configured: not requested */
+	srv(x, ":irc.test CAP * LS * :multi-prefix sasl=PLAIN,EXTERNAL server-time");
+	expect_nothing(x);
+	srv(x, ":irc.test CAP * LS :account-tag message-tags chghost");
+	expect(x, "CAP REQ :multi-prefix server-time account-tag message-tags");
+	srv(x, ":irc.test CAP faqbot ACK :multi-prefix server-time account-tag message-tags");
+	expect(x, "CAP END");
+	srv(x, ":irc.test 001 faqbot :Welcome");
+	/* the host is unknown: asked for, for the 512-byte split */
+	expect(x, "USERHOST faqbot");
+	expect(x, "JOIN #support");
+	expect(x, "JOIN #priv s3cret");
+	expect_nothing(x);
+}
+
+static void test_server_without_cap(void **state)
+{
+	struct fx *x = *state;
+	start(x);
+	skip_all(x);
+	srv(x, ":old.server 421 * CAP :Unknown command");
+	srv(x, ":old.server 001 faqbot :Welcome faqbot!faq@h");
+	assert_true(ircnet_registered(x->f.n));
+	expect(x, "JOIN #support");
+}
+
+/* Reference base64 from OpenSSL, to check our encoder independently. */
+static void b64(const unsigned char *raw, size_t len, char *out)
+{
+	EVP_EncodeBlock((unsigned char *)out, raw, (int)len);
+}
+
+static void test_sasl_plain(void **state)
+{
+	struct fx *x = *state;
+	x->cfg.sasl_mechanism = SASL_PLAIN;
+	x->cfg.sasl_username = "faqbot";
+	x->cfg.sasl_password = "secret";
+	start(x);
+	skip_all(x);
+	srv(x, ":irc.test CAP * LS :sasl=PLAIN,EXTERNAL account-tag");
+	expect(x, "CAP REQ :sasl account-tag");
+	srv(x, ":irc.test CAP * ACK :sasl account-tag");
+	expect(x, "AUTHENTICATE PLAIN");
+	srv(x, "AUTHENTICATE +");
+	expect(x, "AUTHENTICATE ZmFxYm90AGZhcWJvdABzZWNyZXQ=");
+	expect_nothing(x);
+	srv(x, ":irc.test 900 faqbot faqbot!faq@host.test faqbot :You are now logged in as faqbot");
+	srv(x, ":irc.test 903 faqbot :SASL authentication successful");
+	expect(x, "CAP END");
+	srv(x, ":irc.test 001 faqbot :Welcome");
+	/* the host came with 900: no USERHOST needed */
+	expect(x, "JOIN #support");
+}
+
+/* AUTHENTICATE payloads go in 400-byte chunks, and a payload whose last
+ * chunk is exactly 400 bytes ends with "AUTHENTICATE +" (IRCv3 sasl). */
+static void sasl_chunks(struct fx *x, size_t passlen, int want_chunks, int want_plus)
+{
+	char *pass = malloc(passlen + 1);
+	for (size_t i = 0; i < passlen; i++)
+		pass[i] = (char)('a' + i % 26);
+	pass[passlen] = '\0';
+	x->cfg.sasl_mechanism = SASL_PLAIN;
+	x->cfg.sasl_username = "u";
+	x->cfg.sasl_password = pass;
+	start(x);
+	srv(x, ":irc.test CAP * LS :sasl");
+	srv(x, ":irc.test CAP * ACK :sasl");
+	skip_all(x);
+	srv(x, "AUTHENTICATE +");
+	char joined[2048] = "";
+	for (int i = 0; i < want_chunks; i++) {
+		const char *l = next(x);
+		assert_non_null(l);
+		assert_memory_equal(l, "AUTHENTICATE ", 13);
+		size_t cl = strlen(l + 13);
+		assert_true(cl == 400 || (i == want_chunks - 1 && cl < 400));
+		strcat(joined, l + 13);
+	}
+	if (want_plus)
+		expect(x, "AUTHENTICATE +");
+	expect_nothing(x);
+	unsigned char raw[1024];
+	size_t rl = 0;
+	memcpy(raw, "u\0u\0", 4);
+	rl = 4;
+	memcpy(raw + rl, pass, passlen);
+	rl += passlen;
+	char ref[2048];
+	b64(raw, rl, ref);
+	assert_string_equal(joined, ref);
+	srv(x, ":irc.test 903 * :ok");
+	expect(x, "CAP END");
+	free(pass);
+}
+
+static void test_sasl_chunk_exact_400(void **state)
+{
+	sasl_chunks(*state, 300 - 4, 1, 1); /* 300 raw bytes = 400 base64 */
+}
+
+static void test_sasl_chunk_800(void **state)
+{
+	sasl_chunks(*state, 600 - 4, 2, 1);
+}
+
+static void test_sasl_chunk_401(void **state)
+{
+	sasl_chunks(*state, 301 - 4, 2, 0);
+}
+
+static void test_sasl_short(void **state)
+{
+	sasl_chunks(*state, 10, 1, 0);
+}
+
+static void test_sasl_904(void **state)
+{
+	struct fx *x = *state;
+	x->cfg.sasl_mechanism = SASL_PLAIN;
+	x->cfg.sasl_username = "faqbot";
+	x->cfg.sasl_password = "wrong";
+	start(x);
+	srv(x, ":irc.test CAP * LS :sasl");
+	srv(x, ":irc.test CAP * ACK :sasl");
+	srv(x, "AUTHENTICATE +");
+	skip_all(x);
+	srv(x, ":irc.test 904 faqbot :SASL authentication failed");
+	/* no retry loop: registration ends without an account */
+	expect(x, "CAP END");
+	expect_nothing(x);
+	srv(x, "AUTHENTICATE +"); /* a confused server does not restart it */
+	srv(x, ":irc.test 904 faqbot :SASL authentication failed");
+	expect_nothing(x);
+	srv(x, ":irc.test 001 faqbot :Welcome faqbot!faq@h");
+	assert_true(ircnet_registered(x->f.n));
+	expect(x, "JOIN #support");
+}
+
+static void test_sasl_external_and_not_offered(void **state)
+{
+	struct fx *x = *state;
+	x->cfg.sasl_mechanism = SASL_EXTERNAL;
+	start(x);
+	skip_all(x);
+	srv(x, ":irc.test CAP * LS :sasl=EXTERNAL");
+	expect(x, "CAP REQ :sasl");
+	srv(x, ":irc.test CAP * ACK :sasl");
+	expect(x, "AUTHENTICATE EXTERNAL");
+	srv(x, "AUTHENTICATE +");
+	expect(x, "AUTHENTICATE +");
+	srv(x, ":irc.test 903 * :ok");
+	expect(x, "CAP END");
+	ircnet_free(x->f.n);
+
+	/* ngircd: no sasl cap at all -> no AUTHENTICATE, CAP END */
+	start(x);
+	skip_all(x);
+	srv(x, ":ngircd.test CAP * LS :multi-prefix");
+	expect(x, "CAP REQ :multi-prefix");
+	srv(x, ":ngircd.test CAP * ACK :multi-prefix");
+	expect(x, "CAP END");
+	expect_nothing(x);
+}
+
+static void test_nick_in_use(void **state)
+{
+	struct fx *x = *state;
+	start(x);
+	skip_all(x);
+	srv(x, ":irc.test CAP * LS :multi-prefix");
+	srv(x, ":irc.test 433 * faqbot :Nickname is already in use");
+	expect(x, "CAP REQ :multi-prefix");
+	expect(x, "NICK faqbot_");
+	srv(x, ":irc.test 433 * faqbot_ :Nickname is already in use");
+	expect(x, "NICK faqbot__");
+	srv(x, ":irc.test 432 * faqbot__ :Erroneous nickname");
+	expect(x, "NICK faqbot1");
+	srv(x, ":irc.test 433 * faqbot1 :Nickname is already in use");
+	expect(x, "NICK faqbot2");
+	srv(x, ":irc.test CAP * ACK :multi-prefix");
+	expect(x, "CAP END");
+	srv(x, ":irc.test 001 faqbot2 :Welcome faqbot2!faq@h");
+	assert_string_equal(ircnet_nick(x->f.n), "faqbot2");
+	skip_all(x);
+	/* addressed by the nick we got */
+	x->f.now += 10000;
+	srv(x, ":alice!a@h PRIVMSG #support :faqbot2: quand sera visible ma session ?");
+	expect_prefix(x, "PRIVMSG #support :alice: ");
+	/* endless collisions end in a reconnect, not a loop */
+	ircnet_free(x->f.n);
+	start(x);
+	skip_all(x);
+	for (int i = 0; i < 40 && x->f.closes == 0; i++)
+		srv(x, ":irc.test 433 * x :Nickname is already in use");
+	assert_int_equal(x->f.closes, 1);
+	assert_false(ircnet_registered(x->f.n));
+	assert_true(x->f.armed > x->f.now);
+}
+
+static void test_ping_pong_and_lag(void **state)
+{
+	struct fx *x = *state;
+	x->cfg.throttle_rate = 1;
+	register_plain(x);
+	srv(x, "PING :irc.test");
+	expect(x, "PONG irc.test");
+	srv(x, "PING :two words");
+	expect(x, "PONG :two words");
+	/* silence for lag_timeout/2: we ping */
+	assert_int_equal(x->f.armed, x->f.now + 120000);
+	advance(x, 120000);
+	expect(x, "PING :faqbot-lag");
+	advance(x, 60000);
+	expect_nothing(x);
+	/* an answer resets the clock */
+	srv(x, ":irc.test PONG irc.test :faqbot-lag");
+	advance(x, 119000);
+	expect_nothing(x);
+	assert_int_equal(x->f.closes, 0);
+	advance(x, 1000);
+	expect(x, "PING :faqbot-lag");
+	/* nothing at all for lag_timeout: reconnect */
+	advance(x, 120000);
+	assert_int_equal(x->f.closes, 1);
+	assert_false(ircnet_registered(x->f.n));
+	int64_t wait = x->f.armed - x->f.now;
+	assert_true(wait >= IRCNET_BACKOFF_MIN_MS / 2 && wait <= IRCNET_BACKOFF_MIN_MS);
+	advance(x, wait);
+	assert_int_equal(x->f.opens, 2);
+}
+
+static void test_channel_lines(void **state)
+{
+	struct fx *x = *state;
+	register_plain(x);
+	const char *q = "quand sera visible ma session ?";
+	char line[600];
+	/* addressed: answered, the reply starts with the asker's nick */
+	snprintf(line, sizeof line, ":alice!a@h PRIVMSG #support :faqbot: %s", q);
+	srv(x, line);
+	expect_prefix(x, "PRIVMSG #support :alice: ");
+	skip_all(x);
+	snprintf(line, sizeof line, ":bob!b@h PRIVMSG #support :FaqBot, %s", q);
+	srv(x, line);
+	expect_prefix(x, "PRIVMSG #support :bob: ");
+	skip_all(x);
+	/* command prefix */
+	srv(x, ":carol!c@h PRIVMSG #support :!faq quand sera visible ma session ?");
+	expect_prefix(x, "PRIVMSG #support :carol: ");
+	skip_all(x);
+	/* not addressed, in a channel without auto_answer: silence */
+	snprintf(line, sizeof line, ":dave!d@h PRIVMSG #support :%s", q);
+	srv(x, line);
+	srv(x, ":dave!d@h PRIVMSG #support :bonjour tout le monde");
+	expect_nothing(x);
+	/* private: answered to the nick, without a nick prefix */
+	snprintf(line, sizeof line, ":erin!e@h PRIVMSG faqbot :%s", q);
+	srv(x, line);
+	const char *got = next(x);
+	assert_non_null(got);
+	assert_memory_equal(got, "PRIVMSG erin :", 14);
+	assert_true(strncmp(got + 14, "erin: ", 6) != 0);
+	skip_all(x);
+	/* NOTICEs and our own lines are never answered */
+	snprintf(line, sizeof line, ":erin!e@h NOTICE faqbot :%s", q);
+	srv(x, line);
+	snprintf(line, sizeof line, ":faqbot!faq@h PRIVMSG #support :faqbot: %s", q);
+	srv(x, line);
+	snprintf(line, sizeof line, ":FAQBOT!faq@h PRIVMSG faqbot :%s", q);
+	srv(x, line);
+	/* from a server, not a user */
+	snprintf(line, sizeof line, ":irc.test PRIVMSG faqbot :%s", q);
+	srv(x, line);
+	expect_nothing(x);
+	/* CTCP VERSION and PING, answered by NOTICE; ACTION ignored */
+	srv(x, ":alice!a@h PRIVMSG faqbot :\x01VERSION\x01");
+	expect_prefix(x, "NOTICE alice :\x01VERSION faqbot ");
+	srv(x, ":alice!a@h PRIVMSG #support :\x01PING 1234\x01");
+	expect(x, "NOTICE alice :\x01PING 1234\x01");
+	srv(x, ":alice!a@h PRIVMSG #support :\x01" "ACTION faqbot: quand sera visible ma session ?\x01");
+	expect_nothing(x);
+}
+
+/* Whatever a user puts in a line, every line the bot sends stays one
+ * line (f_send checks CR, LF, NUL and the 512-byte limit). */
+static void test_hostile_input(void **state)
+{
+	struct fx *x = *state;
+	register_plain(x);
+	srv(x, ":a!b@c PRIVMSG faqbot :\xff\xfe quand \xc3 sera visible ma session ?");
+	srv(x, ":a!b@c PRIVMSG faqbot :\x01PING \xff\x01");
+	/* malformed or over-long lines are skipped, the client goes on */
+	srv(x, ":x");
+	srv(x, "@tag");
+	srv(x, "");
+	char big[IRC_READ_MAX + 100];
+	memset(big, 'A', sizeof big);
+	memcpy(big, "PING :", 6);
+	big[sizeof big - 1] = '\0';
+	srv(x, big);
+	/* bigger than IRC_READ_MAX without a newline: consumed and skipped */
+	char huge[IRC_READ_MAX + 10];
+	memset(huge, 'B', sizeof huge);
+	assert_int_equal(ircnet_feed(x->f.n, huge, sizeof huge), sizeof huge);
+	assert_int_equal(ircnet_feed(x->f.n, "BBB tail of it\r\n", 16), 16);
+	/* a partial line stays with the transport until it is complete */
+	assert_int_equal(ircnet_feed(x->f.n, "PING :a", 7), 0);
+	skip_all(x);
+	assert_int_equal(ircnet_feed(x->f.n, "PING :abc\n", 10), 10);
+	expect(x, "PONG abc");
+	assert_true(ircnet_registered(x->f.n));
+	/* a server that closes mid-line */
+	assert_int_equal(ircnet_feed(x->f.n, ":a!b@c PRIV", 11), 0);
+	ircnet_closed(x->f.n, "connection reset by peer");
+	assert_false(ircnet_registered(x->f.n));
+	assert_true(x->f.armed > 0);
+}
+
+static void test_throttle(void **state)
+{
+	struct fx *x = *state;
+	x->cfg.throttle_rate = 1;
+	x->cfg.throttle_burst = 4;
+	x->cfg.lag_timeout = 100000; /* the drain below is a long silence */
+	register_plain(x); /* 2 JOINs used 2 tokens */
+	x->f.now += 60000;   /* bucket full again (4) */
+	skip_all(x);
+	char line[200];
+	for (int i = 0; i < 10; i++) {
+		snprintf(line, sizeof line, ":user%d!u@h PRIVMSG faqbot :quand sera visible ma session ?", i);
+		srv(x, line);
+	}
+	int burst = x->f.nsent - x->f.cursor;
+	assert_int_equal(burst, 4);
+	skip_all(x);
+	/* PONG bypasses the queue */
+	srv(x, "PING :x");
+	expect(x, "PONG x");
+	/* then one line per second */
+	assert_true(x->f.armed > x->f.now && x->f.armed <= x->f.now + 1001);
+	advance(x, 1001);
+	assert_int_equal(x->f.nsent - x->f.cursor, 1);
+	skip_all(x);
+	advance(x, 500);
+	assert_int_equal(x->f.nsent - x->f.cursor, 0);
+	advance(x, 501);
+	assert_int_equal(x->f.nsent - x->f.cursor, 1);
+	skip_all(x);
+	/* the queue is capped: a flood from many users drops the oldest */
+	for (int i = 0; i < 300; i++) {
+		snprintf(line, sizeof line, ":flood%d!u@h PRIVMSG faqbot :quand sera visible ma session ?", i);
+		srv(x, line);
+	}
+	assert_int_equal(x->f.nsent - x->f.cursor, 0);
+	for (int i = 0; i < 2000; i++)
+		advance(x, 1000);
+	int drained = x->f.nsent - x->f.cursor;
+	assert_true(drained >= IRCNET_QUEUE_MAX - 10 && drained <= IRCNET_QUEUE_MAX);
+	/* the newest were kept */
+	assert_memory_equal(x->f.sent[x->f.nsent - 1], "PRIVMSG flood299 :", 18);
+}
+
+static void test_unthrottled_backpressure(void **state)
+{
+	struct fx *x = *state;
+	register_plain(x);
+	/* socket buffer full: lines wait in our queue, retried shortly */
+	x->f.pending = 1 << 20;
+	srv(x, ":a!b@c PRIVMSG faqbot :quand sera visible ma session ?");
+	expect_nothing(x);
+	assert_true(x->f.armed > 0 && x->f.armed <= x->f.now + 100);
+	x->f.pending = 0;
+	advance(x, 50);
+	expect_prefix(x, "PRIVMSG a :");
+}
+
+static void test_kick_rejoin_and_reconnect(void **state)
+{
+	struct fx *x = *state;
+	x->cfg.reconnect_max = 4;
+	register_plain(x);
+	srv(x, ":faqbot!~faq@127.0.0.1 JOIN #priv");
+	srv(x, ":op!o@h KICK #priv faqbot :out");
+	expect_nothing(x);
+	advance(x, IRCNET_REJOIN_MS - 1);
+	expect_nothing(x);
+	advance(x, 1);
+	expect(x, "JOIN #priv s3cret");
+	srv(x, ":faqbot!~faq@127.0.0.1 JOIN #priv");
+	advance(x, 100000);
+	skip_all(x);
+	/* someone else kicked: nothing */
+	srv(x, ":op!o@h KICK #priv alice :out");
+	advance(x, IRCNET_REJOIN_MS);
+	expect_nothing(x);
+	/* connection lost: backoff grows, capped at reconnect_max */
+	ircnet_closed(x->f.n, "connection reset by peer");
+	x->f.open_fail = 1;
+	int64_t prev = 0;
+	for (int i = 0; i < 8; i++) {
+		int64_t wait = x->f.armed - x->f.now;
+		assert_true(wait > 0 && wait <= 4000);
+		if (i < 2)
+			assert_true(wait >= prev / 2);
+		prev = wait;
+		advance(x, wait);
+	}
+	assert_int_equal(x->f.opens, 1 + 8);
+	x->f.open_fail = 0;
+	advance(x, x->f.armed - x->f.now);
+	assert_int_equal(x->f.opens, 10);
+	ircnet_connected(x->f.n);
+	expect(x, "CAP LS 302");
+	skip_all(x);
+	srv(x, ":irc.test 001 faqbot :Welcome faqbot!faq@h");
+	expect(x, "JOIN #support");
+	expect(x, "JOIN #priv s3cret");
+}
+
+static void test_quit(void **state)
+{
+	struct fx *x = *state;
+	register_plain(x);
+	ircnet_quit(x->f.n, NULL);
+	expect(x, "QUIT :au revoir");
+	assert_int_equal(x->f.closes, 1);
+	assert_int_equal(x->f.close_flush, 1);
+	assert_false(ircnet_done(x->f.n));
+	ircnet_closed(x->f.n, "closed");
+	assert_true(ircnet_done(x->f.n));
+	assert_int_equal(x->f.armed, -1);
+	assert_int_equal(x->f.opens, 1);
+	/* a quit message with a line break cannot inject a command */
+	ircnet_free(x->f.n);
+	register_plain(x);
+	ircnet_quit(x->f.n, "bye\r\nPRIVMSG #x :pwned");
+	expect(x, "QUIT :bye  PRIVMSG #x :pwned");
+	ircnet_free(NULL);
+}
+
+static void test_admin_needs_account_tag(void **state)
+{
+	struct fx *x = *state;
+	start(x);
+	skip_all(x);
+	srv(x, ":irc.test CAP * LS :account-tag");
+	srv(x, ":irc.test CAP * ACK :account-tag");
+	srv(x, ":irc.test 001 faqbot :Welcome faqbot!faq@h");
+	skip_all(x);
+	srv(x, "@account=root-account :mallory!m@h PRIVMSG faqbot :!status");
+	const char *admin = next(x);
+	assert_non_null(admin);
+	srv(x, "@account=someone-else :root!m@h PRIVMSG faqbot :!status");
+	const char *refused = next(x);
+	assert_non_null(refused);
+	/* same command, different answer: rights come from the account tag,
+	 * never from the nick */
+	assert_string_not_equal(admin + 17, refused + 14);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_cap_without_sasl, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_server_without_cap, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sasl_plain, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sasl_chunk_exact_400, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sasl_chunk_800, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sasl_chunk_401, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sasl_short, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sasl_904, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sasl_external_and_not_offered, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_nick_in_use, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ping_pong_and_lag, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_channel_lines, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_hostile_input, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_throttle, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unthrottled_backpressure, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_kick_rejoin_and_reconnect, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_quit, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_admin_needs_account_tag, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
