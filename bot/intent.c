@@ -80,7 +80,7 @@ struct intent_model {
 	char names[IM_MAX_CONCEPTS][IM_NAME_MAX];
 	int nconcepts;
 	struct term *terms;
-	int nterms;
+	int nterms, termcap;
 	/* open hash on a term's first token text: exact and prefix tables */
 	int *hexact, *hprefix;
 	unsigned hmask;
@@ -292,6 +292,14 @@ static int add_term(struct loadctx *c, int ci, char *text)
 		return fail(c, "%s", "empty term (two commas in a row?); remove it", NULL);
 	if (m->nterms == IM_MAX_TERMS)
 		return fail(c, "%s", "more than 8192 terms; merge some concepts", NULL);
+	if (m->nterms == m->termcap) {
+		int nc = m->termcap ? m->termcap * 2 : 512;
+		struct term *nt = realloc(m->terms, (size_t)nc * sizeof *nt);
+		if (!nt)
+			return fail(c, "%s", "out of memory", NULL);
+		m->terms = nt;
+		m->termcap = nc;
+	}
 	m->terms[m->nterms++] = t;
 	return 0;
 }
@@ -300,7 +308,7 @@ static int concept_line(struct loadctx *c, char *key, char *val)
 {
 	struct intent_model *m = c->m;
 	int ci;
-	char *save = NULL, *t;
+	char *t, *next;
 
 	if (!*key || strlen(key) >= IM_NAME_MAX || key[0] == '@')
 		return fail(c, "bad concept name \"%s\" (1-47 characters, not starting with @)", key, NULL);
@@ -316,9 +324,12 @@ static int concept_line(struct loadctx *c, char *key, char *val)
 	}
 	if (!*val)
 		return fail(c, "concept \"%s\" has no term; list words after =", key, NULL);
-	for (t = strtok_r(val, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
-		char *tt = trim(t);
-		if (add_term(c, ci, tt) < 0)
+	/* not strtok: "a,,b" is a mistake to report, not to skip */
+	for (t = val; t; t = next) {
+		next = strchr(t, ',');
+		if (next)
+			*next++ = '\0';
+		if (add_term(c, ci, trim(t)) < 0)
 			return -1;
 	}
 	return 0;
@@ -651,9 +662,8 @@ struct intent_model *intent_model_load(const char *dir, struct lexicon *lx,
 		snprintf(m->names[m->nconcepts++], IM_NAME_MAX, "%s", pseudo_name[i]);
 	m->acap = (size_t)file_size(m->path) + 4096;
 	m->arena = malloc(m->acap);
-	m->terms = malloc(IM_MAX_TERMS * sizeof *m->terms);
 	c.nt = malloc(sizeof *c.nt);
-	if (!m->arena || !m->terms || !c.nt) {
+	if (!m->arena || !c.nt) {
 		if (err && errlen)
 			snprintf(err, errlen, "intent_model_load: out of memory");
 		goto bad;
@@ -976,10 +986,6 @@ void intent_analyse(const struct intent_model *m, const struct lexicon *lx,
 	analyse_nt(m, &nt, today, q, NULL);
 }
 
-/* For tests and tuning: the raw scores too (-inf for excluded intents). */
-void intent_analyse_scores(const struct intent_model *m, const struct lexicon *lx,
-			   const char *text, size_t len, struct date today,
-			   struct query *q, double scores[IN__COUNT]);
 void intent_analyse_scores(const struct intent_model *m, const struct lexicon *lx,
 			   const char *text, size_t len, struct date today,
 			   struct query *q, double scores[IN__COUNT])

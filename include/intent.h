@@ -55,6 +55,12 @@ void intent_analyse(const struct intent_model *m, const struct lexicon *lx,
 		    const char *text, size_t len, struct date today,
 		    struct query *q);
 
+/* intent_analyse, also giving each intent's raw score (-INFINITY for the
+ * intents that were not possible): for tests and for tuning intents.ini. */
+void intent_analyse_scores(const struct intent_model *m, const struct lexicon *lx,
+			   const char *text, size_t len, struct date today,
+			   struct query *q, double scores[IN__COUNT]);
+
 /* Confidence at or above which a question is answered without being
  * addressed (channel auto_answer). */
 double intent_auto_threshold(const struct intent_model *m);
