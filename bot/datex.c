@@ -299,8 +299,13 @@ static int numeric_date(const struct token *t, const struct token *prev,
 	}
 	if (np != 2 || plen[0] > 2 || plen[1] > 2)
 		return -1;
-	/* "2-7 jours", "1/2 journée": a range or a fraction, not a date. */
-	if (is_unit(next) || IS(next, "a") || IS(next, "et"))
+	/* "2-7 jours", "1/2 journée": a range or a fraction, not a date.
+	 * After "le", "du", "depuis" or a weekday it is a date whatever
+	 * follows ("le 12/11 et pas encore", "le 12/11 à 10h"). */
+	int ab0;
+	int anchored = IS(prev, "le") || IS(prev, "du") || IS(prev, "depuis") ||
+		       weekday_of(prev, &ab0) >= 0;
+	if (is_unit(next) || (!anchored && (IS(next, "a") || IS(next, "et"))))
 		return -1;
 	/* "à 9.30": a time.  A dotted pair is a date only after "le", "du",
 	 * "depuis" or a weekday, as decimals ("3.5") are common. */

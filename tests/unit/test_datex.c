@@ -450,6 +450,9 @@ static void test_through_norm(void **state)
 		{"2026-11-12", "validée il y a quinze jours", "2026-10-28"},
 		{"2026-11-12", "validée il y a deux semaines", "2026-10-29"},
 		{"2026-10-06", "La session a été validée le 1er, elle sera affichée quand ?", "2026-10-01"},
+		/* a date followed by "et" / "à" after "le" is still a date */
+		{"2026-11-26", "validée le 12/11 et pas encore sur Aude", "2026-11-12"},
+		{"2026-11-26", "validée le 12/11 à 10h", "2026-11-12"},
 		{"2026-02-16", "Session validée le douze février", "2026-02-12"},
 		{"2026-11-20", "validée le vingt-deux octobre", "2026-10-22"},
 		{"2027-01-10", "validée le trente et un décembre", "2026-12-31"},
