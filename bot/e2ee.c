@@ -1,0 +1,1562 @@
+/* e2ee.c - Olm/Megolm with libolm 3.2 for the Matrix client: account and
+ * keys, device verification and pinning, to-device Olm, room Megolm, room
+ * key sharing, cross-signing.  No HTTP (matrix.c sends the bodies built
+ * here) and no SQL (e2ee_store.c).  Rules follow the client-server spec,
+ * "End-to-End Encryption" module; each check says which rule it is. */
+#include "e2ee.h"
+
+#include "canonjson.h"
+#include "e2ee_store.h"
+
+#include <errno.h>
+#include <olm/olm.h>
+#include <olm/inbound_group_session.h>
+#include <olm/outbound_group_session.h>
+#include <olm/pk.h>
+#include <sqlite3.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+
+/* Olm sessions tried per peer key when decrypting (most recent first). */
+#define MAX_PEER_SESSIONS 16
+/* Forget the previous fallback key an hour after rotating it: messages
+ * already sent with it have arrived by then. */
+#define FALLBACK_GRACE_MS (3600 * 1000LL)
+/* Spec defaults for m.room.encryption rotation. */
+#define ROT_MSGS_DEFAULT 100
+#define ROT_MS_DEFAULT (7 * 24 * 3600 * 1000LL)
+
+struct e2ee {
+	sqlite3 *db;
+	OlmAccount *acct;
+	OlmUtility *util;
+	char user[E2EE_ID_LEN];
+	char device[E2EE_ID_LEN];
+	char owner[2 * E2EE_ID_LEN + 2];
+	char curve[E2EE_KEY_LEN];
+	char ed[E2EE_KEY_LEN];
+	char *key;   /* pickle key */
+	size_t keylen;
+	int device_uploaded;
+	int64_t fb_rotated_ms;
+};
+
+static void seterr(char *err, size_t errlen, const char *fmt, ...)
+{
+	if (!err || !errlen)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int rnd(void *buf, size_t n)
+{
+	unsigned char *p = buf;
+	while (n) {
+		ssize_t r = getrandom(p, n, 0);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += r;
+		n -= (size_t)r;
+	}
+	return 0;
+}
+
+static const char *gstr(const cJSON *o, const char *k)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+	return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+static const cJSON *gobj(const cJSON *o, const char *k)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+	return cJSON_IsObject(v) ? v : NULL;
+}
+
+/* ---- libolm objects: allocation and pickles ---- */
+
+#define OLM_TYPE(name, T, size, ctor, clear, plen, pick, unpick)                         \
+	static T *name##_new(void)                                                        \
+	{                                                                                 \
+		void *m = malloc(size());                                                 \
+		return m ? ctor(m) : NULL;                                                \
+	}                                                                                 \
+	static void name##_free(T *o)                                                     \
+	{                                                                                 \
+		if (o) {                                                                  \
+			clear(o);                                                         \
+			free(o);                                                          \
+		}                                                                         \
+	}                                                                                 \
+	static char *name##_pickle(const struct e2ee *e, T *o)                            \
+	{                                                                                 \
+		size_t n = plen(o);                                                       \
+		char *p = malloc(n + 1);                                                  \
+		if (!p)                                                                   \
+			return NULL;                                                      \
+		if (pick(o, e->key, e->keylen, p, n) == olm_error()) {                    \
+			free(p);                                                          \
+			return NULL;                                                      \
+		}                                                                         \
+		p[n] = '\0';                                                              \
+		return p;                                                                 \
+	}                                                                                 \
+	static T *name##_unpickle(const struct e2ee *e, const char *s)                    \
+	{                                                                                 \
+		T *o = name##_new();                                                      \
+		char *c = strdup(s);                                                      \
+		if (!o || !c || unpick(o, e->key, e->keylen, c, strlen(c)) == olm_error()) { \
+			name##_free(o);                                                   \
+			o = NULL;                                                         \
+		}                                                                         \
+		free(c);                                                                  \
+		return o;                                                                 \
+	}
+
+OLM_TYPE(sess, OlmSession, olm_session_size, olm_session, olm_clear_session,
+	 olm_pickle_session_length, olm_pickle_session, olm_unpickle_session)
+OLM_TYPE(igs, OlmInboundGroupSession, olm_inbound_group_session_size, olm_inbound_group_session,
+	 olm_clear_inbound_group_session, olm_pickle_inbound_group_session_length,
+	 olm_pickle_inbound_group_session, olm_unpickle_inbound_group_session)
+OLM_TYPE(ogs, OlmOutboundGroupSession, olm_outbound_group_session_size, olm_outbound_group_session,
+	 olm_clear_outbound_group_session, olm_pickle_outbound_group_session_length,
+	 olm_pickle_outbound_group_session, olm_unpickle_outbound_group_session)
+
+static OlmAccount *acct_new(void)
+{
+	void *m = malloc(olm_account_size());
+	return m ? olm_account(m) : NULL;
+}
+
+static void acct_free(OlmAccount *a)
+{
+	if (a) {
+		olm_clear_account(a);
+		free(a);
+	}
+}
+
+static char *acct_pickle(const struct e2ee *e)
+{
+	size_t n = olm_pickle_account_length(e->acct);
+	char *p = malloc(n + 1);
+	if (!p)
+		return NULL;
+	if (olm_pickle_account(e->acct, e->key, e->keylen, p, n) == olm_error()) {
+		free(p);
+		return NULL;
+	}
+	p[n] = '\0';
+	return p;
+}
+
+/* Stores the account as it is in memory (inside the caller's savepoint). */
+static int acct_store(struct e2ee *e)
+{
+	char *p = acct_pickle(e);
+	if (!p)
+		return -1;
+	int rc = e2ee_store_account_put(e->db, e->owner, p, e->device_uploaded, e->fb_rotated_ms);
+	free(p);
+	return rc;
+}
+
+static int acct_save(struct e2ee *e)
+{
+	if (e2ee_store_begin(e->db) < 0)
+		return -1;
+	if (acct_store(e) < 0) {
+		e2ee_store_rollback(e->db);
+		return -1;
+	}
+	return e2ee_store_commit(e->db);
+}
+
+static int sess_id(OlmSession *s, char *out, size_t len)
+{
+	size_t n = olm_session_id_length(s);
+	if (n + 1 > len || olm_session_id(s, out, n) == olm_error())
+		return -1;
+	out[n] = '\0';
+	return 0;
+}
+
+static int sess_store(struct e2ee *e, const char *peer_key, OlmSession *s)
+{
+	char id[E2EE_KEY_LEN];
+	char *p = sess_pickle(e, s);
+	int rc = -1;
+	if (p && sess_id(s, id, sizeof id) == 0)
+		rc = e2ee_store_olm_put(e->db, e->owner, peer_key, id, p, now_ms());
+	free(p);
+	return rc;
+}
+
+/* ---- signing ---- */
+
+/* Adds signatures[signer][key_id] = sig to obj, keeping other signatures. */
+static int add_sig(cJSON *obj, const char *signer, const char *key_id, const char *sig)
+{
+	cJSON *sigs = cJSON_GetObjectItemCaseSensitive(obj, "signatures");
+	if (!cJSON_IsObject(sigs)) {
+		cJSON_DeleteItemFromObjectCaseSensitive(obj, "signatures");
+		if (!(sigs = cJSON_AddObjectToObject(obj, "signatures")))
+			return -1;
+	}
+	cJSON *mine = cJSON_GetObjectItemCaseSensitive(sigs, signer);
+	if (!cJSON_IsObject(mine)) {
+		cJSON_DeleteItemFromObjectCaseSensitive(sigs, signer);
+		if (!(mine = cJSON_AddObjectToObject(sigs, signer)))
+			return -1;
+	}
+	cJSON_DeleteItemFromObjectCaseSensitive(mine, key_id);
+	return cJSON_AddStringToObject(mine, key_id, sig) ? 0 : -1;
+}
+
+/* Signs obj with the device's ed25519 key (spec "Signing JSON"). */
+static int sign_device(struct e2ee *e, cJSON *obj)
+{
+	char *c = canonjson_print(obj, 1);
+	if (!c)
+		return -1;
+	size_t n = olm_account_signature_length(e->acct);
+	char sig[128], kid[E2EE_ID_LEN + 16];
+	int rc = -1;
+	if (n < sizeof sig && olm_account_sign(e->acct, c, strlen(c), sig, n) != olm_error()) {
+		sig[n] = '\0';
+		snprintf(kid, sizeof kid, "ed25519:%s", e->device);
+		rc = add_sig(obj, e->user, kid, sig);
+	}
+	free(c);
+	return rc;
+}
+
+/* 1 when signatures[signer][key_id] is a valid signature by the ed25519
+ * public key pub over obj's canonical JSON, else 0. */
+static int verify_sig(OlmUtility *u, const cJSON *obj, const char *signer, const char *key_id,
+		      const char *pub)
+{
+	const char *sig = gstr(gobj(gobj(obj, "signatures"), signer), key_id);
+	if (!sig || !pub)
+		return 0;
+	char *c = canonjson_print(obj, 1);
+	if (!c)
+		return 0;
+	char *sigc = strdup(sig);
+	int ok = sigc && olm_ed25519_verify(u, pub, strlen(pub), c, strlen(c), sigc, strlen(sigc)) != olm_error();
+	free(sigc);
+	free(c);
+	return ok;
+}
+
+/* ---- open / free ---- */
+
+const char *e2ee_pickle_key(const char *config_value)
+{
+	if (config_value && *config_value)
+		return config_value;
+	const char *env = getenv("FAQBOT_PICKLE_KEY");
+	return env && *env ? env : NULL;
+}
+
+void e2ee_free(struct e2ee *e)
+{
+	if (!e)
+		return;
+	acct_free(e->acct);
+	if (e->util) {
+		olm_clear_utility(e->util);
+		free(e->util);
+	}
+	if (e->key) {
+		memset(e->key, 0, e->keylen);
+		free(e->key);
+	}
+	free(e);
+}
+
+static int read_identity(struct e2ee *e)
+{
+	size_t n = olm_account_identity_keys_length(e->acct);
+	char *buf = malloc(n + 1);
+	if (!buf || olm_account_identity_keys(e->acct, buf, n) == olm_error()) {
+		free(buf);
+		return -1;
+	}
+	buf[n] = '\0';
+	cJSON *j = cJSON_Parse(buf);
+	free(buf);
+	const char *c = gstr(j, "curve25519"), *d = gstr(j, "ed25519");
+	int rc = -1;
+	if (c && d) {
+		snprintf(e->curve, sizeof e->curve, "%s", c);
+		snprintf(e->ed, sizeof e->ed, "%s", d);
+		rc = 0;
+	}
+	cJSON_Delete(j);
+	return rc;
+}
+
+struct e2ee *e2ee_open(sqlite3 *db, const char *user_id, const char *device_id,
+		       const char *pickle_key, char *err, size_t errlen)
+{
+	if (!pickle_key || !*pickle_key) {
+		seterr(err, errlen, "e2ee: no pickle key: set pickle_key in the [matrix] section or "
+				    "FAQBOT_PICKLE_KEY in the environment (there is no default)");
+		return NULL;
+	}
+	if (!db || !user_id || !device_id || strlen(user_id) >= E2EE_ID_LEN ||
+	    strlen(device_id) >= E2EE_ID_LEN) {
+		seterr(err, errlen, "e2ee: no state file, user id or device id");
+		return NULL;
+	}
+	struct e2ee *e = calloc(1, sizeof *e);
+	if (!e) {
+		seterr(err, errlen, "e2ee: out of memory");
+		return NULL;
+	}
+	e->db = db;
+	snprintf(e->user, sizeof e->user, "%s", user_id);
+	snprintf(e->device, sizeof e->device, "%s", device_id);
+	snprintf(e->owner, sizeof e->owner, "%s|%s", user_id, device_id);
+	e->keylen = strlen(pickle_key);
+	e->key = malloc(e->keylen);
+	void *um = malloc(olm_utility_size());
+	e->util = um ? olm_utility(um) : NULL;
+	e->acct = acct_new();
+	if (!e->key || !e->util || !e->acct) {
+		seterr(err, errlen, "e2ee: out of memory");
+		goto fail;
+	}
+	memcpy(e->key, pickle_key, e->keylen);
+	/* The account row is read before anything is written, so a wrong key
+	 * leaves the file exactly as it was. */
+	struct e2ee_store_account a = {0};
+	int found = e2ee_store_account_get(db, e->owner, &a);
+	if (found < 0) {
+		/* the tables may not exist yet */
+		if (e2ee_store_init(db) < 0 || (found = e2ee_store_account_get(db, e->owner, &a)) < 0) {
+			seterr(err, errlen, "e2ee: cannot read the crypto tables: %s", sqlite3_errmsg(db));
+			goto fail;
+		}
+	}
+	if (found == 1) {
+		size_t r = olm_unpickle_account(e->acct, e->key, e->keylen, a.pickle, strlen(a.pickle));
+		free(a.pickle);
+		if (r == olm_error()) {
+			enum OlmErrorCode c = olm_account_last_error_code(e->acct);
+			if (c == OLM_BAD_ACCOUNT_KEY)
+				seterr(err, errlen, "e2ee: the pickle key does not open the stored Olm account of "
+						    "%s (OLM_BAD_ACCOUNT_KEY): use the key it was created with; "
+						    "nothing was changed", e->owner);
+			else
+				seterr(err, errlen, "e2ee: the stored Olm account of %s is unreadable (%s); "
+						    "nothing was changed", e->owner, olm_account_last_error(e->acct));
+			goto fail;
+		}
+		e->device_uploaded = a.device_uploaded;
+		e->fb_rotated_ms = a.fb_rotated_ms;
+	} else {
+		size_t rl = olm_create_account_random_length(e->acct);
+		unsigned char *rb = malloc(rl);
+		int ok = rb && rnd(rb, rl) == 0 && olm_create_account(e->acct, rb, rl) != olm_error();
+		if (rb) {
+			memset(rb, 0, rl);
+			free(rb);
+		}
+		if (!ok || e2ee_store_init(db) < 0 || acct_save(e) < 0) {
+			seterr(err, errlen, "e2ee: cannot create and store the Olm account: %s", sqlite3_errmsg(db));
+			goto fail;
+		}
+	}
+	if (e2ee_store_init(db) < 0 || read_identity(e) < 0) {
+		seterr(err, errlen, "e2ee: cannot prepare the crypto tables: %s", sqlite3_errmsg(db));
+		goto fail;
+	}
+	return e;
+fail:
+	e2ee_free(e);
+	return NULL;
+}
+
+const char *e2ee_curve25519(const struct e2ee *e) { return e->curve; }
+const char *e2ee_ed25519(const struct e2ee *e) { return e->ed; }
+
+/* ---- device keys and /keys/upload ---- */
+
+cJSON *e2ee_device_keys(struct e2ee *e)
+{
+	cJSON *o = cJSON_CreateObject();
+	char kc[E2EE_ID_LEN + 16], ke[E2EE_ID_LEN + 16];
+	snprintf(kc, sizeof kc, "curve25519:%s", e->device);
+	snprintf(ke, sizeof ke, "ed25519:%s", e->device);
+	cJSON_AddStringToObject(o, "user_id", e->user);
+	cJSON_AddStringToObject(o, "device_id", e->device);
+	cJSON *alg = cJSON_AddArrayToObject(o, "algorithms");
+	cJSON_AddItemToArray(alg, cJSON_CreateString(E2EE_OLM));
+	cJSON_AddItemToArray(alg, cJSON_CreateString(E2EE_MEGOLM));
+	cJSON *keys = cJSON_AddObjectToObject(o, "keys");
+	cJSON_AddStringToObject(keys, kc, e->curve);
+	cJSON_AddStringToObject(keys, ke, e->ed);
+	if (sign_device(e, o) < 0) {
+		cJSON_Delete(o);
+		return NULL;
+	}
+	return o;
+}
+
+/* {"curve25519":{"id":"key"...}} from one of libolm's key listings. */
+static cJSON *olm_keys_json(struct e2ee *e, int fallback)
+{
+	size_t n = fallback ? olm_account_unpublished_fallback_key_length(e->acct)
+			    : olm_account_one_time_keys_length(e->acct);
+	char *buf = malloc(n + 1);
+	if (!buf)
+		return NULL;
+	size_t r = fallback ? olm_account_unpublished_fallback_key(e->acct, buf, n)
+			    : olm_account_one_time_keys(e->acct, buf, n);
+	cJSON *j = NULL;
+	if (r != olm_error()) {
+		buf[r] = '\0';
+		j = cJSON_Parse(buf);
+	}
+	free(buf);
+	return j;
+}
+
+static int has_fallback(struct e2ee *e)
+{
+	size_t n = olm_account_fallback_key_length(e->acct);
+	char *buf = malloc(n + 1);
+	if (!buf)
+		return -1;
+	size_t r = olm_account_fallback_key(e->acct, buf, n);
+	int has = 0;
+	if (r != olm_error()) {
+		buf[r] = '\0';
+		cJSON *j = cJSON_Parse(buf);
+		const cJSON *c = gobj(j, "curve25519");
+		has = c && c->child;
+		cJSON_Delete(j);
+	}
+	free(buf);
+	return has;
+}
+
+/* Moves {"curve25519":{id:key}} into dst as signed_curve25519:id objects. */
+static int add_signed_keys(struct e2ee *e, cJSON *dst, const cJSON *src, int fallback)
+{
+	int n = 0;
+	for (const cJSON *k = gobj(src, "curve25519") ? gobj(src, "curve25519")->child : NULL; k; k = k->next) {
+		if (!cJSON_IsString(k))
+			continue;
+		cJSON *o = cJSON_CreateObject();
+		cJSON_AddStringToObject(o, "key", k->valuestring);
+		if (fallback)
+			cJSON_AddTrueToObject(o, "fallback");
+		char id[128];
+		snprintf(id, sizeof id, "signed_curve25519:%s", k->string);
+		if (sign_device(e, o) < 0) {
+			cJSON_Delete(o);
+			return -1;
+		}
+		cJSON_AddItemToObject(dst, id, o);
+		n++;
+	}
+	return n;
+}
+
+static int gen_random(OlmAccount *a, size_t rl, size_t (*fn)(OlmAccount *, void *, size_t))
+{
+	unsigned char *rb = malloc(rl ? rl : 1);
+	int ok = rb && rnd(rb, rl) == 0 && fn(a, rb, rl) != olm_error();
+	if (rb) {
+		memset(rb, 0, rl);
+		free(rb);
+	}
+	return ok ? 0 : -1;
+}
+
+static size_t gen_fallback(OlmAccount *a, void *r, size_t n) { return olm_account_generate_fallback_key(a, r, n); }
+
+char *e2ee_keys_upload_body(struct e2ee *e, long otk_count, int fallback_unused, int64_t now,
+			    char *err, size_t errlen)
+{
+	seterr(err, errlen, "%s", "");
+	long target = (long)olm_account_max_number_of_one_time_keys(e->acct) / 2;
+	cJSON *otks = olm_keys_json(e, 0);
+	long unpublished = 0;
+	for (const cJSON *k = gobj(otks, "curve25519") ? gobj(otks, "curve25519")->child : NULL; k; k = k->next)
+		unpublished++;
+	long need = target - (otk_count > 0 ? otk_count : 0) - unpublished;
+	int changed = 0;
+	if (need > 0) {
+		size_t rl = olm_account_generate_one_time_keys_random_length(e->acct, (size_t)need);
+		unsigned char *rb = malloc(rl ? rl : 1);
+		int ok = rb && rnd(rb, rl) == 0 &&
+			 olm_account_generate_one_time_keys(e->acct, (size_t)need, rb, rl) != olm_error();
+		free(rb);
+		if (!ok) {
+			cJSON_Delete(otks);
+			seterr(err, errlen, "e2ee: one-time key generation failed");
+			return NULL;
+		}
+		cJSON_Delete(otks);
+		otks = olm_keys_json(e, 0);
+		changed = 1;
+	}
+	cJSON *fb = olm_keys_json(e, 1);
+	int fb_pending = gobj(fb, "curve25519") && gobj(fb, "curve25519")->child;
+	/* Rotate when the server says ours was used, or when there is none;
+	 * never while a new one awaits upload (or the unpublished one would
+	 * push the published one out of libolm's two slots). */
+	if (!fb_pending && (fallback_unused == 0 || has_fallback(e) == 0)) {
+		if (gen_random(e->acct, olm_account_generate_fallback_key_random_length(e->acct), gen_fallback) < 0) {
+			cJSON_Delete(otks);
+			cJSON_Delete(fb);
+			seterr(err, errlen, "e2ee: fallback key generation failed");
+			return NULL;
+		}
+		e->fb_rotated_ms = now;
+		cJSON_Delete(fb);
+		fb = olm_keys_json(e, 1);
+		changed = 1;
+	} else if (e->fb_rotated_ms && now - e->fb_rotated_ms > FALLBACK_GRACE_MS && !fb_pending) {
+		olm_account_forget_old_fallback_key(e->acct);
+		e->fb_rotated_ms = 0;
+		changed = 1;
+	}
+	cJSON *body = cJSON_CreateObject();
+	int items = 0;
+	if (!e->device_uploaded) {
+		cJSON *dk = e2ee_device_keys(e);
+		if (dk) {
+			cJSON_AddItemToObject(body, "device_keys", dk);
+			items++;
+		}
+	}
+	cJSON *o = cJSON_CreateObject();
+	int no = add_signed_keys(e, o, otks, 0);
+	if (no > 0) {
+		cJSON_AddItemToObject(body, "one_time_keys", o);
+		items++;
+	} else {
+		cJSON_Delete(o);
+	}
+	cJSON *f = cJSON_CreateObject();
+	int nf = add_signed_keys(e, f, fb, 1);
+	if (nf > 0) {
+		cJSON_AddItemToObject(body, "fallback_keys", f);
+		items++;
+	} else {
+		cJSON_Delete(f);
+	}
+	cJSON_Delete(otks);
+	cJSON_Delete(fb);
+	char *out = NULL;
+	if (no < 0 || nf < 0) {
+		seterr(err, errlen, "e2ee: signing keys failed");
+	} else if ((changed || items) && acct_save(e) < 0) {
+		/* pickle before upload: without it, no upload */
+		seterr(err, errlen, "e2ee: cannot store the account: %s", sqlite3_errmsg(e->db));
+	} else if (items) {
+		out = canonjson_print(body, 0);
+	}
+	cJSON_Delete(body);
+	return out;
+}
+
+long e2ee_keys_upload_done(struct e2ee *e, const char *response, size_t len)
+{
+	olm_account_mark_keys_as_published(e->acct);
+	e->device_uploaded = 1;
+	if (acct_save(e) < 0)
+		return -1;
+	cJSON *j = response ? cJSON_ParseWithLength(response, len) : NULL;
+	const cJSON *c = cJSON_GetObjectItemCaseSensitive(gobj(j, "one_time_key_counts"), "signed_curve25519");
+	long n = cJSON_IsNumber(c) ? (long)c->valuedouble : 0;
+	cJSON_Delete(j);
+	return n;
+}
+
+/* ---- devices ---- */
+
+int e2ee_device_verify(const cJSON *dk, const char *user_id, const char *device_id, char *err,
+		       size_t errlen)
+{
+	const char *u = gstr(dk, "user_id"), *d = gstr(dk, "device_id");
+	if (!u || !d || strcmp(u, user_id) || strcmp(d, device_id)) {
+		/* spec: a device answered under another name is ignored */
+		seterr(err, errlen, "device %s of %s: user_id/device_id do not match", device_id, user_id);
+		return 0;
+	}
+	char kid[E2EE_ID_LEN + 16];
+	snprintf(kid, sizeof kid, "curve25519:%s", device_id);
+	const char *curve = gstr(gobj(dk, "keys"), kid);
+	snprintf(kid, sizeof kid, "ed25519:%s", device_id);
+	const char *ed = gstr(gobj(dk, "keys"), kid);
+	if (!curve || !ed || strlen(curve) >= E2EE_KEY_LEN || strlen(ed) >= E2EE_KEY_LEN) {
+		seterr(err, errlen, "device %s of %s: no curve25519/ed25519 key", device_id, user_id);
+		return 0;
+	}
+	void *m = malloc(olm_utility_size());
+	if (!m)
+		return 0;
+	OlmUtility *u8 = olm_utility(m);
+	int ok = verify_sig(u8, dk, user_id, kid, ed);
+	olm_clear_utility(u8);
+	free(m);
+	if (!ok)
+		seterr(err, errlen, "device %s of %s: bad self-signature", device_id, user_id);
+	return ok;
+}
+
+int e2ee_users_track(struct e2ee *e, const cJSON *users)
+{
+	if (e2ee_store_begin(e->db) < 0)
+		return -1;
+	int n = 0;
+	for (const cJSON *u = cJSON_IsArray(users) ? users->child : NULL; u && n < E2EE_MAX_USERS; u = u->next, n++)
+		if (cJSON_IsString(u) && e2ee_store_user_mark(e->db, e->owner, u->valuestring, 0) < 0) {
+			e2ee_store_rollback(e->db);
+			return -1;
+		}
+	return e2ee_store_commit(e->db);
+}
+
+int e2ee_users_changed(struct e2ee *e, const cJSON *changed, const cJSON *left)
+{
+	if (e2ee_store_begin(e->db) < 0)
+		return -1;
+	int rc = 0;
+	for (const cJSON *u = cJSON_IsArray(changed) ? changed->child : NULL; u && !rc; u = u->next) {
+		if (!cJSON_IsString(u))
+			continue;
+		int t = e2ee_store_user_tracked(e->db, e->owner, u->valuestring);
+		if (t < 0 || (t == 1 && e2ee_store_user_mark(e->db, e->owner, u->valuestring, 1) < 0))
+			rc = -1;
+	}
+	for (const cJSON *u = cJSON_IsArray(left) ? left->child : NULL; u && !rc; u = u->next) {
+		if (!cJSON_IsString(u))
+			continue;
+		if (e2ee_store_user_del(e->db, e->owner, u->valuestring) < 0 ||
+		    e2ee_store_device_del_user(e->db, e->owner, u->valuestring) < 0)
+			rc = -1;
+	}
+	if (rc) {
+		e2ee_store_rollback(e->db);
+		return -1;
+	}
+	return e2ee_store_commit(e->db);
+}
+
+char *e2ee_keys_query_body(struct e2ee *e)
+{
+	char (*ids)[E2EE_ID_LEN] = malloc(sizeof *ids * 128);
+	if (!ids)
+		return NULL;
+	int n = e2ee_store_user_outdated(e->db, e->owner, ids, 128);
+	char *out = NULL;
+	if (n > 0) {
+		cJSON *b = cJSON_CreateObject();
+		cJSON *dk = cJSON_AddObjectToObject(b, "device_keys");
+		for (int i = 0; i < n; i++)
+			cJSON_AddItemToObject(dk, ids[i], cJSON_CreateArray());
+		out = cJSON_PrintUnformatted(b);
+		cJSON_Delete(b);
+	}
+	free(ids);
+	return out;
+}
+
+int e2ee_keys_query_done(struct e2ee *e, const char *response, size_t len, char *err, size_t errlen)
+{
+	seterr(err, errlen, "%s", "");
+	cJSON *j = canonjson_parse(response, len, err, errlen);
+	if (!j)
+		return -1;
+	const cJSON *dks = gobj(j, "device_keys");
+	if (!dks || e2ee_store_begin(e->db) < 0) {
+		cJSON_Delete(j);
+		seterr(err, errlen, "keys/query: no device_keys");
+		return -1;
+	}
+	int accepted = 0, rc = 0;
+	for (const cJSON *u = dks->child; u && !rc; u = u->next) {
+		if (!cJSON_IsObject(u))
+			continue;
+		/* Drop the devices the answer no longer lists. */
+		struct e2ee_store_device *old = malloc(sizeof *old * E2EE_MAX_DEVICES);
+		int nold = old ? e2ee_store_device_list(e->db, e->owner, u->string, old, E2EE_MAX_DEVICES) : -1;
+		for (int i = 0; i < nold; i++)
+			if (!cJSON_GetObjectItemCaseSensitive(u, old[i].device_id))
+				rc |= e2ee_store_device_del(e->db, e->owner, u->string, old[i].device_id);
+		free(old);
+		int nd = 0;
+		for (const cJSON *d = u->child; d && !rc && nd < E2EE_MAX_DEVICES; d = d->next, nd++) {
+			char why[256];
+			if (!e2ee_device_verify(d, u->string, d->string, why, sizeof why)) {
+				seterr(err, errlen, "%s", why);
+				continue;
+			}
+			struct e2ee_store_device nd_ = {0}, pinned;
+			char kid[E2EE_ID_LEN + 16];
+			snprintf(nd_.user_id, sizeof nd_.user_id, "%s", u->string);
+			snprintf(nd_.device_id, sizeof nd_.device_id, "%s", d->string);
+			snprintf(kid, sizeof kid, "curve25519:%s", d->string);
+			snprintf(nd_.curve25519, sizeof nd_.curve25519, "%s", gstr(gobj(d, "keys"), kid));
+			snprintf(kid, sizeof kid, "ed25519:%s", d->string);
+			snprintf(nd_.ed25519, sizeof nd_.ed25519, "%s", gstr(gobj(d, "keys"), kid));
+			int got = e2ee_store_device_get(e->db, e->owner, u->string, d->string, &pinned);
+			if (got < 0) {
+				rc = -1;
+				break;
+			}
+			if (got == 1 && strcmp(pinned.ed25519, nd_.ed25519)) {
+				/* pinned: a device id never changes its signing key */
+				seterr(err, errlen, "device %s of %s changed its ed25519 key: refused", d->string, u->string);
+				continue;
+			}
+			if (e2ee_store_device_put(e->db, e->owner, &nd_) < 0)
+				rc = -1;
+			else
+				accepted++;
+		}
+		if (!rc && e2ee_store_user_done(e->db, e->owner, u->string) < 0)
+			rc = -1;
+	}
+	cJSON_Delete(j);
+	if (rc) {
+		e2ee_store_rollback(e->db);
+		seterr(err, errlen, "keys/query: store error: %s", sqlite3_errmsg(e->db));
+		return -1;
+	}
+	return e2ee_store_commit(e->db) < 0 ? -1 : accepted;
+}
+
+/* ---- receiving ---- */
+
+/* Stores an m.room_key's session unless one that starts at the same or an
+ * earlier index is stored (spec: a later-starting copy is worth less). */
+static int room_key_import(struct e2ee *e, const char *sender_key, const char *sender_ed,
+			   const cJSON *content, char *err, size_t errlen)
+{
+	const char *alg = gstr(content, "algorithm"), *room = gstr(content, "room_id");
+	const char *sid = gstr(content, "session_id"), *skey = gstr(content, "session_key");
+	if (!alg || strcmp(alg, E2EE_MEGOLM) || !room || !sid || !skey) {
+		seterr(err, errlen, "m.room_key: not a Megolm key");
+		return -1;
+	}
+	OlmInboundGroupSession *s = igs_new();
+	char *k = strdup(skey);
+	int rc = -1;
+	if (!s || !k || olm_init_inbound_group_session(s, (uint8_t *)k, strlen(k)) == olm_error()) {
+		seterr(err, errlen, "m.room_key: bad session key");
+		goto out;
+	}
+	char id[E2EE_KEY_LEN];
+	size_t n = olm_inbound_group_session_id_length(s);
+	if (n + 1 > sizeof id || olm_inbound_group_session_id(s, (uint8_t *)id, n) == olm_error())
+		goto out;
+	id[n] = '\0';
+	if (strcmp(id, sid)) {
+		seterr(err, errlen, "m.room_key: session_id does not match the key");
+		goto out;
+	}
+	uint32_t first = olm_inbound_group_session_first_known_index(s);
+	struct e2ee_store_inbound old = {0};
+	int got = e2ee_store_inbound_get(e->db, e->owner, room, sender_key, sid, &old);
+	free(old.pickle);
+	if (got < 0)
+		goto out;
+	if (got == 1 && old.first_index <= first) {
+		rc = 0; /* keep the one we have */
+		goto out;
+	}
+	char *p = igs_pickle(e, s);
+	rc = p ? e2ee_store_inbound_put(e->db, e->owner, room, sender_key, sid, p, first, sender_ed) : -1;
+	free(p);
+out:
+	free(k);
+	igs_free(s);
+	return rc;
+}
+
+/* Tries one Olm decryption; plaintext malloc'd on success. */
+static char *olm_try(OlmSession *s, size_t type, const char *body)
+{
+	size_t len = strlen(body);
+	char *c = strdup(body);
+	if (!c)
+		return NULL;
+	size_t max = olm_decrypt_max_plaintext_length(s, type, c, len);
+	if (max == olm_error()) {
+		free(c);
+		return NULL;
+	}
+	memcpy(c, body, len);
+	char *p = malloc(max + 1);
+	size_t n = p ? olm_decrypt(s, type, c, len, p, max) : olm_error();
+	free(c);
+	if (n == olm_error()) {
+		free(p);
+		return NULL;
+	}
+	p[n] = '\0';
+	return p;
+}
+
+cJSON *e2ee_olm_decrypt(struct e2ee *e, const cJSON *event, char *err, size_t errlen)
+{
+	const char *sender = gstr(event, "sender");
+	const cJSON *content = gobj(event, "content");
+	const char *alg = gstr(content, "algorithm"), *skey = gstr(content, "sender_key");
+	const cJSON *mine = gobj(gobj(content, "ciphertext"), e->curve);
+	const cJSON *type = cJSON_GetObjectItemCaseSensitive(mine, "type");
+	const char *body = gstr(mine, "body");
+	if (!sender || !alg || strcmp(alg, E2EE_OLM) || !skey || strlen(skey) >= E2EE_KEY_LEN ||
+	    !cJSON_IsNumber(type) || !body) {
+		seterr(err, errlen, "olm: not an Olm message for this device");
+		return NULL;
+	}
+	if (strlen(body) > E2EE_MAX_CIPHERTEXT) {
+		seterr(err, errlen, "olm: ciphertext too long");
+		return NULL;
+	}
+	size_t mtype = type->valueint == 0 ? OLM_MESSAGE_TYPE_PRE_KEY : OLM_MESSAGE_TYPE_MESSAGE;
+	if (type->valueint != 0 && type->valueint != 1) {
+		seterr(err, errlen, "olm: unknown message type");
+		return NULL;
+	}
+	char *pk[MAX_PEER_SESSIONS];
+	int np = e2ee_store_olm_list(e->db, e->owner, skey, pk, MAX_PEER_SESSIONS);
+	OlmSession *use = NULL;
+	char *plain = NULL;
+	int fresh = 0;
+	for (int i = 0; i < np; i++) {
+		OlmSession *s = use || plain ? NULL : sess_unpickle(e, pk[i]);
+		free(pk[i]);
+		if (!s)
+			continue;
+		if (mtype == OLM_MESSAGE_TYPE_PRE_KEY) {
+			char *c = strdup(body);
+			int m = c && olm_matches_inbound_session_from(s, skey, strlen(skey), c, strlen(c)) == 1;
+			free(c);
+			if (m && (plain = olm_try(s, mtype, body))) {
+				use = s;
+				continue;
+			}
+		} else if ((plain = olm_try(s, mtype, body))) {
+			use = s;
+			continue;
+		}
+		sess_free(s);
+	}
+	if (!use && mtype == OLM_MESSAGE_TYPE_PRE_KEY) {
+		OlmSession *s = sess_new();
+		char *c = strdup(body);
+		if (s && c && olm_create_inbound_session_from(s, e->acct, skey, strlen(skey), c, strlen(c)) != olm_error() &&
+		    (plain = olm_try(s, mtype, body))) {
+			use = s;
+			fresh = 1;
+		} else {
+			sess_free(s);
+		}
+		free(c);
+	}
+	if (!use) {
+		seterr(err, errlen, "olm: cannot decrypt (no matching session)");
+		return NULL;
+	}
+	cJSON *pl = cJSON_Parse(plain);
+	free(plain);
+	cJSON *ret = NULL;
+	/* Spec: sender, recipient and recipient_keys must be ours/theirs, and
+	 * keys.ed25519 must be the sending device's pinned key when known. */
+	const char *psender = gstr(pl, "sender"), *prec = gstr(pl, "recipient");
+	const char *prk = gstr(gobj(pl, "recipient_keys"), "ed25519");
+	const char *pked = gstr(gobj(pl, "keys"), "ed25519");
+	const char *ptype = gstr(pl, "type");
+	struct e2ee_store_device dev;
+	int known = e2ee_store_device_by_curve(e->db, e->owner, skey, &dev);
+	if (!pl || !ptype || !gobj(pl, "content")) {
+		seterr(err, errlen, "olm: malformed plaintext");
+	} else if (!psender || strcmp(psender, sender)) {
+		seterr(err, errlen, "olm: plaintext sender does not match the event sender");
+	} else if (!prec || strcmp(prec, e->user) || !prk || strcmp(prk, e->ed)) {
+		seterr(err, errlen, "olm: not addressed to this device");
+	} else if (!pked || known < 0 ||
+		   (known == 1 && (strcmp(dev.user_id, sender) || strcmp(dev.ed25519, pked)))) {
+		seterr(err, errlen, "olm: sender device keys do not match the pinned ones");
+	} else if (e2ee_store_begin(e->db) == 0) {
+		int rc = 0;
+		/* one-time key removed only now, after a successful decryption */
+		if (fresh && (olm_remove_one_time_keys(e->acct, use) == olm_error() || acct_store(e) < 0))
+			rc = -1;
+		if (!rc && sess_store(e, skey, use) < 0)
+			rc = -1;
+		if (!rc && !strcmp(ptype, "m.room_key") &&
+		    room_key_import(e, skey, pked, gobj(pl, "content"), err, errlen) < 0)
+			rc = -1;
+		if (rc) {
+			e2ee_store_rollback(e->db);
+			if (!err || !*err)
+				seterr(err, errlen, "olm: store error");
+		} else if (e2ee_store_commit(e->db) == 0) {
+			ret = pl;
+			pl = NULL;
+		}
+	}
+	cJSON_Delete(pl);
+	sess_free(use);
+	return ret;
+}
+
+cJSON *e2ee_megolm_decrypt(struct e2ee *e, const char *room_id, const cJSON *event, int *status,
+			   char *err, size_t errlen)
+{
+	*status = E2EE_FAIL;
+	const cJSON *content = gobj(event, "content");
+	const char *alg = gstr(content, "algorithm"), *skey = gstr(content, "sender_key");
+	const char *sid = gstr(content, "session_id"), *ct = gstr(content, "ciphertext");
+	const char *evid = gstr(event, "event_id"), *sender = gstr(event, "sender");
+	if (!alg || strcmp(alg, E2EE_MEGOLM) || !skey || !sid || !ct || !evid || !sender) {
+		seterr(err, errlen, "megolm: not a Megolm event");
+		return NULL;
+	}
+	if (strlen(ct) > E2EE_MAX_CIPHERTEXT) {
+		seterr(err, errlen, "megolm: ciphertext too long");
+		return NULL;
+	}
+	struct e2ee_store_inbound in = {0};
+	int got = e2ee_store_inbound_get(e->db, e->owner, room_id, skey, sid, &in);
+	if (got != 1) {
+		if (got == 0)
+			*status = E2EE_NO_SESSION;
+		seterr(err, errlen, got == 0 ? "megolm: room key not received yet" : "megolm: store error");
+		return NULL;
+	}
+	OlmInboundGroupSession *s = igs_unpickle(e, in.pickle);
+	free(in.pickle);
+	if (!s) {
+		seterr(err, errlen, "megolm: stored session unreadable");
+		return NULL;
+	}
+	size_t len = strlen(ct);
+	char *c = strdup(ct);
+	cJSON *pl = NULL, *ret = NULL;
+	size_t max = c ? olm_group_decrypt_max_plaintext_length(s, (uint8_t *)c, len) : olm_error();
+	uint32_t idx = 0;
+	char *p = NULL;
+	size_t n = olm_error();
+	if (max != olm_error() && (p = malloc(max + 1))) {
+		memcpy(c, ct, len);
+		n = olm_group_decrypt(s, (uint8_t *)c, len, (uint8_t *)p, max, &idx);
+	}
+	if (n == olm_error()) {
+		if (olm_inbound_group_session_last_error_code(s) == OLM_UNKNOWN_MESSAGE_INDEX) {
+			*status = E2EE_UNKNOWN_INDEX;
+			seterr(err, errlen, "megolm: message index before our copy of the session");
+		} else {
+			seterr(err, errlen, "megolm: cannot decrypt (%s)", olm_inbound_group_session_last_error(s));
+		}
+		goto out;
+	}
+	p[n] = '\0';
+	pl = cJSON_Parse(p);
+	const char *proom = gstr(pl, "room_id");
+	struct e2ee_store_device dev;
+	int known = e2ee_store_device_by_curve(e->db, e->owner, skey, &dev);
+	if (!pl || !gstr(pl, "type") || !gobj(pl, "content")) {
+		seterr(err, errlen, "megolm: malformed plaintext");
+	} else if (!proom || strcmp(proom, room_id)) {
+		/* spec: a payload for another room is a replay across rooms */
+		seterr(err, errlen, "megolm: payload for another room");
+	} else if (known < 0 || (known == 1 && strcmp(dev.user_id, sender))) {
+		seterr(err, errlen, "megolm: session key belongs to another user");
+	} else {
+		int seen = e2ee_store_seen(e->db, e->owner, sid, idx, evid);
+		if (seen == 1) {
+			*status = E2EE_REPLAY;
+			seterr(err, errlen, "megolm: message index %u already used by another event: replay",
+			       (unsigned)idx);
+		} else if (seen == 0) {
+			*status = E2EE_OK;
+			ret = pl;
+			pl = NULL;
+		} else {
+			seterr(err, errlen, "megolm: store error");
+		}
+	}
+out:
+	cJSON_Delete(pl);
+	free(p);
+	free(c);
+	igs_free(s);
+	return ret;
+}
+
+/* ---- sending ---- */
+
+static OlmSession *session_for(struct e2ee *e, const char *curve)
+{
+	char *pk[1];
+	if (e2ee_store_olm_list(e->db, e->owner, curve, pk, 1) != 1)
+		return NULL;
+	OlmSession *s = sess_unpickle(e, pk[0]);
+	free(pk[0]);
+	return s;
+}
+
+char *e2ee_keys_claim_body(struct e2ee *e, const cJSON *users)
+{
+	cJSON *b = cJSON_CreateObject();
+	cJSON *otk = cJSON_AddObjectToObject(b, "one_time_keys");
+	struct e2ee_store_device *d = malloc(sizeof *d * E2EE_MAX_DEVICES);
+	int total = 0, nu = 0;
+	for (const cJSON *u = cJSON_IsArray(users) && d ? users->child : NULL; u && nu < E2EE_MAX_USERS; u = u->next, nu++) {
+		if (!cJSON_IsString(u))
+			continue;
+		int n = e2ee_store_device_list(e->db, e->owner, u->valuestring, d, E2EE_MAX_DEVICES);
+		cJSON *uo = NULL;
+		for (int i = 0; i < n; i++) {
+			if (!strcmp(d[i].user_id, e->user) && !strcmp(d[i].device_id, e->device))
+				continue;
+			char *pk[1];
+			int have = e2ee_store_olm_list(e->db, e->owner, d[i].curve25519, pk, 1);
+			if (have == 1)
+				free(pk[0]);
+			if (have != 0)
+				continue;
+			if (!uo)
+				uo = cJSON_AddObjectToObject(otk, u->valuestring);
+			cJSON_AddStringToObject(uo, d[i].device_id, "signed_curve25519");
+			total++;
+		}
+	}
+	free(d);
+	char *out = total ? cJSON_PrintUnformatted(b) : NULL;
+	cJSON_Delete(b);
+	return out;
+}
+
+int e2ee_keys_claim_done(struct e2ee *e, const char *response, size_t len)
+{
+	cJSON *j = canonjson_parse(response, len, NULL, 0);
+	const cJSON *otk = gobj(j, "one_time_keys");
+	if (!otk) {
+		cJSON_Delete(j);
+		return -1;
+	}
+	int made = 0;
+	for (const cJSON *u = otk->child; u; u = u->next) {
+		for (const cJSON *d = cJSON_IsObject(u) ? u->child : NULL; d; d = d->next) {
+			struct e2ee_store_device dev;
+			if (!cJSON_IsObject(d) || e2ee_store_device_get(e->db, e->owner, u->string, d->string, &dev) != 1)
+				continue;
+			for (const cJSON *k = d->child; k; k = k->next) {
+				const char *key = gstr(k, "key");
+				char kid[E2EE_ID_LEN + 16];
+				snprintf(kid, sizeof kid, "ed25519:%s", d->string);
+				if (strncmp(k->string, "signed_curve25519:", 18) || !key ||
+				    !verify_sig(e->util, k, u->string, kid, dev.ed25519))
+					continue; /* spec: only a key signed by the device */
+				OlmSession *s = sess_new();
+				size_t rl = s ? olm_create_outbound_session_random_length(s) : 0;
+				unsigned char *rb = malloc(rl ? rl : 1);
+				int ok = s && rb && rnd(rb, rl) == 0 &&
+					 olm_create_outbound_session(s, e->acct, dev.curve25519, strlen(dev.curve25519),
+								     key, strlen(key), rb, rl) != olm_error();
+				free(rb);
+				if (ok && e2ee_store_begin(e->db) == 0) {
+					if (sess_store(e, dev.curve25519, s) == 0 && e2ee_store_commit(e->db) == 0)
+						made++;
+					else
+						e2ee_store_rollback(e->db);
+				}
+				sess_free(s);
+				break;
+			}
+		}
+	}
+	cJSON_Delete(j);
+	return made;
+}
+
+/* Olm-encrypts for a pinned device and stores the advanced session, inside
+ * the caller's savepoint. */
+static cJSON *olm_encrypt_dev(struct e2ee *e, const struct e2ee_store_device *d, const char *type,
+			      const cJSON *content)
+{
+	OlmSession *s = session_for(e, d->curve25519);
+	if (!s)
+		return NULL;
+	cJSON *pl = cJSON_CreateObject();
+	cJSON_AddStringToObject(pl, "type", type);
+	cJSON_AddItemToObject(pl, "content", cJSON_Duplicate(content, 1));
+	cJSON_AddStringToObject(pl, "sender", e->user);
+	cJSON_AddStringToObject(pl, "sender_device", e->device);
+	cJSON_AddStringToObject(pl, "recipient", d->user_id);
+	cJSON_AddStringToObject(cJSON_AddObjectToObject(pl, "recipient_keys"), "ed25519", d->ed25519);
+	cJSON_AddStringToObject(cJSON_AddObjectToObject(pl, "keys"), "ed25519", e->ed);
+	char *plain = canonjson_print(pl, 0);
+	cJSON_Delete(pl);
+	cJSON *ret = NULL;
+	size_t mt = olm_encrypt_message_type(s);
+	size_t rl = olm_encrypt_random_length(s);
+	size_t ml = plain ? olm_encrypt_message_length(s, strlen(plain)) : 0;
+	unsigned char *rb = malloc(rl ? rl : 1);
+	char *msg = malloc(ml + 1);
+	if (plain && rb && msg && rnd(rb, rl) == 0 &&
+	    olm_encrypt(s, plain, strlen(plain), rb, rl, msg, ml) != olm_error() &&
+	    sess_store(e, d->curve25519, s) == 0) {
+		msg[ml] = '\0';
+		ret = cJSON_CreateObject();
+		cJSON_AddStringToObject(ret, "algorithm", E2EE_OLM);
+		cJSON_AddStringToObject(ret, "sender_key", e->curve);
+		cJSON *one = cJSON_AddObjectToObject(cJSON_AddObjectToObject(ret, "ciphertext"), d->curve25519);
+		cJSON_AddNumberToObject(one, "type", (double)mt);
+		cJSON_AddStringToObject(one, "body", msg);
+	}
+	free(rb);
+	free(msg);
+	free(plain);
+	sess_free(s);
+	return ret;
+}
+
+cJSON *e2ee_olm_encrypt(struct e2ee *e, const char *user_id, const char *device_id, const char *type,
+			const cJSON *content)
+{
+	struct e2ee_store_device d;
+	if (e2ee_store_device_get(e->db, e->owner, user_id, device_id, &d) != 1)
+		return NULL;
+	if (e2ee_store_begin(e->db) < 0)
+		return NULL;
+	cJSON *r = olm_encrypt_dev(e, &d, type, content);
+	if (!r || e2ee_store_commit(e->db) < 0) {
+		e2ee_store_rollback(e->db);
+		cJSON_Delete(r);
+		return NULL;
+	}
+	return r;
+}
+
+int e2ee_room_rotate(struct e2ee *e, const char *room_id)
+{
+	return e2ee_store_outbound_del(e->db, e->owner, room_id);
+}
+
+/* Makes and stores a new outbound session for room (and our own inbound
+ * copy, so the bot can read its own messages). */
+static int outbound_new(struct e2ee *e, const char *room_id, int64_t now, struct e2ee_store_outbound *o)
+{
+	OlmOutboundGroupSession *s = ogs_new();
+	size_t rl = s ? olm_init_outbound_group_session_random_length(s) : 0;
+	unsigned char *rb = malloc(rl ? rl : 1);
+	int rc = -1;
+	char *p = NULL, *ip = NULL, *key = NULL;
+	OlmInboundGroupSession *in = NULL;
+	if (!s || !rb || rnd(rb, rl) < 0 || olm_init_outbound_group_session(s, rb, rl) == olm_error())
+		goto out;
+	size_t n = olm_outbound_group_session_id_length(s);
+	if (n + 1 > sizeof o->session_id ||
+	    olm_outbound_group_session_id(s, (uint8_t *)o->session_id, n) == olm_error())
+		goto out;
+	o->session_id[n] = '\0';
+	size_t kl = olm_outbound_group_session_key_length(s);
+	key = malloc(kl + 1);
+	in = igs_new();
+	if (!key || !in || olm_outbound_group_session_key(s, (uint8_t *)key, kl) == olm_error() ||
+	    olm_init_inbound_group_session(in, (uint8_t *)key, kl) == olm_error())
+		goto out;
+	p = ogs_pickle(e, s);
+	ip = igs_pickle(e, in);
+	if (!p || !ip || e2ee_store_begin(e->db) < 0)
+		goto out;
+	if (e2ee_store_outbound_put(e->db, e->owner, room_id, o->session_id, p, now, 0) < 0 ||
+	    e2ee_store_inbound_put(e->db, e->owner, room_id, e->curve, o->session_id, ip, 0, e->ed) < 0) {
+		e2ee_store_rollback(e->db);
+		goto out;
+	}
+	rc = e2ee_store_commit(e->db);
+	o->pickle = p;
+	p = NULL;
+	o->created_ms = now;
+	o->msgs = 0;
+out:
+	if (key) {
+		memset(key, 0, kl);
+		free(key);
+	}
+	free(rb);
+	free(p);
+	free(ip);
+	igs_free(in);
+	ogs_free(s);
+	return rc;
+}
+
+char *e2ee_room_key_share_body(struct e2ee *e, const char *room_id, const cJSON *users, long rot_msgs,
+			       int64_t rot_ms, int64_t now, char *session_id, size_t session_len)
+{
+	if (rot_msgs <= 0)
+		rot_msgs = ROT_MSGS_DEFAULT;
+	if (rot_ms <= 0)
+		rot_ms = ROT_MS_DEFAULT;
+	struct e2ee_store_outbound o = {0};
+	int got = e2ee_store_outbound_get(e->db, e->owner, room_id, &o);
+	if (got < 0)
+		return NULL;
+	if (got == 0 || o.msgs >= rot_msgs || now - o.created_ms >= rot_ms) {
+		free(o.pickle);
+		o.pickle = NULL;
+		if (outbound_new(e, room_id, now, &o) < 0)
+			return NULL;
+	}
+	snprintf(session_id, session_len, "%s", o.session_id);
+	OlmOutboundGroupSession *s = ogs_unpickle(e, o.pickle);
+	free(o.pickle);
+	if (!s)
+		return NULL;
+	size_t kl = olm_outbound_group_session_key_length(s);
+	char *key = malloc(kl + 1);
+	uint32_t idx = olm_outbound_group_session_message_index(s);
+	if (!key || olm_outbound_group_session_key(s, (uint8_t *)key, kl) == olm_error()) {
+		free(key);
+		ogs_free(s);
+		return NULL;
+	}
+	key[kl] = '\0';
+	ogs_free(s);
+	cJSON *rk = cJSON_CreateObject();
+	cJSON_AddStringToObject(rk, "algorithm", E2EE_MEGOLM);
+	cJSON_AddStringToObject(rk, "room_id", room_id);
+	cJSON_AddStringToObject(rk, "session_id", o.session_id);
+	cJSON_AddStringToObject(rk, "session_key", key);
+	cJSON_AddNumberToObject(rk, "chain_index", idx);
+	memset(key, 0, kl);
+	free(key);
+	cJSON *b = cJSON_CreateObject();
+	cJSON *msgs = cJSON_AddObjectToObject(b, "messages");
+	struct e2ee_store_device *d = malloc(sizeof *d * E2EE_MAX_DEVICES);
+	int total = 0, nu = 0, fail = !d || e2ee_store_begin(e->db) < 0;
+	for (const cJSON *u = cJSON_IsArray(users) && !fail ? users->child : NULL; u && nu < E2EE_MAX_USERS; u = u->next, nu++) {
+		if (!cJSON_IsString(u))
+			continue;
+		int n = e2ee_store_device_list(e->db, e->owner, u->valuestring, d, E2EE_MAX_DEVICES);
+		cJSON *uo = NULL;
+		for (int i = 0; i < n; i++) {
+			if (!strcmp(d[i].user_id, e->user) && !strcmp(d[i].device_id, e->device))
+				continue;
+			if (e2ee_store_shared_has(e->db, e->owner, o.session_id, d[i].user_id, d[i].device_id) != 0)
+				continue;
+			cJSON *c = olm_encrypt_dev(e, &d[i], "m.room_key", rk);
+			if (!c)
+				continue; /* no Olm session: claim a key first */
+			if (!uo)
+				uo = cJSON_AddObjectToObject(msgs, u->valuestring);
+			cJSON_AddItemToObject(uo, d[i].device_id, c);
+			total++;
+		}
+	}
+	free(d);
+	cJSON_Delete(rk);
+	char *out = NULL;
+	if (!fail) {
+		if (e2ee_store_commit(e->db) == 0 && total)
+			out = cJSON_PrintUnformatted(b);
+		else if (total)
+			e2ee_store_rollback(e->db);
+	}
+	cJSON_Delete(b);
+	return out;
+}
+
+int e2ee_room_key_share_done(struct e2ee *e, const char *session_id, const char *body)
+{
+	cJSON *j = cJSON_Parse(body);
+	const cJSON *m = gobj(j, "messages");
+	if (!m || e2ee_store_begin(e->db) < 0) {
+		cJSON_Delete(j);
+		return -1;
+	}
+	int rc = 0;
+	for (const cJSON *u = m->child; u && !rc; u = u->next)
+		for (const cJSON *d = u->child; d && !rc; d = d->next)
+			rc = e2ee_store_shared_add(e->db, e->owner, session_id, u->string, d->string);
+	cJSON_Delete(j);
+	if (rc) {
+		e2ee_store_rollback(e->db);
+		return -1;
+	}
+	return e2ee_store_commit(e->db);
+}
+
+char *e2ee_megolm_encrypt(struct e2ee *e, const char *room_id, const char *type, const cJSON *content)
+{
+	struct e2ee_store_outbound o = {0};
+	if (e2ee_store_outbound_get(e->db, e->owner, room_id, &o) != 1)
+		return NULL;
+	OlmOutboundGroupSession *s = ogs_unpickle(e, o.pickle);
+	free(o.pickle);
+	if (!s)
+		return NULL;
+	cJSON *pl = cJSON_CreateObject();
+	cJSON_AddStringToObject(pl, "type", type);
+	cJSON_AddItemToObject(pl, "content", cJSON_Duplicate(content, 1));
+	cJSON_AddStringToObject(pl, "room_id", room_id);
+	char *plain = canonjson_print(pl, 0);
+	cJSON_Delete(pl);
+	char *out = NULL, *msg = NULL, *p = NULL;
+	size_t ml = plain ? olm_group_encrypt_message_length(s, strlen(plain)) : 0;
+	if (!plain || !(msg = malloc(ml + 1)) ||
+	    olm_group_encrypt(s, (uint8_t *)plain, strlen(plain), (uint8_t *)msg, ml) == olm_error())
+		goto out;
+	msg[ml] = '\0';
+	/* the advanced ratchet is stored before the ciphertext leaves */
+	if (!(p = ogs_pickle(e, s)) || e2ee_store_begin(e->db) < 0)
+		goto out;
+	if (e2ee_store_outbound_put(e->db, e->owner, room_id, o.session_id, p, o.created_ms, o.msgs + 1) < 0 ||
+	    e2ee_store_commit(e->db) < 0) {
+		e2ee_store_rollback(e->db);
+		goto out;
+	}
+	cJSON *c = cJSON_CreateObject();
+	cJSON_AddStringToObject(c, "algorithm", E2EE_MEGOLM);
+	cJSON_AddStringToObject(c, "sender_key", e->curve);
+	cJSON_AddStringToObject(c, "ciphertext", msg);
+	cJSON_AddStringToObject(c, "session_id", o.session_id);
+	cJSON_AddStringToObject(c, "device_id", e->device);
+	/* spec: m.relates_to stays in the clear so servers can aggregate */
+	const cJSON *rel = cJSON_GetObjectItemCaseSensitive(content, "m.relates_to");
+	if (cJSON_IsObject(rel))
+		cJSON_AddItemToObject(c, "m.relates_to", cJSON_Duplicate(rel, 1));
+	out = cJSON_PrintUnformatted(c);
+	cJSON_Delete(c);
+out:
+	free(p);
+	free(msg);
+	free(plain);
+	ogs_free(s);
+	return out;
+}
+
+/* ---- cross-signing ---- */
+
+/* A 32-byte seed is kept encrypted by storing it as the private key of an
+ * olm_pk_decryption object, whose pickle libolm encrypts with our key:
+ * libolm has no other public "encrypt with the pickle key" call. */
+static char *seed_pickle(struct e2ee *e, const unsigned char *seed)
+{
+	void *m = malloc(olm_pk_decryption_size());
+	if (!m)
+		return NULL;
+	OlmPkDecryption *d = olm_pk_decryption(m);
+	char pub[64];
+	char *p = NULL;
+	if (olm_pk_key_from_private(d, pub, sizeof pub, seed, olm_pk_private_key_length()) != olm_error()) {
+		size_t n = olm_pickle_pk_decryption_length(d);
+		p = malloc(n + 1);
+		if (p && olm_pickle_pk_decryption(d, e->key, e->keylen, p, n) != olm_error()) {
+			p[n] = '\0';
+		} else {
+			free(p);
+			p = NULL;
+		}
+	}
+	olm_clear_pk_decryption(d);
+	free(m);
+	return p;
+}
+
+static int seed_unpickle(struct e2ee *e, const char *pickled, unsigned char *seed)
+{
+	void *m = malloc(olm_pk_decryption_size());
+	char *c = strdup(pickled);
+	if (!m || !c) {
+		free(m);
+		free(c);
+		return -1;
+	}
+	OlmPkDecryption *d = olm_pk_decryption(m);
+	char pub[64];
+	int rc = -1;
+	if (olm_unpickle_pk_decryption(d, e->key, e->keylen, c, strlen(c), pub, sizeof pub) != olm_error() &&
+	    olm_pk_get_private_key(d, seed, olm_pk_private_key_length()) != olm_error())
+		rc = 0;
+	olm_clear_pk_decryption(d);
+	free(m);
+	free(c);
+	return rc;
+}
+
+struct xkeys {
+	OlmPkSigning *master, *self_;
+	char mpub[64], spub[64];
+};
+
+static OlmPkSigning *signer_from(const unsigned char *seed, char *pub, size_t publen)
+{
+	void *m = malloc(olm_pk_signing_size());
+	if (!m)
+		return NULL;
+	OlmPkSigning *s = olm_pk_signing(m);
+	size_t pl = olm_pk_signing_public_key_length();
+	if (pl + 1 > publen || olm_pk_signing_key_from_seed(s, pub, pl, seed, olm_pk_signing_seed_length()) == olm_error()) {
+		olm_clear_pk_signing(s);
+		free(m);
+		return NULL;
+	}
+	pub[pl] = '\0';
+	return s;
+}
+
+static void xkeys_free(struct xkeys *x)
+{
+	if (x->master) {
+		olm_clear_pk_signing(x->master);
+		free(x->master);
+	}
+	if (x->self_) {
+		olm_clear_pk_signing(x->self_);
+		free(x->self_);
+	}
+}
+
+/* Loads the cross-signing keys, making and storing them when create. */
+static int xkeys_load(struct e2ee *e, struct xkeys *x, int create)
+{
+	memset(x, 0, sizeof *x);
+	unsigned char ms[32], ss[32];
+	char *mp = NULL, *sp = NULL;
+	int got = e2ee_store_xsign_get(e->db, e->owner, &mp, &sp);
+	int rc = -1;
+	if (olm_pk_signing_seed_length() != sizeof ms || olm_pk_private_key_length() != sizeof ms)
+		return -1;
+	if (got == 1) {
+		if (seed_unpickle(e, mp, ms) < 0 || seed_unpickle(e, sp, ss) < 0)
+			goto out;
+	} else if (got == 0 && create) {
+		if (rnd(ms, sizeof ms) < 0 || rnd(ss, sizeof ss) < 0)
+			goto out;
+		mp = seed_pickle(e, ms);
+		sp = seed_pickle(e, ss);
+		if (!mp || !sp || e2ee_store_begin(e->db) < 0)
+			goto out;
+		if (e2ee_store_xsign_put(e->db, e->owner, mp, sp) < 0 || e2ee_store_commit(e->db) < 0) {
+			e2ee_store_rollback(e->db);
+			goto out;
+		}
+	} else {
+		goto out;
+	}
+	x->master = signer_from(ms, x->mpub, sizeof x->mpub);
+	x->self_ = signer_from(ss, x->spub, sizeof x->spub);
+	rc = x->master && x->self_ ? 0 : -1;
+out:
+	memset(ms, 0, sizeof ms);
+	memset(ss, 0, sizeof ss);
+	free(mp);
+	free(sp);
+	if (rc)
+		xkeys_free(x);
+	return rc;
+}
+
+static int pk_sign_json(OlmPkSigning *s, const char *pub, const char *user, cJSON *obj)
+{
+	char *c = canonjson_print(obj, 1);
+	char sig[128], kid[80];
+	size_t n = olm_pk_signature_length();
+	int rc = -1;
+	if (c && n < sizeof sig && olm_pk_sign(s, (uint8_t *)c, strlen(c), (uint8_t *)sig, n) != olm_error()) {
+		sig[n] = '\0';
+		snprintf(kid, sizeof kid, "ed25519:%s", pub);
+		rc = add_sig(obj, user, kid, sig);
+	}
+	free(c);
+	return rc;
+}
+
+static cJSON *xkey_json(const char *user, const char *usage, const char *pub)
+{
+	cJSON *o = cJSON_CreateObject();
+	char kid[80];
+	snprintf(kid, sizeof kid, "ed25519:%s", pub);
+	cJSON_AddStringToObject(o, "user_id", user);
+	cJSON_AddItemToArray(cJSON_AddArrayToObject(o, "usage"), cJSON_CreateString(usage));
+	cJSON_AddStringToObject(cJSON_AddObjectToObject(o, "keys"), kid, pub);
+	return o;
+}
+
+char *e2ee_xsign_upload_body(struct e2ee *e, char *err, size_t errlen)
+{
+	struct xkeys x;
+	if (xkeys_load(e, &x, 1) < 0) {
+		seterr(err, errlen, "e2ee: cannot make or read the cross-signing keys");
+		return NULL;
+	}
+	cJSON *b = cJSON_CreateObject();
+	cJSON *mk = xkey_json(e->user, "master", x.mpub);
+	cJSON *sk = xkey_json(e->user, "self_signing", x.spub);
+	cJSON_AddItemToObject(b, "master_key", mk);
+	cJSON_AddItemToObject(b, "self_signing_key", sk);
+	char *out = NULL;
+	if (pk_sign_json(x.master, x.mpub, e->user, sk) == 0)
+		out = canonjson_print(b, 0);
+	else
+		seterr(err, errlen, "e2ee: signing the self-signing key failed");
+	cJSON_Delete(b);
+	xkeys_free(&x);
+	return out;
+}
+
+char *e2ee_xsign_signatures_body(struct e2ee *e, char *err, size_t errlen)
+{
+	struct xkeys x;
+	if (xkeys_load(e, &x, 0) < 0) {
+		seterr(err, errlen, "e2ee: no cross-signing keys yet");
+		return NULL;
+	}
+	cJSON *dk = e2ee_device_keys(e);
+	cJSON *mk = xkey_json(e->user, "master", x.mpub);
+	char *out = NULL;
+	if (dk && mk) {
+		/* only the new signatures go up: the server merges them */
+		cJSON_DeleteItemFromObjectCaseSensitive(dk, "signatures");
+		int ok = pk_sign_json(x.self_, x.spub, e->user, dk) == 0 && sign_device(e, mk) == 0;
+		if (ok) {
+			cJSON *b = cJSON_CreateObject();
+			cJSON *mine = cJSON_AddObjectToObject(b, e->user);
+			cJSON_AddItemToObject(mine, e->device, dk);
+			cJSON_AddItemToObject(mine, x.mpub, mk);
+			dk = mk = NULL;
+			out = canonjson_print(b, 0);
+			cJSON_Delete(b);
+		}
+	}
+	if (!out)
+		seterr(err, errlen, "e2ee: signing for /keys/signatures/upload failed");
+	cJSON_Delete(dk);
+	cJSON_Delete(mk);
+	xkeys_free(&x);
+	return out;
+}

@@ -1,0 +1,382 @@
+/* e2ee_store.c - SQL for the crypto tables (see e2ee_store.h).  It stores
+ * and returns rows; deciding what to keep (the key index rule, pinning) is
+ * e2ee.c's job.  Statements are prepared per call: these paths run per
+ * encrypted message at most, far from the answer engine's hot path. */
+#include "e2ee_store.h"
+
+#include <sqlite3.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char schema[] =
+	"CREATE TABLE IF NOT EXISTS e2ee_account(owner TEXT PRIMARY KEY, pickle TEXT NOT NULL,"
+	" device_uploaded INTEGER NOT NULL DEFAULT 0, fb_rotated_ms INTEGER NOT NULL DEFAULT 0);"
+	"CREATE TABLE IF NOT EXISTS e2ee_olm(owner TEXT, peer_key TEXT, session_id TEXT,"
+	" pickle TEXT NOT NULL, used_ms INTEGER NOT NULL, PRIMARY KEY(owner, peer_key, session_id));"
+	"CREATE TABLE IF NOT EXISTS e2ee_inbound(owner TEXT, room_id TEXT, sender_key TEXT,"
+	" session_id TEXT, pickle TEXT NOT NULL, first_index INTEGER NOT NULL, sender_ed25519 TEXT,"
+	" PRIMARY KEY(owner, room_id, sender_key, session_id));"
+	"CREATE TABLE IF NOT EXISTS e2ee_seen(owner TEXT, session_id TEXT, idx INTEGER,"
+	" event_id TEXT NOT NULL, PRIMARY KEY(owner, session_id, idx));"
+	"CREATE TABLE IF NOT EXISTS e2ee_outbound(owner TEXT, room_id TEXT, session_id TEXT NOT NULL,"
+	" pickle TEXT NOT NULL, created_ms INTEGER NOT NULL, msgs INTEGER NOT NULL,"
+	" PRIMARY KEY(owner, room_id));"
+	"CREATE TABLE IF NOT EXISTS e2ee_shared(owner TEXT, session_id TEXT, user_id TEXT,"
+	" device_id TEXT, PRIMARY KEY(owner, session_id, user_id, device_id));"
+	"CREATE TABLE IF NOT EXISTS e2ee_device(owner TEXT, user_id TEXT, device_id TEXT,"
+	" curve25519 TEXT NOT NULL, ed25519 TEXT NOT NULL, PRIMARY KEY(owner, user_id, device_id));"
+	"CREATE INDEX IF NOT EXISTS e2ee_device_curve ON e2ee_device(owner, curve25519);"
+	"CREATE TABLE IF NOT EXISTS e2ee_user(owner TEXT, user_id TEXT, outdated INTEGER NOT NULL,"
+	" PRIMARY KEY(owner, user_id));"
+	"CREATE TABLE IF NOT EXISTS e2ee_xsign(owner TEXT PRIMARY KEY, master TEXT NOT NULL,"
+	" self TEXT NOT NULL);";
+
+int e2ee_store_init(sqlite3 *db)
+{
+	if (!db)
+		return -1;
+	if (e2ee_store_begin(db) < 0)
+		return -1;
+	if (sqlite3_exec(db, schema, NULL, NULL, NULL) != SQLITE_OK) {
+		e2ee_store_rollback(db);
+		return -1;
+	}
+	return e2ee_store_commit(db);
+}
+
+int e2ee_store_begin(sqlite3 *db)
+{
+	return sqlite3_exec(db, "SAVEPOINT e2ee", NULL, NULL, NULL) == SQLITE_OK ? 0 : -1;
+}
+
+int e2ee_store_commit(sqlite3 *db)
+{
+	return sqlite3_exec(db, "RELEASE e2ee", NULL, NULL, NULL) == SQLITE_OK ? 0 : -1;
+}
+
+void e2ee_store_rollback(sqlite3 *db)
+{
+	sqlite3_exec(db, "ROLLBACK TO e2ee", NULL, NULL, NULL);
+	sqlite3_exec(db, "RELEASE e2ee", NULL, NULL, NULL);
+}
+
+/* Prepares sql and binds the arguments fmt names: 's' text, 'i' int64. */
+static sqlite3_stmt *prep(sqlite3 *db, const char *sql, const char *fmt, ...)
+{
+	sqlite3_stmt *st = NULL;
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+		return NULL;
+	va_list ap;
+	va_start(ap, fmt);
+	int rc = SQLITE_OK;
+	for (int i = 0; fmt[i] && rc == SQLITE_OK; i++) {
+		if (fmt[i] == 's')
+			rc = sqlite3_bind_text(st, i + 1, va_arg(ap, const char *), -1, SQLITE_TRANSIENT);
+		else
+			rc = sqlite3_bind_int64(st, i + 1, va_arg(ap, int64_t));
+	}
+	va_end(ap);
+	if (rc != SQLITE_OK) {
+		sqlite3_finalize(st);
+		return NULL;
+	}
+	return st;
+}
+
+static int done(sqlite3_stmt *st)
+{
+	if (!st)
+		return -1;
+	int rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+static char *coldup(sqlite3_stmt *st, int c)
+{
+	const unsigned char *t = sqlite3_column_text(st, c);
+	return strdup(t ? (const char *)t : "");
+}
+
+static void colcpy(sqlite3_stmt *st, int c, char *dst, size_t n)
+{
+	const unsigned char *t = sqlite3_column_text(st, c);
+	snprintf(dst, n, "%s", t ? (const char *)t : "");
+}
+
+/* Steps a query expected to give at most one row: 1 row (st kept for the
+ * caller to read and finalize), 0 none, -1 error (st finalized). */
+static int one(sqlite3_stmt *st)
+{
+	if (!st)
+		return -1;
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		return 1;
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int e2ee_store_account_get(sqlite3 *db, const char *owner, struct e2ee_store_account *a)
+{
+	sqlite3_stmt *st = prep(db, "SELECT pickle, device_uploaded, fb_rotated_ms FROM e2ee_account"
+				" WHERE owner = ?", "s", owner);
+	int rc = one(st);
+	if (rc != 1)
+		return rc;
+	a->pickle = coldup(st, 0);
+	a->device_uploaded = sqlite3_column_int(st, 1);
+	a->fb_rotated_ms = sqlite3_column_int64(st, 2);
+	sqlite3_finalize(st);
+	return a->pickle ? 1 : -1;
+}
+
+int e2ee_store_account_put(sqlite3 *db, const char *owner, const char *pickle,
+			   int device_uploaded, int64_t fb_rotated_ms)
+{
+	return done(prep(db, "INSERT OR REPLACE INTO e2ee_account VALUES(?, ?, ?, ?)", "ssii",
+			 owner, pickle, (int64_t)device_uploaded, fb_rotated_ms));
+}
+
+int e2ee_store_olm_list(sqlite3 *db, const char *owner, const char *peer_key, char **pickles, int max)
+{
+	sqlite3_stmt *st = prep(db, "SELECT pickle FROM e2ee_olm WHERE owner = ? AND peer_key = ?"
+				" ORDER BY used_ms DESC, rowid DESC LIMIT ?", "ssi", owner, peer_key, (int64_t)max);
+	if (!st)
+		return -1;
+	int n = 0, rc;
+	while (n < max && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (!(pickles[n] = coldup(st, 0)))
+			break;
+		n++;
+	}
+	sqlite3_finalize(st);
+	return n;
+}
+
+int e2ee_store_olm_put(sqlite3 *db, const char *owner, const char *peer_key,
+		       const char *session_id, const char *pickle, int64_t used_ms)
+{
+	return done(prep(db, "INSERT OR REPLACE INTO e2ee_olm VALUES(?, ?, ?, ?, ?)", "ssssi",
+			 owner, peer_key, session_id, pickle, used_ms));
+}
+
+int e2ee_store_inbound_get(sqlite3 *db, const char *owner, const char *room_id,
+			   const char *sender_key, const char *session_id, struct e2ee_store_inbound *in)
+{
+	sqlite3_stmt *st = prep(db, "SELECT pickle, first_index, sender_ed25519 FROM e2ee_inbound"
+				" WHERE owner = ? AND room_id = ? AND sender_key = ? AND session_id = ?",
+				"ssss", owner, room_id, sender_key, session_id);
+	int rc = one(st);
+	if (rc != 1)
+		return rc;
+	in->pickle = coldup(st, 0);
+	in->first_index = (uint32_t)sqlite3_column_int64(st, 1);
+	colcpy(st, 2, in->sender_ed25519, sizeof in->sender_ed25519);
+	sqlite3_finalize(st);
+	return in->pickle ? 1 : -1;
+}
+
+int e2ee_store_inbound_put(sqlite3 *db, const char *owner, const char *room_id,
+			   const char *sender_key, const char *session_id, const char *pickle,
+			   uint32_t first_index, const char *sender_ed25519)
+{
+	return done(prep(db, "INSERT OR REPLACE INTO e2ee_inbound VALUES(?, ?, ?, ?, ?, ?, ?)", "sssssis",
+			 owner, room_id, sender_key, session_id, pickle, (int64_t)first_index,
+			 sender_ed25519 ? sender_ed25519 : ""));
+}
+
+int e2ee_store_seen(sqlite3 *db, const char *owner, const char *session_id, uint32_t index,
+		    const char *event_id)
+{
+	sqlite3_stmt *st = prep(db, "SELECT event_id FROM e2ee_seen WHERE owner = ? AND session_id = ?"
+				" AND idx = ?", "ssi", owner, session_id, (int64_t)index);
+	int rc = one(st);
+	if (rc < 0)
+		return -1;
+	if (rc == 1) {
+		const unsigned char *t = sqlite3_column_text(st, 0);
+		int same = t && !strcmp((const char *)t, event_id);
+		sqlite3_finalize(st);
+		return same ? 0 : 1;
+	}
+	return done(prep(db, "INSERT INTO e2ee_seen VALUES(?, ?, ?, ?)", "ssis", owner, session_id,
+			 (int64_t)index, event_id));
+}
+
+int e2ee_store_outbound_get(sqlite3 *db, const char *owner, const char *room_id,
+			    struct e2ee_store_outbound *out)
+{
+	sqlite3_stmt *st = prep(db, "SELECT pickle, session_id, created_ms, msgs FROM e2ee_outbound"
+				" WHERE owner = ? AND room_id = ?", "ss", owner, room_id);
+	int rc = one(st);
+	if (rc != 1)
+		return rc;
+	out->pickle = coldup(st, 0);
+	colcpy(st, 1, out->session_id, sizeof out->session_id);
+	out->created_ms = sqlite3_column_int64(st, 2);
+	out->msgs = (long)sqlite3_column_int64(st, 3);
+	sqlite3_finalize(st);
+	return out->pickle ? 1 : -1;
+}
+
+int e2ee_store_outbound_put(sqlite3 *db, const char *owner, const char *room_id,
+			    const char *session_id, const char *pickle, int64_t created_ms, long msgs)
+{
+	return done(prep(db, "INSERT OR REPLACE INTO e2ee_outbound VALUES(?, ?, ?, ?, ?, ?)", "ssssii",
+			 owner, room_id, session_id, pickle, created_ms, (int64_t)msgs));
+}
+
+int e2ee_store_outbound_del(sqlite3 *db, const char *owner, const char *room_id)
+{
+	return done(prep(db, "DELETE FROM e2ee_outbound WHERE owner = ? AND room_id = ?", "ss",
+			 owner, room_id));
+}
+
+int e2ee_store_shared_has(sqlite3 *db, const char *owner, const char *session_id,
+			  const char *user_id, const char *device_id)
+{
+	sqlite3_stmt *st = prep(db, "SELECT 1 FROM e2ee_shared WHERE owner = ? AND session_id = ?"
+				" AND user_id = ? AND device_id = ?", "ssss", owner, session_id, user_id, device_id);
+	int rc = one(st);
+	if (rc == 1)
+		sqlite3_finalize(st);
+	return rc;
+}
+
+int e2ee_store_shared_add(sqlite3 *db, const char *owner, const char *session_id,
+			  const char *user_id, const char *device_id)
+{
+	return done(prep(db, "INSERT OR IGNORE INTO e2ee_shared VALUES(?, ?, ?, ?)", "ssss",
+			 owner, session_id, user_id, device_id));
+}
+
+static void dev_read(sqlite3_stmt *st, struct e2ee_store_device *d)
+{
+	colcpy(st, 0, d->user_id, sizeof d->user_id);
+	colcpy(st, 1, d->device_id, sizeof d->device_id);
+	colcpy(st, 2, d->curve25519, sizeof d->curve25519);
+	colcpy(st, 3, d->ed25519, sizeof d->ed25519);
+}
+
+int e2ee_store_device_get(sqlite3 *db, const char *owner, const char *user_id,
+			  const char *device_id, struct e2ee_store_device *d)
+{
+	sqlite3_stmt *st = prep(db, "SELECT user_id, device_id, curve25519, ed25519 FROM e2ee_device"
+				" WHERE owner = ? AND user_id = ? AND device_id = ?", "sss", owner, user_id, device_id);
+	int rc = one(st);
+	if (rc == 1) {
+		dev_read(st, d);
+		sqlite3_finalize(st);
+	}
+	return rc;
+}
+
+int e2ee_store_device_by_curve(sqlite3 *db, const char *owner, const char *key,
+			       struct e2ee_store_device *d)
+{
+	sqlite3_stmt *st = prep(db, "SELECT user_id, device_id, curve25519, ed25519 FROM e2ee_device"
+				" WHERE owner = ? AND curve25519 = ? LIMIT 1", "ss", owner, key);
+	int rc = one(st);
+	if (rc == 1) {
+		dev_read(st, d);
+		sqlite3_finalize(st);
+	}
+	return rc;
+}
+
+int e2ee_store_device_list(sqlite3 *db, const char *owner, const char *user_id,
+			   struct e2ee_store_device *out, int max)
+{
+	sqlite3_stmt *st = prep(db, "SELECT user_id, device_id, curve25519, ed25519 FROM e2ee_device"
+				" WHERE owner = ? AND user_id = ? ORDER BY device_id LIMIT ?", "ssi",
+				owner, user_id, (int64_t)max);
+	if (!st)
+		return -1;
+	int n = 0;
+	while (n < max && sqlite3_step(st) == SQLITE_ROW)
+		dev_read(st, &out[n++]);
+	sqlite3_finalize(st);
+	return n;
+}
+
+int e2ee_store_device_put(sqlite3 *db, const char *owner, const struct e2ee_store_device *d)
+{
+	return done(prep(db, "INSERT OR REPLACE INTO e2ee_device VALUES(?, ?, ?, ?, ?)", "sssss", owner,
+			 d->user_id, d->device_id, d->curve25519, d->ed25519));
+}
+
+int e2ee_store_device_del(sqlite3 *db, const char *owner, const char *user_id, const char *device_id)
+{
+	return done(prep(db, "DELETE FROM e2ee_device WHERE owner = ? AND user_id = ? AND device_id = ?",
+			 "sss", owner, user_id, device_id));
+}
+
+int e2ee_store_device_del_user(sqlite3 *db, const char *owner, const char *user_id)
+{
+	return done(prep(db, "DELETE FROM e2ee_device WHERE owner = ? AND user_id = ?", "ss", owner, user_id));
+}
+
+int e2ee_store_user_mark(sqlite3 *db, const char *owner, const char *user_id, int force)
+{
+	return done(prep(db, force ? "INSERT OR REPLACE INTO e2ee_user VALUES(?, ?, 1)"
+				   : "INSERT OR IGNORE INTO e2ee_user VALUES(?, ?, 1)", "ss", owner, user_id));
+}
+
+int e2ee_store_user_done(sqlite3 *db, const char *owner, const char *user_id)
+{
+	return done(prep(db, "UPDATE e2ee_user SET outdated = 0 WHERE owner = ? AND user_id = ?", "ss",
+			 owner, user_id));
+}
+
+int e2ee_store_user_del(sqlite3 *db, const char *owner, const char *user_id)
+{
+	return done(prep(db, "DELETE FROM e2ee_user WHERE owner = ? AND user_id = ?", "ss", owner, user_id));
+}
+
+int e2ee_store_user_tracked(sqlite3 *db, const char *owner, const char *user_id)
+{
+	sqlite3_stmt *st = prep(db, "SELECT 1 FROM e2ee_user WHERE owner = ? AND user_id = ?", "ss",
+				owner, user_id);
+	int rc = one(st);
+	if (rc == 1)
+		sqlite3_finalize(st);
+	return rc;
+}
+
+int e2ee_store_user_outdated(sqlite3 *db, const char *owner, char (*ids)[E2EE_ID_LEN], int max)
+{
+	sqlite3_stmt *st = prep(db, "SELECT user_id FROM e2ee_user WHERE owner = ? AND outdated = 1"
+				" ORDER BY user_id LIMIT ?", "si", owner, (int64_t)max);
+	if (!st)
+		return -1;
+	int n = 0;
+	while (n < max && sqlite3_step(st) == SQLITE_ROW)
+		colcpy(st, 0, ids[n++], E2EE_ID_LEN);
+	sqlite3_finalize(st);
+	return n;
+}
+
+int e2ee_store_xsign_get(sqlite3 *db, const char *owner, char **master, char **self_)
+{
+	sqlite3_stmt *st = prep(db, "SELECT master, self FROM e2ee_xsign WHERE owner = ?", "s", owner);
+	int rc = one(st);
+	if (rc != 1)
+		return rc;
+	*master = coldup(st, 0);
+	*self_ = coldup(st, 1);
+	sqlite3_finalize(st);
+	if (!*master || !*self_) {
+		free(*master);
+		free(*self_);
+		return -1;
+	}
+	return 1;
+}
+
+int e2ee_store_xsign_put(sqlite3 *db, const char *owner, const char *master, const char *self_)
+{
+	return done(prep(db, "INSERT OR REPLACE INTO e2ee_xsign VALUES(?, ?, ?)", "sss", owner, master, self_));
+}

@@ -1,0 +1,715 @@
+/* test_e2ee.c - the E2EE core against real libolm peers: a second device
+ * made with this module (bot <-> peer in one process), and python3-olm
+ * (tests/e2ee/peer.py) in both directions; signatures checked by
+ * python3-signedjson (tests/e2ee/verify_signed.py); pickles, the wrong
+ * key, replays and the room-key index rule.  SQLite in memory: the same
+ * engine as the state file. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+/* mkstemp wants six trailing X characters */
+#define MKSTEMP_SUFFIX "XX" "XX" "XX"
+#include <sqlite3.h>
+#include <olm/olm.h>
+#include <olm/outbound_group_session.h>
+
+#include "canonjson.h"
+#include "e2ee.h"
+#include "e2ee_store.h"
+
+#define BOT "@faqbot:localhost"
+#define PEER "@alice:localhost"
+#define KEY "test pickle key"
+
+struct fx {
+	sqlite3 *db;
+	struct e2ee *bot, *peer;
+};
+
+static const char *root(void)
+{
+	const char *r = getenv("FAQBOT_ROOT");
+	return r ? r : ".";
+}
+
+static int setup(void **state)
+{
+	struct fx *f = calloc(1, sizeof *f);
+	assert_int_equal(sqlite3_open(":memory:", &f->db), SQLITE_OK);
+	char err[256];
+	f->bot = e2ee_open(f->db, BOT, "BOTDEV", KEY, err, sizeof err);
+	if (!f->bot)
+		fail_msg("%s", err);
+	f->peer = e2ee_open(f->db, PEER, "ALICEDEV", "another key", err, sizeof err);
+	if (!f->peer)
+		fail_msg("%s", err);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fx *f = *state;
+	e2ee_free(f->bot);
+	e2ee_free(f->peer);
+	sqlite3_close(f->db);
+	free(f);
+	return 0;
+}
+
+static char *write_tmp(const char *text)
+{
+	static char path[64];
+	snprintf(path, sizeof path, "/tmp/faqbot-e2ee-" MKSTEMP_SUFFIX);
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	close(fd);
+	return path;
+}
+
+/* Runs cmd, returns its stdout (malloc'd) and exit status. */
+static char *run(const char *cmd, int *status)
+{
+	FILE *p = popen(cmd, "r");
+	assert_non_null(p);
+	size_t cap = 1 << 16, n = 0;
+	char *buf = malloc(cap);
+	size_t r;
+	while ((r = fread(buf + n, 1, cap - n - 1, p)) > 0) {
+		n += r;
+		if (n + 1 == cap)
+			buf = realloc(buf, cap *= 2);
+	}
+	buf[n] = '\0';
+	*status = pclose(p);
+	return buf;
+}
+
+/* python3-signedjson says whether signer's key_id/pub signed obj. */
+static int py_verify(const cJSON *obj, const char *signer, const char *key_id, const char *pub)
+{
+	char *txt = cJSON_PrintUnformatted(obj);
+	char *path = write_tmp(txt);
+	free(txt);
+	char cmd[1024];
+	snprintf(cmd, sizeof cmd, "/usr/bin/python3 %s/tests/e2ee/verify_signed.py %s '%s' '%s' '%s'",
+		 root(), path, signer, key_id, pub);
+	int st;
+	char *out = run(cmd, &st);
+	int ok = st == 0 && !strncmp(out, "ok", 2);
+	free(out);
+	unlink(path);
+	return ok;
+}
+
+/* peer learns owner's device as from /keys/query. */
+static void pin(struct e2ee *learner, struct e2ee *owner, const char *user, const char *dev)
+{
+	cJSON *dk = e2ee_device_keys(owner);
+	cJSON *r = cJSON_CreateObject();
+	cJSON_AddItemToObject(cJSON_AddObjectToObject(cJSON_AddObjectToObject(r, "device_keys"), user), dev, dk);
+	char *s = cJSON_PrintUnformatted(r);
+	char err[256];
+	assert_int_equal(e2ee_keys_query_done(learner, s, strlen(s), err, sizeof err), 1);
+	free(s);
+	cJSON_Delete(r);
+}
+
+/* claimer gets an Olm session to owner using a key from owner's upload. */
+static void claim(struct e2ee *claimer, struct e2ee *owner, const char *user, const char *dev)
+{
+	char err[256];
+	char *body = e2ee_keys_upload_body(owner, -1, -1, 1000, err, sizeof err);
+	if (!body) {
+		/* already uploaded: ask for more keys than the server holds */
+		body = e2ee_keys_upload_body(owner, 0, 1, 1000, err, sizeof err);
+	}
+	assert_non_null(body);
+	cJSON *b = cJSON_Parse(body);
+	cJSON *otks = cJSON_GetObjectItem(b, "one_time_keys");
+	assert_non_null(otks);
+	cJSON *one = cJSON_DetachItemViaPointer(otks, otks->child);
+	cJSON *r = cJSON_CreateObject();
+	cJSON *d = cJSON_AddObjectToObject(cJSON_AddObjectToObject(cJSON_AddObjectToObject(r, "one_time_keys"), user), dev);
+	cJSON_AddItemToObject(d, one->string, one);
+	char *s = cJSON_PrintUnformatted(r);
+	assert_true(e2ee_keys_upload_done(owner, "{\"one_time_key_counts\":{\"signed_curve25519\":50}}", 48) == 50);
+	cJSON *users = cJSON_CreateStringArray(&user, 1);
+	char *cb = e2ee_keys_claim_body(claimer, users);
+	assert_non_null(cb);
+	assert_non_null(strstr(cb, dev));
+	free(cb);
+	assert_int_equal(e2ee_keys_claim_done(claimer, s, strlen(s)), 1);
+	cb = e2ee_keys_claim_body(claimer, users);
+	assert_null(cb); /* the session exists now */
+	cJSON_Delete(users);
+	free(s);
+	free(body);
+	cJSON_Delete(b);
+	cJSON_Delete(r);
+}
+
+static cJSON *to_device_event(const char *sender, cJSON *content)
+{
+	cJSON *ev = cJSON_CreateObject();
+	cJSON_AddStringToObject(ev, "type", "m.room.encrypted");
+	cJSON_AddStringToObject(ev, "sender", sender);
+	cJSON_AddItemToObject(ev, "content", content);
+	return ev;
+}
+
+static void test_pickle_key_required(void **state)
+{
+	(void)state;
+	sqlite3 *db;
+	assert_int_equal(sqlite3_open(":memory:", &db), SQLITE_OK);
+	char err[256] = "";
+	assert_null(e2ee_open(db, BOT, "D", NULL, err, sizeof err));
+	assert_non_null(strstr(err, "FAQBOT_PICKLE_KEY"));
+	assert_null(e2ee_open(db, BOT, "D", "", err, sizeof err));
+	unsetenv("FAQBOT_PICKLE_KEY");
+	assert_null(e2ee_pickle_key(NULL));
+	assert_null(e2ee_pickle_key(""));
+	setenv("FAQBOT_PICKLE_KEY", "from-env", 1);
+	assert_string_equal(e2ee_pickle_key(""), "from-env");
+	assert_string_equal(e2ee_pickle_key("from-config"), "from-config");
+	unsetenv("FAQBOT_PICKLE_KEY");
+	e2ee_free(NULL);
+	sqlite3_close(db);
+}
+
+static char *account_row(sqlite3 *db)
+{
+	sqlite3_stmt *st;
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT group_concat(pickle || device_uploaded, ',') FROM e2ee_account", -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	char *s = strdup((const char *)sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	return s;
+}
+
+static void test_account_pickle_and_wrong_key(void **state)
+{
+	struct fx *f = *state;
+	char curve[128], ed[128], err[256] = "";
+	snprintf(curve, sizeof curve, "%s", e2ee_curve25519(f->bot));
+	snprintf(ed, sizeof ed, "%s", e2ee_ed25519(f->bot));
+	assert_int_equal(strlen(curve), 43);
+	e2ee_free(f->bot);
+	f->bot = e2ee_open(f->db, BOT, "BOTDEV", KEY, err, sizeof err);
+	assert_non_null(f->bot);
+	assert_string_equal(e2ee_curve25519(f->bot), curve);
+	assert_string_equal(e2ee_ed25519(f->bot), ed);
+	char *before = account_row(f->db);
+	int changes = sqlite3_total_changes(f->db);
+	assert_null(e2ee_open(f->db, BOT, "BOTDEV", "wrong key", err, sizeof err));
+	assert_non_null(strstr(err, "OLM_BAD_ACCOUNT_KEY"));
+	assert_non_null(strstr(err, "nothing was changed"));
+	char *after = account_row(f->db);
+	assert_string_equal(before, after);
+	assert_int_equal(sqlite3_total_changes(f->db), changes);
+	free(before);
+	free(after);
+}
+
+static void test_device_keys_signed(void **state)
+{
+	struct fx *f = *state;
+	cJSON *dk = e2ee_device_keys(f->bot);
+	assert_non_null(dk);
+	char err[256];
+	assert_int_equal(e2ee_device_verify(dk, BOT, "BOTDEV", err, sizeof err), 1);
+	assert_int_equal(e2ee_device_verify(dk, BOT, "OTHER", err, sizeof err), 0);
+	assert_int_equal(py_verify(dk, BOT, "ed25519:BOTDEV", e2ee_ed25519(f->bot)), 1);
+	/* the python check can fail: another key, or a changed document */
+	assert_int_equal(py_verify(dk, BOT, "ed25519:BOTDEV", e2ee_ed25519(f->peer)), 0);
+	cJSON_AddStringToObject(dk, "extra", "x");
+	assert_int_equal(e2ee_device_verify(dk, BOT, "BOTDEV", err, sizeof err), 0);
+	assert_int_equal(py_verify(dk, BOT, "ed25519:BOTDEV", e2ee_ed25519(f->bot)), 0);
+	/* unsigned is not covered by the signature */
+	cJSON_DeleteItemFromObject(dk, "extra");
+	cJSON_AddObjectToObject(dk, "unsigned");
+	assert_int_equal(e2ee_device_verify(dk, BOT, "BOTDEV", err, sizeof err), 1);
+	cJSON_Delete(dk);
+}
+
+static int count_members(const cJSON *o)
+{
+	int n = 0;
+	for (const cJSON *c = o ? o->child : NULL; c; c = c->next)
+		n++;
+	return n;
+}
+
+static void test_keys_upload(void **state)
+{
+	struct fx *f = *state;
+	char err[256];
+	char *body = e2ee_keys_upload_body(f->bot, 0, -1, 1000, err, sizeof err);
+	assert_non_null(body);
+	cJSON *b = canonjson_parse(body, strlen(body), err, sizeof err);
+	assert_non_null(b);
+	cJSON *otk = cJSON_GetObjectItem(b, "one_time_keys");
+	assert_int_equal(count_members(otk), 50);
+	assert_int_equal(count_members(cJSON_GetObjectItem(b, "fallback_keys")), 1);
+	assert_non_null(cJSON_GetObjectItem(b, "device_keys"));
+	/* one-time and fallback keys are signed: python3-signedjson agrees */
+	assert_int_equal(py_verify(otk->child, BOT, "ed25519:BOTDEV", e2ee_ed25519(f->bot)), 1);
+	cJSON *fb = cJSON_GetObjectItem(b, "fallback_keys")->child;
+	assert_true(cJSON_IsTrue(cJSON_GetObjectItem(fb, "fallback")));
+	assert_int_equal(py_verify(fb, BOT, "ed25519:BOTDEV", e2ee_ed25519(f->bot)), 1);
+	/* pickle before upload: a restart (before the answer) offers the same keys */
+	e2ee_free(f->bot);
+	f->bot = e2ee_open(f->db, BOT, "BOTDEV", KEY, err, sizeof err);
+	char *again = e2ee_keys_upload_body(f->bot, 0, -1, 2000, err, sizeof err);
+	assert_string_equal(body, again);
+	free(again);
+	assert_int_equal(e2ee_keys_upload_done(f->bot, "{\"one_time_key_counts\":{\"signed_curve25519\":50}}", 48), 50);
+	/* after success (and a restart): nothing more to upload */
+	e2ee_free(f->bot);
+	f->bot = e2ee_open(f->db, BOT, "BOTDEV", KEY, err, sizeof err);
+	assert_null(e2ee_keys_upload_body(f->bot, 50, 1, 3000, err, sizeof err));
+	assert_string_equal(err, "");
+	/* 5 used: 5 new, no device keys again */
+	char *top = e2ee_keys_upload_body(f->bot, 45, 1, 4000, err, sizeof err);
+	cJSON *t = cJSON_Parse(top);
+	assert_int_equal(count_members(cJSON_GetObjectItem(t, "one_time_keys")), 5);
+	assert_null(cJSON_GetObjectItem(t, "device_keys"));
+	assert_null(cJSON_GetObjectItem(t, "fallback_keys"));
+	cJSON_Delete(t);
+	free(top);
+	e2ee_keys_upload_done(f->bot, NULL, 0);
+	/* the fallback key was used: a new one, different from the first */
+	top = e2ee_keys_upload_body(f->bot, 50, 0, 5000, err, sizeof err);
+	t = cJSON_Parse(top);
+	cJSON *nfb = cJSON_GetObjectItem(t, "fallback_keys");
+	assert_int_equal(count_members(nfb), 1);
+	assert_string_not_equal(cJSON_GetObjectItem(nfb->child, "key")->valuestring,
+				cJSON_GetObjectItem(fb, "key")->valuestring);
+	/* not rotated again while the new one waits for its upload */
+	char *top2 = e2ee_keys_upload_body(f->bot, 50, 0, 6000, err, sizeof err);
+	assert_string_equal(top, top2);
+	free(top2);
+	cJSON_Delete(t);
+	free(top);
+	cJSON_Delete(b);
+	free(body);
+}
+
+static void test_olm_roundtrip(void **state)
+{
+	struct fx *f = *state;
+	char err[256] = "";
+	pin(f->peer, f->bot, BOT, "BOTDEV");
+	pin(f->bot, f->peer, PEER, "ALICEDEV");
+	claim(f->peer, f->bot, BOT, "BOTDEV");
+	cJSON *content = cJSON_CreateObject();
+	cJSON_AddStringToObject(content, "body", "quand sera visible ma session ?");
+	cJSON *c = e2ee_olm_encrypt(f->peer, BOT, "BOTDEV", "m.test", content);
+	assert_non_null(c);
+	cJSON *ev = to_device_event(PEER, c);
+	/* checks: the event sender must match the plaintext sender */
+	cJSON_ReplaceItemInObject(ev, "sender", cJSON_CreateString("@mallory:localhost"));
+	assert_null(e2ee_olm_decrypt(f->bot, ev, err, sizeof err));
+	assert_non_null(strstr(err, "sender"));
+	cJSON_ReplaceItemInObject(ev, "sender", cJSON_CreateString(PEER));
+	cJSON *pl = e2ee_olm_decrypt(f->bot, ev, err, sizeof err);
+	if (!pl)
+		fail_msg("%s", err);
+	assert_string_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(pl, "content"), "body")->valuestring,
+			    "quand sera visible ma session ?");
+	cJSON_Delete(pl);
+	/* the same pre-key message again: the one-time key is gone and the
+	 * message key used, so it does not decrypt a second time */
+	assert_null(e2ee_olm_decrypt(f->bot, ev, err, sizeof err));
+	cJSON_Delete(ev);
+	/* and back: the bot answers over the session the peer made */
+	for (int i = 0; i < 3; i++) {
+		c = e2ee_olm_encrypt(f->bot, PEER, "ALICEDEV", "m.test", content);
+		assert_non_null(c);
+		ev = to_device_event(BOT, c);
+		pl = e2ee_olm_decrypt(f->peer, ev, err, sizeof err);
+		if (!pl)
+			fail_msg("%s", err);
+		cJSON_Delete(pl);
+		cJSON_Delete(ev);
+	}
+	/* a session survives a restart (pickle round trip) */
+	e2ee_free(f->bot);
+	f->bot = e2ee_open(f->db, BOT, "BOTDEV", KEY, err, sizeof err);
+	c = e2ee_olm_encrypt(f->peer, BOT, "BOTDEV", "m.test", content);
+	ev = to_device_event(PEER, c);
+	pl = e2ee_olm_decrypt(f->bot, ev, err, sizeof err);
+	if (!pl)
+		fail_msg("%s", err);
+	cJSON_Delete(pl);
+	cJSON_Delete(ev);
+	/* pinned: a device that shows a new ed25519 key is refused */
+	cJSON *dk = e2ee_device_keys(f->bot); /* signed by the bot: right signature, wrong key */
+	cJSON *keys = cJSON_GetObjectItem(dk, "keys");
+	cJSON_ReplaceItemInObject(keys, "ed25519:BOTDEV", cJSON_CreateString(e2ee_ed25519(f->peer)));
+	cJSON *r = cJSON_CreateObject();
+	cJSON_AddItemToObject(cJSON_AddObjectToObject(cJSON_AddObjectToObject(r, "device_keys"), BOT), "BOTDEV", dk);
+	char *s = cJSON_PrintUnformatted(r);
+	assert_int_equal(e2ee_keys_query_done(f->peer, s, strlen(s), err, sizeof err), 0);
+	free(s);
+	cJSON_Delete(r);
+	cJSON_Delete(content);
+}
+
+static cJSON *room_event(const char *event_id, const char *sender, const char *content)
+{
+	cJSON *ev = cJSON_CreateObject();
+	cJSON_AddStringToObject(ev, "event_id", event_id);
+	cJSON_AddStringToObject(ev, "sender", sender);
+	cJSON_AddItemToObject(ev, "content", cJSON_Parse(content));
+	return ev;
+}
+
+static void test_megolm_roundtrip_and_replay(void **state)
+{
+	struct fx *f = *state;
+	char err[256] = "", sid[96];
+	int st;
+	pin(f->peer, f->bot, BOT, "BOTDEV");
+	pin(f->bot, f->peer, PEER, "ALICEDEV");
+	cJSON *users = cJSON_CreateArray();
+	cJSON_AddItemToArray(users, cJSON_CreateString(PEER));
+	cJSON_AddItemToArray(users, cJSON_CreateString(BOT));
+	/* the bot claims the peer's key, then shares its room session */
+	char *cb = e2ee_keys_claim_body(f->bot, users);
+	assert_non_null(cb);
+	free(cb);
+	claim(f->bot, f->peer, PEER, "ALICEDEV");
+	char *share = e2ee_room_key_share_body(f->bot, "!room:localhost", users, 3, 0, 1000, sid, sizeof sid);
+	assert_non_null(share);
+	cJSON *sb = cJSON_Parse(share);
+	cJSON *c = cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(sb, "messages"), PEER), "ALICEDEV");
+	assert_non_null(c);
+	cJSON *ev = to_device_event(BOT, cJSON_Duplicate(c, 1));
+	cJSON *pl = e2ee_olm_decrypt(f->peer, ev, err, sizeof err);
+	if (!pl)
+		fail_msg("%s", err);
+	assert_string_equal(cJSON_GetObjectItem(pl, "type")->valuestring, "m.room_key");
+	cJSON_Delete(pl);
+	cJSON_Delete(ev);
+	assert_int_equal(e2ee_room_key_share_done(f->bot, sid, share), 0);
+	free(share);
+	cJSON_Delete(sb);
+	/* shared: nothing more to send until a device or a rotation appears */
+	assert_null(e2ee_room_key_share_body(f->bot, "!room:localhost", users, 3, 0, 1000, sid, sizeof sid));
+
+	cJSON *content = cJSON_Parse("{\"msgtype\":\"m.notice\",\"body\":\"Votre session sera visible le 12.\","
+				     "\"m.relates_to\":{\"m.in_reply_to\":{\"event_id\":\"$q\"}}}");
+	char *enc = e2ee_megolm_encrypt(f->bot, "!room:localhost", "m.room.message", content);
+	assert_non_null(enc);
+	cJSON *ej = cJSON_Parse(enc);
+	/* the relation stays in the clear */
+	assert_non_null(cJSON_GetObjectItem(ej, "m.relates_to"));
+	assert_null(strstr(enc, "Votre session"));
+	cJSON_Delete(ej);
+	ev = room_event("$e1", BOT, enc);
+	pl = e2ee_megolm_decrypt(f->peer, "!room:localhost", ev, &st, err, sizeof err);
+	if (!pl)
+		fail_msg("%s", err);
+	assert_int_equal(st, E2EE_OK);
+	assert_string_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(pl, "content"), "body")->valuestring,
+			    "Votre session sera visible le 12.");
+	cJSON_Delete(pl);
+	/* the same event again (a repeated sync) is fine */
+	pl = e2ee_megolm_decrypt(f->peer, "!room:localhost", ev, &st, err, sizeof err);
+	assert_non_null(pl);
+	cJSON_Delete(pl);
+	cJSON_Delete(ev);
+	/* the same ciphertext under another event id is a replay */
+	ev = room_event("$e2", BOT, enc);
+	assert_null(e2ee_megolm_decrypt(f->peer, "!room:localhost", ev, &st, err, sizeof err));
+	assert_int_equal(st, E2EE_REPLAY);
+	cJSON_Delete(ev);
+	/* in another room: refused (no session there) */
+	ev = room_event("$e3", BOT, enc);
+	assert_null(e2ee_megolm_decrypt(f->peer, "!other:localhost", ev, &st, err, sizeof err));
+	assert_int_equal(st, E2EE_NO_SESSION);
+	cJSON_Delete(ev);
+	/* the bot can read its own message (its inbound copy) */
+	ev = room_event("$e1", BOT, enc);
+	pl = e2ee_megolm_decrypt(f->bot, "!room:localhost", ev, &st, err, sizeof err);
+	assert_non_null(pl);
+	cJSON_Delete(pl);
+	cJSON_Delete(ev);
+	free(enc);
+	/* rotation after 3 messages: a new session id, shared again */
+	free(e2ee_megolm_encrypt(f->bot, "!room:localhost", "m.room.message", content));
+	free(e2ee_megolm_encrypt(f->bot, "!room:localhost", "m.room.message", content));
+	char sid2[96];
+	share = e2ee_room_key_share_body(f->bot, "!room:localhost", users, 3, 0, 2000, sid2, sizeof sid2);
+	assert_non_null(share);
+	assert_string_not_equal(sid, sid2);
+	free(share);
+	/* and by age */
+	share = e2ee_room_key_share_body(f->bot, "!room:localhost", users, 3, 500, 3000, sid, sizeof sid);
+	assert_non_null(share);
+	assert_string_not_equal(sid, sid2);
+	free(share);
+	/* a member left: rotated at once */
+	assert_int_equal(e2ee_room_rotate(f->bot, "!room:localhost"), 0);
+	assert_null(e2ee_megolm_encrypt(f->bot, "!room:localhost", "m.room.message", content));
+	cJSON_Delete(content);
+	cJSON_Delete(users);
+}
+
+/* Exports the key of an outbound group session at its current index. */
+static char *og_key(OlmOutboundGroupSession *s)
+{
+	size_t n = olm_outbound_group_session_key_length(s);
+	char *k = malloc(n + 1);
+	olm_outbound_group_session_key(s, (uint8_t *)k, n);
+	k[n] = '\0';
+	return k;
+}
+
+static char *og_encrypt(OlmOutboundGroupSession *s, const char *room)
+{
+	char plain[256];
+	snprintf(plain, sizeof plain, "{\"type\":\"m.room.message\",\"room_id\":\"%s\",\"content\":{\"body\":\"x\"}}", room);
+	size_t n = olm_group_encrypt_message_length(s, strlen(plain));
+	char *m = malloc(n + 1);
+	olm_group_encrypt(s, (uint8_t *)plain, strlen(plain), (uint8_t *)m, n);
+	m[n] = '\0';
+	return m;
+}
+
+static void send_room_key(struct fx *f, const char *sid, const char *key)
+{
+	char err[256];
+	cJSON *rk = cJSON_CreateObject();
+	cJSON_AddStringToObject(rk, "algorithm", E2EE_MEGOLM);
+	cJSON_AddStringToObject(rk, "room_id", "!r:localhost");
+	cJSON_AddStringToObject(rk, "session_id", sid);
+	cJSON_AddStringToObject(rk, "session_key", key);
+	cJSON *c = e2ee_olm_encrypt(f->peer, BOT, "BOTDEV", "m.room_key", rk);
+	assert_non_null(c);
+	cJSON *ev = to_device_event(PEER, c);
+	cJSON *pl = e2ee_olm_decrypt(f->bot, ev, err, sizeof err);
+	if (!pl)
+		fail_msg("%s", err);
+	cJSON_Delete(pl);
+	cJSON_Delete(ev);
+	cJSON_Delete(rk);
+}
+
+static void test_room_key_index_rule(void **state)
+{
+	struct fx *f = *state;
+	char err[256];
+	int st;
+	pin(f->peer, f->bot, BOT, "BOTDEV");
+	pin(f->bot, f->peer, PEER, "ALICEDEV");
+	claim(f->peer, f->bot, BOT, "BOTDEV");
+	OlmOutboundGroupSession *s = olm_outbound_group_session(malloc(olm_outbound_group_session_size()));
+	uint8_t rnd[128];
+	memset(rnd, 7, sizeof rnd);
+	assert_true(olm_init_outbound_group_session(s, rnd, olm_init_outbound_group_session_random_length(s)) != olm_error());
+	char sid[64];
+	size_t n = olm_outbound_group_session_id(s, (uint8_t *)sid, sizeof sid);
+	sid[n] = '\0';
+	char *k0 = og_key(s);
+	char *m0 = og_encrypt(s, "!r:localhost");
+	char *m1 = og_encrypt(s, "!r:localhost");
+	char *k2 = og_key(s);
+	/* the key from index 2 arrives first: message 1 cannot be read */
+	send_room_key(f, sid, k2);
+	char content[4096];
+	snprintf(content, sizeof content, "{\"algorithm\":\"%s\",\"sender_key\":\"%s\",\"session_id\":\"%s\",\"ciphertext\":\"%s\",\"device_id\":\"ALICEDEV\"}",
+		 E2EE_MEGOLM, e2ee_curve25519(f->peer), sid, m1);
+	cJSON *ev = room_event("$m1", PEER, content);
+	assert_null(e2ee_megolm_decrypt(f->bot, "!r:localhost", ev, &st, err, sizeof err));
+	assert_int_equal(st, E2EE_UNKNOWN_INDEX);
+	/* the earlier key replaces it; a later copy never replaces that */
+	send_room_key(f, sid, k0);
+	send_room_key(f, sid, k2);
+	cJSON *pl = e2ee_megolm_decrypt(f->bot, "!r:localhost", ev, &st, err, sizeof err);
+	if (!pl)
+		fail_msg("%s", err);
+	cJSON_Delete(pl);
+	cJSON_Delete(ev);
+	snprintf(content, sizeof content, "{\"algorithm\":\"%s\",\"sender_key\":\"%s\",\"session_id\":\"%s\",\"ciphertext\":\"%s\"}",
+		 E2EE_MEGOLM, e2ee_curve25519(f->peer), sid, m0);
+	ev = room_event("$m0", PEER, content);
+	pl = e2ee_megolm_decrypt(f->bot, "!r:localhost", ev, &st, err, sizeof err);
+	assert_non_null(pl);
+	cJSON_Delete(pl);
+	/* sent by someone else than the pinned owner of the sender key */
+	cJSON_ReplaceItemInObject(ev, "sender", cJSON_CreateString("@mallory:localhost"));
+	cJSON_ReplaceItemInObject(ev, "event_id", cJSON_CreateString("$m0b"));
+	assert_null(e2ee_megolm_decrypt(f->bot, "!r:localhost", ev, &st, err, sizeof err));
+	cJSON_Delete(ev);
+	free(k0);
+	free(k2);
+	free(m0);
+	free(m1);
+	olm_clear_outbound_group_session(s);
+	free(s);
+}
+
+static void test_cross_signing(void **state)
+{
+	struct fx *f = *state;
+	char err[256];
+	assert_null(e2ee_xsign_signatures_body(f->bot, err, sizeof err));
+	char *up = e2ee_xsign_upload_body(f->bot, err, sizeof err);
+	assert_non_null(up);
+	char *up2 = e2ee_xsign_upload_body(f->bot, err, sizeof err);
+	assert_string_equal(up, up2); /* made once, then read back */
+	free(up2);
+	cJSON *u = cJSON_Parse(up);
+	cJSON *mk = cJSON_GetObjectItem(u, "master_key"), *sk = cJSON_GetObjectItem(u, "self_signing_key");
+	const char *mpub = cJSON_GetObjectItem(mk, "keys")->child->valuestring;
+	const char *spub = cJSON_GetObjectItem(sk, "keys")->child->valuestring;
+	char kid[96];
+	snprintf(kid, sizeof kid, "ed25519:%s", mpub);
+	assert_int_equal(py_verify(sk, BOT, kid, mpub), 1);
+	char *sg = e2ee_xsign_signatures_body(f->bot, err, sizeof err);
+	assert_non_null(sg);
+	cJSON *s = cJSON_Parse(sg);
+	cJSON *dk = cJSON_GetObjectItem(cJSON_GetObjectItem(s, BOT), "BOTDEV");
+	snprintf(kid, sizeof kid, "ed25519:%s", spub);
+	assert_int_equal(py_verify(dk, BOT, kid, spub), 1);
+	cJSON *msig = cJSON_GetObjectItem(cJSON_GetObjectItem(s, BOT), mpub);
+	assert_int_equal(py_verify(msig, BOT, "ed25519:BOTDEV", e2ee_ed25519(f->bot)), 1);
+	/* a restart reads the same keys (seeds pickled with the pickle key) */
+	e2ee_free(f->bot);
+	f->bot = e2ee_open(f->db, BOT, "BOTDEV", KEY, err, sizeof err);
+	up2 = e2ee_xsign_upload_body(f->bot, err, sizeof err);
+	assert_string_equal(up, up2);
+	free(up2);
+	cJSON_Delete(s);
+	free(sg);
+	cJSON_Delete(u);
+	free(up);
+}
+
+/* python3-olm as the peer, both directions, Olm and Megolm. */
+static void test_python_olm_peer(void **state)
+{
+	struct fx *f = *state;
+	char err[256], cmd[2048], statef[] = "/tmp/faqbot-peer-" MKSTEMP_SUFFIX, sid[96];
+	int fd = mkstemp(statef), st;
+	assert_true(fd >= 0);
+	close(fd);
+	snprintf(cmd, sizeof cmd, "/usr/bin/python3 %s/tests/e2ee/peer.py init %s '@bob:localhost' BOBDEV", root(), statef);
+	char *out = run(cmd, &st);
+	assert_int_equal(st, 0);
+	cJSON *o = cJSON_Parse(out);
+	free(out);
+	char *q = cJSON_PrintUnformatted(cJSON_GetObjectItem(o, "query"));
+	char *c = cJSON_PrintUnformatted(cJSON_GetObjectItem(o, "claim"));
+	assert_int_equal(e2ee_keys_query_done(f->bot, q, strlen(q), err, sizeof err), 1);
+	assert_int_equal(e2ee_keys_claim_done(f->bot, c, strlen(c)), 1);
+	free(q);
+	free(c);
+	cJSON_Delete(o);
+	/* we share a room key with python, and encrypt a message in the room */
+	const char *bob = "@bob:localhost";
+	cJSON *users = cJSON_CreateStringArray(&bob, 1);
+	char *share = e2ee_room_key_share_body(f->bot, "!py:localhost", users, 0, 0, 1000, sid, sizeof sid);
+	assert_non_null(share);
+	cJSON *content = cJSON_Parse("{\"msgtype\":\"m.notice\",\"body\":\"réponse chiffrée\"}");
+	char *enc = e2ee_megolm_encrypt(f->bot, "!py:localhost", "m.room.message", content);
+	cJSON *sb = cJSON_Parse(share);
+	cJSON *ev = to_device_event(BOT, cJSON_Duplicate(cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(sb, "messages"), bob), "BOBDEV"), 1));
+	cJSON *encj = cJSON_Parse(enc);
+	cJSON_AddStringToObject(ev, "megolm", cJSON_GetObjectItem(encj, "ciphertext")->valuestring);
+	char *evs = cJSON_PrintUnformatted(ev);
+	char *path = write_tmp(evs);
+	snprintf(cmd, sizeof cmd, "/usr/bin/python3 %s/tests/e2ee/peer.py reply %s '%s' '%s' '%s' %s", root(), statef,
+		 BOT, e2ee_curve25519(f->bot), e2ee_ed25519(f->bot), path);
+	out = run(cmd, &st);
+	if (st != 0)
+		fail_msg("peer.py reply failed: %s", out);
+	o = cJSON_Parse(out);
+	assert_non_null(o);
+	assert_string_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(o, "got"), "type")->valuestring, "m.room_key");
+	cJSON *mp = cJSON_GetObjectItem(o, "megolm_plain");
+	assert_string_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(mp, "content"), "body")->valuestring, "réponse chiffrée");
+	assert_string_equal(cJSON_GetObjectItem(mp, "room_id")->valuestring, "!py:localhost");
+	/* python's Olm reply decrypts here */
+	cJSON *pl = e2ee_olm_decrypt(f->bot, cJSON_GetObjectItem(o, "event"), err, sizeof err);
+	if (!pl)
+		fail_msg("%s", err);
+	assert_string_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(pl, "content"), "text")->valuestring, "réponse du pair");
+	cJSON_Delete(pl);
+	cJSON_Delete(o);
+	free(out);
+	unlink(path);
+	unlink(statef);
+	free(evs);
+	cJSON_Delete(ev);
+	cJSON_Delete(encj);
+	cJSON_Delete(sb);
+	free(enc);
+	free(share);
+	cJSON_Delete(content);
+	cJSON_Delete(users);
+}
+
+static void test_device_lists(void **state)
+{
+	struct fx *f = *state;
+	char err[256];
+	assert_null(e2ee_keys_query_body(f->bot));
+	cJSON *u = cJSON_Parse("[\"@alice:localhost\",\"@carol:localhost\"]");
+	assert_int_equal(e2ee_users_track(f->bot, u), 0);
+	char *q = e2ee_keys_query_body(f->bot);
+	assert_non_null(q);
+	assert_non_null(strstr(q, "@carol:localhost"));
+	free(q);
+	pin(f->bot, f->peer, PEER, "ALICEDEV");
+	const char *carol = "{\"device_keys\":{\"@carol:localhost\":{}}}";
+	assert_int_equal(e2ee_keys_query_done(f->bot, carol, strlen(carol), err, sizeof err), 0);
+	assert_null(e2ee_keys_query_body(f->bot));
+	cJSON *ch = cJSON_Parse("[\"@alice:localhost\",\"@untracked:localhost\"]");
+	cJSON *left = cJSON_Parse("[\"@carol:localhost\"]");
+	assert_int_equal(e2ee_users_changed(f->bot, ch, left), 0);
+	q = e2ee_keys_query_body(f->bot);
+	assert_string_equal(q, "{\"device_keys\":{\"@alice:localhost\":[]}}");
+	free(q);
+	cJSON_Delete(u);
+	cJSON_Delete(ch);
+	cJSON_Delete(left);
+}
+
+/* The Python references are installed when missing (tests/e2ee/need.sh). */
+static int need_python(void **state)
+{
+	(void)state;
+	char cmd[512];
+	const char *r = getenv("FAQBOT_ROOT");
+	snprintf(cmd, sizeof cmd, "sh %s/tests/e2ee/need.sh", r ? r : ".");
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_pickle_key_required),
+		cmocka_unit_test_setup_teardown(test_account_pickle_and_wrong_key, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_device_keys_signed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_keys_upload, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_olm_roundtrip, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_megolm_roundtrip_and_replay, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_room_key_index_rule, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cross_signing, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_python_olm_peer, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_device_lists, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, need_python, NULL);
+}
