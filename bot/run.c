@@ -13,6 +13,7 @@
 #include "bot.h"
 #include "config.h"
 #include "ircnet.h"
+#include "matrix.h"
 #include "kb.h"
 #include "log.h"
 #include "loop.h"
@@ -36,6 +37,8 @@ struct run {
 	size_t nretired;
 	int stopping;
 	int64_t stop_deadline;
+	struct mxnet **mx;     /* Matrix (matrix.c): parallel to cfg->matrix */
+	size_t nmx;
 };
 
 static const char usage[] =
@@ -88,6 +91,9 @@ static void on_stop_signal(struct loop *lp, int signo, void *arg)
 			ircnet_quit(r->irc[i], NULL);
 	for (i = 0; i < r->nretiring; i++)
 		ircnet_quit(r->retiring[i], NULL);
+	/* Matrix stops at once: unacknowledged answers stay in the store. */
+	for (i = 0; i < r->nmx; i++)
+		mxnet_stop(r->mx[i]);
 	r->stop_deadline = loop_now_ms(lp) + RUN_STOP_MS;
 	stop_check(lp, r);
 }
@@ -126,6 +132,61 @@ static const struct irc_config *find_irc(const struct config *c, const char *nam
 		if (!strcmp(c->irc[i].name, name))
 			return &c->irc[i];
 	return NULL;
+}
+
+/* ---- Matrix networks (matrix.c) ---- */
+
+static void matrix_start_all(struct run *r)
+{
+	size_t i;
+	if (!(r->mx = calloc(r->cfg->nmatrix ? r->cfg->nmatrix : 1, sizeof *r->mx)))
+		return;
+	r->nmx = r->cfg->nmatrix;
+	for (i = 0; i < r->nmx; i++) {
+		r->mx[i] = mxnet_start(r->lp, &r->cfg->matrix[i], r->bot, r->cfg->bot.state);
+		if (r->mx[i])
+			mxnet_set_max_answer_age(r->mx[i], r->cfg->bot.max_answer_age);
+		else
+			log_error("matrix.%s: cannot start (see above)", r->cfg->matrix[i].name);
+	}
+}
+
+static void matrix_free_cb(struct loop *lp, void *arg)
+{
+	(void)lp;
+	mxnet_free(arg);
+}
+
+/* Reload: same-named networks take the new settings (matrix.c copies
+ * them), removed ones stop now and are freed from a timer (a "!reload"
+ * may come from inside the removed network), new ones start. */
+static void matrix_apply(struct run *r, struct config *nc)
+{
+	struct mxnet **nmx = calloc(nc->nmatrix ? nc->nmatrix : 1, sizeof *nmx);
+	size_t i, j;
+	if (!nmx)
+		return;
+	for (i = 0; i < r->nmx; i++) {
+		for (j = 0; j < nc->nmatrix; j++)
+			if (!strcmp(nc->matrix[j].name, r->cfg->matrix[i].name))
+				break;
+		if (j < nc->nmatrix && r->mx[i]) {
+			nmx[j] = r->mx[i];
+			mxnet_set_config(nmx[j], &nc->matrix[j]);
+			mxnet_set_max_answer_age(nmx[j], nc->bot.max_answer_age);
+		} else if (r->mx[i]) {
+			log_info("reload: network matrix.%s removed: stopping it", r->cfg->matrix[i].name);
+			mxnet_stop(r->mx[i]);
+			loop_timer_add(r->lp, 0, matrix_free_cb, r->mx[i]);
+		}
+	}
+	for (j = 0; j < nc->nmatrix; j++)
+		if (!nmx[j] && !r->stopping &&
+		    (nmx[j] = mxnet_start(r->lp, &nc->matrix[j], r->bot, nc->bot.state)))
+			mxnet_set_max_answer_age(nmx[j], nc->bot.max_answer_age);
+	free(r->mx);
+	r->mx = nmx;
+	r->nmx = nc->nmatrix;
 }
 
 /* Applies a freshly loaded config: networks with the same name get the
@@ -170,6 +231,7 @@ static int apply_config(struct run *r, struct config *nc)
 	free(r->irc);
 	r->irc = nirc;
 	r->nirc = nc->nirc;
+	matrix_apply(r, nc);
 	r->cfg = nc;
 	if (removed) {
 		r->retired[r->nretired++] = old; /* the quitting networks use it */
@@ -301,9 +363,7 @@ int run_main(int argc, char **argv)
 		if (!r.irc[i])
 			log_error("irc.%s: cannot start (out of memory)", r.cfg->irc[i].name);
 	}
-	if (r.cfg->nmatrix)
-		log_warn("%zu [matrix.*] section(s) ignored: this build does not "
-			 "include the Matrix client", r.cfg->nmatrix);
+	matrix_start_all(&r);
 
 	loop_run(r.lp);
 
@@ -313,6 +373,9 @@ int run_main(int argc, char **argv)
 		ircnet_free(r.retiring[i]);
 	for (i = 0; i < r.nretired; i++)
 		config_free(r.retired[i]);
+	for (i = 0; i < r.nmx; i++)
+		mxnet_free(r.mx[i]);
+	free(r.mx);
 	free(r.irc);
 	bot_free(r.bot);
 	config_free(r.cfg);

@@ -1,0 +1,504 @@
+/* mxjson.c - pure helpers of the Matrix client (see mxjson.h): bounded
+ * JSON parsing, a type-checked walk over /sync, the reply content and its
+ * HTML, transaction ids, backoff.  Every value read from the homeserver is
+ * type-checked: a field of the wrong type reads as absent.  No I/O. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <openssl/evp.h>
+
+#include "config.h"
+#include "mxjson.h"
+
+/* Checks depth and node count on the raw text (strings skipped), so the
+ * recursive cJSON parser never goes deep and never builds a huge tree. */
+static int precheck(const char *s, size_t len, char *err, size_t errlen)
+{
+	size_t i, nodes = 1;
+	int depth = 0, instr = 0;
+	for (i = 0; i < len; i++) {
+		char c = s[i];
+		if (instr) {
+			if (c == '\\')
+				i++;
+			else if (c == '"')
+				instr = 0;
+			continue;
+		}
+		switch (c) {
+		case '"':
+			instr = 1;
+			break;
+		case '{':
+		case '[':
+			if (++depth > MX_JSON_MAX_DEPTH) {
+				snprintf(err, errlen, "JSON nested deeper than %d", MX_JSON_MAX_DEPTH);
+				return -1;
+			}
+			nodes++;
+			break;
+		case '}':
+		case ']':
+			depth--;
+			break;
+		case ',':
+			nodes++;
+			break;
+		default:
+			break;
+		}
+		if (nodes > MX_JSON_MAX_NODES) {
+			snprintf(err, errlen, "JSON with more than %d values", MX_JSON_MAX_NODES);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+cJSON *mx_json_parse(const char *s, size_t len, char *err, size_t errlen)
+{
+	const char *end = NULL;
+	cJSON *j;
+	if (!s || !len) {
+		snprintf(err, errlen, "empty body");
+		return NULL;
+	}
+	if (precheck(s, len, err, errlen) < 0)
+		return NULL;
+	j = cJSON_ParseWithLengthOpts(s, len, &end, 0);
+	if (!j) {
+		const char *at = cJSON_GetErrorPtr();
+		/* cJSON_GetErrorPtr is per-process; only an offset is printed. */
+		if (at && at >= s && at <= s + len)
+			snprintf(err, errlen, "malformed JSON near byte %zu of %zu",
+				 (size_t)(at - s), len);
+		else
+			snprintf(err, errlen, "malformed JSON (%zu bytes)", len);
+	}
+	return j;
+}
+
+const char *mx_str(const cJSON *obj, const char *key)
+{
+	const cJSON *v;
+	if (!cJSON_IsObject(obj))
+		return NULL;
+	v = cJSON_GetObjectItemCaseSensitive(obj, key);
+	return cJSON_IsString(v) && v->valuestring ? v->valuestring : NULL;
+}
+
+const cJSON *mx_obj(const cJSON *obj, const char *key)
+{
+	const cJSON *v;
+	if (!cJSON_IsObject(obj))
+		return NULL;
+	v = cJSON_GetObjectItemCaseSensitive(obj, key);
+	return cJSON_IsObject(v) ? v : NULL;
+}
+
+const cJSON *mx_arr(const cJSON *obj, const char *key)
+{
+	const cJSON *v;
+	if (!cJSON_IsObject(obj))
+		return NULL;
+	v = cJSON_GetObjectItemCaseSensitive(obj, key);
+	return cJSON_IsArray(v) ? v : NULL;
+}
+
+int64_t mx_int(const cJSON *obj, const char *key, int64_t dflt)
+{
+	const cJSON *v;
+	if (!cJSON_IsObject(obj))
+		return dflt;
+	v = cJSON_GetObjectItemCaseSensitive(obj, key);
+	/* Doubles outside the int64 range (or NaN) would be undefined to cast. */
+	if (!cJSON_IsNumber(v) || !(v->valuedouble >= -9.2e18 && v->valuedouble <= 9.2e18))
+		return dflt;
+	return (int64_t)v->valuedouble;
+}
+
+int mx_utf8_valid(const char *s, size_t n)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t i = 0;
+	while (i < n) {
+		unsigned c = p[i];
+		size_t k;
+		unsigned cp;
+		if (c < 0x80) {
+			i++;
+			continue;
+		}
+		if (c >= 0xc2 && c <= 0xdf) {
+			k = 1;
+			cp = c & 0x1f;
+		} else if (c >= 0xe0 && c <= 0xef) {
+			k = 2;
+			cp = c & 0x0f;
+		} else if (c >= 0xf0 && c <= 0xf4) {
+			k = 3;
+			cp = c & 0x07;
+		} else {
+			return 0;
+		}
+		if (n - i <= k)
+			return 0;
+		for (size_t j = 1; j <= k; j++) {
+			if ((p[i + j] & 0xc0) != 0x80)
+				return 0;
+			cp = (cp << 6) | (p[i + j] & 0x3f);
+		}
+		if ((k == 2 && cp < 0x800) || (k == 3 && (cp < 0x10000 || cp > 0x10ffff)) ||
+		    (cp >= 0xd800 && cp <= 0xdfff))
+			return 0;
+		i += k + 1;
+	}
+	return 1;
+}
+
+int mx_event_parse(const cJSON *j, struct mx_event *ev)
+{
+	const cJSON *rel, *uns;
+	memset(ev, 0, sizeof *ev);
+	if (!cJSON_IsObject(j))
+		return -1;
+	ev->type = mx_str(j, "type");
+	ev->event_id = mx_str(j, "event_id");
+	ev->sender = mx_str(j, "sender");
+	if (!ev->type || !ev->event_id || !ev->sender)
+		return -1;
+	ev->state_key = mx_str(j, "state_key");
+	ev->ts = mx_int(j, "origin_server_ts", 0);
+	ev->content = mx_obj(j, "content");
+	uns = mx_obj(j, "unsigned");
+	ev->redacted = uns && cJSON_GetObjectItemCaseSensitive(uns, "redacted_because") != NULL;
+	ev->msgtype = mx_str(ev->content, "msgtype");
+	ev->body = mx_str(ev->content, "body");
+	rel = mx_obj(ev->content, "m.relates_to");
+	ev->rel_type = mx_str(rel, "rel_type");
+	ev->rel_event_id = mx_str(rel, "event_id");
+	ev->membership = mx_str(ev->content, "membership");
+	ev->prev_membership = mx_str(mx_obj(uns, "prev_content"), "membership");
+	ev->is_direct = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(ev->content, "is_direct"));
+	return 0;
+}
+
+int mx_mentions_user(const cJSON *content, const char *user_id)
+{
+	const cJSON *ids = mx_arr(mx_obj(content, "m.mentions"), "user_ids"), *it;
+	if (!ids || !user_id)
+		return 0;
+	cJSON_ArrayForEach(it, ids)
+		if (cJSON_IsString(it) && it->valuestring && !strcmp(it->valuestring, user_id))
+			return 1;
+	return 0;
+}
+
+static void walk_events(const cJSON *arr, const char *room_id, int is_state,
+			const struct mx_sync_visitor *v, struct mx_sync_stats *st)
+{
+	const cJSON *it;
+	if (!arr)
+		return;
+	cJSON_ArrayForEach(it, arr) {
+		struct mx_event ev;
+		if (mx_event_parse(it, &ev) < 0) {
+			st->skipped++;
+			continue;
+		}
+		st->events++;
+		if (v->event)
+			v->event(v->arg, room_id, &ev, is_state);
+	}
+}
+
+/* The inviter is the sender of our own m.room.member in invite_state. */
+static void walk_invite(const char *room_id, const cJSON *room, const char *self,
+			const struct mx_sync_visitor *v, struct mx_sync_stats *st)
+{
+	const cJSON *evs = mx_arr(mx_obj(room, "invite_state"), "events"), *it;
+	const char *inviter = NULL;
+	int direct = 0;
+	if (evs)
+		cJSON_ArrayForEach(it, evs) {
+			const char *type = mx_str(it, "type"), *sk = mx_str(it, "state_key");
+			const cJSON *c = mx_obj(it, "content");
+			if (!type || !sk) {
+				st->skipped++;
+				continue;
+			}
+			if (!strcmp(type, "m.room.member") && self && !strcmp(sk, self) &&
+			    (mx_str(c, "membership") && !strcmp(mx_str(c, "membership"), "invite"))) {
+				inviter = mx_str(it, "sender");
+				direct = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(c, "is_direct"));
+			}
+		}
+	if (v->invite)
+		v->invite(v->arg, room_id, inviter, direct);
+}
+
+const char *mx_sync_walk(const cJSON *root, const char *self,
+			 const struct mx_sync_visitor *v, struct mx_sync_stats *st)
+{
+	const char *nb = mx_str(root, "next_batch");
+	const cJSON *rooms, *sect, *room;
+	struct mx_sync_stats dummy;
+	if (!st)
+		st = &dummy;
+	memset(st, 0, sizeof *st);
+	if (!nb || !*nb)
+		return NULL;
+	rooms = mx_obj(root, "rooms");
+	if (!rooms) {
+		if (cJSON_GetObjectItemCaseSensitive(root, "rooms"))
+			st->skipped++;
+		return nb;
+	}
+	if ((sect = mx_obj(rooms, "invite")))
+		cJSON_ArrayForEach(room, sect) {
+			if (!room->string || !cJSON_IsObject(room)) {
+				st->skipped++;
+				continue;
+			}
+			st->rooms++;
+			walk_invite(room->string, room, self, v, st);
+		}
+	if ((sect = mx_obj(rooms, "join")))
+		cJSON_ArrayForEach(room, sect) {
+			const cJSON *tl, *sum, *lim;
+			struct mx_room_info ri;
+			if (!room->string || !cJSON_IsObject(room)) {
+				st->skipped++;
+				continue;
+			}
+			st->rooms++;
+			tl = mx_obj(room, "timeline");
+			sum = mx_obj(room, "summary");
+			ri.joined_members = mx_int(sum, "m.joined_member_count", -1);
+			ri.invited_members = mx_int(sum, "m.invited_member_count", -1);
+			/* Anything but an explicit false may hide a gap: treat it as
+			 * limited (a needless /messages costs less than a lost
+			 * question). */
+			lim = tl ? cJSON_GetObjectItemCaseSensitive(tl, "limited") : NULL;
+			ri.limited = lim && !cJSON_IsFalse(lim);
+			ri.prev_batch = mx_str(tl, "prev_batch");
+			ri.timeline = mx_arr(tl, "events");
+			if (v->room)
+				v->room(v->arg, room->string, &ri);
+			walk_events(mx_arr(mx_obj(room, "state"), "events"), room->string, 1, v, st);
+			walk_events(mx_arr(tl, "events"), room->string, 0, v, st);
+		}
+	if ((sect = mx_obj(rooms, "leave")))
+		cJSON_ArrayForEach(room, sect) {
+			if (!room->string) {
+				st->skipped++;
+				continue;
+			}
+			st->rooms++;
+			if (v->leave)
+				v->leave(v->arg, room->string);
+		}
+	return nb;
+}
+
+long mx_html_escape(const char *in, size_t len, char *out, size_t outlen)
+{
+	size_t i, o = 0;
+	if (!outlen)
+		return -1;
+	for (i = 0; i < len; i++) {
+		const char *rep = NULL;
+		char one[2] = { in[i], 0 };
+		size_t rl;
+		switch (in[i]) {
+		case '&': rep = "&amp;"; break;
+		case '<': rep = "&lt;"; break;
+		case '>': rep = "&gt;"; break;
+		case '"': rep = "&quot;"; break;
+		case '\'': rep = "&#39;"; break;
+		case '\n': rep = "<br>"; break;
+		case '\r': rep = ""; break;
+		default: rep = one; break;
+		}
+		rl = strlen(rep);
+		if (in[i] == 0)
+			rl = 0; /* an embedded NUL ends nothing and adds nothing */
+		if (o + rl + 1 > outlen) {
+			out[0] = 0;
+			return -1;
+		}
+		memcpy(out + o, rep, rl);
+		o += rl;
+	}
+	out[o] = 0;
+	return (long)o;
+}
+
+int mx_txn_id(const char *event_id, char out[MX_TXN_LEN])
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int n = 0, i;
+	if (!event_id || !EVP_Digest(event_id, strlen(event_id), md, &n, EVP_sha256(), NULL) || n != 32)
+		return -1;
+	memcpy(out, "fb.", 3);
+	for (i = 0; i < n; i++) {
+		out[3 + 2 * i] = hex[md[i] >> 4];
+		out[4 + 2 * i] = hex[md[i] & 15];
+	}
+	out[3 + 2 * n] = 0;
+	return 0;
+}
+
+char *mx_reply_json(const struct mx_reply *r)
+{
+	cJSON *c = NULL, *rel, *irt, *men, *ids;
+	char *html = NULL, *body = NULL, *s = NULL;
+	size_t hcap;
+	if (!r || !r->text || !r->question_id || !r->asker)
+		return NULL;
+	hcap = r->len * 6 + 1; /* &quot; is the longest expansion */
+	if (!(html = malloc(hcap)) || mx_html_escape(r->text, r->len, html, hcap) < 0)
+		goto out;
+	if (!(body = malloc(r->len + 1)))
+		goto out;
+	memcpy(body, r->text, r->len);
+	body[r->len] = 0;
+	if (!(c = cJSON_CreateObject()))
+		goto out;
+	cJSON_AddStringToObject(c, "msgtype", "m.notice");
+	cJSON_AddStringToObject(c, "body", body);
+	cJSON_AddStringToObject(c, "format", "org.matrix.custom.html");
+	cJSON_AddStringToObject(c, "formatted_body", html);
+	rel = cJSON_AddObjectToObject(c, "m.relates_to");
+	if (!rel)
+		goto fail;
+	if (r->thread_root) {
+		/* A reply inside the thread: thread-aware clients show it in the
+		 * thread as a reply to the question itself; is_falling_back
+		 * false because m.in_reply_to is the real target, not a
+		 * fallback (spec, "Threading", "Fallback for unthreaded
+		 * clients"). */
+		cJSON_AddStringToObject(rel, "rel_type", "m.thread");
+		cJSON_AddStringToObject(rel, "event_id", r->thread_root);
+		cJSON_AddBoolToObject(rel, "is_falling_back", 0);
+	}
+	irt = cJSON_AddObjectToObject(rel, "m.in_reply_to");
+	if (!irt)
+		goto fail;
+	cJSON_AddStringToObject(irt, "event_id", r->question_id);
+	men = cJSON_AddObjectToObject(c, "m.mentions");
+	if (!men || !(ids = cJSON_AddArrayToObject(men, "user_ids")))
+		goto fail;
+	cJSON_AddItemToArray(ids, cJSON_CreateString(r->asker));
+	s = cJSON_PrintUnformatted(c);
+fail:
+	cJSON_Delete(c);
+out:
+	free(html);
+	free(body);
+	return s;
+}
+
+int64_t mx_backoff_ms(unsigned attempt, int64_t cap_ms, uint32_t rnd)
+{
+	int64_t d = 1000;
+	if (cap_ms < 250)
+		cap_ms = 250;
+	while (attempt-- > 0 && d < cap_ms)
+		d *= 2;
+	if (d > cap_ms)
+		d = cap_ms;
+	/* "Equal jitter": half fixed, half random, so that many clients
+	 * restarted together spread out but none retries at once. */
+	d = d / 2 + (int64_t)(rnd % (uint32_t)(d / 2 + 1));
+	return d < 250 ? 250 : d;
+}
+
+int64_t mx_retry_after_ms(const cJSON *errbody, long header_ms)
+{
+	int64_t ms = header_ms >= 0 ? header_ms : mx_int(errbody, "retry_after_ms", 1000);
+	if (ms < 100)
+		ms = 100;
+	if (ms > 600000)
+		ms = 600000;
+	return ms;
+}
+
+int mx_url_escape(const char *in, char *out, size_t outlen)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t o = 0;
+	for (; *in; in++) {
+		unsigned char c = (unsigned char)*in;
+		int plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+			    (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_' || c == '~';
+		if (o + (plain ? 1 : 3) + 1 > outlen) {
+			if (outlen)
+				out[0] = 0;
+			return -1;
+		}
+		if (plain) {
+			out[o++] = (char)c;
+		} else {
+			out[o++] = '%';
+			out[o++] = hex[c >> 4];
+			out[o++] = hex[c & 15];
+		}
+	}
+	if (o + 1 > outlen)
+		return -1;
+	out[o] = 0;
+	return 0;
+}
+
+int mx_inviter_allowed(const struct strlist *allowed, const char *user_id)
+{
+	const char *server;
+	size_t i;
+	if (!allowed || !user_id || user_id[0] != '@' || !(server = strchr(user_id, ':')))
+		return 0;
+	for (i = 0; i < allowed->n; i++) {
+		const char *a = allowed->v[i];
+		if (!a || !*a)
+			continue;
+		if (a[0] == ':' ? !strcmp(server, a) : !strcmp(user_id, a))
+			return 1;
+	}
+	return 0;
+}
+
+const char *mx_question_text(const char *body, const char *self, int *mentioned)
+{
+	const char *p = body;
+	size_t sl;
+	if (!p)
+		return "";
+	/* Reply fallback: "> <@alice:b> ..." lines, then an empty line. */
+	if (p[0] == '>') {
+		const char *q = p;
+		while (*q == '>') {
+			const char *nl = strchr(q, '\n');
+			if (!nl) {
+				q = NULL;
+				break;
+			}
+			q = nl + 1;
+		}
+		if (q && *q == '\n')
+			p = q + 1;
+	}
+	if (self && (sl = strlen(self)) > 0 && !strncmp(p, self, sl)) {
+		const char *q = p + sl;
+		if (*q == ':' || *q == ',')
+			q++;
+		if (*q == ' ' || *q == 0) {
+			while (*q == ' ')
+				q++;
+			p = q;
+			if (mentioned)
+				*mentioned = 1;
+		}
+	}
+	return p;
+}

@@ -1,0 +1,38 @@
+/* matrix.h - one Matrix account ([matrix.NAME]) on the loop: login (or a
+ * configured access token), the /sync long-poll with its gaps filled from
+ * /messages, invites, and replies sent exactly once through the state
+ * store (store.h).  Messages go to bot.h, which decides and writes the
+ * answer; this module sends it as an m.notice replying to the question. */
+#ifndef FAQBOT_MATRIX_H
+#define FAQBOT_MATRIX_H
+
+struct loop;
+struct bot;
+struct matrix_config;
+struct mxnet;
+
+/* Starts the network: opens the state file state_path (SQLite, shared by
+ * all networks; created 0600), then logs in and syncs in the background,
+ * retrying with backoff for ever.  cfg is copied; bot is borrowed and must
+ * outlive the network.  NULL (the reason logged) when the state file
+ * cannot be opened or memory runs out. */
+struct mxnet *mxnet_start(struct loop *lp, const struct matrix_config *cfg,
+			  struct bot *bot, const char *state_path);
+/* [bot] max_answer_age: after a restart, questions older than this many
+ * seconds are not answered.  Default 600. */
+void mxnet_set_max_answer_age(struct mxnet *n, int seconds);
+/* After a reload: takes admins, auto_answer, ignore, rate limits,
+ * allowed_inviters and timeouts from cfg (copied now, applied from a 0 ms
+ * timer, so it is safe inside bot_handle's "!reload").  A changed homeserver
+ * or user is logged and needs a restart.  0 / -1 (out of memory). */
+int mxnet_set_config(struct mxnet *n, const struct matrix_config *cfg);
+/* Stops at once: every request in flight is aborted.  Nothing is lost:
+ * answers not yet acknowledged stay pending in the store and are re-sent,
+ * with the same transaction id, at the next start. */
+void mxnet_stop(struct mxnet *n);
+/* Accepts NULL; stops first.  Not from inside this network's own
+ * callbacks (a "!reload" that removes it): stop it there and free it from
+ * a timer. */
+void mxnet_free(struct mxnet *n);
+
+#endif
