@@ -61,7 +61,16 @@ $(B)/libfaqbot.a: $(LIB_OBJS)
 $(B)/libfaqbot-asan.a: $(ASAN_OBJS)
 	@rm -f $@; ar rcs $@ $^
 
-faqbot: $(B)/obj/main.o $(B)/libfaqbot.a
+# ./faqbot links only what ask, console and check use (utf8proc, cJSON,
+# inih): loading libcurl, OpenSSL, libolm (libstdc++) and SQLite cost 3x a
+# whole answer and 8 MiB.  `faqbot run` execs $(B)/faqbot-net, the same
+# main.c linked with everything (bot/main.c, FAQBOT_NET_EXEC).
+$(B)/obj/main-slim.o: bot/main.c | $(STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS_ALL) $(WARN) $(CFLAGS) -DFAQBOT_NET_EXEC='"$(B)/faqbot-net"' -MMD -MP -c $< -o $@
+faqbot: $(B)/obj/main-slim.o $(B)/libfaqbot.a $(B)/faqbot-net
+	$(CC) $(CFLAGS) $(LDFLAGS) -Wl,--as-needed -o $@ $(B)/obj/main-slim.o $(B)/libfaqbot.a $(PKG_LIBS) -lm
+$(B)/faqbot-net: $(B)/obj/main.o $(B)/libfaqbot.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm
 $(B)/faqbot-asan: $(B)/asan/main.o $(B)/libfaqbot-asan.a
 	$(CC) $(SAN) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm

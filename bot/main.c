@@ -2,7 +2,10 @@
  * Parses options, finds the knowledge directory, fixes the time zone
  * (Europe/Paris, domain.md) and today's date, then hands over to the
  * engine (ask.c) or to the networks (run.c).  `ask` and `console` never
- * initialise libcurl or OpenSSL, so one `faqbot ask` stays cheap. */
+ * initialise libcurl or OpenSSL, so one `faqbot ask` stays cheap.  Built
+ * with -DFAQBOT_NET_EXEC='"build/faqbot-net"', it does not even link them
+ * (loading libcurl, OpenSSL and libolm costs more than answering): `run`
+ * then executes that networked build of this same file instead. */
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
@@ -444,6 +447,49 @@ static int cmd_check(int argc, char **argv, const char *kdir)
 	return rc;
 }
 
+#ifdef FAQBOT_NET_EXEC
+/* The networked faqbot: $FAQBOT_NET, else FAQBOT_NET_EXEC taken relative
+ * to the directory of this executable.  Writes into buf; NULL when the
+ * path does not fit. */
+static const char *net_binary(char *buf, size_t n)
+{
+	const char *env = getenv("FAQBOT_NET");
+	char exe[PATH_MAX];
+	ssize_t len;
+	char *slash;
+
+	if (env && *env)
+		return env;
+	len = readlink("/proc/self/exe", exe, sizeof exe - 1);
+	if (len <= 0)
+		return FAQBOT_NET_EXEC;
+	exe[len] = '\0';
+	slash = strrchr(exe, '/');
+	if (slash)
+		*slash = '\0';
+	if (snprintf(buf, n, "%s/%s", slash ? exe : ".", FAQBOT_NET_EXEC) >= (int)n)
+		return NULL;
+	return buf;
+}
+
+/* `faqbot [-k DIR] run ...`: the same command line, run by the networked
+ * build (it parses -k and the run options itself). */
+static int exec_net(char **argv)
+{
+	char buf[PATH_MAX];
+	const char *net = net_binary(buf, sizeof buf);
+
+	if (!net) {
+		fprintf(stderr, "faqbot: run: the path of the networked faqbot is too long\n");
+		return 1;
+	}
+	fflush(NULL);
+	execv(net, argv);
+	fprintf(stderr, "faqbot: run: cannot start %s: %s (build it with `make`, or name it "
+		"in FAQBOT_NET)\n", net, strerror(errno));
+	return 1;
+}
+#else
 /* `faqbot -k DIR run ...` passes -k on to run_main. */
 static int cmd_run(int argc, char **argv, const char *kdir)
 {
@@ -463,6 +509,7 @@ static int cmd_run(int argc, char **argv, const char *kdir)
 	free(v);
 	return rc;
 }
+#endif
 
 int main(int argc, char **argv)
 {
@@ -510,7 +557,11 @@ int main(int argc, char **argv)
 	if (!strcmp(cmd, "check"))
 		return cmd_check(n, v, kdir);
 	if (!strcmp(cmd, "run"))
+#ifdef FAQBOT_NET_EXEC
+		return exec_net(argv);
+#else
 		return cmd_run(n, v, kdir);
+#endif
 	if (!strcmp(cmd, "help")) {
 		fputs(usage_text, stdout);
 		return 0;

@@ -525,12 +525,20 @@ struct lexicon {
 	struct rule *rules;
 	uint32_t nrules, rulecap;
 	uint32_t nwords;
-	/* deletion index (SymSpell): hash of a word with 0, 1 or (8+ letters)
-	 * 2 letters deleted -> list of words; built by lexicon_seal */
-	uint64_t *dh;
-	uint32_t *dhead; /* posting index + 1 */
+	/* deletion index (SymSpell): key of a word with 0, 1 or (8+ letters)
+	 * 2 letters deleted -> list of words; built by lexicon_seal in one
+	 * block (dslot table, then the postings pword / pnext) */
+	struct dslot *dtab;
 	uint32_t dmask;
 	uint32_t *pword, *pnext;
+};
+
+/* A key (dkey) and its list of words; head = posting index + 1, 0 = empty.
+ * Two strings may share a key: the list is then the union of both, and
+ * every candidate is checked by norm_edit_distance anyway. */
+struct dslot {
+	uint32_t key;
+	uint32_t head;
 };
 
 #define FNV_OFF 0xcbf29ce484222325ull
@@ -548,6 +556,56 @@ static uint64_t fnv(uint64_t h, const char *s, size_t n)
 static uint32_t hash32(uint64_t h)
 {
 	return (uint32_t)(h ^ (h >> 32));
+}
+
+/* Deletion keys: a polynomial hash (P[i+1] = P[i] * DEL_B + s[i], mod 2^64)
+ * gives the hash of s with one or two letters deleted in O(1) from the
+ * prefix hashes, instead of rehashing the whole string for each of the
+ * l(l-1)/2 deletions of a long word; dkey mixes in the length and keeps
+ * the well-mixed high half of a multiplicative hash. */
+#define DEL_B 0x100000001b3ull
+/* keys of one string: itself, FUZZ_MAX 1-deletions, FUZZ_MAX*(FUZZ_MAX-1)/2 2-deletions */
+#define DEL_MAX_KEYS (1 + FUZZ_MAX + FUZZ_MAX * (FUZZ_MAX - 1) / 2)
+
+static uint32_t dkey(uint64_t h, unsigned n)
+{
+	return (uint32_t)(((h + n) * 0x9e3779b97f4a7c15ull) >> 32);
+}
+
+/* Writes into key[] the key of s (n <= FUZZ_MAX) and of every string made
+ * by deleting one letter, and two letters when `two`; returns how many.
+ * A deletion that gives the same string as the previous position
+ * ("session": either s of "ss") is skipped; other repeats may remain
+ * (callers tolerate them). */
+static unsigned deletions(const char *s, unsigned n, int two, uint32_t key[DEL_MAX_KEYS])
+{
+	uint64_t P[FUZZ_MAX + 1], W[FUZZ_MAX + 1];
+	unsigned k = 0;
+
+	P[0] = 0;
+	W[0] = 1;
+	for (unsigned i = 0; i < n; i++) {
+		P[i + 1] = P[i] * DEL_B + (unsigned char)s[i];
+		W[i + 1] = W[i] * DEL_B;
+	}
+	key[k++] = dkey(P[n], n);
+	for (unsigned p = 0; p < n; p++) {
+		if (p > 0 && s[p] == s[p - 1])
+			continue; /* same string as deleting p - 1 */
+		key[k++] = dkey(P[n] + (P[p] - P[p + 1]) * W[n - 1 - p], n - 1);
+		if (!two)
+			continue;
+		for (unsigned q = p + 1; q < n; q++) {
+			if (q > p + 1 && s[q] == s[q - 1])
+				continue;
+			/* s[0..p) s[p+1..q) s[q+1..n) */
+			uint64_t mid = P[q] - P[p + 1] * W[q - p - 1];
+			uint64_t suf = P[n] - P[q + 1] * W[n - 1 - q];
+
+			key[k++] = dkey(P[p] * W[n - 2 - p] + mid * W[n - 1 - q] + suf, n - 2);
+		}
+	}
+	return k;
 }
 
 static int32_t lex_find(const struct lexicon *lx, const char *s, size_t len, uint32_t h)
@@ -648,12 +706,8 @@ struct lexicon *lexicon_new(void)
 
 static void lex_free_index(struct lexicon *lx)
 {
-	free(lx->dh);
-	free(lx->dhead);
-	free(lx->pword);
-	free(lx->pnext);
-	lx->dh = NULL;
-	lx->dhead = NULL;
+	free(lx->dtab); /* one block with pword and pnext */
+	lx->dtab = NULL;
 	lx->pword = lx->pnext = NULL;
 	lx->dmask = 0;
 }
@@ -703,6 +757,19 @@ static int lex_one_word(const char *word, char *buf, size_t bufsz, unsigned *len
 
 	if (!word)
 		return -1;
+	/* most of lexicon.ini and intents.ini is plain lowercase ASCII, which
+	 * folds and tokenises to itself: skip the Unicode pipeline */
+	{
+		size_t n = 0;
+
+		while (ISLOW(word[n]) && n <= LEX_WORD_MAX)
+			n++;
+		if (!word[n] && n > 0 && n <= LEX_WORD_MAX && n + 1 <= bufsz) {
+			memcpy(buf, word, n + 1);
+			*len = (unsigned)n;
+			return 0;
+		}
+	}
 	if (lex_tokens(word, buf, bufsz, t, 2) != 1 || !ISLOW(t[0].s[0]))
 		return -1;
 	memmove(buf, t[0].s, t[0].len + 1);
@@ -837,25 +904,26 @@ static int fuzzy_target(const struct lent *en)
 	return (en->flags & LEX_KNOWN) && en->len >= FUZZ_MIN && en->len <= FUZZ_MAX;
 }
 
-static void dindex_add(struct lexicon *lx, uint64_t h, uint32_t word, uint32_t *np)
+static void dindex_add(struct lexicon *lx, uint32_t key, uint32_t word, uint32_t *np)
 {
-	uint32_t p = (uint32_t)h & lx->dmask;
+	uint32_t p = key & lx->dmask;
 
-	while (lx->dhead[p] && lx->dh[p] != h)
+	while (lx->dtab[p].head && lx->dtab[p].key != key)
 		p = (p + 1) & lx->dmask;
-	/* the same word reaches the same deletion twice via doubled letters */
-	if (lx->dhead[p] && lx->pword[lx->dhead[p] - 1] == word)
+	/* the same word may reach the same string twice ("abab": delete 0,1
+	 * or 2,3); its postings are consecutive */
+	if (lx->dtab[p].head && lx->pword[lx->dtab[p].head - 1] == word)
 		return;
-	lx->dh[p] = h;
+	lx->dtab[p].key = key;
 	lx->pword[*np] = word;
-	lx->pnext[*np] = lx->dhead[p];
-	lx->dhead[p] = ++*np;
+	lx->pnext[*np] = lx->dtab[p].head;
+	lx->dtab[p].head = ++*np;
 }
 
 void lexicon_seal(struct lexicon *lx)
 {
-	size_t total = 0;
-	uint32_t size = 16, np = 0;
+	size_t total = 0, size = 16;
+	uint32_t np = 0, key[DEL_MAX_KEYS];
 
 	if (!lx)
 		return;
@@ -868,34 +936,25 @@ void lexicon_seal(struct lexicon *lx)
 	}
 	if (total == 0 || total > LEX_MAX_ENTRIES * 8u)
 		return;
-	while (size < total * 2)
+	/* at most `total` distinct keys: the table stays under 3/4 full */
+	while (size * 3 < total * 4)
 		size *= 2;
-	lx->dh = malloc(size * sizeof *lx->dh);
-	lx->dhead = calloc(size, sizeof *lx->dhead);
-	lx->pword = malloc(total * sizeof *lx->pword);
-	lx->pnext = malloc(total * sizeof *lx->pnext);
-	if (!lx->dh || !lx->dhead || !lx->pword || !lx->pnext) {
-		lex_free_index(lx);
+	lx->dtab = calloc(1, size * sizeof *lx->dtab + 2 * total * sizeof *lx->pword);
+	if (!lx->dtab)
 		return;
-	}
-	lx->dmask = size - 1;
+	lx->pword = (uint32_t *)(lx->dtab + size);
+	lx->pnext = lx->pword + total;
+	lx->dmask = (uint32_t)size - 1;
+	/* total counts every deletion, so np never passes it */
 	for (uint32_t i = 0; i < lx->nent; i++) {
 		const struct lent *en = &lx->ent[i];
-		const char *w = lx->arena + en->off;
-		size_t l = en->len;
+		unsigned nk;
 
 		if (!fuzzy_target(en))
 			continue;
-		dindex_add(lx, fnv(FNV_OFF, w, l), i, &np);
-		for (size_t p = 0; p < l; p++) {
-			uint64_t hp = fnv(FNV_OFF, w, p);
-
-			dindex_add(lx, fnv(hp, w + p + 1, l - p - 1), i, &np);
-			if (l < 8)
-				continue;
-			for (size_t q = p + 1; q < l; q++)
-				dindex_add(lx, fnv(fnv(hp, w + p + 1, q - p - 1), w + q + 1, l - q - 1), i, &np);
-		}
+		nk = deletions(lx->arena + en->off, en->len, en->len >= 8, key);
+		for (unsigned k = 0; k < nk; k++)
+			dindex_add(lx, key[k], i, &np);
 	}
 }
 
@@ -1058,7 +1117,12 @@ static int numword(const char *s, unsigned len)
 		{"cinquante", 9, 50}, {"soixante", 8, 60},
 	};
 
-	if (len < 2 || len > 9)
+	/* first letters of the words below: most tokens are rejected here */
+	static const uint32_t first = 1u << ('u' - 'a') | 1u << ('d' - 'a') | 1u << ('t' - 'a') |
+		1u << ('q' - 'a') | 1u << ('c' - 'a') | 1u << ('s' - 'a') | 1u << ('h' - 'a') |
+		1u << ('n' - 'a') | 1u << ('o' - 'a') | 1u << ('v' - 'a');
+
+	if (len < 2 || len > 9 || !ISLOW(s[0]) || !(first >> (s[0] - 'a') & 1))
 		return -1;
 	for (size_t i = 0; i < sizeof tab / sizeof tab[0]; i++)
 		if (tab[i].len == len && tab[i].w[0] == s[0] && !memcmp(tab[i].w, s, len))
@@ -1221,14 +1285,14 @@ struct fuzz {
 	int nseen;
 };
 
-static void fuzz_probe(struct fuzz *z, uint64_t h)
+static void fuzz_probe(struct fuzz *z, uint32_t key)
 {
 	const struct lexicon *lx = z->lx;
-	uint32_t p = (uint32_t)h & lx->dmask;
+	uint32_t p = key & lx->dmask;
 
-	while (lx->dhead[p] && lx->dh[p] != h)
+	while (lx->dtab[p].head && lx->dtab[p].key != key)
 		p = (p + 1) & lx->dmask;
-	for (uint32_t q = lx->dhead[p]; q; q = lx->pnext[q - 1]) {
+	for (uint32_t q = lx->dtab[p].head; q; q = lx->pnext[q - 1]) {
 		int32_t e = (int32_t)lx->pword[q - 1];
 		const struct lent *en = &lx->ent[e];
 		int k, d;
@@ -1262,28 +1326,16 @@ static void fuzz_probe(struct fuzz *z, uint64_t h)
 static int32_t fuzzy(const struct lexicon *lx, const char *s, unsigned len)
 {
 	struct fuzz z;
-	uint64_t pre[FUZZ_MAX + 1];
+	uint32_t key[DEL_MAX_KEYS];
+	unsigned nk;
 
-	if (!lx->dhead)
+	if (!lx->dtab || len > FUZZ_MAX)
 		return -1;
 	z.lx = lx, z.s = s, z.len = len, z.maxd = len >= 8 ? 2 : 1;
 	z.best = -1, z.bestd = 99, z.nseen = 0;
-	pre[0] = FNV_OFF;
-	for (unsigned i = 0; i < len; i++)
-		pre[i + 1] = fnv(pre[i], s + i, 1);
-	fuzz_probe(&z, pre[len]);
-	for (unsigned p = 0; p < len; p++) {
-		if (p > 0 && s[p] == s[p - 1])
-			continue; /* same string as deleting p - 1 */
-		fuzz_probe(&z, fnv(pre[p], s + p + 1, len - p - 1));
-		if (z.maxd < 2)
-			continue;
-		for (unsigned q = p + 1; q < len; q++) {
-			if (q > p + 1 && s[q] == s[q - 1])
-				continue;
-			fuzz_probe(&z, fnv(fnv(pre[p], s + p + 1, q - p - 1), s + q + 1, len - q - 1));
-		}
-	}
+	nk = deletions(s, len, z.maxd >= 2, key);
+	for (unsigned k = 0; k < nk; k++)
+		fuzz_probe(&z, key[k]);
 	return z.best;
 }
 
@@ -1318,6 +1370,16 @@ static void pipe_typos(const struct lexicon *lx, struct pipe *p)
 	}
 }
 
+/* 1 when s[0..n) is a non-empty run of a-z only. */
+static int one_word(const char *s, size_t n)
+{
+	size_t i = 0;
+
+	while (i < n && ISLOW(s[i]))
+		i++;
+	return n > 0 && i == n;
+}
+
 void norm_text(const struct lexicon *lx, const char *in, size_t len, struct ntext *out)
 {
 	char f[sizeof out->buf];
@@ -1343,12 +1405,6 @@ void norm_text(const struct lexicon *lx, const char *in, size_t len, struct ntex
 			cut = NORM_MAX_INPUT;
 		out->truncated = 1;
 	}
-	k.out = f;
-	k.meta = meta;
-	k.cap = sizeof f - 1;
-	k.keepnl = 1;
-	out->invalid_utf8 = fold_run(&k, in, cut);
-
 	o.buf = out->buf;
 	o.cap = sizeof out->buf;
 	o.used = 0;
@@ -1356,7 +1412,18 @@ void norm_text(const struct lexicon *lx, const char *in, size_t len, struct ntex
 	o.max = NORM_MAX_TOKENS;
 	o.n = 0;
 	o.overflow = 0;
-	tokenise(f, meta, k.n, &o);
+	if (one_word(in, cut)) {
+		/* one lowercase ASCII word (what the intent loader passes, term
+		 * by term) folds and tokenises to itself */
+		push_token(&o, in, (unsigned)cut, 0, 0, 0);
+	} else {
+		k.out = f;
+		k.meta = meta;
+		k.cap = sizeof f - 1;
+		k.keepnl = 1;
+		out->invalid_utf8 = fold_run(&k, in, cut);
+		tokenise(f, meta, k.n, &o);
+	}
 	out->ntok = o.n;
 
 	p.nt = out;

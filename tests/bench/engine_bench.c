@@ -1,7 +1,9 @@
 /* engine_bench.c - questions answered per second in-process, on one core.
  * Reads one question per line (the "question" field of a JSONL file is
  * extracted by the calling script), answers them all in a loop for a fixed
- * time, and prints the rate.  Not a test: it asserts nothing. */
+ * time, and prints the rate, with the knowledge load time (best of
+ * LOADS loads: the minimum is what the code costs, the rest is the
+ * machine's other work).  Not a test: it asserts nothing. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +12,7 @@
 #include "kb.h"
 
 #define MAXQ 4096
+#define LOADS 20
 
 static double now_s(void)
 {
@@ -26,12 +29,18 @@ int main(int argc, char **argv)
 	}
 	double secs = argc > 3 ? atof(argv[3]) : 3.0;
 	char err[512];
-	double t0 = now_s();
-	struct kb *kb = kb_load(argv[1], err, sizeof err);
-	double tload = now_s() - t0;
-	if (!kb) {
-		fprintf(stderr, "%s\n", err);
-		return 1;
+	double t0, tload = 1e9;
+	struct kb *kb = NULL;
+	for (int i = 0; i < LOADS; i++) {
+		kb_free(kb);
+		t0 = now_s();
+		kb = kb_load(argv[1], err, sizeof err);
+		if (!kb) {
+			fprintf(stderr, "%s\n", err);
+			return 1;
+		}
+		if (now_s() - t0 < tload)
+			tload = now_s() - t0;
 	}
 	FILE *f = fopen(argv[2], "r");
 	if (!f) {
@@ -64,9 +73,10 @@ int main(int argc, char **argv)
 		}
 		done += n;
 	} while ((t = now_s() - t0) < secs);
-	printf("engine: %d distinct questions, %ld answered in %.2f s: %.0f questions/s "
-	       "(%.2f us each); knowledge load %.2f ms [%lu]\n",
-	       n, done, t, done / t, t * 1e6 / done, tload * 1e3, sink % 10);
+	printf("engine: %.0f questions/s on one core (%.2f us each; %d distinct questions, "
+	       "%ld answered in %.2f s) [%lu]\n",
+	       done / t, t * 1e6 / done, n, done, t, sink % 10);
+	printf("engine: knowledge load %.2f ms (best of %d)\n", tload * 1e3, LOADS);
 	for (int i = 0; i < n; i++)
 		free(q[i]);
 	kb_free(kb);
