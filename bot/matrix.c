@@ -6,8 +6,12 @@
  * answer is stored as pending with its transaction id in the same
  * transaction that saves the batch's next_batch, and only the store feeds
  * the sender; a restart re-sends pending answers with the same txn id.
+ * With e2ee on (issue 5) it also drives the crypto core (e2ee.c): key
+ * uploads, cross-signing, device tracking, to-device decryption, Megolm
+ * decryption with events held until their key arrives, and room-key
+ * sharing before each encrypted answer, which is stored encrypted.
  * Not here: deciding or wording answers (bot.c), JSON details (mxjson.c),
- * HTTP (http.c), encryption (the E2EE issue adds it). */
+ * HTTP (http.c), the cryptography itself (e2ee.c). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +21,7 @@
 
 #include "bot.h"
 #include "config.h"
+#include "e2ee.h"
 #include "http.h"
 #include "log.h"
 #include "loop.h"
@@ -37,6 +42,23 @@
 #define MX_TIMELINE_LIMIT 100   /* events per room per /sync (-D for gap tests) */
 #endif
 #define MX_PRUNE_AGE_MS (30LL * 86400 * 1000) /* sent answers kept 30 days */
+#define MX_HELD_MAX 1000        /* encrypted events waiting for their room key */
+#define MX_HELD_RETRY 64        /* held events retried per room and batch */
+#define MX_KEYED_ROOMS 32       /* rooms given a room key in one batch (more: retry all) */
+#define MX_MEMBER_CACHE 32      /* encrypted rooms whose member list is kept */
+#define MX_MEMBER_TTL_MS (10 * 60 * 1000) /* re-read even without a member event */
+
+/* The one crypto request in flight (they run one after another). */
+enum crypto_op {
+	CR_NONE, CR_UPLOAD, CR_XSIGN, CR_XSIGN_SIGS, CR_CHANGES,
+	CR_MEMBERS, CR_QUERY, CR_CLAIM, CR_SHARE
+};
+
+struct members {
+	char room[256];
+	cJSON *users;      /* array of user ids */
+	int64_t at;        /* loop ms when read */
+};
 
 struct gap {
 	char *room_id;
@@ -49,6 +71,7 @@ struct gap {
 struct sendq {
 	struct store_pending p;
 	long req;          /* http id while in flight, else 0 */
+	int enc;           /* 0 not looked at, 1 plain room, 2 encrypted room */
 	unsigned attempts;
 	int64_t not_before;
 };
@@ -111,16 +134,51 @@ struct mxnet {
 	size_t ndeclines;
 	long decline_req;
 
+	/* end-to-end encryption (issue 5); e2 is NULL when off */
+	struct e2ee *e2;
+	char e2_owner[512];     /* user|device e2 was opened for */
+	long cr_req, cr_timer;
+	enum crypto_op cr_op;
+	unsigned cr_fails;
+	long otk_count;         /* server's signed_curve25519 count, -1 unknown */
+	int fb_unused;          /* device_unused_fallback_key_types, -1 unknown */
+	int upload_check;       /* counts changed: see whether keys need uploading */
+	int synced_once;        /* a batch was handled in this run */
+	int keys_ok;            /* our device keys are on the server */
+	int xsign_done;         /* cross-signed, skipped or given up in this run */
+	int xsign_auth;         /* the upload was retried with the password */
+	int changes_todo;       /* /keys/changes from devtoken still to do */
+	char devtoken[1024];    /* sync token up to which device lists are known */
+	char changes_to[1024];
+	int64_t sync_sent_ms, batch_sent_ms, upload_done_ms;
+	char prep_event[256];   /* the answer whose room key is being shared */
+	char prep_room[256];
+	int prep_queried, prep_claimed;
+	char *share_body;       /* the /sendToDevice body in flight */
+	char share_sid[96];     /* E2EE_KEY_LEN (e2ee_store.h) */
+	struct members mem[MX_MEMBER_CACHE];
+	char keyed[MX_KEYED_ROOMS][256];
+	int nkeyed, keyed_all;
+	unsigned long share_seq;
+
 	struct bot_out out;     /* big: kept off the stack */
 };
 
 static void session_start(struct mxnet *n);
+static int crypto_start_check(struct mxnet *n);
 static void sync_start(struct mxnet *n);
 static void kick_sender(struct mxnet *n);
 static void kick_joins(struct mxnet *n);
 static void kick_declines(struct mxnet *n);
 static void gap_next(struct mxnet *n);
 static void batch_free(struct mxnet *n);
+static void crypto_kick(struct mxnet *n);
+static void crypto_cancel(struct mxnet *n);
+static int crypto_open(struct mxnet *n);
+static void crypto_batch_pre(struct mxnet *n);
+static void crypto_batch_post(struct mxnet *n);
+static void crypto_counts(struct mxnet *n);
+static int q_needs_crypto(struct mxnet *n, struct sendq *q);
 
 /* ---- small helpers ---- */
 
@@ -250,6 +308,7 @@ static void session_lost(struct mxnet *n)
 			n->q[i].req = 0;
 		}
 	n->send_inflight = 0;
+	crypto_cancel(n);
 	n->acct.access_token[0] = 0;
 	if (store_account_set(n->st, n->name, &n->acct) < 0)
 		log_error("matrix.%s: cannot save the account", n->name);
@@ -274,6 +333,11 @@ static void session_ready(struct mxnet *n)
 	set_localpart(n);
 	n->fails = 0;
 	log_info("matrix.%s: session ready: %s, device %s", n->name, n->acct.user_id, n->acct.device_id);
+	if (n->cfg->e2ee && crypto_open(n) < 0) {
+		log_error("matrix.%s: end-to-end encryption cannot start; this network stops", n->name);
+		mxnet_stop(n);
+		return;
+	}
 	sync_start(n);
 	kick_sender(n);
 	kick_joins(n);
@@ -630,11 +694,35 @@ static void p2_room(void *arg, const char *room_id, const struct mx_room_info *r
 	}
 }
 
+static void encrypted_event(struct mxnet *n, const struct mx_event *ev);
+static void other_member(struct mxnet *n, const char *room_id, const struct mx_event *ev, int is_state);
+
 static void p2_event(void *arg, const char *room_id, const struct mx_event *ev, int is_state)
 {
 	struct mxnet *n = arg;
 	if (!n->room_id || strcmp(room_id, n->room_id))
 		return;
+	if (!strcmp(ev->type, "m.room.encryption")) {
+		int64_t msgs, ms;
+		/* Once on, encryption stays on (spec): a later event naming
+		 * another algorithm does not turn it off. */
+		if (mx_room_encryption(ev->content, &msgs, &ms) &&
+		    (!n->room.encrypted || msgs != n->room.rot_msgs || ms != n->room.rot_ms)) {
+			n->room.encrypted = 1;
+			n->room.rot_msgs = msgs;
+			n->room.rot_ms = ms;
+			room_save(n);
+			log_info("matrix.%s: %s is encrypted (Megolm; rotation every %lld messages / "
+				 "%lld ms, 0: the spec's defaults)", n->name, room_id, (long long)msgs,
+				 (long long)ms);
+		}
+		return;
+	}
+	if (!strcmp(ev->type, "m.room.member") && ev->state_key &&
+	    strcmp(ev->state_key, n->acct.user_id)) {
+		other_member(n, room_id, ev, is_state);
+		return;
+	}
 	if (!strcmp(ev->type, "m.room.member")) {
 		if (is_state || !ev->state_key || strcmp(ev->state_key, n->acct.user_id) || !ev->membership)
 			return;
@@ -649,8 +737,11 @@ static void p2_event(void *arg, const char *room_id, const struct mx_event *ev, 
 	if (is_state)
 		return;
 	if (!strcmp(ev->type, "m.room.encrypted")) {
-		log_debug("matrix.%s: %s: encrypted event %s skipped (e2ee is off)", n->name,
-			  room_id, ev->event_id);
+		if (n->e2)
+			encrypted_event(n, ev);
+		else
+			log_debug("matrix.%s: %s: encrypted event %s skipped (e2ee is off)", n->name,
+				  room_id, ev->event_id);
 		return;
 	}
 	if (!strcmp(ev->type, "m.room.message"))
@@ -735,7 +826,12 @@ static void batch_commit(struct mxnet *n)
 		batch_free(n);
 		return;
 	}
+	/* To-device messages first: a room key that came with the batch
+	 * decrypts the batch's own events (spec, "Decrypting events"). */
+	crypto_batch_pre(n);
 	mx_sync_walk(n->batch, n->acct.user_id, &v, &st);
+	n->room_id = NULL;
+	crypto_batch_post(n);
 	n->room_id = NULL;
 	if (store_sync_set(n->st, n->name, n->batch_next) < 0 || store_commit(n->st) < 0) {
 		store_rollback(n->st);
@@ -755,11 +851,14 @@ static void batch_commit(struct mxnet *n)
 	snprintf(n->since, sizeof n->since, "%s", n->batch_next);
 	n->have_since = 1;
 	n->fails = 0;
+	crypto_counts(n);
+	n->synced_once = 1;
 	batch_free(n);
 	if (n->answers_added)
 		kick_sender(n);
 	kick_joins(n);
 	kick_declines(n);
+	crypto_kick(n);
 	sync_start(n);
 }
 
@@ -903,6 +1002,7 @@ static void on_sync(void *arg, const struct http_resp *r)
 		}
 		n->initial = !n->have_since;
 		n->batch = j;
+		n->batch_sent_ms = n->sync_sent_ms;
 		nb = mx_sync_walk(j, n->acct.user_id, &v, NULL);
 		if (!nb || strlen(nb) >= sizeof n->since || !(n->batch_next = strdup(nb))) {
 			log_warn("matrix.%s: /sync response without a usable next_batch; skipped", n->name);
@@ -946,6 +1046,7 @@ static void sync_start(struct mxnet *n)
 		 first ? 0 : n->cfg->sync_timeout * 1000,
 		 first ? n->filter_first_q : n->filter_q,
 		 n->have_since ? "&since=" : "", n->have_since ? since : "");
+	n->sync_sent_ms = loop_now_ms(n->lp);
 	n->req = request(n, "GET", "/sync", query, NULL, MX_SYNC_MAX_BODY,
 			 (long)n->cfg->sync_timeout * 1000 + 30000, 1, on_sync, n);
 	if (n->req <= 0) {
@@ -1042,7 +1143,10 @@ static int send_one(struct mxnet *n, struct sendq *q)
 		q_remove(n, q);
 		return 1;
 	}
-	snprintf(path, sizeof path, "/rooms/%s/send/m.room.message/%s", rid, txn);
+	/* An encrypted answer is sent as stored: the same ciphertext under
+	 * the same txn id, however often it is re-sent. */
+	snprintf(path, sizeof path, "/rooms/%s/send/%s/%s", rid,
+		 q->p.encrypted ? "m.room.encrypted" : "m.room.message", txn);
 	q->req = request(n, "PUT", path, NULL, q->p.content, MX_SMALL_MAX_BODY, 30000, 1, on_send, n);
 	if (q->req <= 0) {
 		q->req = 0;
@@ -1084,6 +1188,17 @@ static void kick_sender(struct mxnet *n)
 			struct sendq *q = &n->q[i];
 			if (q->req > 0)
 				continue;
+			if (!q->p.encrypted && q_needs_crypto(n, q)) {
+				if (!n->e2) {
+					log_warn("matrix.%s: %s is encrypted and e2ee is off: the answer to "
+						 "%s is not sent (set e2ee = yes)", n->name, q->p.room_id,
+						 q->p.event_id);
+					store_answer_set_state(n->st, n->name, q->p.event_id, STORE_FAILED, NULL);
+					q_remove(n, q);
+					i--;
+				}
+				continue; /* crypto_kick encrypts it, then it comes back here */
+			}
 			if (q->not_before > now) {
 				if (q->not_before < wake)
 					wake = q->not_before;
@@ -1097,6 +1212,7 @@ static void kick_sender(struct mxnet *n)
 		set_timer(n, &n->send_timer, wake - now, send_timer_cb);
 	else if (n->nq == MX_SENDQ_MAX && !n->send_inflight)
 		set_timer(n, &n->send_timer, 1000, send_timer_cb);
+	crypto_kick(n);
 }
 
 /* ---- joins (from the store) and declines (best effort) ---- */
@@ -1316,6 +1432,16 @@ struct mxnet *mxnet_start(struct loop *lp, const struct matrix_config *cfg,
 	}
 	if (store_sync_get(n->st, n->name, n->since, sizeof n->since) == 1)
 		n->have_since = 1;
+	n->otk_count = -1;
+	n->fb_unused = -1;
+	if (cfg->e2ee && crypto_start_check(n) < 0) {
+		/* Start-up only (run.c calls this before the loop runs): a
+		 * missing or wrong pickle key stops faqbot before anything in
+		 * the state file is written, rather than running a bot that
+		 * cannot read its encrypted rooms. */
+		mxnet_free(n);
+		exit(1);
+	}
 	{
 		long pruned = store_answer_prune(n->st, wall_ms() - MX_PRUNE_AGE_MS);
 		long pending = store_pending_count(n->st, n->name);
@@ -1365,6 +1491,7 @@ void mxnet_stop(struct mxnet *n)
 	}
 	n->req = n->join_req = n->decline_req = 0;
 	n->send_inflight = 0;
+	crypto_cancel(n);
 	log_info("matrix.%s: stopped (%zu answer(s) waiting in the store)", n->name, n->nq);
 }
 
@@ -1380,6 +1507,9 @@ void mxnet_free(struct mxnet *n)
 		free(n->q[i].p.content);
 	for (i = 0; i < n->ndeclines; i++)
 		free(n->declines[i]);
+	for (i = 0; i < MX_MEMBER_CACHE; i++)
+		cJSON_Delete(n->mem[i].users);
+	e2ee_free(n->e2);
 	store_free(n->st);
 	free(n->base);
 	free(n->filter_q);
@@ -1432,4 +1562,728 @@ int mxnet_set_config(struct mxnet *n, const struct matrix_config *cfg)
 	n->has_newcfg = 1;
 	set_timer(n, &n->cfg_timer, 0, apply_config);
 	return 0;
+}
+
+/* ---- end-to-end encryption (issue 5): driving e2ee.c ----
+ * One crypto request at a time, chosen by crypto_kick in this order: key
+ * upload (after a /sync told the counts), cross-signing (once), the
+ * device-list catch-up, then the room-key sharing that the oldest
+ * encrypted answer waits for (members, /keys/query, /keys/claim,
+ * /sendToDevice), after which the answer is encrypted and stored
+ * encrypted, and the ordinary sender sends it. */
+
+/* Opens the crypto state at start-up when the store already holds this
+ * account's device, so that a wrong pickle key is found before anything
+ * is written.  -1: faqbot must stop (logged). */
+static int crypto_start_check(struct mxnet *n)
+{
+	struct store_account a;
+	if (!e2ee_pickle_key(n->cfg->pickle_key)) {
+		log_error("matrix.%s: e2ee = yes needs a pickle key: set pickle_key in [matrix.%s] or "
+			  "FAQBOT_PICKLE_KEY in the environment (there is no default key)", n->name, n->name);
+		return -1;
+	}
+	if (store_account_get(n->st, n->name, &a) != 1 || !a.user_id[0] || !a.device_id[0] ||
+	    strcmp(a.homeserver, n->base) || !user_matches(n->cfg->user, a.user_id))
+		return 0; /* no device yet: opened (and created) after login */
+	n->acct = a;
+	if (crypto_open(n) < 0) {
+		memset(&n->acct, 0, sizeof n->acct);
+		return -1;
+	}
+	memset(&n->acct, 0, sizeof n->acct);
+	return 0;
+}
+
+static int crypto_open(struct mxnet *n)
+{
+	char err[512], owner[512], v[16];
+	snprintf(owner, sizeof owner, "%s|%s", n->acct.user_id, n->acct.device_id);
+	if (n->e2 && !strcmp(owner, n->e2_owner))
+		return 0;
+	e2ee_free(n->e2);
+	n->e2 = e2ee_open(store_db(n->st), n->acct.user_id, n->acct.device_id,
+			  e2ee_pickle_key(n->cfg->pickle_key), err, sizeof err);
+	if (!n->e2) {
+		log_error("matrix.%s: %s", n->name, err);
+		return -1;
+	}
+	snprintf(n->e2_owner, sizeof n->e2_owner, "%s", owner);
+	log_info("matrix.%s: end-to-end encryption on for device %s (curve25519 %s, ed25519 %s)",
+		 n->name, n->acct.device_id, e2ee_curve25519(n->e2), e2ee_ed25519(n->e2));
+	n->xsign_done = store_kv_get(n->st, n->name, "xsign", v, sizeof v) == 1;
+	/* Device lists known up to devtoken; a newer sync token means they
+	 * were not followed meanwhile (e2ee was off): catch up with
+	 * /keys/changes.  Normally both are saved in the same transaction. */
+	n->changes_todo = store_kv_get(n->st, n->name, "devlists", n->devtoken, sizeof n->devtoken) == 1 &&
+			  n->have_since && strcmp(n->devtoken, n->since);
+	n->upload_check = 1;
+	return 0;
+}
+
+static void crypto_cancel(struct mxnet *n)
+{
+	if (n->cr_req > 0 && n->http)
+		http_cancel(n->http, n->cr_req);
+	n->cr_req = 0;
+	n->cr_op = CR_NONE;
+	clear_timer(n, &n->cr_timer);
+	free(n->share_body);
+	n->share_body = NULL;
+	n->prep_queried = n->prep_claimed = 0;
+}
+
+static void crypto_timer_cb(struct loop *lp, void *arg)
+{
+	struct mxnet *n = arg;
+	(void)lp;
+	n->cr_timer = 0;
+	crypto_kick(n);
+}
+
+static void crypto_backoff(struct mxnet *n, const char *what, const char *why)
+{
+	int64_t ms = mx_backoff_ms(n->cr_fails++, (int64_t)n->cfg->reconnect_max * 1000, rnd(n));
+	log_warn("matrix.%s: %s failed (%s); retrying in %.1f s", n->name, what, why, ms / 1000.0);
+	set_timer(n, &n->cr_timer, ms, crypto_timer_cb);
+}
+
+static void on_crypto(void *arg, const struct http_resp *r);
+
+static void crypto_request(struct mxnet *n, enum crypto_op op, const char *method, const char *path,
+			   const char *query, const char *body)
+{
+	n->cr_op = op;
+	n->cr_req = request(n, method, path, query, body, MX_SMALL_MAX_BODY, 60000, 1, on_crypto, n);
+	if (n->cr_req <= 0) {
+		n->cr_req = 0;
+		n->cr_op = CR_NONE;
+		crypto_backoff(n, "a crypto request", "cannot start the request");
+	}
+}
+
+/* ---- the batch: to-device messages, device lists, held events ---- */
+
+static void keyed_add(struct mxnet *n, const char *room_id)
+{
+	int i;
+	for (i = 0; i < n->nkeyed; i++)
+		if (!strcmp(n->keyed[i], room_id))
+			return;
+	if (n->nkeyed >= MX_KEYED_ROOMS || strlen(room_id) >= sizeof n->keyed[0]) {
+		n->keyed_all = 1;
+		return;
+	}
+	snprintf(n->keyed[n->nkeyed++], sizeof n->keyed[0], "%s", room_id);
+}
+
+static void to_device(struct mxnet *n, const cJSON *it)
+{
+	const char *type = mx_str(it, "type"), *sender = mx_str(it, "sender"), *ptype, *room;
+	char err[256] = "";
+	cJSON *pl;
+	if (!type || !sender)
+		return;
+	if (strcmp(type, "m.room.encrypted")) {
+		if (!strcmp(type, "m.room_key") || !strcmp(type, "m.forwarded_room_key"))
+			log_warn("matrix.%s: unencrypted %s from %s ignored (room keys are taken only "
+				 "over Olm)", n->name, type, sender);
+		return;
+	}
+	if (!(pl = e2ee_olm_decrypt(n->e2, it, err, sizeof err))) {
+		log_warn("matrix.%s: to-device message from %s not decrypted: %s", n->name, sender, err);
+		return;
+	}
+	ptype = mx_str(pl, "type");
+	room = mx_str(mx_obj(pl, "content"), "room_id");
+	if (ptype && !strcmp(ptype, "m.room_key") && room) {
+		log_info("matrix.%s: room key for %s from %s (session %.12s)", n->name, room, sender,
+			 mx_str(mx_obj(pl, "content"), "session_id") ? mx_str(mx_obj(pl, "content"), "session_id") : "?");
+		keyed_add(n, room);
+	} else {
+		log_debug("matrix.%s: to-device %s from %s", n->name, ptype ? ptype : "?", sender);
+	}
+	cJSON_Delete(pl);
+}
+
+static void crypto_batch_pre(struct mxnet *n)
+{
+	const cJSON *dl, *it;
+	n->nkeyed = n->keyed_all = 0;
+	if (!n->e2)
+		return;
+	dl = mx_obj(n->batch, "device_lists");
+	if (dl && e2ee_users_changed(n->e2, mx_arr(dl, "changed"), mx_arr(dl, "left")) < 0)
+		log_warn("matrix.%s: device list changes not recorded (state file error)", n->name);
+	cJSON_ArrayForEach(it, mx_arr(mx_obj(n->batch, "to_device"), "events"))
+		to_device(n, it);
+}
+
+/* Decrypts evj (the event as mx_event_json makes it) of n->room_id and
+ * handles the plaintext as any message.  NO_SESSION: held when hold is
+ * set.  Returns the e2ee status. */
+static int decrypt_handle(struct mxnet *n, const cJSON *evj, const struct mx_event *ev, int hold)
+{
+	char err[256] = "", dropped[256];
+	int st = E2EE_FAIL;
+	cJSON *pl = e2ee_megolm_decrypt(n->e2, n->room_id, evj, &st, err, sizeof err);
+	if (pl) {
+		cJSON *dec = mx_decrypted_event(ev, pl);
+		struct mx_event m;
+		if (dec && mx_event_parse(dec, &m) == 0 && !strcmp(m.type, "m.room.message"))
+			handle_message(n, &m);
+		cJSON_Delete(dec);
+		cJSON_Delete(pl);
+		return E2EE_OK;
+	}
+	if (st == E2EE_NO_SESSION && hold) {
+		char *text = cJSON_PrintUnformatted(evj);
+		int rc = text ? store_held_add(n->st, n->name, n->room_id, ev->event_id, text,
+					       wall_ms(), MX_HELD_MAX, dropped, sizeof dropped) : -1;
+		free(text);
+		if (rc < 0)
+			log_warn("matrix.%s: %s: %s cannot be held for its key (state file error)",
+				 n->name, n->room_id, ev->event_id);
+		else
+			log_info("matrix.%s: %s: %s waits for its room key (held)", n->name, n->room_id,
+				 ev->event_id);
+		if (rc == 1)
+			log_warn("matrix.%s: %d events already wait for their keys: the oldest, %s, "
+				 "is dropped", n->name, MX_HELD_MAX, dropped);
+	} else if (st != E2EE_NO_SESSION) {
+		log_warn("matrix.%s: %s: %s not decrypted: %s", n->name, n->room_id, ev->event_id, err);
+	}
+	return st;
+}
+
+static void encrypted_event(struct mxnet *n, const struct mx_event *ev)
+{
+	cJSON *evj;
+	if (!strcmp(ev->sender, n->acct.user_id) || n->initial || n->before_join)
+		return;
+	if (!n->room.encrypted) {
+		/* An encrypted event proves the room is: never answer it in clear. */
+		n->room.encrypted = 1;
+		room_save(n);
+	}
+	if (wall_ms() - ev->ts > (int64_t)n->max_age_s * 1000 ||
+	    store_answer_known(n->st, n->name, ev->event_id) != 0 || strlen(ev->event_id) > 255)
+		return;
+	if (!(evj = mx_event_json(ev)))
+		return;
+	decrypt_handle(n, evj, ev, 1);
+	cJSON_Delete(evj);
+}
+
+static void members_drop(struct mxnet *n, const char *room_id)
+{
+	int i;
+	for (i = 0; i < MX_MEMBER_CACHE; i++)
+		if (n->mem[i].users && !strcmp(n->mem[i].room, room_id)) {
+			cJSON_Delete(n->mem[i].users);
+			memset(&n->mem[i], 0, sizeof n->mem[i]);
+		}
+}
+
+static const cJSON *members_get(struct mxnet *n, const char *room_id)
+{
+	int i;
+	for (i = 0; i < MX_MEMBER_CACHE; i++)
+		if (n->mem[i].users && !strcmp(n->mem[i].room, room_id)) {
+			if (loop_now_ms(n->lp) - n->mem[i].at < MX_MEMBER_TTL_MS)
+				return n->mem[i].users;
+			members_drop(n, room_id);
+			return NULL;
+		}
+	return NULL;
+}
+
+static void members_set(struct mxnet *n, const char *room_id, cJSON *users)
+{
+	int i, slot = 0;
+	members_drop(n, room_id);
+	for (i = 0; i < MX_MEMBER_CACHE; i++) {
+		if (!n->mem[i].users) {
+			slot = i;
+			break;
+		}
+		if (n->mem[i].at < n->mem[slot].at)
+			slot = i;
+	}
+	cJSON_Delete(n->mem[slot].users);
+	snprintf(n->mem[slot].room, sizeof n->mem[slot].room, "%s", room_id);
+	n->mem[slot].users = users;
+	n->mem[slot].at = loop_now_ms(n->lp);
+}
+
+/* Another user's membership changed: the member list is re-read before
+ * the next encrypted answer; a member who left must not read what comes
+ * next, so the room's Megolm session is replaced (spec, "Rotating
+ * sessions"). */
+static void other_member(struct mxnet *n, const char *room_id, const struct mx_event *ev, int is_state)
+{
+	members_drop(n, room_id);
+	if (!n->e2 || !ev->membership || !n->room.encrypted)
+		return;
+	if (!strcmp(ev->membership, "join")) {
+		cJSON *u = cJSON_CreateArray();
+		if (u && cJSON_AddItemToArray(u, cJSON_CreateString(ev->state_key)))
+			e2ee_users_track(n->e2, u);
+		cJSON_Delete(u);
+	} else if (!is_state && !n->initial &&
+		   (!strcmp(ev->membership, "leave") || !strcmp(ev->membership, "ban"))) {
+		if (e2ee_room_rotate(n->e2, room_id) == 0)
+			log_info("matrix.%s: %s left %s: its Megolm session is replaced", n->name,
+				 ev->state_key, room_id);
+	}
+}
+
+/* Events held in room (n->room_id set by the caller) whose key came. */
+static void retry_held_room(struct mxnet *n, const char *room)
+{
+	struct store_held *h = malloc(sizeof *h * MX_HELD_RETRY);
+	char rid[256];
+	int k, i, answered = 0;
+	if (!h)
+		return;
+	k = store_held_list(n->st, n->name, room, h, MX_HELD_RETRY);
+	for (i = 0; i < k; i++) {
+		char err[160];
+		cJSON *j = mx_json_parse(h[i].event, strlen(h[i].event), err, sizeof err);
+		struct mx_event ev;
+		int st = E2EE_FAIL;
+		snprintf(rid, sizeof rid, "%s", h[i].room_id);
+		n->room_id = rid;
+		if (store_room_get(n->st, n->name, rid, &n->room) < 0)
+			memset(&n->room, 0, sizeof n->room);
+		n->before_join = 0;
+		if (j && mx_event_parse(j, &ev) == 0)
+			st = decrypt_handle(n, j, &ev, 0);
+		if (st != E2EE_NO_SESSION) {
+			store_held_del(n->st, h[i].id);
+			answered += st == E2EE_OK;
+		}
+		cJSON_Delete(j);
+		free(h[i].event);
+	}
+	if (answered)
+		log_info("matrix.%s: %d held event(s) decrypted after their key came", n->name, answered);
+	n->room_id = NULL;
+	free(h);
+}
+
+static void crypto_batch_post(struct mxnet *n)
+{
+	int i;
+	if (!n->e2)
+		return;
+	if (n->keyed_all)
+		retry_held_room(n, NULL);
+	else
+		for (i = 0; i < n->nkeyed; i++)
+			retry_held_room(n, n->keyed[i]);
+	if (!n->changes_todo && store_kv_set(n->st, n->name, "devlists", n->batch_next) == 0)
+		snprintf(n->devtoken, sizeof n->devtoken, "%s", n->batch_next);
+}
+
+/* After a batch: the key counts it gave, unless the sync left before our
+ * last upload was acknowledged (its counts would be stale and make us
+ * upload keys the server already has). */
+static void crypto_counts(struct mxnet *n)
+{
+	long c;
+	int f;
+	if (!n->e2 || n->batch_sent_ms < n->upload_done_ms)
+		return;
+	c = mx_otk_count(n->batch);
+	f = mx_fallback_unused(n->batch);
+	if (c >= 0)
+		n->otk_count = c;
+	if (f >= 0)
+		n->fb_unused = f;
+	n->upload_check = 1;
+}
+
+/* ---- answers waiting for encryption ---- */
+
+static int q_needs_crypto(struct mxnet *n, struct sendq *q)
+{
+	if (!q->enc) {
+		struct store_room r;
+		q->enc = store_room_get(n->st, n->name, q->p.room_id, &r) == 1 && r.encrypted ? 2 : 1;
+	}
+	return q->enc == 2;
+}
+
+static struct sendq *q_by_event(struct mxnet *n, const char *event_id)
+{
+	size_t i;
+	for (i = 0; i < n->nq; i++)
+		if (!strcmp(n->q[i].p.event_id, event_id))
+			return &n->q[i];
+	return NULL;
+}
+
+/* The room key is shared: encrypt the answer and store the ciphertext in
+ * the transaction that also keeps the Megolm ratchet's advance, so a
+ * re-send after a crash sends these very bytes (see store.h). */
+static int prep_finish(struct mxnet *n, struct sendq *q)
+{
+	char err[160];
+	cJSON *c = mx_json_parse(q->p.content, strlen(q->p.content), err, sizeof err);
+	char *ct = NULL;
+	if (!c || store_begin(n->st) < 0) {
+		cJSON_Delete(c);
+		return -1;
+	}
+	ct = e2ee_megolm_encrypt(n->e2, q->p.room_id, "m.room.message", c);
+	cJSON_Delete(c);
+	if (!ct || store_answer_encrypted(n->st, n->name, q->p.event_id, ct) < 0 ||
+	    store_commit(n->st) < 0) {
+		store_rollback(n->st);
+		free(ct);
+		return -1;
+	}
+	free(q->p.content);
+	q->p.content = ct;
+	q->p.encrypted = 1;
+	log_debug("matrix.%s: answer to %s encrypted", n->name, q->p.event_id);
+	return 0;
+}
+
+static char *txn_for_share(struct mxnet *n)
+{
+	char *t = malloc(96);
+	if (t)
+		snprintf(t, 96, "fbk.%lld.%lu.%08x", (long long)wall_ms(), ++n->share_seq, rnd(n));
+	return t;
+}
+
+static int count_devices(const char *body)
+{
+	cJSON *j = cJSON_Parse(body), *u;
+	int k = 0;
+	cJSON_ArrayForEach(u, mx_obj(j, "messages"))
+		k += cJSON_GetArraySize(u);
+	cJSON_Delete(j);
+	return k;
+}
+
+/* One step for the oldest answer that waits for encryption.  1 when it was
+ * encrypted right away (try the next), 0 otherwise. */
+static int prep_step(struct mxnet *n)
+{
+	struct sendq *q = n->prep_event[0] ? q_by_event(n, n->prep_event) : NULL;
+	const cJSON *users;
+	struct store_room room;
+	char *body, rid[800], path[1000];
+	size_t i;
+	if (!q || q->p.encrypted || q->req > 0) {
+		n->prep_event[0] = 0;
+		q = NULL;
+		for (i = 0; i < n->nq && !q; i++)
+			if (!n->q[i].p.encrypted && !n->q[i].req && q_needs_crypto(n, &n->q[i]))
+				q = &n->q[i];
+		if (!q)
+			return 0;
+		snprintf(n->prep_event, sizeof n->prep_event, "%s", q->p.event_id);
+		snprintf(n->prep_room, sizeof n->prep_room, "%s", q->p.room_id);
+		n->prep_queried = n->prep_claimed = 0;
+	}
+	if (!(users = members_get(n, n->prep_room))) {
+		if (mx_url_escape(n->prep_room, rid, sizeof rid) < 0)
+			return 0;
+		snprintf(path, sizeof path, "/rooms/%s/joined_members", rid);
+		crypto_request(n, CR_MEMBERS, "GET", path, NULL, NULL);
+		return 0;
+	}
+	if (e2ee_users_track(n->e2, users) < 0)
+		log_warn("matrix.%s: cannot record the members of %s to track", n->name, n->prep_room);
+	if (!n->prep_queried && (body = e2ee_keys_query_body(n->e2))) {
+		n->prep_queried = 1;
+		crypto_request(n, CR_QUERY, "POST", "/keys/query", NULL, body);
+		free(body);
+		return 0;
+	}
+	if (!n->prep_claimed && (body = e2ee_keys_claim_body(n->e2, users))) {
+		n->prep_claimed = 1;
+		crypto_request(n, CR_CLAIM, "POST", "/keys/claim", NULL, body);
+		free(body);
+		return 0;
+	}
+	if (store_room_get(n->st, n->name, n->prep_room, &room) < 0)
+		memset(&room, 0, sizeof room);
+	body = e2ee_room_key_share_body(n->e2, n->prep_room, users, (long)room.rot_msgs, room.rot_ms,
+					wall_ms(), n->share_sid, sizeof n->share_sid);
+	if (body) {
+		char *txn = txn_for_share(n), tq[200];
+		if (!txn || mx_url_escape(txn, tq, sizeof tq) < 0) {
+			free(txn);
+			free(body);
+			return 0;
+		}
+		snprintf(path, sizeof path, "/sendToDevice/m.room.encrypted/%s", tq);
+		free(txn);
+		n->share_body = body;
+		crypto_request(n, CR_SHARE, "PUT", path, NULL, body);
+		return 0;
+	}
+	if (prep_finish(n, q) < 0) {
+		crypto_backoff(n, "encrypting an answer", "no outbound session or state file error");
+		return 0;
+	}
+	n->prep_event[0] = 0;
+	/* Sent by kick_sender from a timer: no recursion through it. */
+	set_timer(n, &n->send_timer, 0, send_timer_cb);
+	return 1;
+}
+
+static void xsign_start(struct mxnet *n, int with_auth, const char *session)
+{
+	char err[256] = "", *body = e2ee_xsign_upload_body(n->e2, err, sizeof err), *full;
+	cJSON *b;
+	if (!body) {
+		log_warn("matrix.%s: cross-signing keys not made (%s); not cross-signed", n->name, err);
+		n->xsign_done = 1;
+		return;
+	}
+	if (!with_auth) {
+		crypto_request(n, CR_XSIGN, "POST", "/keys/device_signing/upload", NULL, body);
+		free(body);
+		return;
+	}
+	/* Interactive auth (spec, "User-interactive authentication"):
+	 * m.login.password with the account's password. */
+	b = cJSON_Parse(body);
+	free(body);
+	if (b) {
+		cJSON *auth = cJSON_AddObjectToObject(b, "auth"), *id;
+		cJSON_AddStringToObject(auth, "type", "m.login.password");
+		id = cJSON_AddObjectToObject(auth, "identifier");
+		cJSON_AddStringToObject(id, "type", "m.id.user");
+		cJSON_AddStringToObject(id, "user", n->acct.user_id);
+		cJSON_AddStringToObject(auth, "password", n->cfg->password);
+		if (session)
+			cJSON_AddStringToObject(auth, "session", session);
+	}
+	full = b ? cJSON_PrintUnformatted(b) : NULL;
+	if (b) {
+		cJSON *pw = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(b, "auth"),
+							     "password");
+		if (cJSON_IsString(pw))
+			memset(pw->valuestring, 0, strlen(pw->valuestring));
+	}
+	cJSON_Delete(b);
+	if (!full) {
+		n->xsign_done = 1;
+		return;
+	}
+	n->xsign_auth = 1;
+	crypto_request(n, CR_XSIGN, "POST", "/keys/device_signing/upload", NULL, full);
+	memset(full, 0, strlen(full));
+	free(full);
+}
+
+static void crypto_kick(struct mxnet *n)
+{
+	char err[256];
+	if (!n->e2 || n->stopped || n->cr_req > 0 || n->cr_timer > 0 || !n->acct.access_token[0] ||
+	    !n->acct.user_id[0])
+		return;
+	if (n->synced_once && n->upload_check) {
+		char *body;
+		err[0] = 0;
+		n->upload_check = 0;
+		body = e2ee_keys_upload_body(n->e2, n->otk_count, n->fb_unused, wall_ms(), err, sizeof err);
+		if (body) {
+			crypto_request(n, CR_UPLOAD, "POST", "/keys/upload", NULL, body);
+			free(body);
+			return;
+		}
+		if (err[0])
+			log_warn("matrix.%s: keys not uploaded: %s", n->name, err);
+		else
+			n->keys_ok = 1;
+	}
+	if (n->keys_ok && !n->xsign_done) {
+		if (!n->cfg->password) {
+			log_info("matrix.%s: cross-signing skipped: uploading cross-signing keys needs "
+				 "the account password (interactive auth), and only an access_token is "
+				 "configured; clients that require cross-signed devices will not send "
+				 "keys to this bot", n->name);
+			n->xsign_done = 1;
+		} else {
+			n->xsign_auth = 0;
+			xsign_start(n, 0, NULL);
+			if (n->cr_req > 0)
+				return;
+		}
+	}
+	if (n->changes_todo && n->have_since) {
+		char from[3200], to[3200], query[6500];
+		snprintf(n->changes_to, sizeof n->changes_to, "%s", n->since);
+		if (mx_url_escape(n->devtoken, from, sizeof from) == 0 &&
+		    mx_url_escape(n->changes_to, to, sizeof to) == 0) {
+			snprintf(query, sizeof query, "from=%s&to=%s", from, to);
+			crypto_request(n, CR_CHANGES, "GET", "/keys/changes", query, NULL);
+			return;
+		}
+		n->changes_todo = 0;
+	}
+	while (n->cr_req <= 0 && n->cr_timer <= 0 && prep_step(n))
+		;
+}
+
+static void on_crypto(void *arg, const struct http_resp *r)
+{
+	struct mxnet *n = arg;
+	enum crypto_op op = n->cr_op;
+	cJSON *j = parse_small(r);
+	char why[320], err[256] = "";
+	struct sendq *q;
+	n->cr_req = 0;
+	n->cr_op = CR_NONE;
+	if (r->status == 401 && is_errcode(j, "M_UNKNOWN_TOKEN")) {
+		cJSON_Delete(j);
+		session_lost(n);
+		return;
+	}
+	if (r->status == 429) {
+		set_timer(n, &n->cr_timer, mx_retry_after_ms(j, r->retry_after_ms), crypto_timer_cb);
+		if (op == CR_UPLOAD)
+			n->upload_check = 1;
+		if (op == CR_QUERY)
+			n->prep_queried = 0;
+		if (op == CR_CLAIM)
+			n->prep_claimed = 0;
+		if (op == CR_SHARE) {
+			free(n->share_body);
+			n->share_body = NULL;
+		}
+		cJSON_Delete(j);
+		return;
+	}
+	describe(r, j, why, sizeof why);
+	switch (op) {
+	case CR_UPLOAD:
+		if (r->status == 200) {
+			long c = e2ee_keys_upload_done(n->e2, r->body, r->len);
+			n->upload_done_ms = loop_now_ms(n->lp);
+			if (c >= 0)
+				n->otk_count = c;
+			n->fb_unused = 1;
+			n->cr_fails = 0;
+			/* The first upload of a run is worth a line; top-ups are not. */
+			if (n->keys_ok)
+				log_debug("matrix.%s: one-time keys topped up (%ld on the server)", n->name, c);
+			else
+				log_info("matrix.%s: keys uploaded (%ld one-time keys on the server)", n->name, c);
+			n->keys_ok = 1;
+		} else {
+			n->upload_check = 1; /* the same unpublished keys go again */
+			crypto_backoff(n, "/keys/upload", why);
+		}
+		break;
+	case CR_XSIGN:
+		if (r->status == 200) {
+			char *b = e2ee_xsign_signatures_body(n->e2, err, sizeof err);
+			if (b) {
+				crypto_request(n, CR_XSIGN_SIGS, "POST", "/keys/signatures/upload", NULL, b);
+				free(b);
+			} else {
+				log_warn("matrix.%s: cross-signing: %s", n->name, err);
+				n->xsign_done = 1;
+			}
+		} else if (r->status == 401 && !n->xsign_auth && mx_str(j, "session")) {
+			xsign_start(n, 1, mx_str(j, "session"));
+		} else if (r->status == 401 && !n->xsign_auth && mx_arr(j, "flows")) {
+			xsign_start(n, 1, NULL);
+		} else {
+			log_warn("matrix.%s: cross-signing keys refused (%s); the device stays "
+				 "uncross-signed until a restart", n->name, why);
+			n->xsign_done = 1;
+		}
+		break;
+	case CR_XSIGN_SIGS:
+		n->xsign_done = 1;
+		if (r->status == 200 && !(mx_obj(j, "failures") && mx_obj(j, "failures")->child)) {
+			store_kv_set(n->st, n->name, "xsign", "done");
+			log_info("matrix.%s: device %s cross-signed (master and self-signing keys "
+				 "uploaded)", n->name, n->acct.device_id);
+		} else {
+			log_warn("matrix.%s: the device signature was refused (%s)", n->name,
+				 r->status == 200 ? "failures in the answer" : why);
+		}
+		break;
+	case CR_CHANGES:
+		if (r->status == 200) {
+			if (e2ee_users_changed(n->e2, mx_arr(j, "changed"), mx_arr(j, "left")) == 0 &&
+			    store_kv_set(n->st, n->name, "devlists", n->changes_to) == 0) {
+				log_info("matrix.%s: device lists caught up with /keys/changes", n->name);
+				n->changes_todo = 0;
+			}
+		} else if (r->status >= 400 && r->status < 500) {
+			log_warn("matrix.%s: /keys/changes refused (%s); device lists are refreshed as "
+				 "rooms need them", n->name, why);
+			n->changes_todo = 0;
+		} else {
+			crypto_backoff(n, "/keys/changes", why);
+		}
+		break;
+	case CR_MEMBERS:
+		if (r->status == 200) {
+			cJSON *u = mx_joined_members(j);
+			if (u)
+				members_set(n, n->prep_room, u);
+			else
+				crypto_backoff(n, "reading the room's members", "bad answer");
+		} else if (r->status == 403 || r->status == 404) {
+			log_warn("matrix.%s: members of %s not readable (%s): the answer to %s is not "
+				 "sent", n->name, n->prep_room, why, n->prep_event);
+			if ((q = q_by_event(n, n->prep_event))) {
+				store_answer_set_state(n->st, n->name, q->p.event_id, STORE_FAILED, NULL);
+				q_remove(n, q);
+			}
+			n->prep_event[0] = 0;
+		} else {
+			crypto_backoff(n, "reading the room's members", why);
+		}
+		break;
+	case CR_QUERY:
+		if (r->status == 200) {
+			int k = e2ee_keys_query_done(n->e2, r->body, r->len, err, sizeof err);
+			if (k < 0 || err[0])
+				log_warn("matrix.%s: /keys/query: %s", n->name, err[0] ? err : "unusable answer");
+			log_debug("matrix.%s: /keys/query: %d device(s) verified and pinned", n->name, k);
+		} else {
+			n->prep_queried = 0;
+			crypto_backoff(n, "/keys/query", why);
+		}
+		break;
+	case CR_CLAIM:
+		if (r->status == 200) {
+			int k = e2ee_keys_claim_done(n->e2, r->body, r->len);
+			log_debug("matrix.%s: /keys/claim: %d Olm session(s) made", n->name, k);
+		} else {
+			n->prep_claimed = 0;
+			crypto_backoff(n, "/keys/claim", why);
+		}
+		break;
+	case CR_SHARE:
+		if (r->status == 200 && n->share_body) {
+			if (e2ee_room_key_share_done(n->e2, n->share_sid, n->share_body) == 0)
+				log_info("matrix.%s: room key of %s sent to %d device(s)", n->name,
+					 n->prep_room, count_devices(n->share_body));
+			n->cr_fails = 0;
+		} else {
+			crypto_backoff(n, "sharing the room key", why);
+		}
+		free(n->share_body);
+		n->share_body = NULL;
+		break;
+	case CR_NONE:
+		break;
+	}
+	cJSON_Delete(j);
+	crypto_kick(n);
 }

@@ -502,3 +502,99 @@ const char *mx_question_text(const char *body, const char *self, int *mentioned)
 	}
 	return p;
 }
+
+/* ---- end-to-end encryption helpers ---- */
+
+cJSON *mx_joined_members(const cJSON *resp)
+{
+	const cJSON *joined = mx_obj(resp, "joined"), *it;
+	cJSON *out;
+	int n = 0;
+	if (!joined || !(out = cJSON_CreateArray()))
+		return NULL;
+	cJSON_ArrayForEach(it, joined) {
+		cJSON *s;
+		if (!it->string || it->string[0] != '@' || n >= MX_MAX_MEMBERS)
+			continue;
+		if (!(s = cJSON_CreateString(it->string))) {
+			cJSON_Delete(out);
+			return NULL;
+		}
+		cJSON_AddItemToArray(out, s);
+		n++;
+	}
+	return out;
+}
+
+long mx_otk_count(const cJSON *sync)
+{
+	const cJSON *o = mx_obj(sync, "device_one_time_keys_count");
+	if (!o)
+		return -1;
+	return (long)mx_int(o, "signed_curve25519", 0);
+}
+
+int mx_fallback_unused(const cJSON *sync)
+{
+	const cJSON *a = mx_arr(sync, "device_unused_fallback_key_types"), *it;
+	if (!a)
+		return -1;
+	cJSON_ArrayForEach(it, a)
+		if (cJSON_IsString(it) && !strcmp(it->valuestring, "signed_curve25519"))
+			return 1;
+	return 0;
+}
+
+int mx_room_encryption(const cJSON *content, int64_t *msgs, int64_t *ms)
+{
+	const char *alg = mx_str(content, "algorithm");
+	*msgs = *ms = 0;
+	if (!alg || strcmp(alg, "m.megolm.v1.aes-sha2"))
+		return 0;
+	*msgs = mx_int(content, "rotation_period_msgs", 0);
+	*ms = mx_int(content, "rotation_period_ms", 0);
+	if (*msgs < 0)
+		*msgs = 0;
+	if (*ms < 0)
+		*ms = 0;
+	return 1;
+}
+
+cJSON *mx_event_json(const struct mx_event *ev)
+{
+	cJSON *o;
+	if (!ev->content || !(o = cJSON_CreateObject()))
+		return NULL;
+	if (!cJSON_AddStringToObject(o, "type", ev->type) ||
+	    !cJSON_AddStringToObject(o, "event_id", ev->event_id) ||
+	    !cJSON_AddStringToObject(o, "sender", ev->sender) ||
+	    !cJSON_AddNumberToObject(o, "origin_server_ts", (double)ev->ts) ||
+	    !cJSON_AddItemToObject(o, "content", cJSON_Duplicate(ev->content, 1))) {
+		cJSON_Delete(o);
+		return NULL;
+	}
+	return o;
+}
+
+cJSON *mx_decrypted_event(const struct mx_event *outer, const cJSON *payload)
+{
+	const char *type = mx_str(payload, "type");
+	const cJSON *pc = mx_obj(payload, "content"), *rel;
+	cJSON *o, *c;
+	if (!type || !pc || !(o = cJSON_CreateObject()))
+		return NULL;
+	c = cJSON_Duplicate(pc, 1);
+	if (!c || !cJSON_AddStringToObject(o, "type", type) ||
+	    !cJSON_AddStringToObject(o, "event_id", outer->event_id) ||
+	    !cJSON_AddStringToObject(o, "sender", outer->sender) ||
+	    !cJSON_AddNumberToObject(o, "origin_server_ts", (double)outer->ts)) {
+		cJSON_Delete(c);
+		cJSON_Delete(o);
+		return NULL;
+	}
+	rel = mx_obj(outer->content, "m.relates_to");
+	if (rel && !cJSON_GetObjectItemCaseSensitive(c, "m.relates_to"))
+		cJSON_AddItemToObject(c, "m.relates_to", cJSON_Duplicate(rel, 1));
+	cJSON_AddItemToObject(o, "content", c);
+	return o;
+}

@@ -18,7 +18,7 @@
 
 enum {
 	Q_ANSWER_KNOWN, Q_ANSWER_ADD, Q_ANSWER_STATE, Q_SYNC_SET, Q_SYNC_GET,
-	Q_ROOM_GET, Q_ROOM_SET, Q_PENDING, NQ
+	Q_ROOM_GET, Q_ROOM_SET, Q_PENDING, Q_ANSWER_ENC, NQ
 };
 
 static const char *const qsql[NQ] = {
@@ -30,12 +30,17 @@ static const char *const qsql[NQ] = {
 	[Q_SYNC_SET] = "INSERT INTO sync(net,next_batch) VALUES(?1,?2)"
 		       " ON CONFLICT(net) DO UPDATE SET next_batch=excluded.next_batch",
 	[Q_SYNC_GET] = "SELECT next_batch FROM sync WHERE net=?1",
-	[Q_ROOM_GET] = "SELECT joined,is_direct,members FROM rooms WHERE net=?1 AND room_id=?2",
-	[Q_ROOM_SET] = "INSERT INTO rooms(net,room_id,joined,is_direct,members) VALUES(?1,?2,?3,?4,?5)"
+	[Q_ROOM_GET] = "SELECT joined,is_direct,members,encrypted,rot_msgs,rot_ms FROM rooms"
+		       " WHERE net=?1 AND room_id=?2",
+	[Q_ROOM_SET] = "INSERT INTO rooms(net,room_id,joined,is_direct,members,encrypted,rot_msgs,rot_ms)"
+		       " VALUES(?1,?2,?3,?4,?5,?6,?7,?8)"
 		       " ON CONFLICT(net,room_id) DO UPDATE SET joined=excluded.joined,"
-		       " is_direct=excluded.is_direct, members=excluded.members",
-	[Q_PENDING] = "SELECT seq,event_id,room_id,txn_id,content FROM answers"
+		       " is_direct=excluded.is_direct, members=excluded.members,"
+		       " encrypted=excluded.encrypted, rot_msgs=excluded.rot_msgs, rot_ms=excluded.rot_ms",
+	[Q_PENDING] = "SELECT seq,event_id,room_id,txn_id,content,encrypted FROM answers"
 		      " WHERE net=?1 AND state=0 AND seq>?2 ORDER BY seq LIMIT ?3",
+	[Q_ANSWER_ENC] = "UPDATE answers SET content=?3, encrypted=1"
+			 " WHERE net=?1 AND event_id=?2 AND state=0 AND encrypted=0",
 };
 
 /* The core schema, one step per version; never edit a released step, add
@@ -52,6 +57,20 @@ static const char *const core_steps[] = {
 	" state INTEGER NOT NULL, content TEXT NOT NULL, reply_id TEXT,"
 	" created INTEGER NOT NULL, UNIQUE (net, event_id));"
 	"CREATE INDEX answers_pending ON answers (net, state, seq);",
+	/* 2: end-to-end encryption (issue 5): the room's m.room.encryption
+	 * settings, answers stored encrypted, events held until their room key
+	 * arrives, and small per-network values (cross-signing done, the
+	 * device-list token). */
+	"ALTER TABLE rooms ADD COLUMN encrypted INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE rooms ADD COLUMN rot_msgs INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE rooms ADD COLUMN rot_ms INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE answers ADD COLUMN encrypted INTEGER NOT NULL DEFAULT 0;"
+	"CREATE TABLE held (id INTEGER PRIMARY KEY AUTOINCREMENT, net TEXT NOT NULL,"
+	" room_id TEXT NOT NULL, event_id TEXT NOT NULL, event TEXT NOT NULL,"
+	" created INTEGER NOT NULL, UNIQUE (net, event_id));"
+	"CREATE INDEX held_room ON held (net, room_id, id);"
+	"CREATE TABLE kv (net TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL,"
+	" PRIMARY KEY (net, key));",
 };
 
 struct store {
@@ -387,6 +406,9 @@ int store_room_get(struct store *s, const char *net, const char *room_id, struct
 		r->joined = sqlite3_column_int(st, 0);
 		r->is_direct = sqlite3_column_int(st, 1);
 		r->members = sqlite3_column_int(st, 2);
+		r->encrypted = sqlite3_column_int(st, 3);
+		r->rot_msgs = sqlite3_column_int64(st, 4);
+		r->rot_ms = sqlite3_column_int64(st, 5);
 		found = 1;
 	} else if (rc != SQLITE_DONE) {
 		found = -1;
@@ -404,6 +426,9 @@ int store_room_set(struct store *s, const char *net, const char *room_id, const 
 	sqlite3_bind_int(st, 3, r->joined);
 	sqlite3_bind_int(st, 4, r->is_direct);
 	sqlite3_bind_int(st, 5, r->members);
+	sqlite3_bind_int(st, 6, r->encrypted);
+	sqlite3_bind_int64(st, 7, r->rot_msgs);
+	sqlite3_bind_int64(st, 8, r->rot_ms);
 	return write1(s, st, "saving a room");
 }
 
@@ -478,6 +503,7 @@ int store_pending_list(struct store *s, const char *net, int64_t after_seq,
 		copy_col(st, 1, p->event_id, sizeof p->event_id);
 		copy_col(st, 2, p->room_id, sizeof p->room_id);
 		copy_col(st, 3, p->txn_id, sizeof p->txn_id);
+		p->encrypted = sqlite3_column_int(st, 5);
 		if (!(p->content = strdup(c ? (const char *)c : "{}"))) {
 			rc = SQLITE_NOMEM;
 			break;
@@ -524,4 +550,168 @@ long store_answer_prune(struct store *s, int64_t before_ms)
 	n = (long)sqlite3_changes(s->db);
 	sqlite3_finalize(st);
 	return n;
+}
+
+int store_answer_encrypted(struct store *s, const char *net, const char *event_id,
+			   const char *content)
+{
+	sqlite3_stmt *st = s->q[Q_ANSWER_ENC];
+	sqlite3_bind_text(st, 1, net, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, event_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, content, -1, SQLITE_STATIC);
+	if (write1(s, st, "storing an encrypted answer") < 0)
+		return -1;
+	/* No row changed: not pending any more, or encrypted already. */
+	return sqlite3_changes(s->db) == 1 ? 0 : -1;
+}
+
+/* ---- events held until their room key arrives ---- */
+
+/* Prepares sql and binds net as ?1; NULL on error (logged). */
+static sqlite3_stmt *prep_net(struct store *s, const char *sql, const char *net)
+{
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
+		log_error("store: %s", sqlite3_errmsg(s->db));
+		return NULL;
+	}
+	sqlite3_bind_text(st, 1, net, -1, SQLITE_STATIC);
+	return st;
+}
+
+int store_held_add(struct store *s, const char *net, const char *room_id, const char *event_id,
+		   const char *event, int64_t now_ms, int max, char *dropped, size_t droppedlen)
+{
+	sqlite3_stmt *st;
+	int rc, n = 0;
+	if (dropped && droppedlen)
+		dropped[0] = 0;
+	if (max < 1)
+		return -1;
+	if (!(st = prep_net(s, "INSERT OR IGNORE INTO held(net,room_id,event_id,event,created)"
+			    " VALUES(?1,?2,?3,?4,?5)", net)))
+		return -1;
+	sqlite3_bind_text(st, 2, room_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, event_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, event, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 5, now_ms);
+	rc = write1(s, st, "holding an event");
+	sqlite3_finalize(st);
+	if (rc < 0)
+		return -1;
+	/* At the cap the oldest goes (one insert drops at most one). */
+	if (!(st = prep_net(s, "SELECT count(*) FROM held WHERE net=?1", net)))
+		return -1;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	if (n <= max)
+		return 0;
+	if (!(st = prep_net(s, "SELECT id,event_id FROM held WHERE net=?1 ORDER BY id LIMIT 1", net)))
+		return -1;
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		int64_t id = sqlite3_column_int64(st, 0);
+		if (dropped && droppedlen)
+			copy_col(st, 1, dropped, droppedlen);
+		sqlite3_finalize(st);
+		return store_held_del(s, id) < 0 ? -1 : 1;
+	}
+	sqlite3_finalize(st);
+	return -1;
+}
+
+int store_held_list(struct store *s, const char *net, const char *room_id,
+		    struct store_held *out, int max)
+{
+	sqlite3_stmt *st = prep_net(s, room_id ?
+				    "SELECT id,room_id,event FROM held WHERE net=?1 AND room_id=?2"
+				    " ORDER BY id LIMIT ?3" :
+				    "SELECT id,room_id,event FROM held WHERE net=?1 ORDER BY id LIMIT ?3", net);
+	int n = 0, rc = SQLITE_DONE;
+	if (!st)
+		return -1;
+	if (room_id)
+		sqlite3_bind_text(st, 2, room_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 3, max);
+	while (n < max && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const unsigned char *e = sqlite3_column_text(st, 2);
+		out[n].id = sqlite3_column_int64(st, 0);
+		copy_col(st, 1, out[n].room_id, sizeof out[n].room_id);
+		if (!(out[n].event = strdup(e ? (const char *)e : "{}"))) {
+			rc = SQLITE_NOMEM;
+			break;
+		}
+		n++;
+	}
+	sqlite3_finalize(st);
+	if (n < max && rc != SQLITE_DONE && rc != SQLITE_ROW) {
+		while (n > 0)
+			free(out[--n].event);
+		return -1;
+	}
+	return n;
+}
+
+int store_held_del(struct store *s, int64_t id)
+{
+	sqlite3_stmt *st;
+	int rc;
+	if (sqlite3_prepare_v2(s->db, "DELETE FROM held WHERE id=?1", -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_int64(st, 1, id);
+	rc = write1(s, st, "releasing a held event");
+	sqlite3_finalize(st);
+	return rc;
+}
+
+long store_held_count(struct store *s, const char *net)
+{
+	sqlite3_stmt *st = prep_net(s, "SELECT count(*) FROM held WHERE net=?1", net);
+	long n = -1;
+	if (!st)
+		return -1;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		n = (long)sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return n;
+}
+
+/* ---- small per-network values ---- */
+
+int store_kv_get(struct store *s, const char *net, const char *key, char *buf, size_t buflen)
+{
+	sqlite3_stmt *st = prep_net(s, "SELECT value FROM kv WHERE net=?1 AND key=?2", net);
+	int rc, found = 0;
+	if (!st)
+		return -1;
+	sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		const unsigned char *t = sqlite3_column_text(st, 0);
+		size_t n = t ? strlen((const char *)t) : 0;
+		if (!t || n + 1 > buflen) {
+			found = -1;
+		} else {
+			memcpy(buf, t, n + 1);
+			found = 1;
+		}
+	} else if (rc != SQLITE_DONE) {
+		found = -1;
+	}
+	sqlite3_finalize(st);
+	return found;
+}
+
+int store_kv_set(struct store *s, const char *net, const char *key, const char *value)
+{
+	sqlite3_stmt *st = prep_net(s, "INSERT INTO kv(net,key,value) VALUES(?1,?2,?3)"
+				    " ON CONFLICT(net,key) DO UPDATE SET value=excluded.value", net);
+	int rc;
+	if (!st)
+		return -1;
+	sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, value, -1, SQLITE_STATIC);
+	rc = write1(s, st, "saving a value");
+	sqlite3_finalize(st);
+	return rc;
 }

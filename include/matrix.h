@@ -2,7 +2,8 @@
  * configured access token), the /sync long-poll with its gaps filled from
  * /messages, invites, and replies sent exactly once through the state
  * store (store.h).  Messages go to bot.h, which decides and writes the
- * answer; this module sends it as an m.notice replying to the question. */
+ * answer; this module sends it as an m.notice replying to the question,
+ * Megolm-encrypted in encrypted rooms when [matrix.NAME] e2ee = yes. */
 #ifndef FAQBOT_MATRIX_H
 #define FAQBOT_MATRIX_H
 
@@ -15,7 +16,9 @@ struct mxnet;
  * all networks; created 0600), then logs in and syncs in the background,
  * retrying with backoff for ever.  cfg is copied; bot is borrowed and must
  * outlive the network.  NULL (the reason logged) when the state file
- * cannot be opened or memory runs out. */
+ * cannot be opened or memory runs out.  With e2ee on (issue 5), a missing
+ * pickle key, or one that does not open the stored Olm account, is logged
+ * and the process exits with status 1 before the state file is written. */
 struct mxnet *mxnet_start(struct loop *lp, const struct matrix_config *cfg,
 			  struct bot *bot, const char *state_path);
 /* [bot] max_answer_age: after a restart, questions older than this many

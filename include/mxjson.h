@@ -136,4 +136,40 @@ int mx_inviter_allowed(const struct strlist *allowed, const char *user_id);
  * pointer into body. */
 const char *mx_question_text(const char *body, const char *self, int *mentioned);
 
+/* ---- end-to-end encryption helpers (issue 5), pure ---- */
+
+/* Members listed per joined_members answer, at most this many. */
+#define MX_MAX_MEMBERS 512
+
+/* /rooms/{id}/joined_members answer -> a new array of user ids (strings
+ * only, at most MX_MAX_MEMBERS), NULL when it has no "joined" object.
+ * {"joined":{"@a:x":{},"@b:x":{}}} -> ["@a:x","@b:x"] */
+cJSON *mx_joined_members(const cJSON *resp);
+
+/* The /sync's device_one_time_keys_count.signed_curve25519: the count,
+ * 0 when the object is there without it, -1 when there is no object. */
+long mx_otk_count(const cJSON *sync);
+/* The /sync's device_unused_fallback_key_types: 1 holds
+ * signed_curve25519, 0 an array without it (the fallback key was used),
+ * -1 absent. */
+int mx_fallback_unused(const cJSON *sync);
+
+/* An m.room.encryption content: 1 when its algorithm is Megolm, with the
+ * rotation settings (0 when absent or not positive integers) in *msgs and
+ * *ms; 0 for another algorithm or a malformed content. */
+int mx_room_encryption(const cJSON *content, int64_t *msgs, int64_t *ms);
+
+/* The event the crypto code decrypts and the store holds:
+ * {type, event_id, sender, origin_server_ts, content} copied from ev.
+ * NULL when ev has no content. */
+cJSON *mx_event_json(const struct mx_event *ev);
+
+/* The plaintext event of an m.room.encrypted one: event_id, sender and
+ * origin_server_ts of the outer event, type and content of the decrypted
+ * payload ({type, content, room_id}); the outer content's m.relates_to
+ * is copied into the content when the payload has none (the spec keeps
+ * relations in the clear part).  NULL when the payload has no string type
+ * or object content. */
+cJSON *mx_decrypted_event(const struct mx_event *outer, const cJSON *payload);
+
 #endif

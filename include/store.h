@@ -61,6 +61,9 @@ struct store_room {
 	int joined;      /* STORE_LEFT / STORE_JOINED / STORE_JOINING */
 	int is_direct;   /* invited with is_direct */
 	int members;     /* joined members, 0 when unknown */
+	int encrypted;   /* m.room.encryption seen: answers go out encrypted */
+	int64_t rot_msgs;/* its rotation_period_msgs, 0: the spec's default */
+	int64_t rot_ms;  /* its rotation_period_ms, 0: the spec's default */
 };
 int store_room_get(struct store *s, const char *net, const char *room_id, struct store_room *r);
 int store_room_set(struct store *s, const char *net, const char *room_id, const struct store_room *r);
@@ -95,6 +98,7 @@ struct store_pending {
 	char room_id[256];
 	char txn_id[80];
 	char *content;      /* malloc'd JSON; the caller frees it */
+	int encrypted;      /* content is the m.room.encrypted content */
 };
 /* Up to max pending answers of net with seq > after_seq, oldest first,
  * into out.  Returns how many, or -1. */
@@ -102,8 +106,39 @@ int store_pending_list(struct store *s, const char *net, int64_t after_seq,
 		       struct store_pending *out, int max);
 /* Pending answers of net. */
 long store_pending_count(struct store *s, const char *net);
+/* Replaces a pending answer's plaintext content by its m.room.encrypted
+ * content (issue 5): from then on every (re-)send carries this exact
+ * ciphertext with the same txn id.  Call in the transaction that also
+ * holds the Megolm ratchet's advance.  0, or -1 when the answer is not
+ * pending, already encrypted, or on error. */
+int store_answer_encrypted(struct store *s, const char *net, const char *event_id,
+			   const char *content);
 /* Deletes sent/failed answers created before before_ms (bookkeeping older
  * than any question that could come back).  Returns rows deleted or -1. */
 long store_answer_prune(struct store *s, int64_t before_ms);
+
+/* ---- encrypted events held until their room key arrives (issue 5) ---- */
+struct store_held {
+	int64_t id;
+	char room_id[256];
+	char *event;        /* malloc'd JSON of the event; the caller frees it */
+};
+/* Holds event (JSON text) of room_id; holding an event_id already held is
+ * a no-op.  At most max events per network: past it the oldest is dropped
+ * and its event id copied into dropped.  Returns 0, 1 when one was
+ * dropped, or -1. */
+int store_held_add(struct store *s, const char *net, const char *room_id, const char *event_id,
+		   const char *event, int64_t now_ms, int max, char *dropped, size_t droppedlen);
+/* Up to max held events of net (of room_id only, unless NULL), oldest
+ * first.  Returns how many, or -1. */
+int store_held_list(struct store *s, const char *net, const char *room_id,
+		    struct store_held *out, int max);
+int store_held_del(struct store *s, int64_t id);
+long store_held_count(struct store *s, const char *net);
+
+/* ---- small per-network values (cross-signing done, tokens) ---- */
+/* 1 found (NUL-terminated in buf), 0 none, -1 error or too long. */
+int store_kv_get(struct store *s, const char *net, const char *key, char *buf, size_t buflen);
+int store_kv_set(struct store *s, const char *net, const char *key, const char *value);
 
 #endif

@@ -2,7 +2,8 @@
  * handling with hostile input (wrong types, missing fields, huge strings,
  * deep nesting, random corruption) never crashes and never trusts a bad
  * field; HTML escaping; transaction ids; the reply's JSON shape; backoff
- * and Retry-After bounds; URL escaping; the invite policy. */
+ * and Retry-After bounds; URL escaping; the invite policy; the E2EE
+ * helpers (members, key counts, m.room.encryption, decrypted events). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -327,6 +328,134 @@ static void test_event_parse_types(void **state)
 	assert_null(mx_arr(NULL, "x"));
 }
 
+static void test_joined_members(void **state)
+{
+	cJSON *j, *u;
+	char big[64 * 1024];
+	size_t o = 0;
+	int i;
+	(void)state;
+	assert_null(mx_joined_members(NULL));
+	j = cJSON_Parse("{\"joined\":[1,2]}");
+	assert_null(mx_joined_members(j));
+	cJSON_Delete(j);
+	j = cJSON_Parse("{\"joined\":{\"@a:x\":{\"display_name\":\"A\"},\"bad\":{},\"@b:x\":7}}");
+	u = mx_joined_members(j);
+	assert_non_null(u);
+	assert_int_equal(cJSON_GetArraySize(u), 2);
+	assert_string_equal(cJSON_GetArrayItem(u, 0)->valuestring, "@a:x");
+	assert_string_equal(cJSON_GetArrayItem(u, 1)->valuestring, "@b:x");
+	cJSON_Delete(u);
+	cJSON_Delete(j);
+	/* Capped. */
+	o += (size_t)snprintf(big + o, sizeof big - o, "{\"joined\":{");
+	for (i = 0; i < MX_MAX_MEMBERS + 50; i++)
+		o += (size_t)snprintf(big + o, sizeof big - o, "%s\"@u%d:x\":{}", i ? "," : "", i);
+	snprintf(big + o, sizeof big - o, "}}");
+	j = cJSON_Parse(big);
+	u = mx_joined_members(j);
+	assert_int_equal(cJSON_GetArraySize(u), MX_MAX_MEMBERS);
+	cJSON_Delete(u);
+	cJSON_Delete(j);
+}
+
+static void test_key_counts(void **state)
+{
+	static const struct { const char *json; long otk; int fb; } t[] = {
+		{ "{}", -1, -1 },
+		{ "{\"device_one_time_keys_count\":{}}", 0, -1 },
+		{ "{\"device_one_time_keys_count\":{\"signed_curve25519\":17}}", 17, -1 },
+		{ "{\"device_one_time_keys_count\":{\"signed_curve25519\":\"17\"}}", 0, -1 },
+		{ "{\"device_one_time_keys_count\":[]}", -1, -1 },
+		{ "{\"device_unused_fallback_key_types\":[]}", -1, 0 },
+		{ "{\"device_unused_fallback_key_types\":[\"signed_curve25519\"]}", -1, 1 },
+		{ "{\"device_unused_fallback_key_types\":[7,\"other\"]}", -1, 0 },
+		{ "{\"device_unused_fallback_key_types\":\"signed_curve25519\"}", -1, -1 },
+	};
+	size_t i;
+	(void)state;
+	for (i = 0; i < sizeof t / sizeof *t; i++) {
+		cJSON *j = cJSON_Parse(t[i].json);
+		assert_int_equal(mx_otk_count(j), t[i].otk);
+		assert_int_equal(mx_fallback_unused(j), t[i].fb);
+		cJSON_Delete(j);
+	}
+}
+
+static void test_room_encryption(void **state)
+{
+	int64_t m, ms;
+	cJSON *j;
+	(void)state;
+	j = cJSON_Parse("{\"algorithm\":\"m.megolm.v1.aes-sha2\",\"rotation_period_msgs\":10,"
+			"\"rotation_period_ms\":3600000}");
+	assert_int_equal(mx_room_encryption(j, &m, &ms), 1);
+	assert_int_equal(m, 10);
+	assert_int_equal(ms, 3600000);
+	cJSON_Delete(j);
+	j = cJSON_Parse("{\"algorithm\":\"m.megolm.v1.aes-sha2\",\"rotation_period_msgs\":-4,"
+			"\"rotation_period_ms\":\"x\"}");
+	assert_int_equal(mx_room_encryption(j, &m, &ms), 1);
+	assert_int_equal(m, 0);
+	assert_int_equal(ms, 0);
+	cJSON_Delete(j);
+	j = cJSON_Parse("{\"algorithm\":\"m.olm.v1.curve25519-aes-sha2\"}");
+	assert_int_equal(mx_room_encryption(j, &m, &ms), 0);
+	cJSON_Delete(j);
+	assert_int_equal(mx_room_encryption(NULL, &m, &ms), 0);
+}
+
+static void test_decrypted_event(void **state)
+{
+	cJSON *outer, *pl, *d, *held;
+	struct mx_event ev, m;
+	(void)state;
+	outer = cJSON_Parse("{\"type\":\"m.room.encrypted\",\"event_id\":\"$e\",\"sender\":\"@a:x\","
+			    "\"origin_server_ts\":1700000000000,\"content\":{\"algorithm\":"
+			    "\"m.megolm.v1.aes-sha2\",\"ciphertext\":\"AwgA\",\"m.relates_to\":"
+			    "{\"rel_type\":\"m.thread\",\"event_id\":\"$root\"}}}");
+	assert_int_equal(mx_event_parse(outer, &ev), 0);
+	/* What the store holds and e2ee_megolm_decrypt reads. */
+	held = mx_event_json(&ev);
+	assert_non_null(held);
+	assert_string_equal(mx_str(held, "event_id"), "$e");
+	assert_true(mx_int(held, "origin_server_ts", 0) == 1700000000000LL);
+	assert_string_equal(mx_str(mx_obj(held, "content"), "ciphertext"), "AwgA");
+	cJSON_Delete(held);
+	/* The relation in the clear part is kept when the payload has none. */
+	pl = cJSON_Parse("{\"type\":\"m.room.message\",\"room_id\":\"!r\",\"content\":"
+			 "{\"msgtype\":\"m.text\",\"body\":\"quand ?\"}}");
+	d = mx_decrypted_event(&ev, pl);
+	assert_non_null(d);
+	assert_int_equal(mx_event_parse(d, &m), 0);
+	assert_string_equal(m.type, "m.room.message");
+	assert_string_equal(m.event_id, "$e");
+	assert_string_equal(m.sender, "@a:x");
+	assert_string_equal(m.body, "quand ?");
+	assert_string_equal(m.rel_type, "m.thread");
+	assert_string_equal(m.rel_event_id, "$root");
+	assert_true(m.ts == 1700000000000LL);
+	cJSON_Delete(d);
+	cJSON_Delete(pl);
+	/* The payload's own relation wins. */
+	pl = cJSON_Parse("{\"type\":\"m.room.message\",\"content\":{\"msgtype\":\"m.text\","
+			 "\"body\":\"b\",\"m.relates_to\":{\"rel_type\":\"m.replace\",\"event_id\":\"$o\"}}}");
+	d = mx_decrypted_event(&ev, pl);
+	assert_int_equal(mx_event_parse(d, &m), 0);
+	assert_string_equal(m.rel_type, "m.replace");
+	cJSON_Delete(d);
+	cJSON_Delete(pl);
+	/* Payloads of the wrong shape give nothing. */
+	pl = cJSON_Parse("{\"type\":7,\"content\":{}}");
+	assert_null(mx_decrypted_event(&ev, pl));
+	cJSON_Delete(pl);
+	pl = cJSON_Parse("{\"type\":\"m.room.message\",\"content\":\"x\"}");
+	assert_null(mx_decrypted_event(&ev, pl));
+	cJSON_Delete(pl);
+	assert_null(mx_decrypted_event(&ev, NULL));
+	cJSON_Delete(outer);
+}
+
 static void test_html_escape(void **state)
 {
 	char out[256], tiny[6];
@@ -503,6 +632,10 @@ int main(void)
 		cmocka_unit_test(test_sync_fuzz),
 		cmocka_unit_test(test_event_parse_types),
 		cmocka_unit_test(test_html_escape),
+		cmocka_unit_test(test_joined_members),
+		cmocka_unit_test(test_key_counts),
+		cmocka_unit_test(test_room_encryption),
+		cmocka_unit_test(test_decrypted_event),
 		cmocka_unit_test(test_txn_id),
 		cmocka_unit_test(test_reply_json),
 		cmocka_unit_test(test_backoff_bounds),

@@ -1,6 +1,8 @@
 /* test_store.c - the SQLite state store: file mode, schema versions and
  * migrations, accounts, sync token, rooms, the exactly-once bookkeeping
- * across reopen, and crash safety (a child SIGKILLed mid-write, for real). */
+ * across reopen (also for answers stored encrypted), events held for their
+ * room key (capped, oldest dropped), small values, a version-1 file
+ * migrated, and crash safety (a child SIGKILLed mid-write, for real). */
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -93,7 +95,7 @@ static void test_schema_versions(void **state)
 	char *msg = NULL;
 	(void)state;
 	s = open_ok();
-	assert_int_equal(store_version(s, "core"), 1);
+	assert_int_equal(store_version(s, "core"), 2);
 	assert_int_equal(store_version(s, "e2ee"), 0);
 	assert_int_equal(store_migrate(s, "e2ee", steps, 1, err, sizeof err), 0);
 	assert_int_equal(store_version(s, "e2ee"), 1);
@@ -212,7 +214,7 @@ static void test_sync_token_tx(void **state)
 
 static void test_rooms(void **state)
 {
-	struct store_room r = { STORE_JOINING, 1, 2 }, g;
+	struct store_room r = { STORE_JOINING, 1, 2, 0, 0, 0 }, g;
 	char ids[4][256];
 	struct store *s;
 	(void)state;
@@ -233,6 +235,166 @@ static void test_rooms(void **state)
 	assert_int_equal(store_room_list(s, "n", STORE_JOINING, ids, 4), 0);
 	assert_int_equal(store_room_list(s, "n", STORE_JOINED, ids, 4), 2);
 	assert_int_equal(store_room_list(s, "n", STORE_JOINED, ids, 1), 1);
+	assert_int_equal(g.encrypted, 0);
+	/* m.room.encryption settings survive a reopen. */
+	g.encrypted = 1;
+	g.rot_msgs = 5;
+	g.rot_ms = 604800000LL * 10;
+	assert_int_equal(store_room_set(s, "n", "!a:x", &g), 0);
+	store_free(s);
+	s = open_ok();
+	assert_int_equal(store_room_get(s, "n", "!a:x", &g), 1);
+	assert_int_equal(g.encrypted, 1);
+	assert_int_equal(g.rot_msgs, 5);
+	assert_true(g.rot_ms == 604800000LL * 10);
+	assert_int_equal(g.members, 5);
+	store_free(s);
+}
+
+/* Issue 5: the ciphertext replaces the plaintext once, for a pending
+ * answer only, and is what a restart re-sends. */
+static void test_answer_encrypted(void **state)
+{
+	struct store_pending p[2];
+	struct store *s;
+	(void)state;
+	s = open_ok();
+	assert_int_equal(store_answer_add(s, "n", "$q", "!r", "fb.q", "{\"body\":\"clair\"}", 1), 0);
+	assert_int_equal(store_answer_add(s, "n", "$done", "!r", "fb.d", "{}", 1), 0);
+	assert_int_equal(store_answer_set_state(s, "n", "$done", STORE_SENT, "$r"), 0);
+	assert_int_equal(store_pending_list(s, "n", 0, p, 2), 1);
+	assert_int_equal(p[0].encrypted, 0);
+	free(p[0].content);
+	/* Inside the caller's transaction, rolled back: nothing changes. */
+	assert_int_equal(store_begin(s), 0);
+	assert_int_equal(store_answer_encrypted(s, "n", "$q", "{\"ciphertext\":\"A\"}"), 0);
+	store_rollback(s);
+	assert_int_equal(store_pending_list(s, "n", 0, p, 2), 1);
+	assert_int_equal(p[0].encrypted, 0);
+	free(p[0].content);
+	assert_int_equal(store_begin(s), 0);
+	assert_int_equal(store_answer_encrypted(s, "n", "$q", "{\"ciphertext\":\"A\"}"), 0);
+	assert_int_equal(store_commit(s), 0);
+	/* Encrypted once: a second ciphertext (a new Megolm index) is refused,
+	 * as is one for an answer already sent or unknown. */
+	assert_int_equal(store_answer_encrypted(s, "n", "$q", "{\"ciphertext\":\"B\"}"), -1);
+	assert_int_equal(store_answer_encrypted(s, "n", "$done", "{}"), -1);
+	assert_int_equal(store_answer_encrypted(s, "n", "$nope", "{}"), -1);
+	store_free(s);
+	s = open_ok();
+	assert_int_equal(store_pending_list(s, "n", 0, p, 2), 1);
+	assert_int_equal(p[0].encrypted, 1);
+	assert_string_equal(p[0].txn_id, "fb.q");
+	assert_string_equal(p[0].content, "{\"ciphertext\":\"A\"}");
+	free(p[0].content);
+	store_free(s);
+}
+
+static void test_held(void **state)
+{
+	struct store_held h[8];
+	char dropped[64], ev[32], id[16];
+	struct store *s;
+	int i, n;
+	(void)state;
+	s = open_ok();
+	assert_int_equal(store_held_count(s, "n"), 0);
+	assert_int_equal(store_held_list(s, "n", NULL, h, 8), 0);
+	for (i = 0; i < 3; i++) {
+		snprintf(id, sizeof id, "$e%d", i);
+		snprintf(ev, sizeof ev, "{\"n\":%d}", i);
+		assert_int_equal(store_held_add(s, "n", i == 1 ? "!b" : "!a", id, ev, 10 + i, 3,
+						dropped, sizeof dropped), 0);
+	}
+	/* The same event again (a sync may repeat it): not held twice. */
+	assert_int_equal(store_held_add(s, "n", "!a", "$e0", "{}", 20, 3, dropped, sizeof dropped), 0);
+	assert_int_equal(store_held_count(s, "n"), 3);
+	/* Another network has its own queue. */
+	assert_int_equal(store_held_add(s, "m", "!a", "$x", "{}", 20, 3, NULL, 0), 0);
+	assert_int_equal(store_held_count(s, "n"), 3);
+	/* At the cap the oldest is dropped and named. */
+	assert_int_equal(store_held_add(s, "n", "!a", "$e3", "{\"n\":3}", 30, 3, dropped, sizeof dropped), 1);
+	assert_string_equal(dropped, "$e0");
+	assert_int_equal(store_held_count(s, "n"), 3);
+	n = store_held_list(s, "n", "!a", h, 8);
+	assert_int_equal(n, 2);
+	assert_string_equal(h[0].event, "{\"n\":2}");
+	assert_string_equal(h[1].event, "{\"n\":3}");
+	assert_string_equal(h[0].room_id, "!a");
+	assert_int_equal(store_held_del(s, h[0].id), 0);
+	for (i = 0; i < n; i++)
+		free(h[i].event);
+	store_free(s);
+	/* Held events survive a restart. */
+	s = open_ok();
+	n = store_held_list(s, "n", NULL, h, 1);
+	assert_int_equal(n, 1);
+	assert_string_equal(h[0].room_id, "!b");
+	free(h[0].event);
+	assert_int_equal(store_held_count(s, "n"), 2);
+	assert_int_equal(store_held_add(s, "n", "!a", "$z", "{}", 1, 0, NULL, 0), -1);
+	store_free(s);
+}
+
+static void test_kv(void **state)
+{
+	char buf[8];
+	struct store *s;
+	(void)state;
+	s = open_ok();
+	assert_int_equal(store_kv_get(s, "n", "xsign", buf, sizeof buf), 0);
+	assert_int_equal(store_kv_set(s, "n", "xsign", "done"), 0);
+	assert_int_equal(store_kv_set(s, "n", "devlists", "s72_1"), 0);
+	assert_int_equal(store_kv_set(s, "n", "devlists", "s73_2"), 0);
+	assert_int_equal(store_kv_get(s, "n", "xsign", buf, sizeof buf), 1);
+	assert_string_equal(buf, "done");
+	assert_int_equal(store_kv_get(s, "n", "devlists", buf, sizeof buf), 1);
+	assert_string_equal(buf, "s73_2");
+	assert_int_equal(store_kv_get(s, "m", "xsign", buf, sizeof buf), 0);
+	assert_int_equal(store_kv_set(s, "n", "long", "0123456789"), 0);
+	assert_int_equal(store_kv_get(s, "n", "long", buf, sizeof buf), -1);
+	store_free(s);
+}
+
+/* A state file of faqbot's first release (core version 1) is migrated:
+ * its rooms and pending answers keep their values, the new columns get
+ * the defaults (not encrypted). */
+static void test_migrate_v1(void **state)
+{
+	static const char *const v1 =
+		"CREATE TABLE schema_versions (component TEXT PRIMARY KEY, version INTEGER NOT NULL);"
+		"INSERT INTO schema_versions VALUES('core',1);"
+		"CREATE TABLE accounts (net TEXT PRIMARY KEY, homeserver TEXT NOT NULL,"
+		" user_id TEXT NOT NULL, device_id TEXT NOT NULL, access_token TEXT NOT NULL);"
+		"CREATE TABLE sync (net TEXT PRIMARY KEY, next_batch TEXT NOT NULL);"
+		"CREATE TABLE rooms (net TEXT NOT NULL, room_id TEXT NOT NULL,"
+		" joined INTEGER NOT NULL, is_direct INTEGER NOT NULL, members INTEGER NOT NULL,"
+		" PRIMARY KEY (net, room_id));"
+		"CREATE TABLE answers (seq INTEGER PRIMARY KEY AUTOINCREMENT, net TEXT NOT NULL,"
+		" event_id TEXT NOT NULL, room_id TEXT NOT NULL, txn_id TEXT NOT NULL,"
+		" state INTEGER NOT NULL, content TEXT NOT NULL, reply_id TEXT,"
+		" created INTEGER NOT NULL, UNIQUE (net, event_id));"
+		"CREATE INDEX answers_pending ON answers (net, state, seq);"
+		"INSERT INTO rooms VALUES('n','!r',1,1,2);"
+		"INSERT INTO answers(net,event_id,room_id,txn_id,state,content,created)"
+		" VALUES('n','$q','!r','fb.q',0,'{}',5);";
+	struct store_pending p[1];
+	struct store_room r;
+	struct store *s;
+	sqlite3 *db;
+	(void)state;
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, v1, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	s = open_ok();
+	assert_int_equal(store_version(s, "core"), 2);
+	assert_int_equal(store_room_get(s, "n", "!r", &r), 1);
+	assert_int_equal(r.is_direct, 1);
+	assert_int_equal(r.encrypted, 0);
+	assert_int_equal(store_pending_list(s, "n", 0, p, 1), 1);
+	assert_int_equal(p[0].encrypted, 0);
+	assert_string_equal(p[0].txn_id, "fb.q");
+	free(p[0].content);
 	store_free(s);
 }
 
@@ -368,6 +530,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_sync_token_tx, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rooms, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_exactly_once_bookkeeping, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_answer_encrypted, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_held, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_kv, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_migrate_v1, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_crash_safety, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,194 @@
+#!/usr/bin/python3
+"""e2ee_peer.py - what a well-behaved nio client never does, for the E2EE
+test (issue 5): a question whose Megolm room key reaches the bot only
+seconds after the question (the bot must hold the event, then answer it
+when the key comes), and a look at the decrypted text of the bot's answer.
+Uses client.py's login state and nio store (same -s/-H/-u/-p/--device), so
+it is the same device as the `as USER --e2ee` steps.
+
+  e2ee_peer.py -s STATE -H URL -u NAME -p PASS [--device D] CMD ...
+  CMD: late-key NAME TAG BOT_ID --text T [--delay S]
+       answer NAME TAG BOT_ID --contains TEXT [--timeout S]
+       leave NAME
+       xsign-check BOT_ID   (the bot's device is cross-signed: signatures
+                             checked with python3-signedjson)
+Exit 0 when it worked / the check holds, 1 with the reason on stderr.
+"""
+import argparse
+import asyncio
+import json
+import os
+import sys
+import time
+import urllib.parse
+
+import olm
+from signedjson.key import decode_verify_key_base64
+from signedjson.sign import SignatureVerifyException, verify_signed_json
+from nio import MegolmEvent, RoomLeaveResponse, RoomMessageNotice
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import client  # noqa: E402  (client.py: connect, sync, State, room_id)
+
+MEGOLM = "m.megolm.v1.aes-sha2"
+
+
+def fail(msg):
+    print("e2ee_peer.py: FAIL: " + msg, file=sys.stderr)
+    sys.exit(1)
+
+
+async def raw(c, method, path, body):
+    resp = await c.send(method, path, json.dumps(body),
+                        headers={"Authorization": "Bearer " + c.access_token,
+                                 "Content-Type": "application/json"})
+    data = await resp.json()
+    if resp.status != 200:
+        fail("%s %s: %s %s" % (method, path.split("?")[0], resp.status, data))
+    return data
+
+
+async def bot_device(c, bot_id):
+    """The bot's device, with an Olm session to it (query and claim as
+    needed, as nio does before sharing a key)."""
+    c.olm.users_for_key_query.add(bot_id)
+    await c.keys_query()
+    devs = list(c.olm.device_store.active_user_devices(bot_id))
+    if len(devs) != 1:
+        fail("the bot should have exactly one device, has %d" % len(devs))
+    dev = devs[0]
+    if not c.olm.session_store.get(dev.curve25519):
+        await c.keys_claim({bot_id: [dev.id]})
+    if not c.olm.session_store.get(dev.curve25519):
+        fail("no Olm session with the bot's device %s (no one-time key claimed?)" % dev.id)
+    return dev
+
+
+async def cmd_late_key(c, a):
+    rid = client.room_id(a, a.name)
+    dev = await bot_device(c, a.bot_id)
+    # A Megolm session of our own, its key exported at index 0 before use.
+    gs = olm.OutboundGroupSession()
+    key0 = gs.session_key
+    content = {"msgtype": "m.text", "body": a.text}
+    plain = {"type": "m.room.message", "content": content, "room_id": rid}
+    enc = {"algorithm": MEGOLM, "sender_key": c.olm.account.identity_keys["curve25519"],
+           "ciphertext": gs.encrypt(json.dumps(plain)), "session_id": gs.id,
+           "device_id": c.device_id}
+    txn = "late-%d" % time.time_ns()
+    t = time.time()
+    r = await raw(c, "PUT", "/_matrix/client/v3/rooms/%s/send/m.room.encrypted/%s"
+                  % (urllib.parse.quote(rid), txn), enc)
+    q = {"id": r["event_id"], "text": a.text, "thread": None, "sender": c.user_id,
+         "room": rid, "sent": t}
+    client.State(a.state).update(lambda d: d["questions"].setdefault(a.tag, []).append(q))
+    # The bot sees the event now, without its key.
+    await asyncio.sleep(a.delay)
+    room_key = {"algorithm": MEGOLM, "room_id": rid, "session_id": gs.id, "session_key": key0}
+    sess = c.olm.session_store.get(dev.curve25519)
+    msg = c.olm._olm_encrypt(sess, dev, "m.room_key", room_key)
+    await raw(c, "PUT", "/_matrix/client/v3/sendToDevice/m.room.encrypted/%s" % (txn + "k"),
+              {"messages": {a.bot_id: {dev.id: msg}}})
+    print("question %s sent; its room key followed %.1f s later" % (q["id"], a.delay))
+
+
+async def cmd_answer(c, a):
+    """The decrypted body of the bot's reply to the question tagged TAG
+    must contain TEXT (the French answer, not just any notice)."""
+    rid = client.room_id(a, a.name)
+    qs = client.tag_questions(a, rid)
+    end = time.monotonic() + a.timeout
+    while True:
+        await client.sync(c, 500)
+        got, _ = await client.replies(c, rid, a.bot_id, qs)
+        if all(got.values()) or time.monotonic() > end:
+            break
+    for q in qs:
+        evs = got.get(q["id"]) or []
+        if not evs:
+            fail("no decryptable reply to %s" % q["id"])
+        ev = evs[0]
+        if isinstance(ev, MegolmEvent) or not isinstance(ev, RoomMessageNotice):
+            fail("reply %s is not a decrypted m.notice (%s)" % (ev.event_id, type(ev).__name__))
+        if a.contains not in ev.body:
+            fail("reply to %s does not contain %r: %r" % (q["id"], a.contains, ev.body[:300]))
+        print("reply to %s: %s" % (q["id"], ev.body[:120]))
+
+
+async def cmd_leave(c, a):
+    rid = client.room_id(a, a.name)
+    r = await c.room_leave(rid)
+    if not isinstance(r, RoomLeaveResponse):
+        fail("leave %s: %s" % (a.name, r))
+
+
+def verify(obj, user, key_b64, what, key_version=None):
+    """obj signed by user's ed25519 key key_b64, whose key id is
+    ed25519:<key_version> (cross-signing keys: the key itself)."""
+    vk = decode_verify_key_base64("ed25519", key_version or key_b64, key_b64)
+    try:
+        verify_signed_json(obj, user, vk)
+    except SignatureVerifyException as e:
+        fail("%s: %s" % (what, e))
+
+
+async def cmd_xsign_check(c, a):
+    """As another user sees it in /keys/query: the master key signs the
+    self-signing key, which signs the bot's device, which signs itself."""
+    bot = a.bot_id
+    q = await raw(c, "POST", "/_matrix/client/v3/keys/query", {"device_keys": {bot: []}})
+    devs = q.get("device_keys", {}).get(bot, {})
+    mk = q.get("master_keys", {}).get(bot)
+    ssk = q.get("self_signing_keys", {}).get(bot)
+    if len(devs) != 1 or not mk or not ssk:
+        fail("bot: %d device(s), master key %s, self-signing key %s" % (len(devs), bool(mk), bool(ssk)))
+    (dev_id, dev), = devs.items()
+    mk_pub, = mk["keys"].values()
+    ssk_pub, = ssk["keys"].values()
+    if mk.get("usage") != ["master"] or ssk.get("usage") != ["self_signing"]:
+        fail("usages: %s %s" % (mk.get("usage"), ssk.get("usage")))
+    verify(ssk, bot, mk_pub, "self-signing key not signed by the master key")
+    verify(dev, bot, ssk_pub, "device not signed by the self-signing key")
+    verify(dev, bot, dev["keys"]["ed25519:" + dev_id], "device keys not self-signed", dev_id)
+    print("device %s of %s: self-signed, signed by self-signing key %s..., itself signed by "
+          "master key %s..." % (dev_id, bot, ssk_pub[:8], mk_pub[:8]))
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("-s", "--state", required=True)
+    ap.add_argument("-H", "--hs", required=True)
+    ap.add_argument("-u", "--user", required=True)
+    ap.add_argument("-p", "--password", required=True)
+    ap.add_argument("--device", default="main")
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    p = sub.add_parser("late-key")
+    p.add_argument("name")
+    p.add_argument("tag")
+    p.add_argument("bot_id")
+    p.add_argument("--text", required=True)
+    p.add_argument("--delay", type=float, default=3)
+    p = sub.add_parser("answer")
+    p.add_argument("name")
+    p.add_argument("tag")
+    p.add_argument("bot_id")
+    p.add_argument("--contains", required=True)
+    p.add_argument("--timeout", type=float, default=20)
+    p = sub.add_parser("leave")
+    p.add_argument("name")
+    p = sub.add_parser("xsign-check")
+    p.add_argument("bot_id")
+    a = ap.parse_args()
+    a.e2ee = True
+
+    async def run():
+        c = await client.connect(a)
+        try:
+            await globals()["cmd_" + a.cmd.replace("-", "_")](c, a)
+        finally:
+            await c.close()
+    asyncio.run(run())
+
+
+if __name__ == "__main__":
+    main()
