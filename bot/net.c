@@ -50,6 +50,8 @@ struct net {
 	int in_cb;              /* depth of calls into the user's callbacks */
 	int free_pending;       /* net_free was called inside a callback */
 	int quiet;              /* inside net_connect: no on_close yet */
+	int batching;           /* inside on_data: net_send only queues */
+	unsigned long writes;   /* send(2) / SSL_write calls (net_writes) */
 };
 
 static void on_fd(struct loop *lp, int fd, unsigned ev, void *arg);
@@ -304,6 +306,7 @@ static void do_flush(struct net *c)
 			int r, e;
 			ERR_clear_error();
 			r = SSL_write(c->ssl, c->wq + c->woff, n > 65536 ? 65536 : (int)n);
+			c->writes++;
 			if (r <= 0) {
 				e = SSL_get_error(c->ssl, r);
 				if (e == SSL_ERROR_WANT_WRITE)
@@ -319,6 +322,7 @@ static void do_flush(struct net *c)
 			w = r;
 		} else {
 			w = send(c->fd, c->wq + c->woff, n, MSG_NOSIGNAL);
+			c->writes++;
 			if (w < 0) {
 				char reason[768];
 				if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
@@ -340,6 +344,27 @@ static void do_flush(struct net *c)
 		return;
 	}
 	update_watch(c);
+}
+
+/* The peer may delay its next small write (Nagle) until we ACK; a
+ * delayed ACK would hold it up to 40 ms.  Linux clears QUICKACK by
+ * itself, so it is set again after every read. */
+static void quickack(struct net *c)
+{
+	int one = 1;
+	setsockopt(c->fd, IPPROTO_TCP, TCP_QUICKACK, &one, sizeof one);
+}
+
+/* One non-blocking send(2) of the whole plain-TCP queue; errors are left
+ * for the loop's next writable event (do_flush reports them). */
+static void write_now(struct net *c)
+{
+	ssize_t w = send(c->fd, c->wq + c->woff, c->wlen - c->woff, MSG_NOSIGNAL | MSG_DONTWAIT);
+	c->writes++;
+	if (w > 0)
+		c->woff += (size_t)w;
+	if (c->woff == c->wlen)
+		c->woff = c->wlen = 0;
 }
 
 /* Reads what is available and hands it to on_data.  Returns -1 when the
@@ -398,11 +423,20 @@ static int do_read(struct net *c)
 				return -1;
 			}
 		}
+		if (!c->ssl)
+			quickack(c);
 		c->rlen += (size_t)n;
 		if (c->cb.on_data) {
-			size_t used = c->cb.on_data(c, c->rbuf, c->rlen, c->arg);
+			size_t used;
+			/* Every answer to this chunk goes out in one send(2)
+			 * after it, not one segment per line. */
+			c->batching = 1;
+			used = c->cb.on_data(c, c->rbuf, c->rlen, c->arg);
+			c->batching = 0;
 			if (c->st == NS_CLOSED || c->free_pending)
 				return -1;
+			if (c->wlen > c->woff && !c->ssl)
+				write_now(c);
 			if (used > c->rlen)
 				used = c->rlen;
 			memmove(c->rbuf, c->rbuf + used, c->rlen - used);
@@ -604,18 +638,13 @@ int net_send(struct net *c, const void *data, size_t len)
 	}
 	memcpy(c->wq + c->wlen, data, len);
 	c->wlen += len;
-	if (c->st == NS_OPEN) {
+	if (c->st == NS_OPEN && !c->batching) {
 		/* Write at once when possible: the latency of an answer is one
 		 * send(2), not one more poll round.  Errors surface through the
-		 * loop, so on_close never runs inside net_send. */
-		if (!c->ssl) {
-			ssize_t w = send(c->fd, c->wq + c->woff, c->wlen - c->woff,
-					 MSG_NOSIGNAL | MSG_DONTWAIT);
-			if (w > 0)
-				c->woff += (size_t)w;
-			if (c->woff == c->wlen)
-				c->woff = c->wlen = 0;
-		}
+		 * loop, so on_close never runs inside net_send.  Inside on_data
+		 * the bytes wait for the end of the chunk (do_read). */
+		if (!c->ssl)
+			write_now(c);
 		update_watch(c);
 	}
 	return 0;
@@ -629,6 +658,16 @@ size_t net_queued(const struct net *c)
 int net_is_connected(const struct net *c)
 {
 	return c && c->st == NS_OPEN;
+}
+
+int net_fd(const struct net *c)
+{
+	return c ? c->fd : -1;
+}
+
+unsigned long net_writes(const struct net *c)
+{
+	return c ? c->writes : 0;
 }
 
 void net_shutdown(struct net *c, const char *reason)

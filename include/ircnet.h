@@ -18,8 +18,12 @@ struct ircnet;
 
 /* Lines waiting in the outgoing throttle queue, at most. */
 #define IRCNET_QUEUE_MAX 128
-/* Lines one answer may take; the rest is cut with a log line. */
-#define IRCNET_ANSWER_LINES 8
+/* Lines one answer may take; the rest is cut with a log line.  The
+ * longest answer of the knowledge, the stages (knowledge/answers.ini),
+ * is 10 paragraphs of one line each; a paragraph longer than the room a
+ * long nick, host and channel leave takes two.  16 keeps that margin
+ * and still stops a broken knowledge edit from flooding a channel. */
+#define IRCNET_ANSWER_LINES 16
 /* Delay before rejoining a channel after a KICK. */
 #define IRCNET_REJOIN_MS 10000
 /* First reconnect delay; doubled per failure up to reconnect_max. */

@@ -62,6 +62,13 @@ int net_send(struct net *c, const void *data, size_t len);
 size_t net_queued(const struct net *c);
 /* 1 once on_connect ran and until the connection closes. */
 int net_is_connected(const struct net *c);
+/* The socket, or -1 (for tests and status: TCP_NODELAY is set on it). */
+int net_fd(const struct net *c);
+/* send(2) / SSL_write calls made so far.  Bytes queued by net_send from
+ * inside on_data leave in one call after on_data returns (one TCP segment
+ * for every answer to a read, not one per line), so a test can check the
+ * coalescing. */
+unsigned long net_writes(const struct net *c);
 
 /* Closes after the queued bytes are written (or after 2 s), then calls
  * on_close(reason).  For QUIT. */

@@ -525,6 +525,46 @@ static void test_channel_lines(void **state)
 	expect_nothing(x);
 }
 
+/* The longest answer of the knowledge (the stages, 10 paragraphs) arrives
+ * whole (IRCNET_ANSWER_LINES), and with the longest nick, a long channel
+ * and a host not learned yet, every line stays within 512 bytes once the
+ * server prepends ":nick!user@host " (irc.h: IRC_GUESS_*). */
+static void test_long_answer_whole(void **state)
+{
+	struct fx *x = *state;
+	static struct irc_channel longchan[] = {
+		{ "#longreplies-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", NULL } };
+	const char *nick = "uxxxxxxxxxxxxxxxxxxxxxxxxxxxxz"; /* 30: NICKLEN */
+	x->cfg.nick = "faqbotxxxxxxxxxxxxxxxxxxxxxxxx"; /* 30 */
+	x->cfg.channels = longchan;
+	x->cfg.nchannels = 1;
+	start(x);
+	skip_all(x);
+	/* 001 without a nick!user@host: the split must assume the longest */
+	srv(x, ":irc.test 001 faqbotxxxxxxxxxxxxxxxxxxxxxxxx :Welcome");
+	skip_all(x);
+	char line[600];
+	snprintf(line, sizeof line, ":%s!u@h PRIVMSG %s :%s: quelles sont les étapes de la "
+	         "diffusion d'une formation ?", nick, longchan[0].name, x->cfg.nick);
+	srv(x, line);
+	size_t prefix = 1 + strlen(x->cfg.nick) + 1 + IRC_GUESS_USER_LEN + 1 + IRC_GUESS_HOST_LEN + 1;
+	int n = 0, resume = 0;
+	for (const char *got; (got = next(x)); n++) {
+		char want[128];
+		snprintf(want, sizeof want, "PRIVMSG %s :", longchan[0].name);
+		assert_memory_equal(got, want, strlen(want));
+		if (n == 0)
+			assert_memory_equal(got + strlen(want), nick, strlen(nick));
+		assert_true(prefix + strlen(got) + 2 <= IRC_LINE_MAX);
+		assert_true(irc_utf8_valid(got, strlen(got)));
+		if (strstr(got, "En résumé"))
+			resume = 1;
+	}
+	assert_true(n >= 10);
+	assert_true(n <= IRCNET_ANSWER_LINES);
+	assert_true(resume); /* the last paragraph made it */
+}
+
 /* Whatever a user puts in a line, every line the bot sends stays one
  * line (f_send checks CR, LF, NUL and the 512-byte limit). */
 static void test_hostile_input(void **state)
@@ -717,6 +757,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_nick_in_use, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ping_pong_and_lag, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_channel_lines, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_long_answer_whole, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hostile_input, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_throttle, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unthrottled_backpressure, setup, teardown),

@@ -14,6 +14,7 @@
 #include <unistd.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <cmocka.h>
@@ -44,7 +45,8 @@ static int listen_any(int *port)
 }
 
 /* Peer behaviours, run in a child process (blocking code is fine there). */
-enum peer { P_ECHO, P_FLOOD, P_TLS_ECHO };
+enum peer { P_ECHO, P_FLOOD, P_TLS_ECHO, P_LINES };
+#define NLINES 50
 
 static pid_t start_peer(int lfd, enum peer kind)
 {
@@ -60,6 +62,22 @@ static pid_t start_peer(int lfd, enum peer kind)
 			while ((n = read(c, buf, sizeof buf)) > 0)
 				if (write(c, buf, (size_t)n) != n)
 					break;
+		} else if (kind == P_LINES) {
+			/* NLINES questions in one write; "done" once every
+			 * answer line is back. */
+			char q[NLINES * 16];
+			size_t ql = 0, lines = 0;
+			for (int i = 0; i < NLINES; i++)
+				ql += (size_t)snprintf(q + ql, sizeof q - ql, "q %d\r\n", i);
+			if (write(c, q, ql) != (ssize_t)ql)
+				_exit(3);
+			while (lines < NLINES && (n = read(c, buf, sizeof buf)) > 0)
+				for (ssize_t i = 0; i < n; i++)
+					lines += buf[i] == '\n';
+			if (write(c, "done\r\n", 6) != 6)
+				_exit(4);
+			while (read(c, buf, sizeof buf) > 0)
+				;
 		} else if (kind == P_FLOOD) {
 			memset(buf, 'A', sizeof buf); /* no line end, ever */
 			for (int i = 0; i < 256; i++)
@@ -133,6 +151,53 @@ static size_t cl_data(struct net *c, const char *d, size_t len, void *arg)
 	return n;
 }
 
+static struct loop *g_lp;
+
+/* P_LINES client: answers every "q N" line with one net_send; records
+ * TCP_NODELAY and the write calls that carried the answers. */
+struct lines_cl {
+	int nodelay, answered;
+	unsigned long writes;
+	char reason[256];
+};
+
+static void lc_connect(struct net *c, void *arg)
+{
+	struct lines_cl *s = arg;
+	int v = 0;
+	socklen_t vl = sizeof v;
+	assert_int_equal(getsockopt(net_fd(c), IPPROTO_TCP, TCP_NODELAY, &v, &vl), 0);
+	s->nodelay = v;
+}
+
+static size_t lc_data(struct net *c, const char *d, size_t len, void *arg)
+{
+	struct lines_cl *s = arg;
+	size_t off = 0;
+	const char *nl;
+	while ((nl = memchr(d + off, '\n', len - off))) {
+		if (strncmp(d + off, "done", 4) == 0) {
+			s->writes = net_writes(c);
+			net_close(c, "done");
+			return len;
+		}
+		char a[32];
+		int al = snprintf(a, sizeof a, "a %.*s", (int)(nl - (d + off)) - 1, d + off + 2);
+		assert_int_equal(net_send(c, a, (size_t)al), 0);
+		s->answered++;
+		off = (size_t)(nl - d) + 1;
+	}
+	return off;
+}
+
+static void lc_close(struct net *c, const char *reason, void *arg)
+{
+	struct lines_cl *s = arg;
+	snprintf(s->reason, sizeof s->reason, "%s", reason);
+	net_free(c);
+	loop_stop(g_lp);
+}
+
 static void cl_close(struct net *c, const char *reason, void *arg)
 {
 	struct cl *s = arg;
@@ -146,7 +211,6 @@ static void cl_close_stop(struct net *c, const char *reason, void *arg)
 	cl_close(c, reason, arg);
 }
 
-static struct loop *g_lp;
 static void stopper(struct net *c, const char *reason, void *arg)
 {
 	cl_close_stop(c, reason, arg);
@@ -194,6 +258,35 @@ static void test_plain_echo(void **state)
 	assert_string_equal(s.got, "PING :hello\r\n");
 	assert_int_equal(s.closed, 1);
 	assert_string_equal(s.reason, "done");
+}
+
+/* TCP_NODELAY is set (an answer leaves at once), and the answers to the
+ * lines of one read leave in one write call, not one per line. */
+static void test_nodelay_and_coalescing(void **state)
+{
+	int port, lfd = listen_any(&port);
+	pid_t pid = start_peer(lfd, P_LINES);
+	char err[256];
+	struct net_opts o = { .host = "127.0.0.1", .port = port, .tls = 0 };
+	static const struct net_callbacks lcbs = { lc_connect, lc_data, lc_close };
+	struct lines_cl s = { 0 };
+	struct loop *lp = loop_new();
+	(void)state;
+	g_lp = lp;
+	struct net *c = net_connect(lp, &o, &lcbs, &s, err, sizeof err);
+	assert_non_null(c);
+	loop_timer_add(lp, 5000, timeout_stop, NULL);
+	loop_run(lp);
+	loop_free(lp);
+	close(lfd);
+	reap(pid);
+	assert_string_equal(s.reason, "done");
+	assert_int_equal(s.nodelay, 1);
+	assert_int_equal(s.answered, NLINES);
+	/* One read holds the NLINES lines (one write of 400 bytes on
+	 * loopback); allow a split read, never one call per line. */
+	assert_true(s.writes >= 1);
+	assert_true(s.writes <= 3);
 }
 
 static void test_hostile_flood(void **state)
@@ -321,6 +414,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_plain_echo),
+		cmocka_unit_test(test_nodelay_and_coalescing),
 		cmocka_unit_test(test_hostile_flood),
 		cmocka_unit_test(test_queue_cap_and_refused),
 		cmocka_unit_test(test_tls),
