@@ -318,6 +318,31 @@ static int numeric_date(const struct token *t, const struct token *prev,
 	return closest_in_year(today, part[1], part[0], wd, 0, out);
 }
 
+/* "le premier" with no month is the 1st only when it qualifies nothing:
+ * right after a validation word ("validée le premier"), or followed by
+ * the end of the sentence, "du mois (dernier)", or a word that cannot be its noun
+ * ("le premier, elle n'est pas...").  "le premier jour", "le premier
+ * stagiaire" are not dates. */
+static int premier_alone(const struct ntext *nt, int j)
+{
+	static const char *const follow[] = {
+		"elle", "elles", "il", "ils", "on", "je", "j", "nous", "vous", "et", "mais",
+		"ou", "donc", "dans", "sur", "chez", "pas", "toujours", "rien", "ca", "c",
+		"cela", "par", "alors", "sauf", "or", "puis", "depuis", "ni",
+	};
+	const struct token *before = tk(nt, j - 2), *nx = tk(nt, j + 1);
+	if (before->len >= 5 && !memcmp(before->s, "valid", 5))
+		return 1;
+	if (nx->len == 0 || nx->sent != tk(nt, j)->sent)
+		return 1;
+	if ((IS(nx, "du") || IS(nx, "de")) && (IS(tk(nt, j + 2), "mois") || IS(tk(nt, j + 3), "mois")))
+		return 1;
+	for (size_t k = 0; k < sizeof follow / sizeof follow[0]; k++)
+		if (nx->len == strlen(follow[k]) && !memcmp(nx->s, follow[k], nx->len))
+			return 1;
+	return 0;
+}
+
 /* A day expression starting at token j: "12 novembre [2026] [dernier]",
  * "1er déc", "premier mai", "12/11/2026", or a bare day "12" when allow_bare
  * (after "le" or a weekday).  Returns the end index, 0 when nothing. */
@@ -373,7 +398,7 @@ static int day_expr(const struct ntext *nt, int j, struct date today, int wd,
 		out->y = y2, out->m = m2, out->d = d;
 		return j + 3;
 	}
-	if (!allow_bare || premier)
+	if (!allow_bare || (premier && !premier_alone(nt, j)))
 		return 0;
 	/* "le 12 jours", "le 14 h", "le 03 80 ..." (a phone number). */
 	if (is_unit(nx) || num_of(nx, 4) >= 0 || nx->flags & TOK_NUM)

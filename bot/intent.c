@@ -28,6 +28,7 @@
 #define IM_MAX_LINE 2048
 #define IM_MAX_DATES 8
 #define IM_NAME_MAX 48
+#define IM_INTRO_SKIP 6           /* words of a self-introduction not counted */
 
 /* pseudo concepts, set by the analyser rather than by words */
 enum { PC_DATE = 0, PC_PLATFORM, PC__COUNT };
@@ -52,7 +53,8 @@ struct term {
 };
 
 struct feature {
-	struct cset all; /* every concept must be present */
+	struct cset all;  /* every concept must be present */
+	struct cset none; /* "!name": every such concept must be absent */
 	double weight;
 };
 
@@ -91,6 +93,7 @@ struct intent_model {
 	int pf_rank[PF__COUNT];      /* lower wins when several are named */
 	int st_concept[4];           /* concept of SAIS/DIFF/ARCH, -1 */
 	int c_filler, c_valid, c_notvalid, c_neg;
+	int c_intro; /* optional "intro" concept ("je suis ..."), -1 */
 	char *arena;
 	size_t asz, acap;
 };
@@ -335,24 +338,33 @@ static int concept_line(struct loadctx *c, char *key, char *val)
 	return 0;
 }
 
-/* "a b c" -> the set of those concepts (pseudo concepts allowed). */
-static int concept_list(struct loadctx *c, char *val, struct cset *out, int *count)
+/* "a b c" -> the set of those concepts (pseudo concepts allowed).  With
+ * neg (score lines only), "!d" puts d in *neg: a concept that must be
+ * absent; at least one concept must be present-wanted. */
+static int concept_list(struct loadctx *c, char *val, struct cset *out, struct cset *neg)
 {
 	char *save = NULL, *w;
 	int n = 0;
 
 	memset(out, 0, sizeof *out);
+	if (neg)
+		memset(neg, 0, sizeof *neg);
 	for (w = strtok_r(val, " \t", &save); w; w = strtok_r(NULL, " \t", &save)) {
-		int ci = concept_find(c->m, w);
+		int not = w[0] == '!';
+		if (not && !neg)
+			return fail(c, "\"%s\": only score lines may name an absent concept with !", w, NULL);
+		int ci = concept_find(c->m, w + not);
 		if (ci < 0)
-			return fail(c, "unknown concept \"%s\"; define it under [concepts] before the intents", w, NULL);
+			return fail(c, "unknown concept \"%s\"; define it under [concepts] before the intents", w + not, NULL);
+		if (not) {
+			cs_set(neg, ci);
+			continue;
+		}
 		cs_set(out, ci);
 		n++;
 	}
 	if (n == 0)
-		return fail(c, "%s", "no concept named; list concept names", NULL);
-	if (count)
-		*count = n;
+		return fail(c, "%s", "no concept named; list concept names (a !name alone is not enough)", NULL);
 	return 0;
 }
 
@@ -395,7 +407,7 @@ static int intent_line(struct loadctx *c, struct intent_def *d, const char *key,
 		if (d->nfeat == IM_MAX_FEATURES)
 			return fail(c, "%s", "more than 64 score lines in one intent", NULL);
 		f = &d->feat[d->nfeat];
-		if (concept_list(c, sp, &f->all, NULL) < 0)
+		if (concept_list(c, sp, &f->all, &f->none) < 0)
 			return -1;
 		f->weight = w;
 		cs_or(&d->own, &f->all);
@@ -701,6 +713,7 @@ struct intent_model *intent_model_load(const char *dir, struct lexicon *lx,
 				goto bad;
 			}
 	}
+	m->c_intro = concept_find(m, "intro");
 	if (build_index(m) < 0) {
 		if (err && errlen)
 			snprintf(err, errlen, "intent_model_load: out of memory");
@@ -898,14 +911,28 @@ static int pick_date(const struct intent_model *m, const struct ntext *nt, const
 	return 1;
 }
 
-/* Content tokens outside the intent's own concepts and the filler words. */
+/* Content tokens outside the intent's own concepts and the filler words.
+ * A self-introduction ("je suis Marie de l'AFPA", concept intro) and the
+ * few words after it in its sentence are not counted: a name and an
+ * organisation ask nothing, so "Bonjour, je suis X de Y" stays a greeting. */
 static int count_other(const struct intent_model *m, const struct ntext *nt,
 		       const struct match *mt, const struct cset *own)
 {
-	int n = 0;
+	int n = 0, skip = 0;
+	unsigned skip_sent = 0;
 
 	for (int i = 0; i < nt->ntok; i++) {
 		int covered = 0;
+		if (m->c_intro >= 0 && tok_has(mt, i, m->c_intro)) {
+			skip = IM_INTRO_SKIP;
+			skip_sent = nt->tok[i].sent;
+			continue;
+		}
+		if (skip > 0 && nt->tok[i].sent == skip_sent) {
+			skip--;
+			continue;
+		}
+		skip = 0;
 		for (int j = 0; j < mt->ntc[i] && !covered; j++)
 			covered = mt->tc[i][j] == m->c_filler || cs_has(own, mt->tc[i][j]);
 		n += !covered;
@@ -940,7 +967,7 @@ static void analyse_nt(const struct intent_model *m, const struct ntext *nt,
 		s[i] = d->bias;
 		ok[i] = 1;
 		for (int f = 0; f < d->nfeat; f++)
-			if (cs_all(&d->feat[f].all, &mt.have))
+			if (cs_all(&d->feat[f].all, &mt.have) && !cs_any(&d->feat[f].none, &mt.have))
 				s[i] += d->feat[f].weight;
 		if (i == IN_OUT_OF_SCOPE)
 			continue;

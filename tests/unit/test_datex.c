@@ -347,8 +347,22 @@ static void test_generalisations(void **state)
 		{"2027-12-10", "le 10 dec 27", "2027-12-10"},
 		/* "le 3 mai 15 sessions": 15 is no year near 2027. */
 		{"2027-05-10", "le 3 mai 15 sessions", "2027-05-03"},
+		/* "le premier" alone: the 1st, when it qualifies no noun */
+		{"2027-03-04", "validee le premier elle n est pas la", "2027-03-01"},
+		{"2027-03-04", "valide le premier", "2027-03-01"},
+		{"2026-11-12", "depuis le premier et toujours rien", "2026-11-01"},
+		{"2026-11-25", "c etait le premier", "2026-12-01"},
+		{"2026-11-12", "le premier du mois", "2026-11-01"},
+		{"2026-11-12", "le premier du mois dernier", "2026-10-01"},
 	};
 	RUN(rows);
+	/* "le premier" as an adjective is no date */
+	static const char *const none[] = {
+		"le premier jour de formation", "le premier stagiaire arrive",
+		"le premier de la liste", "le premier trimestre", "premier",
+	};
+	for (size_t k = 0; k < sizeof none / sizeof none[0]; k++)
+		expect("2026-11-12", none[k], NULL);
 }
 
 /* Times, durations, years, impossible dates: never a date. */
