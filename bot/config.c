@@ -679,12 +679,19 @@ static char *reader(char *str, int num, void *stream)
 	}
 	/* Longer than inih's line buffer: only list values can be split. */
 	{
-		char *eq = strchr(s, '='), *k = s, *ke = eq, *v = eq + 1;
+		char *eq = strchr(s, '='), *k = s, *ke = eq, *v;
+		/* A long "[section]" line has no '=' (found by fuzz_config). */
+		if (*s == '[' || !eq) {
+			fail(p, p->line, "line longer than %d bytes; shorten the value",
+			     num - 2);
+			return strcpy(str, "\n");
+		}
+		v = eq + 1;
 		while (ke > k && (ke[-1] == ' ' || ke[-1] == '\t'))
 			ke--;
 		while (*v == ' ' || *v == '\t')
 			v++;
-		if (*s == '[' || !is_list_key(p->keys, k, (size_t)(ke - k)) ||
+		if (!is_list_key(p->keys, k, (size_t)(ke - k)) ||
 		    (size_t)(ke - k) >= sizeof p->pend_key) {
 			fail(p, p->line, "line longer than %d bytes; shorten the value",
 			     num - 2);

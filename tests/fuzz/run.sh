@@ -2,14 +2,17 @@
 # `make fuzz [FUZZ_SECONDS=60]`: builds every tests/fuzz/fuzz_*.c with
 # libFuzzer + ASan + UBSan (Debian's clang) and runs each for a set time on
 # a copy of its seed corpus (tests/fuzz/corpus/NAME/) with its dictionary
-# (tests/fuzz/NAME.dict) when there is one.  Every file of
+# (tests/fuzz/NAME.dict) when there is one, and the extra libFuzzer flags
+# of tests/fuzz/NAME.options (one line, e.g. -max_len=65536) when there is one.  Every file of
 # tests/fuzz/regressions/NAME/ (crashes found earlier) is replayed first.
-# Exit 1 when any target crashes, leaks or fails to build.
+# Exit 1 when any target crashes, leaks or fails to build.  The targets'
+# own stderr (log lines) is closed; libFuzzer's and the sanitizers' reports
+# still reach build/fuzz/NAME.log.  FUZZ_BUILD changes the build directory.
 # Usage: tests/fuzz/run.sh [SECONDS] [NAME...]
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 secs=${1:-60}; shift || true
-B=build/fuzz
+B=${FUZZ_BUILD:-build/fuzz}
 mkdir -p "$B"
 if ! command -v clang >/dev/null || ! ls /usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a >/dev/null 2>&1; then
 	if [ "$(id -u)" = 0 ]; then
@@ -48,8 +51,9 @@ for n in "${names[@]}"; do
 	work=$B/corpus-$n; rm -rf "$work"; mkdir -p "$work"
 	[ -d tests/fuzz/corpus/$n ] && cp -r tests/fuzz/corpus/$n/. "$work/"
 	dict=(); [ -f tests/fuzz/$n.dict ] && dict=(-dict=tests/fuzz/$n.dict)
+	opts=(-max_len=8192); [ -f tests/fuzz/$n.options ] && read -r -a opts <tests/fuzz/$n.options
 	mkdir -p "$B/artifacts-$n"
-	if "$bin" "$work" "${dict[@]}" -max_total_time="$secs" -max_len=8192 -timeout=10 -rss_limit_mb=2048 \
+	if "$bin" "$work" "${dict[@]}" -max_total_time="$secs" "${opts[@]}" -timeout=10 -rss_limit_mb=2048 -close_fd_mask=2 \
 		-artifact_prefix="$B/artifacts-$n/" -print_final_stats=1 >"$B/$n.log" 2>&1; then
 		execs=$(grep -m1 'stat::number_of_executed_units' "$B/$n.log" | awk '{print $2}')
 		cov=$(grep -E '^#[0-9]+' "$B/$n.log" | tail -1 | grep -o 'cov: [0-9]*' || true)
