@@ -2,7 +2,10 @@
  * of curl's docs/examples/ephiperfifo.c): curl tells us which sockets to
  * watch and when to wake it; we feed events back with
  * curl_multi_socket_action and hand finished transfers to callbacks.
- * Bodies are collected in a buffer capped per request.  Does not retry,
+ * Bodies are collected in a buffer capped per request.  Connections are
+ * HTTP/1.1 keep-alive, kept in the multi handle's cache and reused by
+ * every request; finished easy handles are reset and reused too (a few
+ * kept idle).  Does not retry,
  * parse JSON or log request details: that is the caller's business. */
 #include <ctype.h>
 #include <stdio.h>
@@ -32,9 +35,17 @@ struct xfer {
 	char errbuf[CURL_ERROR_SIZE];
 };
 
+/* Idle easy handles kept for reuse: enough for the sends of a burst. */
+#define HTTP_IDLE_HANDLES 8
+/* Connections to one host: the /sync long-poll, the parallel sends, a
+ * crypto request, a join; more requests wait in curl for a free one. */
+#define HTTP_HOST_CONNS 24
+
 struct http {
 	struct loop *lp;
 	CURLM *multi;
+	CURL *idle[HTTP_IDLE_HANDLES];
+	size_t nidle;
 	long timer_id;     /* loop timer for curl's timeout; 0: none */
 	long next_id;
 	size_t nactive;
@@ -127,9 +138,34 @@ struct http *http_new(struct loop *lp)
 	curl_multi_setopt(h->multi, CURLMOPT_SOCKETDATA, h);
 	curl_multi_setopt(h->multi, CURLMOPT_TIMERFUNCTION, timer_cb);
 	curl_multi_setopt(h->multi, CURLMOPT_TIMERDATA, h);
-	/* One connection to the homeserver per request kind is plenty. */
-	curl_multi_setopt(h->multi, CURLMOPT_MAX_HOST_CONNECTIONS, 16L);
+	/* HTTP/1.1 keep-alive, one request per connection at a time (no
+	 * pipelining: a slow send must not hold the ones behind it); the
+	 * cache keeps the connections of a burst open for the next one
+	 * (curl's default shrinks it with the number of transfers). */
+	curl_multi_setopt(h->multi, CURLMOPT_PIPELINING, (long)CURLPIPE_NOTHING);
+	curl_multi_setopt(h->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)HTTP_HOST_CONNS);
+	curl_multi_setopt(h->multi, CURLMOPT_MAXCONNECTS, (long)HTTP_HOST_CONNS);
 	return h;
+}
+
+static CURL *handle_get(struct http *h)
+{
+	if (h->nidle) {
+		CURL *e = h->idle[--h->nidle];
+		curl_easy_reset(e);
+		return e;
+	}
+	return curl_easy_init();
+}
+
+/* Back to the idle list (its options are reset when taken again), or
+ * freed when the list is full. */
+static void handle_put(struct http *h, CURL *e)
+{
+	if (h->nidle < HTTP_IDLE_HANDLES)
+		h->idle[h->nidle++] = e;
+	else
+		curl_easy_cleanup(e);
 }
 
 static void xfer_free(struct http *h, struct xfer *x)
@@ -141,7 +177,7 @@ static void xfer_free(struct http *h, struct xfer *x)
 	if (x->next)
 		x->next->prev = x->prev;
 	curl_multi_remove_handle(h->multi, x->e);
-	curl_easy_cleanup(x->e);
+	handle_put(h, x->e);
 	curl_slist_free_all(x->hdrs);
 	free(x->reqbody);
 	free(x->buf);
@@ -155,6 +191,8 @@ void http_free(struct http *h)
 		return;
 	while (h->head)
 		xfer_free(h, h->head);
+	while (h->nidle)
+		curl_easy_cleanup(h->idle[--h->nidle]);
 	if (h->timer_id > 0)
 		loop_timer_cancel(h->lp, h->timer_id);
 	curl_multi_cleanup(h->multi);
@@ -223,7 +261,7 @@ long http_start(struct http *h, const struct http_req *rq, http_cb cb, void *arg
 		return -1;
 	if (!(x = calloc(1, sizeof *x)))
 		return -1;
-	if (!(x->e = curl_easy_init())) {
+	if (!(x->e = handle_get(h))) {
 		free(x);
 		return -1;
 	}
@@ -267,6 +305,9 @@ long http_start(struct http *h, const struct http_req *rq, http_cb cb, void *arg
 	curl_easy_setopt(x->e, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(x->e, CURLOPT_FOLLOWLOCATION, 0L);
 	curl_easy_setopt(x->e, CURLOPT_NOSIGNAL, 1L);
+	/* curl's default since 7.50.2, said here because a reply must not
+	 * wait for Nagle's delayed ACK. */
+	curl_easy_setopt(x->e, CURLOPT_TCP_NODELAY, 1L);
 	curl_easy_setopt(x->e, CURLOPT_CONNECTTIMEOUT_MS, 15000L);
 	curl_easy_setopt(x->e, CURLOPT_TIMEOUT_MS, rq->timeout_ms > 0 ? rq->timeout_ms : 60000L);
 	/* A body announced bigger than the cap is refused before it comes. */
@@ -290,7 +331,7 @@ long http_start(struct http *h, const struct http_req *rq, http_cb cb, void *arg
 	return x->id;
 fail:
 	curl_slist_free_all(x->hdrs);
-	curl_easy_cleanup(x->e);
+	handle_put(h, x->e);
 	free(x->reqbody);
 	free(x);
 	return -1;
@@ -361,7 +402,7 @@ static void check_done(struct http *h)
 		curl_multi_remove_handle(h->multi, x->e);
 		h->nactive--;
 		cb(arg, &r);
-		curl_easy_cleanup(x->e);
+		handle_put(h, x->e);
 		curl_slist_free_all(x->hdrs);
 		free(x->reqbody);
 		free(x->buf);

@@ -16,9 +16,9 @@ struct mxnet;
  * all networks; created 0600), then logs in and syncs in the background,
  * retrying with backoff for ever.  cfg is copied; bot is borrowed and must
  * outlive the network.  NULL (the reason logged) when the state file
- * cannot be opened or memory runs out.  With e2ee on (issue 5), a missing
- * pickle key, or one that does not open the stored Olm account, is logged
- * and the process exits with status 1 before the state file is written. */
+ * cannot be opened, memory runs out, or, with e2ee on (issue 5), the
+ * pickle key is missing or does not open the stored Olm account (then
+ * nothing in the state file is written).  Never exits the process. */
 struct mxnet *mxnet_start(struct loop *lp, const struct matrix_config *cfg,
 			  struct bot *bot, const char *state_path);
 /* [bot] max_answer_age: after a restart, questions older than this many

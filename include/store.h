@@ -2,9 +2,10 @@
  * the Matrix account (user, device, access token), the /sync token, the
  * rooms, and the questions answered (txn id, state, reply content), plus
  * a simple versioned-migration mechanism that other modules (E2EE) use
- * for their own tables.  The file is created mode 0600, in WAL mode with
- * synchronous=FULL; every write is in a transaction, so a SIGKILL at any
- * point loses nothing that was committed.  Never logs a token. */
+ * for their own tables.  The file is created mode 0600, in WAL mode
+ * (synchronous=NORMAL, or FULL on request: store_set_durable); every write
+ * is in a transaction, so a SIGKILL at any point loses nothing that was
+ * committed.  Never logs a token. */
 #ifndef FAQBOT_STORE_H
 #define FAQBOT_STORE_H
 
@@ -32,6 +33,18 @@ int store_migrate(struct store *s, const char *component, const char *const *ste
 		  int nsteps, char *err, size_t errlen);
 /* The stored version of component, 0 when none. */
 int store_version(struct store *s, const char *component);
+
+/* How far this connection's commits go before returning.  0 (the default
+ * of store_open): WAL with synchronous=NORMAL, no fsync per commit: a
+ * commit survives the process's death (SIGKILL: it is in the WAL file),
+ * and a power cut can only drop the last commits together, in order,
+ * never half of one.  Enough for replies: the pending answer and the sync
+ * token share one transaction, and the txn id derives from the question,
+ * so a rolled-back batch is fetched again and re-sent under the same txn
+ * id, which the homeserver deduplicates.  1: synchronous=FULL, an fsync
+ * per commit, for state that must outlive a power cut on its own (the Olm
+ * account pickled before its keys are uploaded, issue 5).  0 / -1. */
+int store_set_durable(struct store *s, int full);
 
 /* Transactions (BEGIN IMMEDIATE).  Nesting is not supported.  0 / -1. */
 int store_begin(struct store *s);

@@ -3,7 +3,9 @@
  * deep nesting, random corruption) never crashes and never trusts a bad
  * field; HTML escaping; transaction ids; the reply's JSON shape; backoff
  * and Retry-After bounds; URL escaping; the invite policy; the E2EE
- * helpers (members, key counts, m.room.encryption, decrypted events). */
+ * helpers (members, key counts, m.room.encryption, decrypted events); and
+ * mxnet_start refusing e2ee without a pickle key by returning NULL (the
+ * process goes on: a reload that adds such a network must not kill it). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,9 +13,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <cmocka.h>
 
+#include "bot.h"
 #include "config.h"
+#include "kb.h"
+#include "loop.h"
+#include "matrix.h"
 #include "mxjson.h"
 
 #define SELF "@faqbot:localhost"
@@ -623,6 +630,48 @@ static void test_utf8(void **state)
 	assert_int_equal(mx_utf8_valid("\xff", 1), 0);
 }
 
+/* e2ee = yes without a pickle key: NULL, logged, nothing written, and
+ * this process still runs (it used to exit(1)); a plain network on the
+ * same loop and state file starts. */
+static void test_start_refused_without_pickle_key(void **state)
+{
+	char err[256] = "", dir[] = "/tmp/test_matrix.XXXXXX", path[128];
+	struct bot_config bc;
+	struct matrix_config mc;
+	struct kb *kb = kb_load("knowledge", err, sizeof err);
+	struct bot *b;
+	struct loop *lp = loop_new();
+	struct mxnet *n;
+	(void)state;
+	if (!kb)
+		fail_msg("kb_load: %s", err);
+	assert_non_null(lp);
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof path, "%s/state.db", dir);
+	memset(&bc, 0, sizeof bc);
+	assert_non_null(b = bot_new(&bc, kb));
+	memset(&mc, 0, sizeof mc);
+	mc.name = "t";
+	mc.homeserver = "http://127.0.0.1:9";
+	mc.user = "@faqbot:localhost";
+	mc.password = "not-used-here";
+	mc.e2ee = 1;
+	unsetenv("FAQBOT_PICKLE_KEY");
+	assert_null(mxnet_start(lp, &mc, b, path));
+	mc.e2ee = 0;
+	n = mxnet_start(lp, &mc, b, path);
+	assert_non_null(n);
+	mxnet_free(n);
+	bot_free(b);
+	loop_free(lp);
+	unlink(path);
+	snprintf(path, sizeof path, "%s/state.db-wal", dir);
+	unlink(path);
+	snprintf(path, sizeof path, "%s/state.db-shm", dir);
+	unlink(path);
+	assert_int_equal(rmdir(dir), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -644,6 +693,7 @@ int main(void)
 		cmocka_unit_test(test_inviter_policy),
 		cmocka_unit_test(test_question_text),
 		cmocka_unit_test(test_utf8),
+		cmocka_unit_test(test_start_refused_without_pickle_key),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -2,7 +2,8 @@
  * migrations, accounts, sync token, rooms, the exactly-once bookkeeping
  * across reopen (also for answers stored encrypted), events held for their
  * room key (capped, oldest dropped), small values, a version-1 file
- * migrated, and crash safety (a child SIGKILLed mid-write, for real). */
+ * migrated, the durability setting, and crash safety (a child SIGKILLed
+ * mid-write, for real, with the default synchronous=NORMAL). */
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -454,6 +455,33 @@ static void test_exactly_once_bookkeeping(void **state)
 	store_free(s);
 }
 
+static int pragma_int(struct store *s, const char *sql)
+{
+	sqlite3_stmt *st;
+	int v = -999;
+	assert_int_equal(sqlite3_prepare_v2(store_db(s), sql, -1, &st, NULL), SQLITE_OK);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+/* WAL + synchronous=NORMAL (1) by default, FULL (2) on request, and a
+ * small page cache (store.h, store_set_durable). */
+static void test_durability(void **state)
+{
+	struct store *s = open_ok();
+	(void)state;
+	assert_int_equal(store_set_durable(NULL, 1), -1);
+	assert_int_equal(pragma_int(s, "PRAGMA synchronous"), 1);
+	assert_int_equal(pragma_int(s, "PRAGMA cache_size"), -256);
+	assert_int_equal(store_set_durable(s, 1), 0);
+	assert_int_equal(pragma_int(s, "PRAGMA synchronous"), 2);
+	assert_int_equal(store_set_durable(s, 0), 0);
+	assert_int_equal(pragma_int(s, "PRAGMA synchronous"), 1);
+	store_free(s);
+}
+
 /* A child commits batches (token i + answer i in one transaction) as fast
  * as it can and is SIGKILLed at a random moment; the parent then finds a
  * state where the token and the answers agree: nothing committed is lost
@@ -534,6 +562,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_held, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kv, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_migrate_v1, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_durability, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_crash_safety, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
