@@ -490,7 +490,7 @@ static int duration(const struct ntext *nt, int k, long *days, int *months)
 	for (int f = 0; f < 3; f++) {
 		const struct token *t = tk(nt, k);
 		if (IS(t, "environ") || IS(t, "deja") || IS(t, "presque") || IS(t, "bien") ||
-		    IS(t, "maintenant") || IS(t, "seulement") || IS(t, "que"))
+		    IS(t, "maintenant") || IS(t, "seulement") || IS(t, "que") || IS(t, "bientot"))
 			k++;
 		else if (IS(t, "a") && IS(tk(nt, k + 1), "peu") && IS(tk(nt, k + 2), "pres"))
 			k += 3;
@@ -560,12 +560,22 @@ static int duration_expr(const struct ntext *nt, int i, struct date today, struc
 	else if (IS(t, "dans"))
 		k = i + 1, sign = 1;
 	else
-		return 0;
+		k = i; /* "3 jours que c'est validé": checked below */
 	long days;
 	int months;
 	int end = duration(nt, k, &days, &months);
 	if (!end)
 		return 0;
+	if (k == i) {
+		/* A bare duration is a date only as "N jours que / qu'..." ("3
+		 * jours que c'est validé" = "ça fait 3 jours que"), not inside a
+		 * range ("2 à 7 jours que", "entre 3 et 5 jours"). */
+		const struct token *p = tk(nt, i - 1);
+		if (!(IS(tk(nt, end), "que") || IS(tk(nt, end), "qu")) || IS(p, "a") ||
+		    IS(p, "et") || IS(p, "ou") || IS(p, "entre") || IS(p, "de") ||
+		    num_of(p, 4) >= 0)
+			return 0;
+	}
 	*out = months ? add_months(today, sign * months) : date_add_days(today, (int)(sign * days));
 	return end;
 }
@@ -626,13 +636,19 @@ static int match_at(const struct ntext *nt, int i, int floor, struct date today,
 	int end;
 	x->tok_start = i;
 
-	if (IS(t, "aujourdhui") || IS(t, "today")) {
+	if (IS(t, "aujourdhui") || IS(t, "today") || (IS(t, "aujourd") && IS(tk(nt, i + 1), "hui"))) {
+		int e = IS(t, "aujourd") ? i + 2 : i + 1;
+		int ab;
 		x->date = today;
-		return IS(tk(nt, i + 1), "meme") ? i + 2 : i + 1;
-	}
-	if (IS(t, "aujourd") && IS(tk(nt, i + 1), "hui")) {
-		x->date = today;
-		return i + 2;
+		if (IS(tk(nt, e), "meme"))
+			e++;
+		/* "aujourd'hui mardi (15)": the weekday names today itself. */
+		if (weekday_of(tk(nt, e), &ab) >= 0 && !ab) {
+			e++;
+			if (day_of(tk(nt, e)) > 0 && !is_unit(tk(nt, e + 1)))
+				e++;
+		}
+		return e;
 	}
 	if (IS(t, "ce") || IS(t, "cet") || IS(t, "cette")) {
 		const struct token *n1 = tk(nt, i + 1);
@@ -697,6 +713,47 @@ static int match_at(const struct ntext *nt, int i, int floor, struct date today,
 	return 0;
 }
 
+/* "on est mardi", "nous sommes le 9", "aujourd'hui (c'est) jeudi": a day that
+ * states today, not the day something happened.  Returns the end of the
+ * statement (its date is dropped), 0 when there is none.  "validée
+ * aujourd'hui, on est mardi" keeps its "aujourd'hui": only the words from
+ * "on est" are skipped.  prev_end: end of the last date found, or -1. */
+static int today_statement(const struct ntext *nt, int i, struct date today, int prev_end)
+{
+	int j = i, aj = 0;
+	if (IS(tk(nt, i), "aujourdhui") || (IS(tk(nt, i), "aujourd") && IS(tk(nt, i + 1), "hui"))) {
+		/* "validée aujourd'hui (vendredi)" is the validation date, unless
+		 * that verb already has its date ("hier c'était validé,
+		 * aujourd'hui vendredi"). */
+		if (is_validated(tk(nt, i - 1)) && !(prev_end >= 0 && prev_end < i - 1))
+			return 0;
+		j = IS(tk(nt, i), "aujourdhui") ? i + 1 : i + 2;
+		aj = 1;
+	}
+	const struct token *a = tk(nt, j), *b = tk(nt, j + 1);
+	int ab0;
+	if ((IS(a, "on") && IS(b, "est")) || (IS(a, "nous") && IS(b, "sommes")) ||
+	    (aj && IS(a, "c") && IS(b, "est")))
+		j += 2;
+	else if (!aj || weekday_of(a, &ab0) < 0 || ab0)
+		return 0; /* "aujourd'hui vendredi" states today without a verb */
+	for (int f = 0; f < 2; f++) {
+		const struct token *t = tk(nt, j);
+		if (IS(t, "deja") || IS(t, "maintenant") || IS(t, "aujourdhui"))
+			j++;
+		else if (IS(t, "aujourd") && IS(tk(nt, j + 1), "hui"))
+			j += 2;
+	}
+	/* Only a day: "on est le 9", "on est mardi 15"; "on est passé en
+	 * DIFF hier" states nothing about today. */
+	int ab, k = IS(tk(nt, j), "le") ? j + 1 : j;
+	const struct token *d = tk(nt, k);
+	if (weekday_of(d, &ab) < 0 && day_of(d) < 0 && !(d->flags & TOK_DATE) && !IS(d, "premier"))
+		return 0;
+	struct datex x;
+	return match_at(nt, k, j, today, &x);
+}
+
 int datex_find_all(const struct ntext *nt, struct date today, struct datex *out, int max)
 {
 	int n = 0, floor = 0;
@@ -704,7 +761,12 @@ int datex_find_all(const struct ntext *nt, struct date today, struct datex *out,
 		return 0;
 	for (int i = 0; i < nt->ntok && n < max;) {
 		struct datex x;
-		int end = match_at(nt, i, floor, today, &x);
+		int end = today_statement(nt, i, today, n ? out[n - 1].tok_end : -1);
+		if (end > i) {
+			i = floor = end;
+			continue;
+		}
+		end = match_at(nt, i, floor, today, &x);
 		if (end > i) {
 			x.tok_end = end;
 			out[n++] = x;

@@ -31,8 +31,12 @@
 #define IM_INTRO_SKIP 6           /* words of a self-introduction not counted */
 
 /* pseudo concepts, set by the analyser rather than by words */
-enum { PC_DATE = 0, PC_PLATFORM, PC__COUNT };
-static const char *const pseudo_name[PC__COUNT] = {"@date", "@platform"};
+enum { PC_DATE = 0, PC_PLATFORM, PC_IDNUM, PC__COUNT };
+static const char *const pseudo_name[PC__COUNT] = {"@date", "@platform", "@idnum"};
+
+/* A number of IM_IDNUM_DIGITS digits or more is an identifier quoted by
+ * the user (a session number "14587236"), not a day, a year or a count. */
+#define IM_IDNUM_DIGITS 5
 
 struct cset {
 	uint64_t w[IM_WORDS];
@@ -869,7 +873,10 @@ static int tok_has(const struct match *mt, int i, int concept)
 }
 
 /* Distance from the span [a, b) to the nearest token of concept c in the
- * same sentence; a large number when there is none. */
+ * same sentence, doubled, plus 1 when that token comes after the span: at
+ * equal distance a date after the word wins, as French puts the date after
+ * the verb ("on est mardi, validée vendredi").  A large number when there
+ * is none. */
 static int dist_to(const struct ntext *nt, const struct match *mt, int a, int b, int c)
 {
 	int best = 1 << 20;
@@ -878,7 +885,7 @@ static int dist_to(const struct ntext *nt, const struct match *mt, int a, int b,
 	for (int i = 0; i < nt->ntok; i++) {
 		if (nt->tok[i].sent != sent || !tok_has(mt, i, c))
 			continue;
-		int d = i < a ? a - i : i >= b ? i - b + 1 : 0;
+		int d = i < a ? 2 * (a - i) : i >= b ? 2 * (i - b + 1) + 1 : 0;
 		if (d < best)
 			best = d;
 	}
@@ -897,7 +904,7 @@ static int pick_date(const struct intent_model *m, const struct ntext *nt, const
 		int dv = dist_to(nt, mt, dx[k].tok_start, dx[k].tok_end, m->c_valid);
 		int dn = dist_to(nt, mt, dx[k].tok_start, dx[k].tok_end, m->c_notvalid);
 		int key;
-		if (dn < dv && dn <= 4)
+		if (dn < dv && dn <= 9) /* within 4 words */
 			continue;
 		key = dv < (1 << 20) ? dv : (1 << 21) + k;
 		if (key < bestd) {
@@ -960,6 +967,12 @@ static void analyse_nt(const struct intent_model *m, const struct ntext *nt,
 	if (q->platform != PF_NONE)
 		cs_set(&mt.have, PC_PLATFORM);
 	q->state = pick_state(m, &mt);
+	for (int i = 0; i < nt->ntok; i++)
+		if ((nt->tok[i].flags & TOK_NUM) && !(nt->tok[i].flags & TOK_NUMWORD) &&
+		    nt->tok[i].len >= IM_IDNUM_DIGITS) {
+			cs_set(&mt.have, PC_IDNUM);
+			break;
+		}
 
 	for (int i = 0; i < IN__COUNT; i++) {
 		const struct intent_def *d = &m->in[i];

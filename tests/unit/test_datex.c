@@ -231,8 +231,50 @@ static void test_ago(void **state)
 		{"2026-11-12", "il n y a pas de date", NULL},
 		{"2026-11-12", "dans kairos", NULL},
 		{"2026-11-12", "dans 2 a 7 jours", NULL},
+		/* "N jours que ...": ça fait N jours (red team round 2) */
+		{"2026-11-12", "3 jours que c est validee", "2026-11-09"},
+		{"2026-11-12", "une semaine qu elle est validee", "2026-11-05"},
+		{"2026-11-12", "#2 semaines que j attends", "2026-10-29"},
+		{"2026-11-12", "ca fait bientot 4 jours", "2026-11-08"},
+		{"2026-11-12", "voila 5 jours que rien", "2026-11-07"},
+		{"2026-11-12", "il faut 2 a 7 jours que", NULL},
+		{"2026-11-12", "entre 3 jours que", NULL},
+		{"2026-11-12", "3 jours pour que ce soit visible", NULL},
+		{"2026-11-12", "compter 3 jours", NULL},
 	};
 	RUN(rows);
+}
+
+/* A day that states today ("on est mardi", "nous sommes le 9",
+ * "aujourd'hui c'est jeudi") is not a date of the event; "aujourd'hui
+ * mardi" right after a validation verb still is today. */
+static void test_today_statement(void **state)
+{
+	(void)state;
+	static const struct row rows[] = {
+		{"2026-11-17", "on est mardi validee vendredi", "2026-11-13"},
+		{"2026-11-17", "nous sommes mardi et validee lundi", "2026-11-16"},
+		{"2026-11-17", "on est le 17 validee le 12", "2026-11-12"},
+		{"2026-11-17", "on est deja le 17/11 validee hier", "2026-11-16"},
+		{"2026-11-17", "aujourdhui c est mardi validee jeudi", "2026-11-12"},
+		{"2026-11-17", "aujourd hui on est mardi validee jeudi", "2026-11-12"},
+		{"2026-11-17", "aujourdhui mardi validee jeudi", "2026-11-12"},
+		{"2026-11-17", "on est mardi", NULL},
+		{"2026-11-17", "nous sommes le 17", NULL},
+		{"2026-11-17", "validee aujourdhui on est mardi", "2026-11-17"},
+		{"2026-11-17", "validee aujourdhui mardi", "2026-11-17"},
+		{"2026-11-17", "on est passe en diff hier", "2026-11-16"},
+		{"2026-11-17", "on est valides depuis lundi", "2026-11-16"},
+		{"2026-11-17", "aujourdhui", "2026-11-17"},
+	};
+	RUN(rows);
+	struct datex x[4];
+	char buf[11];
+	/* "hier c'était validé, aujourd'hui vendredi": the verb has its date */
+	mk("hier c etait validee aujourdhui vendredi");
+	assert_int_equal(datex_find_all(&nt, P("2026-11-20"), x, 4), 1);
+	date_format_iso(x[0].date, buf);
+	assert_string_equal(buf, "2026-11-19");
 }
 
 /* Row: le 12, le 1er -> that day in the month that puts it closest to T */
@@ -531,6 +573,7 @@ int main(void)
 		cmocka_unit_test(test_relative_days),
 		cmocka_unit_test(test_weekdays),
 		cmocka_unit_test(test_ago),
+		cmocka_unit_test(test_today_statement),
 		cmocka_unit_test(test_day_of_month),
 		cmocka_unit_test(test_day_month),
 		cmocka_unit_test(test_full_dates),

@@ -373,6 +373,44 @@ static void test_dates(void **state)
 	assert_false(q.has_date);
 }
 
+/* Red team round 2: a dated complaint is not lost to one word, a stated
+ * today is no validation date, the way to DIFF is the validation. */
+static void test_round2(void **state)
+{
+	struct query q;
+
+	/* T is Friday 20/11: "on est vendredi" names today, "mardi" the
+	 * validation */
+	q = ask(state, "on est vendredi, validée mardi, toujours rien dans Aude");
+	assert_int_equal(q.intent, IN_DISPLAY_DELAY);
+	assert_true(q.has_date);
+	assert_int_equal(q.validation.d, 17);
+	/* equal distance: the date after the verb wins */
+	q = ask(state, "aujourd'hui vendredi, validée lundi, pas dans kairos");
+	assert_true(q.has_date);
+	assert_int_equal(q.validation.d, 16);
+	q = ask(state, "deux jours que c'est validé et Kairos n'affiche rien");
+	assert_int_equal(q.intent, IN_DISPLAY_DELAY);
+	assert_true(q.has_date);
+	assert_int_equal(q.validation.d, 18);
+	assert_intent(state, "validée par Emfor et toujours rien", IN_DISPLAY_DELAY);
+	assert_intent(state, "elle n'est toujours pas validée, pourquoi ?", IN_OUT_OF_SCOPE);
+	/* a quoted session number names the awaited session */
+	assert_intent(state, "la session numéro de session 20345678 n'apparaît toujours pas dans Kairos",
+		      IN_DISPLAY_DELAY);
+	assert_intent(state, "le numéro de session n'apparaît pas dans Ofeli", IN_SESSION_NUMBER);
+	/* the trainees' start is not the validation, and does not hide it */
+	q = ask(state, "validée le 12, rien sur Aude, les stagiaires démarrent le 30");
+	assert_int_equal(q.intent, IN_DISPLAY_DELAY);
+	assert_int_equal(q.validation.d, 12);
+	assert_intent(state, "les stagiaires démarrent le 30, quand faut-il les inscrire ?", IN_OUT_OF_SCOPE);
+	assert_intent(state, "le dossier de mon stagiaire a été validé hier, il n'est pas dans Kairos",
+		      IN_OUT_OF_SCOPE);
+	assert_intent(state, "fiche en SAIS : comment la faire passer en DIFF ?", IN_VALIDATION_PROCESS);
+	assert_intent(state, "que faire pour que ma session soit en DIFF ?", IN_VALIDATION_PROCESS);
+	assert_intent(state, "que veut dire DIFF ?", IN_STATE);
+}
+
 static void test_near_misses(void **state)
 {
 	static const char *const oos[] = {
@@ -518,6 +556,7 @@ int main(void)
 		cmocka_unit_test(test_platform),
 		cmocka_unit_test(test_state),
 		cmocka_unit_test(test_dates),
+		cmocka_unit_test(test_round2),
 		cmocka_unit_test(test_near_misses),
 		cmocka_unit_test(test_long_and_social),
 		cmocka_unit_test(test_styles),
