@@ -63,17 +63,29 @@ $(B)/libfaqbot-asan.a: $(ASAN_OBJS)
 
 # ./faqbot links only what ask, console and check use (utf8proc, cJSON,
 # inih): loading libcurl, OpenSSL, libolm (libstdc++) and SQLite cost 3x a
-# whole answer and 8 MiB.  `faqbot run` execs $(B)/faqbot-net, the same
-# main.c linked with everything (bot/main.c, FAQBOT_NET_EXEC).
+# whole answer and 8 MiB.  `faqbot run` execs $(B)/faqbot-irc (run.c with
+# FAQBOT_NO_MATRIX: no libcurl, libolm, SQLite) for a config without
+# [matrix.*], else $(B)/faqbot-net, the same main.c linked with everything
+# (bot/main.c, FAQBOT_NET_EXEC, FAQBOT_IRC_EXEC).
 $(B)/obj/main-slim.o: bot/main.c | $(STAMP)
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS_ALL) $(WARN) $(CFLAGS) -DFAQBOT_NET_EXEC='"$(B)/faqbot-net"' -MMD -MP -c $< -o $@
-faqbot: $(B)/obj/main-slim.o $(B)/libfaqbot.a $(B)/faqbot-net
+	$(CC) $(CPPFLAGS_ALL) $(WARN) $(CFLAGS) -DFAQBOT_NET_EXEC='"$(B)/faqbot-net"' \
+		-DFAQBOT_IRC_EXEC='"$(B)/faqbot-irc"' -MMD -MP -c $< -o $@
+faqbot: $(B)/obj/main-slim.o $(B)/libfaqbot.a $(B)/faqbot-net $(B)/faqbot-irc
 	$(CC) $(CFLAGS) $(LDFLAGS) -Wl,--as-needed -o $@ $(B)/obj/main-slim.o $(B)/libfaqbot.a $(PKG_LIBS) -lm
 $(B)/faqbot-net: $(B)/obj/main.o $(B)/libfaqbot.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm
-$(B)/faqbot-asan: $(B)/asan/main.o $(B)/libfaqbot-asan.a
-	$(CC) $(SAN) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm
+$(B)/obj/run-irc.o: bot/run.c | $(STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS_ALL) $(WARN) $(CFLAGS) -DFAQBOT_NO_MATRIX -MMD -MP -c $< -o $@
+# run-irc.o comes before the archive, so the archive's run.o (and with it
+# matrix.o, http.c, store.c, e2ee.c) is never pulled in.
+$(B)/faqbot-irc: $(B)/obj/main.o $(B)/obj/run-irc.o $(B)/libfaqbot.a
+	$(CC) $(CFLAGS) $(LDFLAGS) -Wl,--as-needed -o $@ $^ $(PKG_LIBS) -lm
+# Also relinked when ./faqbot is newer: tests/lib.sh refuses an ASan build
+# older than ./faqbot.
+$(B)/faqbot-asan: $(B)/asan/main.o $(B)/libfaqbot-asan.a faqbot
+	$(CC) $(SAN) $(LDFLAGS) -o $@ $(B)/asan/main.o $(B)/libfaqbot-asan.a $(PKG_LIBS) -lm
 asan: $(B)/faqbot-asan
 
 $(B)/tests/%: tests/unit/%.c $(B)/libfaqbot.a | $(STAMP)

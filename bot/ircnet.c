@@ -1,7 +1,8 @@
 /* ircnet.c - one IRC network's client: registration (CAP LS 302, SASL
  * PLAIN/EXTERNAL, NICK/USER, nick fallback), joins and rejoins, PING/PONG
  * and the lag check, reconnect with capped exponential backoff and
- * jitter, a token-bucket throttle on what it sends, and PRIVMSG ->
+ * jitter, a token-bucket throttle and a flow-control window (PING/PONG
+ * confirms what the server has read) on what it sends, and PRIVMSG ->
  * bot_handle -> reply lines that fit 512 bytes with the server's prefix.
  * It never touches a socket: everything goes through struct ircnet_io
  * (net.h + the loop's timer in production, a recorder in the tests). */
@@ -65,10 +66,28 @@ static const struct {
 	{ "multi-prefix", CAP_MPREFIX },
 };
 
-struct qline {
-	unsigned short len;  /* with CR LF */
-	unsigned char droppable; /* an answer (JOINs are never dropped) */
-	char text[IRC_LINE_MAX];
+/* A queued line in the byte FIFO: QHDR bytes (length with CR LF, 2
+ * bytes little-endian; droppable: an answer, JOINs are never dropped),
+ * then the line with its CR LF. */
+#define QHDR 3
+/* The FIFO's first allocation; it doubles up to IRCNET_QUEUE_BYTES and is
+ * released when it empties above QKEEP, so a burst does not pin memory. */
+#define QMIN 4096
+#define QKEEP (64 * 1024)
+/* Window PINGs outstanding at most (each covers IRCNET_WINDOW / 2). */
+#define FC_PINGS 4
+
+/* Lines in one growable byte array, oldest first (see QHDR). */
+struct fifo {
+	char *buf;
+	size_t cap, off, end;
+	int n;
+};
+
+struct fc_ping {
+	unsigned seq;
+	size_t bytes;   /* counted bytes sent before it, since the previous one */
+	int64_t at;     /* when it was sent */
 };
 
 struct rejoin {
@@ -109,12 +128,24 @@ struct ircnet {
 	char user[USER_MAX];
 	char host[HOST_MAX];
 
-	/* throttle: token bucket + capped queue (ring) */
+	/* throttle: token bucket + capped queue (byte FIFO, see QHDR) */
 	double tokens;
 	int64_t refill_ms;
-	int qhead, qlen;
+	struct fifo q;        /* lines to send; flag: droppable */
 	unsigned long dropped;
-	struct qline q[IRCNET_QUEUE_MAX];
+	/* Questions held while the window is closed, in the compact form
+	 * "[@account=A ]:nick PRIVMSG target :text" (held_line): a question
+	 * is a third of its answer's size, and the lines the server sends
+	 * behind them, the PONG included, must still be read. */
+	struct fifo inbox;
+	unsigned long held_dropped;
+
+	/* flow control (IRCNET_WINDOW): counted bytes not yet confirmed by
+	 * a PONG, bytes since the last window PING, the PINGs outstanding */
+	size_t fc_unacked, fc_since;
+	unsigned fc_seq;
+	int fc_head, fc_n;
+	struct fc_ping fc[FC_PINGS];
 
 	struct rejoin rejoin[REJOIN_MAX];
 
@@ -220,9 +251,49 @@ static void refill(struct ircnet *n)
 	n->refill_ms = t;
 }
 
-static int may_send(struct ircnet *n)
+/* The window has room for len more bytes. */
+static int window_open(const struct ircnet *n, size_t len)
+{
+	return n->fc_unacked + len <= IRCNET_WINDOW;
+}
+
+/* Sends "PING :fb<seq>" covering the counted bytes sent since the last
+ * one (none when there are none, or FC_PINGS are already out). */
+static void fc_ping(struct ircnet *n)
+{
+	if (n->fc_since == 0 || n->fc_n == FC_PINGS)
+		return;
+	unsigned seq = ++n->fc_seq;
+	if (sendf(n, "PING :fb%u", seq) != 0)
+		return;
+	struct fc_ping *p = &n->fc[(n->fc_head + n->fc_n) % FC_PINGS];
+	p->seq = seq;
+	p->bytes = n->fc_since;
+	p->at = now_ms(n);
+	n->fc_n++;
+	n->fc_since = 0;
+}
+
+/* A throttled line of len bytes went out. */
+static void fc_count(struct ircnet *n, size_t len)
+{
+	n->fc_unacked += len;
+	n->fc_since += len;
+	if (n->fc_since >= IRCNET_WINDOW / 2)
+		fc_ping(n);
+}
+
+static void fc_reset(struct ircnet *n)
+{
+	n->fc_unacked = n->fc_since = 0;
+	n->fc_head = n->fc_n = 0;
+}
+
+static int may_send(struct ircnet *n, size_t len)
 {
 	if (n->io->pending && n->io->pending(n, n->io_arg) > PENDING_MAX)
+		return 0;
+	if (!window_open(n, len))
 		return 0;
 	if (!throttled(n))
 		return 1;
@@ -236,25 +307,149 @@ static void spend(struct ircnet *n)
 		n->tokens -= 1.0;
 }
 
-static void flush(struct ircnet *n)
+/* Length (CR LF included for the send queue) of the entry at off. */
+static size_t fifo_len(const struct fifo *f, size_t off)
 {
-	while (n->qlen > 0 && connected(n) && may_send(n)) {
-		struct qline *q = &n->q[n->qhead];
-		log_proto(netname(n), ">>", q->text, q->len - 2u);
-		n->io->send(n, n->io_arg, q->text, q->len);
-		spend(n);
-		n->qhead = (n->qhead + 1) % IRCNET_QUEUE_MAX;
-		n->qlen--;
+	const unsigned char *h = (const unsigned char *)f->buf + off;
+	return (size_t)h[0] | (size_t)h[1] << 8;
+}
+
+static int fifo_flag(const struct fifo *f, size_t off)
+{
+	return f->buf[off + 2] != 0;
+}
+
+static void fifo_clear(struct fifo *f)
+{
+	f->off = f->end = 0;
+	f->n = 0;
+	if (f->cap > QKEEP) {
+		free(f->buf);
+		f->buf = NULL;
+		f->cap = 0;
 	}
 }
 
-/* Removes the k-th queued line (0 = oldest) by moving the older ones up. */
-static void queue_remove(struct ircnet *n, int k)
+static void fifo_pop(struct fifo *f)
 {
-	for (int j = k; j > 0; j--)
-		n->q[(n->qhead + j) % IRCNET_QUEUE_MAX] = n->q[(n->qhead + j - 1) % IRCNET_QUEUE_MAX];
-	n->qhead = (n->qhead + 1) % IRCNET_QUEUE_MAX;
-	n->qlen--;
+	f->off += QHDR + fifo_len(f, f->off);
+	if (--f->n == 0)
+		fifo_clear(f);
+}
+
+/* Removes the k-th entry (0 = oldest) by moving the older ones up. */
+static void fifo_remove(struct fifo *f, int k)
+{
+	size_t off = f->off;
+	for (int j = 0; j < k; j++)
+		off += QHDR + fifo_len(f, off);
+	size_t esz = QHDR + fifo_len(f, off);
+	memmove(f->buf + f->off + esz, f->buf + f->off, off - f->off);
+	f->off += esz;
+	if (--f->n == 0)
+		fifo_clear(f);
+}
+
+/* Room for need more bytes at the end, the whole at most max bytes:
+ * compacts, or grows by doubling.  0, or -1 when full. */
+static int fifo_room(struct fifo *f, size_t need, size_t max)
+{
+	if (f->end + need <= f->cap)
+		return 0;
+	size_t live = f->end - f->off;
+	/* Compact when that frees a quarter at least (or at the cap), else
+	 * grow: either way each byte moves O(1) times on average. */
+	if (live + need <= f->cap && (f->off >= f->cap / 4 || f->cap >= max)) {
+		memmove(f->buf, f->buf + f->off, live);
+		f->off = 0;
+		f->end = live;
+		return 0;
+	}
+	size_t nc = f->cap ? f->cap * 2 : QMIN;
+	while (nc < live + need && nc < max)
+		nc *= 2;
+	if (nc > max)
+		nc = max;
+	if (live + need > nc)
+		return -1;
+	char *nb = malloc(nc);
+	if (!nb)
+		return -1;
+	if (live)
+		memcpy(nb, f->buf + f->off, live);
+	free(f->buf);
+	f->buf = nb;
+	f->cap = nc;
+	f->off = 0;
+	f->end = live;
+	return 0;
+}
+
+/* Appends text (plus CR LF when crlf) after fifo_room made room. */
+static void fifo_put(struct fifo *f, const char *text, size_t len, int flag, int crlf)
+{
+	size_t total = len + (crlf ? 2 : 0);
+	unsigned char *h = (unsigned char *)f->buf + f->end;
+	h[0] = (unsigned char)(total & 0xff);
+	h[1] = (unsigned char)(total >> 8);
+	h[2] = (unsigned char)(flag != 0);
+	memcpy(f->buf + f->end + QHDR, text, len);
+	if (crlf)
+		memcpy(f->buf + f->end + QHDR + len, "\r\n", 2);
+	f->end += QHDR + total;
+	f->n++;
+}
+
+static void handle_line(struct ircnet *n, size_t len, int held);
+
+/* Sends what the queue holds while throttle and window allow, then
+ * answers held questions while nothing waits to be sent. */
+static void flush(struct ircnet *n)
+{
+	for (;;) {
+		while (n->q.n > 0 && connected(n)) {
+			size_t len = fifo_len(&n->q, n->q.off);
+			const char *text = n->q.buf + n->q.off + QHDR;
+			if (!may_send(n, len))
+				break;
+			log_proto(netname(n), ">>", text, len - 2u);
+			n->io->send(n, n->io_arg, text, len);
+			spend(n);
+			fc_count(n, len);
+			fifo_pop(&n->q);
+		}
+		if (n->q.n > 0 || n->inbox.n == 0 || !connected(n))
+			break;
+		size_t len = fifo_len(&n->inbox, n->inbox.off);
+		memcpy(n->line, n->inbox.buf + n->inbox.off + QHDR, len);
+		n->line[len] = '\0';
+		fifo_pop(&n->inbox);
+		handle_line(n, len, 1);
+	}
+	/* Blocked by the window: make sure a PING covers what is out, or
+	 * nothing would ever reopen it. */
+	if (n->q.n > 0 && connected(n) && !window_open(n, fifo_len(&n->q, n->q.off)))
+		fc_ping(n);
+}
+
+/* While the window is closed (waiting for a PONG), the answers to the
+ * next held questions are made ready, up to a window's worth: called from
+ * the tick, after the transport has written what the last read let out,
+ * so the bot's work overlaps the server's instead of following it. */
+static void prepare(struct ircnet *n)
+{
+	while (n->inbox.n > 0 && n->q.n > 0 && connected(n) && n->q.end - n->q.off < IRCNET_WINDOW) {
+		size_t len = fifo_len(&n->inbox, n->inbox.off);
+		memcpy(n->line, n->inbox.buf + n->inbox.off + QHDR, len);
+		n->line[len] = '\0';
+		fifo_pop(&n->inbox);
+		handle_line(n, len, 1);
+	}
+}
+
+static int queue_max(const struct ircnet *n)
+{
+	return throttled(n) ? IRCNET_QUEUE_MAX : IRCNET_QUEUE_FAST_MAX;
 }
 
 /* Queues a throttled line (an answer, a JOIN).  Sent at once when the
@@ -263,16 +458,20 @@ static void enqueue(struct ircnet *n, const char *line, size_t len, int droppabl
 {
 	if (len > IRC_LINE_MAX - 2)
 		return;
-	if (n->qlen == 0 && connected(n) && may_send(n)) {
+	if (n->q.n == 0 && connected(n) && may_send(n, len + 2)) {
 		spend(n);
-		send_raw(n, line, len);
+		if (send_raw(n, line, len) == 0)
+			fc_count(n, len + 2);
 		return;
 	}
-	if (n->qlen == IRCNET_QUEUE_MAX) {
+	while (n->q.n >= queue_max(n) || fifo_room(&n->q, QHDR + len + 2, IRCNET_QUEUE_BYTES) != 0) {
 		int k = 0;
-		while (k < n->qlen && !n->q[(n->qhead + k) % IRCNET_QUEUE_MAX].droppable)
+		size_t off = n->q.off;
+		while (k < n->q.n && !fifo_flag(&n->q, off)) {
+			off += QHDR + fifo_len(&n->q, off);
 			k++;
-		if (k == n->qlen) {
+		}
+		if (k == n->q.n) {
 			log_warn("[%s] send queue full of commands: dropped %.60s", netname(n), line);
 			return;
 		}
@@ -280,16 +479,10 @@ static void enqueue(struct ircnet *n, const char *line, size_t len, int droppabl
 		 * must not flood the log too. */
 		if (n->dropped++ % 100 == 0)
 			log_warn("[%s] send queue full (%d lines): dropped the oldest answer line (%lu dropped so far)",
-			         netname(n), IRCNET_QUEUE_MAX, n->dropped);
-		queue_remove(n, k);
+			         netname(n), n->q.n, n->dropped);
+		fifo_remove(&n->q, k);
 	}
-	struct qline *q = &n->q[(n->qhead + n->qlen) % IRCNET_QUEUE_MAX];
-	memcpy(q->text, line, len);
-	q->text[len] = '\r';
-	q->text[len + 1] = '\n';
-	q->len = (unsigned short)(len + 2);
-	q->droppable = (unsigned char)droppable;
-	n->qlen++;
+	fifo_put(&n->q, line, len, droppable, 1);
 }
 
 /* ---- timing ---- */
@@ -313,14 +506,18 @@ static int64_t next_deadline(struct ircnet *n)
 			EARLIEST(n->last_rx + lag_ms(n) / 2);
 		EARLIEST(n->last_rx + lag_ms(n));
 	}
-	if (n->qlen > 0) {
+	if (n->q.n > 0) {
 		int64_t t = now_ms(n);
 		if (n->io->pending && n->io->pending(n, n->io_arg) > PENDING_MAX)
 			EARLIEST(t + PENDING_RETRY_MS);
+		else if (!window_open(n, fifo_len(&n->q, n->q.off)))
+			EARLIEST(n->fc_n ? n->fc[n->fc_head].at + IRCNET_WINDOW_TIMEOUT_MS : t);
 		else if (throttled(n) && n->tokens < 1.0)
 			EARLIEST(t + 1 + (int64_t)((1.0 - n->tokens) * 1000.0 / n->cfg->throttle_rate));
 		else
 			EARLIEST(t);
+		if (n->inbox.n > 0 && n->q.end - n->q.off < IRCNET_WINDOW)
+			EARLIEST(t); /* prepare() */
 	}
 	for (int i = 0; i < REJOIN_MAX; i++)
 		if (n->rejoin[i].chan[0])
@@ -533,10 +730,31 @@ static void h_ping(struct ircnet *n, struct irc_msg *m)
 		send_raw(n, line, (size_t)len);
 }
 
+/* "PONG server :fb<seq>" confirms every counted byte sent before that
+ * window PING (the server handles a client's lines in order); an earlier
+ * PING whose PONG went missing is confirmed with it. */
 static void h_pong(struct ircnet *n, struct irc_msg *m)
 {
-	(void)m;
-	log_debug("[%s] PONG: server alive", netname(n));
+	const char *tok = last_param(m);
+	if (strncmp(tok, "fb", 2) != 0 || tok[2] < '0' || tok[2] > '9') {
+		log_debug("[%s] PONG: server alive", netname(n));
+		return;
+	}
+	char *end;
+	unsigned long seq = strtoul(tok + 2, &end, 10);
+	if (*end || seq > 0xffffffffUL)
+		return;
+	int k = 0;
+	while (k < n->fc_n && n->fc[(n->fc_head + k) % FC_PINGS].seq != (unsigned)seq)
+		k++;
+	if (k == n->fc_n)
+		return; /* not ours, or from before a window reset */
+	for (int i = 0; i <= k; i++) {
+		struct fc_ping *p = &n->fc[n->fc_head];
+		n->fc_unacked = n->fc_unacked > p->bytes ? n->fc_unacked - p->bytes : 0;
+		n->fc_head = (n->fc_head + 1) % FC_PINGS;
+		n->fc_n--;
+	}
 }
 
 static void h_error(struct ircnet *n, struct irc_msg *m)
@@ -976,16 +1194,55 @@ static const struct {
 	{ "908", h_sasl_fail },
 };
 
-static void handle_line(struct ircnet *n, size_t len)
+/* Whether a question must wait in the inbox: with the throttle lifted,
+ * while lines wait to be sent (window closed, socket full) or older
+ * questions wait.  With the throttle on, questions are handled at once
+ * so the per-user limit sees them when they arrive; the 128-line queue
+ * and its drop-oldest rule bound what waits. */
+static int must_hold(const struct ircnet *n)
+{
+	return !throttled(n) && n->st == ST_REGISTERED && (n->q.n > 0 || n->inbox.n > 0);
+}
+
+/* Keeps a PRIVMSG for later as "[@account=A ]:nick PRIVMSG target :text":
+ * what h_privmsg reads of it, without the other tags and the user@host. */
+static void hold(struct ircnet *n, const struct irc_msg *m)
+{
+	char buf[IRC_READ_MAX + 1], nick[NICK_MAX];
+	if (m->nparams < 2 || !m->source || irc_source_nick(m->source, nick, sizeof nick) != 0)
+		return;
+	const char *account = (n->caps & CAP_ACCOUNT) ? irc_tag(m, "account") : NULL;
+	if (account && (!*account || strpbrk(account, " ;\\")))
+		account = NULL; /* cannot be re-read: handled without rights */
+	int len = snprintf(buf, sizeof buf, "%s%s%s:%s PRIVMSG %s :%s", account ? "@account=" : "",
+	                   account ? account : "", account ? " " : "", nick, m->params[0], m->params[1]);
+	if (len < 0 || (size_t)len >= sizeof buf || strpbrk(buf, "\r\n")) /* tag values are unescaped */
+		return;
+	if (n->inbox.n >= IRCNET_QUEUE_FAST_MAX ||
+	    fifo_room(&n->inbox, QHDR + (size_t)len, IRCNET_INBOX_BYTES) != 0) {
+		if (n->held_dropped++ % 100 == 0)
+			log_warn("[%s] %d questions already wait for the send window: dropped one from %s "
+			         "(%lu dropped so far)", netname(n), n->inbox.n, nick, n->held_dropped);
+		return;
+	}
+	fifo_put(&n->inbox, buf, (size_t)len, 0, 0);
+}
+
+static void handle_line(struct ircnet *n, size_t len, int held)
 {
 	while (len > 0 && n->line[len - 1] == '\r')
 		len--;
 	if (len == 0)
 		return; /* blank lines are allowed noise */
-	log_proto(netname(n), "<<", n->line, len);
+	if (!held)
+		log_proto(netname(n), "<<", n->line, len);
 	struct irc_msg m;
 	if (irc_parse(n->line, len, &m) != 0) {
 		log_warn("[%s] malformed line from server skipped (%zu bytes)", netname(n), len);
+		return;
+	}
+	if (!held && must_hold(n) && strcmp(m.command, "PRIVMSG") == 0) {
+		hold(n, &m);
 		return;
 	}
 	for (size_t i = 0; i < sizeof handlers / sizeof *handlers; i++)
@@ -1040,7 +1297,9 @@ void ircnet_connected(struct ircnet *n)
 	n->capreq[0] = '\0';
 	n->nick_tries = 0;
 	n->user[0] = n->host[0] = '\0';
-	n->qhead = n->qlen = 0;
+	fifo_clear(&n->q);
+	fifo_clear(&n->inbox);
+	fc_reset(n);
 	n->tokens = burst(n);
 	n->refill_ms = n->last_rx;
 	n->skipping = 0;
@@ -1091,7 +1350,7 @@ size_t ircnet_feed(struct ircnet *n, const char *data, size_t len)
 		} else {
 			memcpy(n->line, data + off, ll);
 			n->line[ll] = '\0';
-			handle_line(n, ll);
+			handle_line(n, ll, 0);
 		}
 		off += ll + 1;
 	}
@@ -1108,9 +1367,12 @@ void ircnet_closed(struct ircnet *n, const char *reason)
 	enum state was = n->st;
 	if (was == ST_DONE || was == ST_WAITING || was == ST_IDLE)
 		return;
-	if (n->qlen)
-		log_info("[%s] %d queued lines dropped with the connection", netname(n), n->qlen);
-	n->qhead = n->qlen = 0;
+	if (n->q.n || n->inbox.n)
+		log_info("[%s] %d queued lines and %d held questions dropped with the connection",
+		         netname(n), n->q.n, n->inbox.n);
+	fifo_clear(&n->q);
+	fifo_clear(&n->inbox);
+	fc_reset(n);
 	n->cap_busy = n->sasl_busy = 0;
 	if (was == ST_QUITTING) {
 		log_info("[%s] disconnected after QUIT", netname(n));
@@ -1141,6 +1403,11 @@ void ircnet_tick(struct ircnet *n)
 			log_warn("[%s] %s: reconnecting", netname(n), why);
 			n->io->close(n, n->io_arg, 0, why);
 		} else {
+			if (n->fc_n && t - n->fc[n->fc_head].at >= IRCNET_WINDOW_TIMEOUT_MS) {
+				log_warn("[%s] no PONG to the flow-control PING within %d s: reopening the send window",
+				         netname(n), IRCNET_WINDOW_TIMEOUT_MS / 1000);
+				fc_reset(n);
+			}
 			if (lag && !n->ping_sent && t - n->last_rx >= lag / 2) {
 				n->ping_sent = 1;
 				sendf(n, "PING :faqbot-lag");
@@ -1151,6 +1418,7 @@ void ircnet_tick(struct ircnet *n)
 					join(n, n->rejoin[i].chan, channel_key(n, n->rejoin[i].chan));
 				}
 			flush(n);
+			prepare(n);
 		}
 	}
 	rearm(n);
@@ -1342,5 +1610,7 @@ void ircnet_free(struct ircnet *n)
 			loop_timer_cancel(n->lp, n->timer);
 		net_free(n->conn);
 	}
+	free(n->q.buf);
+	free(n->inbox.buf);
 	free(n);
 }

@@ -5,7 +5,9 @@
  * initialise libcurl or OpenSSL, so one `faqbot ask` stays cheap.  Built
  * with -DFAQBOT_NET_EXEC='"build/faqbot-net"', it does not even link them
  * (loading libcurl, OpenSSL and libolm costs more than answering): `run`
- * then executes that networked build of this same file instead. */
+ * then executes a networked build of this same file instead: the one
+ * without Matrix (FAQBOT_IRC_EXEC, no libcurl, libolm or SQLite loaded)
+ * when the config has no [matrix.*] section, else FAQBOT_NET_EXEC. */
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
@@ -448,10 +450,35 @@ static int cmd_check(int argc, char **argv, const char *kdir)
 }
 
 #ifdef FAQBOT_NET_EXEC
-/* The networked faqbot: $FAQBOT_NET, else FAQBOT_NET_EXEC taken relative
- * to the directory of this executable.  Writes into buf; NULL when the
- * path does not fit. */
-static const char *net_binary(char *buf, size_t n)
+#ifndef FAQBOT_IRC_EXEC
+#define FAQBOT_IRC_EXEC FAQBOT_NET_EXEC
+#endif
+
+/* 1 when the config named by run's -c has no [matrix.*] section, so the
+ * IRC-only build serves it.  A config that does not load goes to the full
+ * build, which reports the error itself. */
+static int irc_only(int argc, char **argv)
+{
+	const char *path = NULL;
+	for (int i = 1; i < argc && !path; i++) {
+		if (!strcmp(argv[i], "-c") && i + 1 < argc)
+			path = argv[i + 1];
+		else if (!strncmp(argv[i], "-c", 2) && argv[i][2])
+			path = argv[i] + 2;
+	}
+	if (!path)
+		return 0;
+	char err[512];
+	struct config *cfg = config_load(path, err, sizeof err);
+	int yes = cfg && cfg->nmatrix == 0;
+	config_free(cfg);
+	return yes;
+}
+
+/* The networked faqbot: $FAQBOT_NET, else rel (FAQBOT_IRC_EXEC or
+ * FAQBOT_NET_EXEC) taken relative to the directory of this executable.
+ * Writes into buf; NULL when the path does not fit. */
+static const char *net_binary(const char *rel, char *buf, size_t n)
 {
 	const char *env = getenv("FAQBOT_NET");
 	char exe[PATH_MAX];
@@ -462,22 +489,24 @@ static const char *net_binary(char *buf, size_t n)
 		return env;
 	len = readlink("/proc/self/exe", exe, sizeof exe - 1);
 	if (len <= 0)
-		return FAQBOT_NET_EXEC;
+		return rel;
 	exe[len] = '\0';
 	slash = strrchr(exe, '/');
 	if (slash)
 		*slash = '\0';
-	if (snprintf(buf, n, "%s/%s", slash ? exe : ".", FAQBOT_NET_EXEC) >= (int)n)
+	if (snprintf(buf, n, "%s/%s", slash ? exe : ".", rel) >= (int)n)
 		return NULL;
 	return buf;
 }
 
-/* `faqbot [-k DIR] run ...`: the same command line, run by the networked
- * build (it parses -k and the run options itself). */
-static int exec_net(char **argv)
+/* `faqbot [-k DIR] run ...`: the same command line, run by a networked
+ * build (it parses -k and the run options itself).  run_argc/run_argv:
+ * the words from "run" on. */
+static int exec_net(char **argv, int run_argc, char **run_argv)
 {
 	char buf[PATH_MAX];
-	const char *net = net_binary(buf, sizeof buf);
+	const char *rel = irc_only(run_argc, run_argv) ? FAQBOT_IRC_EXEC : FAQBOT_NET_EXEC;
+	const char *net = net_binary(rel, buf, sizeof buf);
 
 	if (!net) {
 		fprintf(stderr, "faqbot: run: the path of the networked faqbot is too long\n");
@@ -558,7 +587,7 @@ int main(int argc, char **argv)
 		return cmd_check(n, v, kdir);
 	if (!strcmp(cmd, "run"))
 #ifdef FAQBOT_NET_EXEC
-		return exec_net(argv);
+		return exec_net(argv, n, v);
 #else
 		return cmd_run(n, v, kdir);
 #endif

@@ -1,10 +1,13 @@
 /* net.c - a non-blocking client connection on the loop (net.h): connect
  * to each resolved address in turn, optional TLS through OpenSSL with
  * certificate and host-name verification, a capped read buffer handed to
- * on_data, and a capped write queue.  OpenSSL is touched only when a TLS
- * connection is made (one SSL_CTX per connection, freed with it).
+ * on_data, and a capped write queue.  OpenSSL is loaded (dlopen) and
+ * touched only when a TLS connection is made (one SSL_CTX per connection,
+ * freed with it): a bot on plain IRC does not map libssl and libcrypto at
+ * all (1.7 MiB of its 5 MiB resident).
  * Name resolution uses getaddrinfo and blocks (see net.h). */
 #include <arpa/inet.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
@@ -23,6 +26,88 @@
 #include "log.h"
 #include "loop.h"
 #include "net.h"
+
+/* ---- OpenSSL, loaded on the first TLS connection ----
+ * Every OpenSSL function this file calls goes through the table below,
+ * filled from the library named by the headers we compiled against (the
+ * macros SSL_CTX_set_mode, SSL_set_tlsext_host_name, ... expand to the
+ * _ctrl functions in it).  The table is process-wide state, written once:
+ * a library is loaded once per process. */
+#define NET_STR2(x) #x
+#define NET_STR(x) NET_STR2(x)
+#define NET_LIBSSL "libssl.so." NET_STR(OPENSSL_VERSION_MAJOR)
+
+#define NET_OSSL(X) \
+	X(ERR_clear_error) X(ERR_error_string_n) X(ERR_get_error) X(ERR_peek_error) \
+	X(SSL_CTX_check_private_key) X(SSL_CTX_ctrl) X(SSL_CTX_free) \
+	X(SSL_CTX_load_verify_locations) X(SSL_CTX_new) X(SSL_CTX_set_default_verify_paths) \
+	X(SSL_CTX_set_verify) X(SSL_CTX_use_PrivateKey_file) \
+	X(SSL_CTX_use_certificate_chain_file) X(SSL_connect) X(SSL_ctrl) X(SSL_free) \
+	X(SSL_get0_param) X(SSL_get_error) X(SSL_get_verify_result) X(SSL_new) X(SSL_read) \
+	X(SSL_set1_host) X(SSL_set_fd) X(SSL_shutdown) X(SSL_write) X(TLS_client_method) \
+	X(X509_VERIFY_PARAM_set1_ip_asc) X(X509_verify_cert_error_string)
+
+static struct {
+	int loaded;
+#define NET_OSSL_FIELD(f) __typeof__(&f) f;
+	NET_OSSL(NET_OSSL_FIELD)
+#undef NET_OSSL_FIELD
+} ossl;
+
+/* 0 once OpenSSL is loaded; -1 with err filled. */
+static int ossl_load(char *err, size_t errlen)
+{
+	void *h;
+	if (ossl.loaded)
+		return 0;
+	if (!(h = dlopen(NET_LIBSSL, RTLD_NOW | RTLD_LOCAL))) {
+		snprintf(err, errlen, "cannot load OpenSSL for TLS (%s): %s; install the "
+			 "libssl3 package", NET_LIBSSL, dlerror());
+		return -1;
+	}
+	/* dlsym on libssl's handle also finds libcrypto's functions (ERR_,
+	 * X509_): it searches the library's dependencies too. */
+#define NET_OSSL_SYM(f) \
+	if (!(*(void **)&ossl.f = dlsym(h, #f))) { \
+		snprintf(err, errlen, "cannot use OpenSSL (%s): %s is missing", NET_LIBSSL, #f); \
+		dlclose(h); \
+		return -1; \
+	}
+	NET_OSSL(NET_OSSL_SYM)
+#undef NET_OSSL_SYM
+	ossl.loaded = 1; /* never closed: SSL objects may outlive any one net */
+	return 0;
+}
+
+/* From here on, every OpenSSL call goes through the table. */
+#define ERR_clear_error (ossl.ERR_clear_error)
+#define ERR_error_string_n (ossl.ERR_error_string_n)
+#define ERR_get_error (ossl.ERR_get_error)
+#define ERR_peek_error (ossl.ERR_peek_error)
+#define SSL_CTX_check_private_key (ossl.SSL_CTX_check_private_key)
+#define SSL_CTX_ctrl (ossl.SSL_CTX_ctrl)
+#define SSL_CTX_free (ossl.SSL_CTX_free)
+#define SSL_CTX_load_verify_locations (ossl.SSL_CTX_load_verify_locations)
+#define SSL_CTX_new (ossl.SSL_CTX_new)
+#define SSL_CTX_set_default_verify_paths (ossl.SSL_CTX_set_default_verify_paths)
+#define SSL_CTX_set_verify (ossl.SSL_CTX_set_verify)
+#define SSL_CTX_use_PrivateKey_file (ossl.SSL_CTX_use_PrivateKey_file)
+#define SSL_CTX_use_certificate_chain_file (ossl.SSL_CTX_use_certificate_chain_file)
+#define SSL_connect (ossl.SSL_connect)
+#define SSL_ctrl (ossl.SSL_ctrl)
+#define SSL_free (ossl.SSL_free)
+#define SSL_get0_param (ossl.SSL_get0_param)
+#define SSL_get_error (ossl.SSL_get_error)
+#define SSL_get_verify_result (ossl.SSL_get_verify_result)
+#define SSL_new (ossl.SSL_new)
+#define SSL_read (ossl.SSL_read)
+#define SSL_set1_host (ossl.SSL_set1_host)
+#define SSL_set_fd (ossl.SSL_set_fd)
+#define SSL_shutdown (ossl.SSL_shutdown)
+#define SSL_write (ossl.SSL_write)
+#define TLS_client_method (ossl.TLS_client_method)
+#define X509_VERIFY_PARAM_set1_ip_asc (ossl.X509_VERIFY_PARAM_set1_ip_asc)
+#define X509_verify_cert_error_string (ossl.X509_verify_cert_error_string)
 
 enum nstate { NS_CONNECTING, NS_HANDSHAKE, NS_OPEN, NS_SHUTDOWN, NS_CLOSED };
 
@@ -179,6 +264,8 @@ static int tls_setup_ctx(struct net *c, const struct net_opts *o, char *err, siz
 {
 	char e[200];
 
+	if (ossl_load(err, errlen) < 0)
+		return -1;
 	/* OpenSSL >= 1.1 initialises itself on this first call: nothing of
 	 * it is set up in a process that never makes a TLS connection. */
 	c->ctx = SSL_CTX_new(TLS_client_method());

@@ -19,6 +19,17 @@
 #include "loop.h"
 #include "run.h"
 
+/* The IRC-only build (Makefile: build/faqbot-irc, what `faqbot run` execs
+ * for a config without [matrix.*]) compiles the Matrix networks out, so
+ * libcurl, libolm and SQLite are not even loaded: 8 MiB less resident. */
+#ifdef FAQBOT_NO_MATRIX
+#define RUN_HAS_MATRIX 0
+#define mxnet_stop(m) ((void)(m))
+#define mxnet_free(m) ((void)(m))
+#else
+#define RUN_HAS_MATRIX 1
+#endif
+
 #define RUN_STOP_MS 3000      /* SIGTERM: longest wait for QUITs to flush */
 #define RUN_POLL_MS 50        /* how often the stop checks the networks */
 #define RUN_MAX_RETIRED 64    /* configs kept for networks being removed */
@@ -134,20 +145,34 @@ static const struct irc_config *find_irc(const struct config *c, const char *nam
 	return NULL;
 }
 
+#ifndef FAQBOT_NO_MATRIX
 /* ---- Matrix networks (matrix.c) ---- */
 
+/* Start-up: a Matrix network that cannot start (state file, pickle key)
+ * is a configuration to fix now, so faqbot exits 1 after logging why
+ * (style.md: die() at start-up only), before the loop runs. */
 static void matrix_start_all(struct run *r)
 {
 	size_t i;
-	if (!(r->mx = calloc(r->cfg->nmatrix ? r->cfg->nmatrix : 1, sizeof *r->mx)))
-		return;
+	if (!(r->mx = calloc(r->cfg->nmatrix ? r->cfg->nmatrix : 1, sizeof *r->mx))) {
+		log_error("matrix: out of memory; faqbot stops");
+		exit(1);
+	}
 	r->nmx = r->cfg->nmatrix;
 	for (i = 0; i < r->nmx; i++) {
 		r->mx[i] = mxnet_start(r->lp, &r->cfg->matrix[i], r->bot, r->cfg->bot.state);
-		if (r->mx[i])
+		if (r->mx[i]) {
 			mxnet_set_max_answer_age(r->mx[i], r->cfg->bot.max_answer_age);
-		else
-			log_error("matrix.%s: cannot start (see above)", r->cfg->matrix[i].name);
+			continue;
+		}
+		log_error("matrix.%s: cannot start (see above); faqbot stops",
+			  r->cfg->matrix[i].name);
+		while (i > 0)
+			mxnet_free(r->mx[--i]);
+		free(r->mx);
+		r->mx = NULL;
+		r->nmx = 0;
+		exit(1);
 	}
 }
 
@@ -180,14 +205,36 @@ static void matrix_apply(struct run *r, struct config *nc)
 			loop_timer_add(r->lp, 0, matrix_free_cb, r->mx[i]);
 		}
 	}
-	for (j = 0; j < nc->nmatrix; j++)
-		if (!nmx[j] && !r->stopping &&
-		    (nmx[j] = mxnet_start(r->lp, &nc->matrix[j], r->bot, nc->bot.state)))
+	/* A new network that cannot start is left out (logged); the others,
+	 * and the rest of the reload, go on.  The next reload tries again. */
+	for (j = 0; j < nc->nmatrix; j++) {
+		if (nmx[j] || r->stopping)
+			continue;
+		if ((nmx[j] = mxnet_start(r->lp, &nc->matrix[j], r->bot, nc->bot.state)))
 			mxnet_set_max_answer_age(nmx[j], nc->bot.max_answer_age);
+		else
+			log_error("reload: matrix.%s cannot start (see above); the other networks "
+				  "go on", nc->matrix[j].name);
+	}
 	free(r->mx);
 	r->mx = nmx;
 	r->nmx = nc->nmatrix;
 }
+
+#else
+/* IRC-only build: run_main and do_reload refuse a config with Matrix
+ * networks before these are reached. */
+static void matrix_start_all(struct run *r)
+{
+	(void)r;
+}
+
+static void matrix_apply(struct run *r, struct config *nc)
+{
+	(void)r;
+	(void)nc;
+}
+#endif
 
 /* Applies a freshly loaded config: networks with the same name get the
  * new settings, new ones start, removed ones quit.  Takes nc. */
@@ -254,6 +301,15 @@ static int do_reload(void *arg, char *msg, size_t msglen)
 	if (!(nc = config_load(r->cfg_path, err, sizeof err))) {
 		log_error("reload refused, the running config and knowledge stay: %s", err);
 		snprintf(msg, msglen, "%s", err);
+		return -1;
+	}
+	if (!RUN_HAS_MATRIX && nc->nmatrix) {
+		log_error("reload refused, the running config and knowledge stay: %s now has a "
+			  "[matrix.%s] section and this process was started for IRC only (without "
+			  "the Matrix libraries): restart faqbot to add Matrix networks",
+			  r->cfg_path, nc->matrix[0].name);
+		snprintf(msg, msglen, "Matrix networks need a restart of faqbot");
+		config_free(nc);
 		return -1;
 	}
 	if (!(kb = kb_load(kb_dir_for(r, nc), err, sizeof err))) {
@@ -329,6 +385,13 @@ int run_main(int argc, char **argv)
 	if (!r.cfg->nirc && !r.cfg->nmatrix) {
 		fprintf(stderr, "faqbot: %s: no network to join; add an [irc.NAME] or "
 			"[matrix.NAME] section (see config.example.ini)\n", r.cfg_path);
+		config_free(r.cfg);
+		return 1;
+	}
+	if (!RUN_HAS_MATRIX && r.cfg->nmatrix) {
+		fprintf(stderr, "faqbot: %s: [matrix.%s]: this faqbot is the IRC-only build; start "
+			"it with `faqbot run`, which picks the build with Matrix\n", r.cfg_path,
+			r.cfg->matrix[0].name);
 		config_free(r.cfg);
 		return 1;
 	}

@@ -20,7 +20,7 @@
 #include "ircnet.h"
 #include "kb.h"
 
-#define MAX_SENT 1024
+#define MAX_SENT 4096
 
 /* ---- the fake transport: records what would go on the socket ---- */
 struct fake {
@@ -207,6 +207,25 @@ static void expect_nothing(struct fx *x)
 static void skip_all(struct fx *x)
 {
 	x->f.cursor = x->f.nsent;
+}
+
+/* Plays the server for the flow-control window: answers every
+ * "PING :fb<n>" sent since the cursor, returns how many other lines were
+ * sent (the cursor moves past all of them). */
+static int answer_pings(struct fx *x)
+{
+	int others = 0;
+	char pong[64];
+	const char *l;
+	while ((l = next(x))) {
+		if (strncmp(l, "PING :fb", 8) == 0) {
+			snprintf(pong, sizeof pong, ":irc.test PONG irc.test :%s", l + 6);
+			srv(x, pong);
+		} else {
+			others++;
+		}
+	}
+	return others;
 }
 
 static void advance(struct fx *x, int64_t ms)
@@ -636,9 +655,11 @@ static void test_throttle(void **state)
 		srv(x, line);
 	}
 	assert_int_equal(x->f.nsent - x->f.cursor, 0);
-	for (int i = 0; i < 2000; i++)
+	int drained = 0;
+	for (int i = 0; i < 2000; i++) {
 		advance(x, 1000);
-	int drained = x->f.nsent - x->f.cursor;
+		drained += answer_pings(x);
+	}
 	assert_true(drained >= IRCNET_QUEUE_MAX - 10 && drained <= IRCNET_QUEUE_MAX);
 	/* the newest were kept */
 	assert_memory_equal(x->f.sent[x->f.nsent - 1], "PRIVMSG flood299 :", 18);
@@ -742,6 +763,185 @@ static void test_admin_needs_account_tag(void **state)
 	assert_string_not_equal(admin + 17, refused + 14);
 }
 
+/* ---- flow control (IRCNET_WINDOW) ---- */
+
+/* Bytes (with CR LF) of the counted lines sent after index from: what
+ * the server has not confirmed when the PONG to the PING at from-1 came. */
+static size_t counted_since(struct fx *x, int from)
+{
+	size_t b = 0;
+	for (int i = from; i < x->f.nsent; i++)
+		if (strncmp(x->f.sent[i], "PING ", 5) != 0)
+			b += strlen(x->f.sent[i]) + 2;
+	return b;
+}
+
+/* Feeds n private questions, one per user, in one read. */
+static void flood(struct fx *x, int n, const char *who)
+{
+	static char buf[256 * 1024];
+	size_t len = 0;
+	for (int i = 0; i < n; i++) {
+		int k = snprintf(buf + len, sizeof buf - len,
+		                 ":%s%d!u@h PRIVMSG faqbot :quand sera visible ma session ?\r\n", who, i);
+		assert_true(k > 0 && (size_t)k < sizeof buf - len);
+		len += (size_t)k;
+	}
+	assert_int_equal(ircnet_feed(x->f.n, buf, len), len);
+}
+
+/* Which user the k-th answer (first line "PRIVMSG userN :...") went to,
+ * counting only first lines: answers[] gets the user numbers in order. */
+static int answers_in_order(struct fx *x, int from, const char *who, int *next_user)
+{
+	char want[64];
+	int got = 0;
+	for (int i = from; i < x->f.nsent; i++) {
+		snprintf(want, sizeof want, "PRIVMSG %s%d :", who, *next_user);
+		if (strncmp(x->f.sent[i], want, strlen(want)) == 0) {
+			(*next_user)++;
+			got++;
+		}
+	}
+	return got;
+}
+
+static void test_flow_window(void **state)
+{
+	struct fx *x = *state;
+	register_plain(x);
+	int from = x->f.nsent;
+	flood(x, 200, "u");
+	/* the window stops the answers, and a PING asks the server to
+	 * confirm what it has */
+	assert_true(counted_since(x, from) <= IRCNET_WINDOW);
+	assert_true(counted_since(x, from) > IRCNET_WINDOW - IRC_LINE_MAX);
+	int pings = 0, users = 0;
+	for (int i = from; i < x->f.nsent; i++)
+		pings += strncmp(x->f.sent[i], "PING :fb", 8) == 0;
+	assert_true(pings >= 1);
+	answers_in_order(x, from, "u", &users);
+	assert_true(users > 10 && users < 200);
+	/* nothing more until a PONG, only the PONG deadline is armed */
+	int before = x->f.nsent;
+	advance(x, 100);
+	assert_int_equal(x->f.nsent, before);
+	assert_true(x->f.armed > x->f.now && x->f.armed <= x->f.now + IRCNET_WINDOW_TIMEOUT_MS);
+	/* a PONG that is not ours changes nothing */
+	srv(x, ":irc.test PONG irc.test :fb999");
+	srv(x, ":irc.test PONG irc.test :faqbot-lag");
+	assert_int_equal(x->f.nsent, before);
+	/* each PONG confirms what was sent before its PING and lets the next
+	 * window out; the server never holds more than the window unread */
+	x->f.cursor = from;
+	int rounds = 0, confirmed = from;
+	while (users < 200 && rounds++ < 100) {
+		const char *l;
+		int last_ping = -1;
+		while ((l = next(x)))
+			if (strncmp(l, "PING :fb", 8) == 0)
+				last_ping = x->f.cursor - 1;
+		assert_true(last_ping >= 0);
+		assert_true(counted_since(x, confirmed) <= IRCNET_WINDOW);
+		char pong[64];
+		snprintf(pong, sizeof pong, ":irc.test PONG irc.test :%s", x->f.sent[last_ping] + 6);
+		int mark = x->f.nsent;
+		confirmed = last_ping + 1;
+		srv(x, pong);
+		assert_true(x->f.nsent > mark);
+		answers_in_order(x, mark, "u", &users);
+	}
+	/* every question answered, in order, none dropped */
+	assert_int_equal(users, 200);
+}
+
+static void test_flow_missing_pong(void **state)
+{
+	struct fx *x = *state;
+	x->cfg.lag_timeout = 100000; /* this test is a long silence */
+	register_plain(x);
+	int from = x->f.nsent, users = 0;
+	flood(x, 200, "v");
+	answers_in_order(x, from, "v", &users);
+	assert_true(users < 200);
+	/* the server never answers the PINGs: the window reopens after
+	 * IRCNET_WINDOW_TIMEOUT_MS, so the bot is slowed, never wedged */
+	int before = x->f.nsent;
+	advance(x, IRCNET_WINDOW_TIMEOUT_MS - 1);
+	assert_int_equal(x->f.nsent, before);
+	int ticks = 0;
+	while (users < 200 && ticks++ < 100) {
+		int mark = x->f.nsent;
+		advance(x, x->f.armed - x->f.now);
+		assert_true(x->f.nsent > mark);
+		answers_in_order(x, mark, "v", &users);
+	}
+	assert_int_equal(users, 200);
+	assert_true(ticks < 100);
+	/* a late PONG for a PING from before the reset changes nothing */
+	srv(x, ":irc.test PONG irc.test :fb1");
+	/* and the lag check is still the one that reconnects on silence */
+	assert_int_equal(x->f.closes, 0);
+}
+
+static void test_flow_later_pong_confirms_earlier(void **state)
+{
+	struct fx *x = *state;
+	register_plain(x);
+	int from = x->f.nsent;
+	flood(x, 200, "w");
+	/* two PINGs out (one at half the window, one when it closed) */
+	int last = -1, pings = 0;
+	for (int i = from; i < x->f.nsent; i++)
+		if (strncmp(x->f.sent[i], "PING :fb", 8) == 0) {
+			last = i;
+			pings++;
+		}
+	assert_int_equal(pings, 2);
+	/* the first PONG went missing: the second confirms both */
+	char pong[64];
+	snprintf(pong, sizeof pong, ":irc.test PONG irc.test :%s", x->f.sent[last] + 6);
+	int mark = x->f.nsent;
+	srv(x, pong);
+	/* a whole window again */
+	assert_true(counted_since(x, mark) > IRCNET_WINDOW - IRC_LINE_MAX);
+	assert_true(counted_since(x, mark) <= IRCNET_WINDOW);
+}
+
+static void test_flow_held_question_keeps_account(void **state)
+{
+	struct fx *x = *state;
+	start(x);
+	skip_all(x);
+	srv(x, ":irc.test CAP * LS :account-tag");
+	srv(x, ":irc.test CAP * ACK :account-tag");
+	srv(x, ":irc.test 001 faqbot :Welcome faqbot!faq@h");
+	flood(x, 200, "y");
+	/* held while the window is closed: the account tag is kept, the
+	 * nick is not what gives rights */
+	srv(x, "@time=2026-01-01T00:00:00.000Z;account=root-account :root!m@h PRIVMSG faqbot :!status");
+	srv(x, "@account=someone-else :mallory!m@h PRIVMSG faqbot :!status");
+	const char *root = NULL, *mallory = NULL;
+	for (int rounds = 0; rounds < 100 && !(root && mallory); rounds++) {
+		const char *l;
+		while ((l = next(x))) {
+			if (strncmp(l, "PING :fb", 8) == 0) {
+				char pong[64];
+				snprintf(pong, sizeof pong, ":irc.test PONG irc.test :%s", l + 6);
+				srv(x, pong);
+			} else if (strncmp(l, "PRIVMSG root :", 14) == 0 && !root) {
+				root = l + 14;
+			} else if (strncmp(l, "NOTICE mallory :", 16) == 0 || strncmp(l, "PRIVMSG mallory :", 17) == 0) {
+				mallory = strchr(l, ':') + 1;
+			}
+		}
+	}
+	assert_non_null(root);
+	assert_non_null(mallory);
+	assert_non_null(strstr(mallory, "réservée aux administrateurs"));
+	assert_null(strstr(root, "réservée aux administrateurs"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -764,6 +964,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_kick_rejoin_and_reconnect, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_quit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_admin_needs_account_tag, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_flow_window, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_flow_missing_pong, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_flow_later_pong_confirms_earlier, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_flow_held_question_keeps_account, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
