@@ -44,9 +44,18 @@ enum {
 	SL_PF_KAIROS, SL_PF_AUDE, SL_PF_FT, SL_PF_RCO, SL_PF_REGIONAL, SL_PF_NONE,
 	SL_DD_REGIONAL, SL_DD_RCO, SL_DD_FT, SL_DD_EARLY, SL_DD_WITHIN,
 	SL_DD_OVERDUE, SL_DD_NODATE,
+	SL_DD_REGIONAL_TODAY, SL_DD_RCO_TODAY, SL_DD_FT_TODAY,
+	SL_DD_REGIONAL_FUTURE, SL_DD_RCO_FUTURE, SL_DD_FT_FUTURE, SL_DD_EARLY_FUTURE,
 	SL_ST_SAIS, SL_ST_DIFF, SL_ST_ARCH, SL_ST_NONE,
 	SL_SIMPLE /* then text, dated for each simple intent, in simple_intents order */
 };
+
+/* answer_render picks regional, rco, france_travail as base + 0, 1, 2 */
+_Static_assert(SL_DD_RCO == SL_DD_REGIONAL + 1 && SL_DD_FT == SL_DD_REGIONAL + 2 &&
+	       SL_DD_RCO_TODAY == SL_DD_REGIONAL_TODAY + 1 &&
+	       SL_DD_FT_TODAY == SL_DD_REGIONAL_TODAY + 2 &&
+	       SL_DD_RCO_FUTURE == SL_DD_REGIONAL_FUTURE + 1 &&
+	       SL_DD_FT_FUTURE == SL_DD_REGIONAL_FUTURE + 2, "display_delay slot order");
 
 static const enum intent simple_intents[] = {
 	IN_DEFINITION, IN_STAGES, IN_SESSION_NUMBER, IN_GREEN_NOT_IN_KAIROS,
@@ -69,6 +78,15 @@ static const struct slot fixed_slots[SL_SIMPLE] = {
 	{ "display_delay", "within", AL_WINDOW, 1 },
 	{ "display_delay", "overdue", AL_WINDOW, 1 },
 	{ "display_delay", "no_date", AL_NODATE, 1 },
+	/* the same answers when the validation is today, or still to come
+	 * (a hypothetical question: "si elle est validée demain") */
+	{ "display_delay", "regional_today", AL_WINDOW, 1 },
+	{ "display_delay", "rco_today", AL_WINDOW, 1 },
+	{ "display_delay", "france_travail_today", AL_WINDOW, 1 },
+	{ "display_delay", "regional_future", AL_WINDOW, 1 },
+	{ "display_delay", "rco_future", AL_WINDOW, 1 },
+	{ "display_delay", "france_travail_future", AL_WINDOW, 1 },
+	{ "display_delay", "early_future", AL_WINDOW, 1 },
 	{ "state", "SAIS", AL_NODATE, 1 },
 	{ "state", "DIFF", AL_NODATE, 1 },
 	{ "state", "ARCH", AL_NODATE, 1 },
@@ -438,11 +456,17 @@ size_t answer_render(const struct answers *a, const struct delays *dl,
 		/* the window of the platform asked (domain.md, "Status") */
 		rules_window(sd, q->platform, &c.open, &c.close);
 		c.has_window = 1;
-		put_tpl(&o, &c, q->platform == PF_REGIONAL ? SL_DD_REGIONAL
-				: q->platform == PF_RCO ? SL_DD_RCO : SL_DD_FT);
+		/* The tense follows the validation date: past ("Validée le"),
+		 * today, or future (a hypothetical validation, written
+		 * "Si la session est validée le ..."). */
+		int when = date_cmp(sd->validation, today);
+		int base = when < 0 ? SL_DD_REGIONAL : when == 0 ? SL_DD_REGIONAL_TODAY
+			: SL_DD_REGIONAL_FUTURE;
+		/* regional, rco, france_travail follow each other in every group */
+		put_tpl(&o, &c, base + (q->platform == PF_REGIONAL ? 0 : q->platform == PF_RCO ? 1 : 2));
 		if (st == ST_EARLY || st == ST_WITHIN || st == ST_OVERDUE) {
 			put(&o, " ", 1);
-			put_tpl(&o, &c, st == ST_EARLY ? SL_DD_EARLY
+			put_tpl(&o, &c, st == ST_EARLY ? (when > 0 ? SL_DD_EARLY_FUTURE : SL_DD_EARLY)
 					: st == ST_WITHIN ? SL_DD_WITHIN : SL_DD_OVERDUE);
 		}
 		break;

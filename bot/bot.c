@@ -264,6 +264,39 @@ static int strip_address(const char **p, const char *end, const char *name)
 	return 1;
 }
 
+/* "irc" / "matrix" for the logs: the transport's word, else told from the
+ * sender (a Matrix id is "@user:server"; an IRC nick holds neither '@'
+ * nor ':'). */
+static const char *net_kind(const struct bot_msg *m)
+{
+	if (m->kind && *m->kind)
+		return m->kind;
+	return m->sender && m->sender[0] == '@' && strchr(m->sender, ':') ? "matrix"
+									  : "irc";
+}
+
+/* "!delai q": q as typed first, so "!delai c koi l'etat DIFF" gets the
+ * DIFF answer; the display-delay framing only when q alone says nothing
+ * the engine can answer (empty, out of scope, help, greeting, thanks). */
+static int ask_delai(struct bot *b, const char *q, size_t qlen, struct date today)
+{
+	enum intent in;
+	int n;
+
+	if (qlen && ask_question(b->kb, q, qlen, today, &b->scratch) == 0) {
+		in = b->scratch.q.intent;
+		if (in != IN_OUT_OF_SCOPE && in != IN_HELP && in != IN_GREETING &&
+		    in != IN_THANKS)
+			return 0;
+	}
+	n = snprintf(b->q, sizeof b->q, "délai d'affichage %.*s", (int)qlen, q);
+	if (n < 0)
+		return -1;
+	if ((size_t)n >= sizeof b->q)
+		n = (int)sizeof b->q - 1;
+	return ask_question(b->kb, b->q, (size_t)n, today, &b->scratch);
+}
+
 static int is_admin(const struct bot_msg *m)
 {
 	return m->account && *m->account && m->policy &&
@@ -306,7 +339,8 @@ static int admin_command(struct bot *b, const struct bot_msg *m, int reload,
 			r = b->reload(b->reload_arg, msg, sizeof msg);
 		else
 			r = bot_reload_kb(b, kb_dir(b->kb), msg, sizeof msg);
-		log_info("admin %s (%s) asked for a reload: %s", m->account, m->network,
+		log_info("admin %s (%s.%s) asked for a reload: %s", m->account,
+			 net_kind(m), m->network ? m->network : "?",
 			 r == 0 ? "done" : msg);
 		if (r == 0)
 			return set_text(out, BOT_ADMIN, msg_reloaded, sizeof msg_reloaded - 1);
@@ -361,7 +395,7 @@ int bot_handle(struct bot *b, const struct bot_msg *m, struct bot_out *out)
 {
 	const char *p, *end, *q = NULL;
 	size_t qlen = 0;
-	int addressed, auto_mode = 0, r;
+	int addressed, auto_mode = 0, delai = 0, r;
 	struct date today;
 
 	b->st.messages++;
@@ -385,18 +419,16 @@ int bot_handle(struct bot *b, const struct bot_msg *m, struct bot_out *out)
 				return admin_command(b, m, cmd_is(w, we, "reload"), out);
 			if (!m->is_private)
 				return none(b, out);
-			log_info("refused %.*s from %s (account %s) on %s", (int)(we - w), w,
-				 m->sender, m->account ? m->account : "none", m->network);
+			log_info("refused %.*s from %s (account %s) on %s.%s", (int)(we - w), w,
+				 m->sender, m->account ? m->account : "none", net_kind(m),
+				 m->network ? m->network : "?");
 			return set_text(out, BOT_REFUSED, msg_refused, sizeof msg_refused - 1);
 		}
 		if (cmd_is(w, we, "delai") || cmd_is(w, we, "délai") ||
 		    cmd_is(w, we, "delais") || cmd_is(w, we, "délais")) {
-			/* "!delai validée hier" is a display-delay question. */
-			int n = snprintf(b->q, sizeof b->q, "délai d'affichage %.*s",
-					 (int)((size_t)(end - arg) > BOT_MAX_QUESTION ?
-					       BOT_MAX_QUESTION : (size_t)(end - arg)), arg);
-			q = b->q;
-			qlen = n > 0 ? (size_t)n : 0;
+			q = arg;
+			qlen = (size_t)(end - arg);
+			delai = 1;
 		} else if (cmd_is(w, we, "faq")) {
 			q = arg;
 			qlen = (size_t)(end - arg);
@@ -439,11 +471,16 @@ int bot_handle(struct bot *b, const struct bot_msg *m, struct bot_out *out)
 		return none(b, out);
 	if (r == 0) {
 		b->st.limited++;
-		log_info("rate limit: %s on %s", m->sender, m->network);
+		log_info("rate limit: %s on %s.%s", m->sender, net_kind(m),
+			 m->network ? m->network : "?");
 		return set_text(out, BOT_LIMITED, msg_limited, sizeof msg_limited - 1);
 	}
-	if (!auto_mode && ask_question(b->kb, q, qlen, today, &b->scratch) < 0)
+	if (delai) {
+		if (ask_delai(b, q, qlen, today) < 0)
+			return none(b, out);
+	} else if (!auto_mode && ask_question(b->kb, q, qlen, today, &b->scratch) < 0) {
 		return none(b, out);
+	}
 	b->st.answered++;
 	set_text(out, BOT_ANSWER, b->scratch.text, b->scratch.len);
 	out->q = b->scratch.q;

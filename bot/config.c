@@ -340,6 +340,14 @@ static int set_value(struct parse *p, const struct key *k, int ki, const char *v
 		}
 		free(*s);
 		*s = k->t == K_PATH && *v ? resolve_path(p, v) : strdup(v);
+		if (p->sec == SEC_BOT && !strcmp(k->name, "knowledge") && *v) {
+			/* kept as written, to say where a bad path came from */
+			struct bot_config *b = &p->c->bot;
+			free(b->knowledge_value);
+			if (!(b->knowledge_value = strdup(v)))
+				return -1;
+			b->knowledge_line = line;
+		}
 		return *s ? 0 : -1;
 	}
 	case K_BOOL:
@@ -920,7 +928,7 @@ struct config *config_load(const char *path, char *err, size_t errlen)
 	c->bot.max_answer_age = 600;
 	c->bot.auto_answer_confidence = -1;
 	c->bot.user_rate = 6;
-	c->bot.user_burst = 3;
+	c->bot.user_burst = 5; /* a 4th quick question is normal use */
 	p.c = c;
 	r = ini_parse_stream(reader, &p, handler, &p);
 	if (!p.failed && ferror(p.f))
@@ -981,6 +989,7 @@ void config_free(struct config *c)
 		return;
 	free(c->path);
 	free(c->bot.knowledge);
+	free(c->bot.knowledge_value);
 	free(c->bot.state);
 	free(c->bot.command_prefix);
 	free(c->bot.log_level);
@@ -1077,6 +1086,32 @@ static void dump_value(FILE *f, const struct key *k, const void *base)
 	}
 	}
 	fputc('\n', f);
+}
+
+void config_knowledge_error(const struct config *c, const char *dir,
+			    const char *err, char *out, size_t outlen)
+{
+	const struct bot_config *b;
+
+	if (!outlen)
+		return;
+	if (!c || !dir || !c->bot.knowledge || strcmp(dir, c->bot.knowledge)) {
+		snprintf(out, outlen, "%s", err);
+		return;
+	}
+	b = &c->bot;
+	if (!b->knowledge_line)
+		snprintf(out, outlen, "%s: knowledge is not set in [bot], so it is the "
+			 "folder \"knowledge\" beside the config (%s): %s; set knowledge = "
+			 "/absolute/path in [bot]", c->path, b->knowledge, err);
+	else if (b->knowledge_value && b->knowledge_value[0] != '/')
+		snprintf(out, outlen, "%s:%d: knowledge = %s (relative to the config's "
+			 "folder: %s): %s; set an absolute path", c->path, b->knowledge_line,
+			 b->knowledge_value, b->knowledge, err);
+	else
+		snprintf(out, outlen, "%s:%d: knowledge = %s: %s", c->path,
+			 b->knowledge_line, b->knowledge_value ? b->knowledge_value
+							       : b->knowledge, err);
 }
 
 static void dump_section(FILE *f, const char *head, const struct key *keys,

@@ -1469,9 +1469,22 @@ const char *ircnet_nick(const struct ircnet *n)
 
 void ircnet_set_config(struct ircnet *n, const struct irc_config *cfg)
 {
+	/* The time since the last refill earned tokens at the old rate:
+	 * count it now, so the new rate and burst start from a settled
+	 * bucket and the queued lines keep a deadline (issue 3: a reload
+	 * mid-answer). */
+	if (throttled(n))
+		refill(n);
+	else
+		n->refill_ms = now_ms(n);
+	int was_throttled = throttled(n);
 	n->cfg = cfg;
+	if (throttled(n) && !was_throttled)
+		n->tokens = burst(n);
 	if (throttled(n) && n->tokens > burst(n))
 		n->tokens = burst(n);
+	if (connected(n))
+		flush(n);
 	rearm(n);
 }
 
@@ -1492,6 +1505,12 @@ static size_t net_on_data(struct net *c, const char *data, size_t len, void *arg
 static void net_on_close(struct net *c, const char *reason, void *arg)
 {
 	struct ircnet *n = arg;
+	char why[1024];
+	/* net.c's hint names the settings; say which section holds them. */
+	if (reason && strstr(reason, "check `port` and `tls`")) {
+		snprintf(why, sizeof why, "%s in [irc.%s]", reason, netname(n));
+		reason = why;
+	}
 	net_free(c);
 	if (n->conn == c)
 		n->conn = NULL;
@@ -1556,6 +1575,8 @@ static int64_t io_now(struct ircnet *n, void *arg)
 	return loop_now_ms(n->lp);
 }
 
+#define IO_TIMER_LATE_MS 1000
+
 static void on_timer(struct loop *lp, void *arg)
 {
 	(void)lp;
@@ -1578,7 +1599,11 @@ static void io_arm(struct ircnet *n, void *arg, int64_t at)
 		n->timer_at = -1;
 		return;
 	}
-	if (n->timer > 0 && n->timer_at <= at)
+	/* The armed timer is kept only while it is still to come or just
+	 * due: one already late by IO_TIMER_LATE_MS has been lost (cancelled
+	 * or dropped under us), and keeping it would leave the queue with no
+	 * tick until the next read (issue 3: answers stalled for 40 s). */
+	if (n->timer > 0 && n->timer_at <= at && n->timer_at + IO_TIMER_LATE_MS > loop_now_ms(n->lp))
 		return;
 	if (n->timer > 0)
 		loop_timer_cancel(n->lp, n->timer);

@@ -425,14 +425,26 @@ static int cmd_check(int argc, char **argv, const char *kdir)
 			return 1;
 		}
 		printf("config OK: %s\n", o.config);
+		/* config.example.ini: check -c shows the effective settings
+		 * (secrets written as <hidden>) */
+		if (config_dump(cfg, stdout) < 0) {
+			fprintf(stderr, "faqbot: cannot write the settings: %s\n",
+				strerror(errno));
+			config_free(cfg);
+			return 1;
+		}
 		/* the config names the knowledge the bot will run with */
 		if (!o.kdir && cfg->bot.knowledge)
 			o.kdir = cfg->bot.knowledge;
 	}
 	char buf[PATH_MAX];
 	const char *dir = o.kdir ? o.kdir : default_knowledge(buf, sizeof buf);
-	struct kb *kb = load_kb(dir);
+	struct kb *kb = kb_load(dir, err, sizeof err);
 	if (!kb) {
+		/* say where the path came from when the config set it */
+		char why[2048];
+		config_knowledge_error(cfg, dir, err, why, sizeof why);
+		fprintf(stderr, "faqbot: %s\n", why);
 		config_free(cfg);
 		return 1;
 	}

@@ -130,6 +130,7 @@ struct net {
 	char *wq;
 	size_t woff, wlen, wcap, wq_max;
 	int timeout_ms;
+	int hs_ms;              /* TLS handshake timeout (NET_HANDSHAKE_MS at most) */
 	long timer;
 	char close_reason[768];
 	int in_cb;              /* depth of calls into the user's callbacks */
@@ -241,6 +242,10 @@ static void ssl_errstr(char *buf, size_t len)
 	ERR_clear_error();
 }
 
+#define NET_TLS_HINT ": is this a TLS port? check `port` and `tls`"
+/* TLS handshake, at most (a plain-text port never answers it). */
+#define NET_HANDSHAKE_MS 10000
+
 static void tls_fail(struct net *c, const char *what)
 {
 	char e[200], reason[sizeof c->close_reason];
@@ -254,8 +259,10 @@ static void tls_fail(struct net *c, const char *what)
 			 X509_verify_cert_error_string(vr), c->host);
 	} else {
 		ssl_errstr(e, sizeof e);
-		snprintf(reason, sizeof reason, "TLS %s with %s:%d failed: %s", what,
-			 c->host, c->port, e);
+		/* A plain-text port answers a ClientHello with an IRC line or
+		 * a close: say what to check, not only OpenSSL's words. */
+		snprintf(reason, sizeof reason, "TLS %s with %s:%d failed: %s%s", what,
+			 c->host, c->port, e, c->st == NS_HANDSHAKE ? NET_TLS_HINT : "");
 	}
 	finish(c, reason);
 }
@@ -310,6 +317,8 @@ static int tls_setup_ctx(struct net *c, const struct net_opts *o, char *err, siz
 	return 0;
 }
 
+static void on_timeout(struct loop *lp, void *arg);
+
 static void tls_start(struct net *c)
 {
 	unsigned char buf[sizeof(struct in6_addr)];
@@ -335,6 +344,9 @@ static void tls_start(struct net *c)
 		return;
 	}
 	c->st = NS_HANDSHAKE;
+	cancel_timer(c);
+	c->hs_ms = c->timeout_ms < NET_HANDSHAKE_MS ? c->timeout_ms : NET_HANDSHAKE_MS;
+	c->timer = loop_timer_add(c->lp, c->hs_ms, on_timeout, c);
 }
 
 static void on_timeout(struct loop *lp, void *arg)
@@ -346,7 +358,11 @@ static void on_timeout(struct loop *lp, void *arg)
 	c->in_cb++;
 	if (c->st == NS_SHUTDOWN) {
 		finish(c, c->close_reason);
-	} else if (c->st == NS_CONNECTING || c->st == NS_HANDSHAKE) {
+	} else if (c->st == NS_HANDSHAKE) {
+		snprintf(reason, sizeof reason, "TLS handshake with %s:%d failed (no answer "
+			 "within %d s)" NET_TLS_HINT, c->host, c->port, (c->hs_ms + 999) / 1000);
+		finish(c, reason);
+	} else if (c->st == NS_CONNECTING) {
 		snprintf(reason, sizeof reason, "connection to %s:%d timed out after "
 			 "%d s", c->host, c->port, c->timeout_ms / 1000);
 		finish(c, reason);
@@ -474,8 +490,16 @@ static int do_read(struct net *c)
 			r = SSL_read(c->ssl, c->rbuf + c->rlen, room > 65536 ? 65536 : (int)room);
 			if (r <= 0) {
 				e = SSL_get_error(c->ssl, r);
-				if (e == SSL_ERROR_WANT_READ)
+				if (e == SSL_ERROR_WANT_READ) {
+					/* A read that wanted a write and now waits
+					 * for data must stop asking for writable
+					 * events, or the loop spins. */
+					if (c->ssl_read_wants_write) {
+						c->ssl_read_wants_write = 0;
+						update_watch(c);
+					}
 					return 0;
+				}
 				if (e == SSL_ERROR_WANT_WRITE) {
 					c->ssl_read_wants_write = 1;
 					update_watch(c);
@@ -512,6 +536,16 @@ static int do_read(struct net *c)
 		}
 		if (!c->ssl)
 			quickack(c);
+		/* A TLS record (alert 0x15 or handshake 0x16, version 3.x) on
+		 * a plain connection: the port speaks TLS. */
+		if (!c->ssl && c->rlen == 0 && n >= 2 && (c->rbuf[0] == 0x15 || c->rbuf[0] == 0x16) &&
+		    c->rbuf[1] == 0x03) {
+			snprintf(reason, sizeof reason, "%s:%d answered with TLS on a plain "
+				 "connection: is this a TLS port? check `port` and `tls`",
+				 c->host, c->port);
+			finish(c, reason);
+			return -1;
+		}
 		c->rlen += (size_t)n;
 		if (c->cb.on_data) {
 			size_t used;

@@ -313,8 +313,10 @@ static int do_reload(void *arg, char *msg, size_t msglen)
 		return -1;
 	}
 	if (!(kb = kb_load(kb_dir_for(r, nc), err, sizeof err))) {
-		log_error("reload refused, the running config and knowledge stay: %s", err);
-		snprintf(msg, msglen, "%s", err);
+		char why[1536];
+		config_knowledge_error(nc, kb_dir_for(r, nc), err, why, sizeof why);
+		log_error("reload refused, the running config and knowledge stay: %s", why);
+		snprintf(msg, msglen, "%s", why);
 		config_free(nc);
 		return -1;
 	}
@@ -396,7 +398,9 @@ int run_main(int argc, char **argv)
 		return 1;
 	}
 	if (!(kb = kb_load(kb_dir_for(&r, r.cfg), err, sizeof err))) {
-		fprintf(stderr, "faqbot: %s\n", err);
+		char why[1536];
+		config_knowledge_error(r.cfg, kb_dir_for(&r, r.cfg), err, why, sizeof why);
+		fprintf(stderr, "faqbot: %s\n", why);
 		config_free(r.cfg);
 		return 1;
 	}
@@ -419,8 +423,8 @@ int run_main(int argc, char **argv)
 		return 1;
 	}
 	r.nirc = r.cfg->nirc;
-	log_info("faqbot starting: config %s, knowledge %s, %zu IRC network(s)",
-		 r.cfg_path, kb_dir_for(&r, r.cfg), r.cfg->nirc);
+	log_info("faqbot starting: config %s, knowledge %s, %zu IRC network(s), %zu Matrix "
+		 "account(s)", r.cfg_path, kb_dir_for(&r, r.cfg), r.cfg->nirc, r.cfg->nmatrix);
 	for (i = 0; i < r.cfg->nirc; i++) {
 		r.irc[i] = ircnet_start(r.lp, &r.cfg->irc[i], r.bot);
 		if (!r.irc[i])

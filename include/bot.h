@@ -47,6 +47,8 @@ void bot_set_reload_hook(struct bot *b, bot_reload_fn fn, void *arg);
  * for the duration of bot_handle. */
 struct bot_msg {
 	const char *network;  /* config NAME; part of the rate-limit key */
+	const char *kind;     /* "irc" or "matrix", for the logs; NULL: told
+			       * from the sender (a Matrix id "@u:server") */
 	const char *sender;   /* IRC nick / Matrix user id */
 	const char *account;  /* services account / Matrix user id; NULL
 			       * when unknown.  Admin rights come from this,
@@ -83,7 +85,9 @@ struct bot_out {
  *   private            -> answer
  *   "faqbot: q", "faqbot, q", "faqbot q", "@faqbot q" (any case, at the
  *   start), or mentioned -> answer q
- *   "!delai q", "!faq q", "!aide"    -> answer
+ *   "!delai q", "!faq q", "!aide"    -> answer; "!delai q" answers q as
+ *   typed, and only when that is out of scope, help, a greeting or
+ *   thanks (or q is empty) answers it as a display-delay question
  *   auto_answer channel -> answer only when the intent is in scope (not
  *   out_of_scope, greeting, thanks) and confidence >= threshold
  *   "!reload", "!status" -> only when account is in policy->admins;

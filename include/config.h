@@ -33,6 +33,8 @@ struct chat_policy {
 
 struct bot_config {
 	char *knowledge;      /* directory; default "knowledge" */
+	char *knowledge_value; /* as written in the config; NULL: default */
+	int knowledge_line;   /* line of "knowledge =", 0 when not set */
 	char *state;          /* SQLite file; default "faqbot.db" */
 	char *command_prefix; /* default "!" (commands !delai, !faq, !aide) */
 	char *log_level;      /* error|warn|info|debug; default "info" */
@@ -41,7 +43,7 @@ struct bot_config {
 	int max_answer_age;      /* s; Matrix catch-up after restart; 600 */
 	double auto_answer_confidence; /* 0..1, or -1: intents.ini auto_answer */
 	int user_rate;           /* default for the networks: 6 per minute */
-	int user_burst;          /* default 3 */
+	int user_burst;          /* default 5 */
 };
 
 enum sasl_mech { SASL_NONE = 0, SASL_PLAIN, SASL_EXTERNAL };
@@ -108,6 +110,14 @@ struct config {
  * and is readable by group or others. */
 struct config *config_load(const char *path, char *err, size_t errlen);
 void config_free(struct config *c); /* accepts NULL */
+
+/* For an error loading the knowledge directory dir: when dir is the one the
+ * config names (c->bot.knowledge), writes into out where it came from, e.g.
+ * "x.ini:5: knowledge = kb (relative to the config's folder: /tmp/kb):
+ * ERR; set an absolute path"; otherwise (-k DIR, no config) copies err.
+ * out is always terminated (truncated to outlen). */
+void config_knowledge_error(const struct config *c, const char *dir,
+			    const char *err, char *out, size_t outlen);
 
 /* Writes the effective config (defaults filled in) as ini text, with every
  * secret written as "<hidden>".  0, or -1 on a write error. */

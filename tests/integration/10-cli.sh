@@ -2,7 +2,8 @@
 # 10-cli.sh - the `faqbot` command line: exit codes and messages for every
 # bad input (empty question, invalid UTF-8, 1 MiB line, unknown option,
 # malformed --now), the --json contract of domain.md checked with python3,
-# the console scripted over a pipe, --help/--version, check.
+# the console scripted over a pipe, --help/--version, check (the effective
+# settings with secrets hidden; where a bad knowledge path came from).
 source "$(dirname "$0")/../lib.sh"
 KB=${FAQBOT_KNOWLEDGE:-$ROOT/knowledge}
 fb() { "$FAQBOT" -k "$KB" "$@"; }
@@ -178,6 +179,46 @@ printf '[bot]\nknowledge = %s\n[nonsense.section]\n' "$KB" >"$WORK/bad.ini"
 run_fb "check -c broken config" 1 check -c "$WORK/bad.ini"
 err_has "check -c broken config: file:line" "$WORK/bad.ini:"
 run_fb "ask, knowledge missing" 1 -k "$WORK/nowhere" ask "quand ?"
+
+# check -c shows the effective settings, every secret hidden
+cat >"$WORK/sec.ini" <<INI
+[bot]
+knowledge = $KB
+[irc.local]
+server = 127.0.0.1
+nick = faqbot
+channels = #faq, #club Chan-K3y-sec
+sasl_mechanism = plain
+sasl_password = Sasl-Pw-s3cret
+[matrix.local]
+homeserver = https://matrix.example.org
+user = @faqbot:example.org
+password = Mx-Pw-s3cret
+access_token = Mx-Tok-s3cret
+pickle_key = Pickle-s3cret
+INI
+chmod 600 "$WORK/sec.ini"
+rc=0; "$FAQBOT" check -c "$WORK/sec.ini" >"$WORK/out" 2>"$WORK/err" || rc=$?
+check "check -c: exit 0 (got $rc)" [ $rc = 0 ]
+out_has "check -c: config OK" "config OK: $WORK/sec.ini"
+out_has "check -c: the effective [irc.local]" "[irc.local]"
+out_has "check -c: a default filled in (user_burst 5)" "user_burst = 5"
+out_has "check -c: the effective [matrix.local]" "[matrix.local]"
+out_has "check -c: secrets shown as <hidden>" "sasl_password = <hidden>"
+out_has "check -c: the knowledge checked" "knowledge OK"
+for secret in Sasl-Pw-s3cret Mx-Pw-s3cret Mx-Tok-s3cret Pickle-s3cret Chan-K3y-sec; do
+	check "check -c: $secret appears nowhere" bash -c '! grep -qF -- "$1" "$2" "$3"' _ \
+		"$secret" "$WORK/out" "$WORK/err"
+done
+
+# a knowledge path from a config: the error says where it came from
+mkdir -p "$WORK/cfgdir"
+printf '[bot]\n; the knowledge beside this file\nknowledge = knowledge\n' >"$WORK/cfgdir/x.ini"
+rc=0; "$FAQBOT" check -c "$WORK/cfgdir/x.ini" >"$WORK/out" 2>"$WORK/err" || rc=$?
+check "check -c, relative knowledge missing: exit 1 (got $rc)" [ $rc = 1 ]
+err_has "check -c, relative knowledge missing: file:line and the resolved folder" \
+	"$WORK/cfgdir/x.ini:3: knowledge = knowledge (relative to the config's folder: $WORK/cfgdir/knowledge): $WORK/cfgdir/knowledge/"
+err_has "check -c, relative knowledge missing: the fix" "set an absolute path"
 
 # the knowledge is found beside the executable from any directory
 [ -x "$ROOT/faqbot" ] || die "$ROOT/faqbot is not built"

@@ -92,6 +92,13 @@ static struct answers *toy(void)
 		{ "display_delay", "within", "W {close}" },
 		{ "display_delay", "overdue", "O {close}" },
 		{ "display_delay", "no_date", "N {d_ft_min}-{d_ft_max} {platform}" },
+		{ "display_delay", "regional_today", "Rt {validation} {regional}." },
+		{ "display_delay", "rco_today", "Ct {validation} {rco_visible}." },
+		{ "display_delay", "france_travail_today", "Ft {validation} {platform} {ft_min}..{ft_max}." },
+		{ "display_delay", "regional_future", "Rf {validation} {regional}." },
+		{ "display_delay", "rco_future", "Cf {validation} {rco_visible}." },
+		{ "display_delay", "france_travail_future", "Ff {validation} {platform} {ft_max}." },
+		{ "display_delay", "early_future", "Ef {open}" },
 		{ "state", "SAIS", "s" },
 		{ "state", "DIFF", "d" },
 		{ "state", "ARCH", "a" },
@@ -174,18 +181,86 @@ static struct stage_dates dates_2026_11_20(void)
 	return sd;
 }
 
-static const char *render(const struct answers *a, enum intent in, enum platform pf,
-			  enum state_slot st, int dated, enum status status)
+/* The answer on `today` for a validation on Friday 20 November 2026. */
+static const char *render_on(const struct answers *a, enum intent in, enum platform pf,
+			     enum state_slot st, int dated, enum status status, struct date today)
 {
 	static char out[ASK_MAX_ANSWER];
 	struct delays dl;
 	rules_delays_default(&dl);
 	struct query q = { in, 0.9, pf, st, dated, { 2026, 11, 20 } };
 	struct stage_dates sd = dates_2026_11_20();
-	size_t n = answer_render(a, &dl, &q, dated ? &sd : NULL, status,
-				 (struct date){ 2026, 11, 26 }, out, sizeof out);
+	size_t n = answer_render(a, &dl, &q, dated ? &sd : NULL, status, today, out, sizeof out);
 	assert_int_equal(n, strlen(out));
 	return out;
+}
+
+static const char *render(const struct answers *a, enum intent in, enum platform pf,
+			  enum state_slot st, int dated, enum status status)
+{
+	return render_on(a, in, pf, st, dated, status, (struct date){ 2026, 11, 26 });
+}
+
+static const struct date on_v = { 2026, 11, 20 }, before_v = { 2026, 11, 19 },
+			 long_before_v = { 2026, 10, 1 };
+
+/* The platform text follows the tense of the validation: past, today,
+ * future (a hypothetical "si elle est validée demain"). */
+static void test_tense(void **state)
+{
+	(void)state;
+	struct answers *a = toy();
+	/* today: the `_today` text, the usual status text */
+	assert_string_equal(render_on(a, IN_DISPLAY_DELAY, PF_KAIROS, 0, 1, ST_EARLY, on_v),
+			    "Ft vendredi 20 novembre 2026 Kairos mardi 24 novembre 2026.."
+			    "mardi 1er décembre 2026. E mardi 24 novembre 2026");
+	assert_string_equal(render_on(a, IN_DISPLAY_DELAY, PF_REGIONAL, 0, 1, ST_EARLY, on_v),
+			    "Rt vendredi 20 novembre 2026 samedi 21 novembre 2026. "
+			    "E samedi 21 novembre 2026");
+	assert_string_equal(render_on(a, IN_DISPLAY_DELAY, PF_RCO, 0, 1, ST_EARLY, on_v),
+			    "Ct vendredi 20 novembre 2026 mardi 24 novembre 2026. "
+			    "E mardi 24 novembre 2026");
+	/* future: the `_future` text and `early_future` */
+	assert_string_equal(render_on(a, IN_DISPLAY_DELAY, PF_AUDE, 0, 1, ST_EARLY, before_v),
+			    "Ff vendredi 20 novembre 2026 Aude mardi 1er décembre 2026. "
+			    "Ef mardi 24 novembre 2026");
+	assert_string_equal(render_on(a, IN_DISPLAY_DELAY, PF_REGIONAL, 0, 1, ST_EARLY,
+				      long_before_v),
+			    "Rf vendredi 20 novembre 2026 samedi 21 novembre 2026. "
+			    "Ef samedi 21 novembre 2026");
+	assert_string_equal(render_on(a, IN_DISPLAY_DELAY, PF_RCO, 0, 1, ST_EARLY, before_v),
+			    "Cf vendredi 20 novembre 2026 mardi 24 novembre 2026. "
+			    "Ef mardi 24 novembre 2026");
+	assert_string_equal(render_on(a, IN_DISPLAY_DELAY, PF_NONE, 0, 1, ST_EARLY, before_v),
+			    "Ff vendredi 20 novembre 2026 tout mardi 1er décembre 2026. "
+			    "Ef mardi 24 novembre 2026");
+	assert_string_equal(render_on(a, IN_DISPLAY_DELAY, PF_FRANCE_TRAVAIL, 0, 1, ST_EARLY,
+				      before_v),
+			    "Ff vendredi 20 novembre 2026 FT mardi 1er décembre 2026. "
+			    "Ef mardi 24 novembre 2026");
+	/* past, the day after: unchanged */
+	assert_string_equal(render_on(a, IN_DISPLAY_DELAY, PF_RCO, 0, 1, ST_EARLY,
+				      (struct date){ 2026, 11, 21 }),
+			    "C mardi 24 novembre 2026. E mardi 24 novembre 2026");
+	/* no date: the tense does not matter */
+	assert_string_equal(render_on(a, IN_DISPLAY_DELAY, PF_KAIROS, 0, 0, ST_NONE, before_v),
+			    "N 2-7 Kairos");
+	answers_free(a);
+
+	/* the new keys are required, and checked like the others */
+	a = answers_new();
+	char err[1024];
+	assert_int_equal(answers_set(a, "display_delay", "early_future", "x {nope}", err,
+				     sizeof err), -1);
+	assert_non_null(strstr(err, "unknown placeholder `{nope}`"));
+	assert_int_equal(answers_set(a, "display_delay", "rco_future", "x {open} {ft_max}", err,
+				     sizeof err), 0);
+	assert_int_equal(answers_set(a, "display_delay", "france_travail_later", "x", err,
+				     sizeof err), -1);
+	assert_non_null(strstr(err, "france_travail_today"));
+	assert_non_null(strstr(err, "early_future"));
+	assert_int_equal(answers_check(a, "display_delay", err, sizeof err), -1);
+	answers_free(a);
 }
 
 static void test_compose(void **state)
@@ -289,8 +364,37 @@ static void test_real_answers(void **state)
 
 	s = render(a, IN_DISPLAY_DELAY, PF_AUDE, 0, 1, ST_EARLY);
 	assert_non_null(strstr(s, "Aude Formation"));
-	assert_non_null(strstr(s, "trop tôt"));
+	assert_non_null(strstr(s, "Validée le vendredi 20 novembre 2026"));
+	assert_non_null(strstr(s, "pas encore"));
 	assert_non_null(strstr(s, "pas attendue avant le mardi 24 novembre 2026"));
+
+	/* validated today: "aujourd'hui", and the date, on every platform */
+	for (int pf = 0; pf < PF__COUNT; pf++) {
+		s = render_on(a, IN_DISPLAY_DELAY, (enum platform)pf, 0, 1, ST_EARLY, on_v);
+		assert_non_null(strstr(s, "Validée aujourd'hui (vendredi 20 novembre 2026)"));
+		assert_non_null(strstr(s, "pas attendue avant le"));
+		assert_null(strstr(s, "Validée le"));
+	}
+	/* a validation still to come: a hypothesis, never the past tense, and
+	 * no "too early, expected from" against a validation not yet made */
+	for (int pf = 0; pf < PF__COUNT; pf++) {
+		s = render_on(a, IN_DISPLAY_DELAY, (enum platform)pf, 0, 1, ST_EARLY, before_v);
+		assert_true(!strncmp(s, "Si la session est validée le vendredi 20 novembre 2026, ", 56) ||
+			    !strncmp(s, "Si la formation est validée le vendredi 20 novembre 2026, ", 58));
+		assert_null(strstr(s, "Validée"));
+		assert_null(strstr(s, "trop tôt"));
+		assert_null(strstr(s, "attendue avant"));
+		assert_non_null(strstr(s, "avant sa validation"));
+	}
+	s = render_on(a, IN_DISPLAY_DELAY, PF_KAIROS, 0, 1, ST_EARLY, before_v);
+	assert_non_null(strstr(s, "devrait apparaître dans Kairos entre le mardi 24 novembre 2026 "
+				  "et le mardi 1er décembre 2026 (délai compté en jours ouvrés)"));
+	s = render_on(a, IN_DISPLAY_DELAY, PF_REGIONAL, 0, 1, ST_EARLY, before_v);
+	assert_non_null(strstr(s, "sera affichée sur le site régional le samedi 21 novembre 2026"));
+	s = render_on(a, IN_DISPLAY_DELAY, PF_RCO, 0, 1, ST_EARLY, before_v);
+	assert_non_null(strstr(s, "site RCO"));
+	assert_non_null(strstr(s, "à partir du mardi 24 novembre 2026"));
+	assert_non_null(strstr(s, "jours ouvrés"));
 
 	s = render(a, IN_DISPLAY_DELAY, PF_NONE, 0, 1, ST_OVERDUE);
 	assert_non_null(strstr(s, "dépassé"));
@@ -331,14 +435,17 @@ static void test_real_answers(void **state)
 	assert_non_null(strstr(s, "\n8. "));
 	assert_non_null(strstr(s, "le lendemain"));
 
-	/* about 400 bytes at most, the list of stages excepted (issue 2) */
+	/* about 400 bytes at most, the list of stages excepted (issue 2), for
+	 * a validation in the past, today and tomorrow */
+	static const struct date days[] = { { 2026, 11, 26 }, { 2026, 11, 20 }, { 2026, 11, 19 } };
 	for (int in = 0; in < IN__COUNT; in++)
 		for (int pf = 0; pf < PF__COUNT; pf++)
 			for (int st = 0; st <= ST_OVERDUE; st++)
-				for (int dated = 0; dated <= 1; dated++) {
-					s = render(a, (enum intent)in, (enum platform)pf,
-						   (enum state_slot)(st % 4), dated,
-						   (enum status)st);
+				for (int k = 0; k < 6; k++) {
+					int dated = k % 2;
+					s = render_on(a, (enum intent)in, (enum platform)pf,
+						      (enum state_slot)(st % 4), dated,
+						      (enum status)st, days[k / 2]);
 					assert_true(utf8_ok(s));
 					assert_true(strlen(s) > 0);
 					if (in != IN_STAGES && strlen(s) > 450) {
@@ -382,6 +489,18 @@ static void test_ask_contract(void **state)
 		assert_null(strstr(js, "\"status\":null"));
 		free(js);
 	}
+	/* a validation after today: the same JSON, a hypothetical answer */
+	q = "Si elle est validée le 20/11/2026, quand sera-t-elle visible dans Kairos ?";
+	assert_int_equal(ask_question(kb, q, strlen(q), (struct date){ 2026, 11, 18 }, &r), 0);
+	if (r.q.intent == IN_DISPLAY_DELAY && r.has_dates) {
+		assert_int_equal(r.status, ST_EARLY);
+		assert_non_null(strstr(r.text, "Si la session est validée le vendredi 20 novembre 2026"));
+		assert_null(strstr(r.text, "Validée"));
+		js = ask_json(&r);
+		assert_non_null(strstr(js, "\"status\":\"early\""));
+		assert_non_null(strstr(js, "\"validation_date\":\"2026-11-20\""));
+		free(js);
+	}
 	/* a date past year 9000 gives no stage dates (they would pass 9999) */
 	q = "Ma session a été validée le 20/11/9999, quand sera-t-elle visible dans Kairos ?";
 	assert_int_equal(ask_question(kb, q, strlen(q), (struct date){ 9999, 11, 26 }, &r), 0);
@@ -402,6 +521,7 @@ int main(void)
 		cmocka_unit_test(test_format_date),
 		cmocka_unit_test(test_set_errors),
 		cmocka_unit_test(test_compose),
+		cmocka_unit_test(test_tense),
 		cmocka_unit_test(test_caps),
 		cmocka_unit_test(test_real_answers),
 		cmocka_unit_test(test_ask_contract),

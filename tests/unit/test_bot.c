@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "ask.h"
@@ -91,6 +92,13 @@ static const char *engine(struct fx *f, const char *q)
 	return r.text;
 }
 
+static enum intent engine_intent(struct fx *f, const char *q)
+{
+	static struct reply r;
+	ask_question(bot_kb(f->b), q, strlen(q), bot_today(f->b, 1795000000), &r);
+	return r.q.intent;
+}
+
 static void test_private_and_addressed(void **state)
 {
 	struct fx *f = *state;
@@ -153,6 +161,85 @@ static void test_prefix_commands(void **state)
 	assert_int_equal(bot_set_config(f->b, &f->cfg), 0);
 	assert_int_equal(say(f, "p5", NULL, "!aide", 0, 0), 0);
 	assert_int_equal(say(f, "p5", NULL, "?aide", 0, 0), 1);
+}
+
+/* "!delai q" answers q as typed (a new user's "!delai c koi l'etat DIFF"
+ * got the display-delay definition); the display-delay framing only when
+ * q alone is empty, out of scope, help, a greeting or thanks. */
+static void test_delai_as_typed(void **state)
+{
+	struct fx *f = *state;
+	static const char diff[] = "c koi l'etat DIFF svp";
+	char text[256];
+
+	snprintf(text, sizeof text, "!faq %s", diff);
+	assert_int_equal(say(f, "d1", NULL, text, 0, 0), 1);
+	assert_int_equal(f->out.q.intent, IN_STATE);
+	snprintf(text, sizeof text, "!delai %s", diff);
+	assert_int_equal(say(f, "d2", NULL, text, 0, 0), 1);
+	assert_int_equal(f->out.kind, BOT_ANSWER);
+	assert_int_equal(f->out.q.intent, IN_STATE);
+	assert_string_equal(f->out.text, engine(f, diff));
+	/* A display-delay question as typed is answered as such. */
+	snprintf(text, sizeof text, "!délai %s", Q);
+	assert_int_equal(say(f, "d3", NULL, text, 0, 0), 1);
+	assert_string_equal(f->out.text, engine(f, Q));
+	/* Nothing, a greeting, thanks: the display-delay framing. */
+	assert_int_equal(say(f, "d4", NULL, "!delai", 0, 0), 1);
+	assert_int_equal(f->out.kind, BOT_ANSWER);
+	assert_int_equal(f->out.q.intent, IN_DISPLAY_DELAY);
+	assert_string_equal(f->out.text, engine(f, "délai d'affichage "));
+	assert_int_equal(engine_intent(f, "merci"), IN_THANKS);
+	assert_int_equal(say(f, "d5", NULL, "!delai merci", 0, 0), 1);
+	assert_int_equal(f->out.q.intent, IN_DISPLAY_DELAY);
+	assert_int_equal(engine_intent(f, "bonjour"), IN_GREETING);
+	assert_int_equal(say(f, "d6", NULL, "!delais bonjour", 0, 0), 1);
+	assert_int_equal(f->out.q.intent, IN_DISPLAY_DELAY);
+	assert_int_equal(say(f, "d7", NULL, "!delai validée hier sur kairos", 0, 0), 1);
+	assert_int_equal(f->out.q.intent, IN_DISPLAY_DELAY);
+}
+
+/* Log lines that name a network say which kind: "irc.NAME" or
+ * "matrix.NAME" (read back from stderr, where log.c writes). */
+static void test_log_names_network_kind(void **state)
+{
+	struct fx *f = *state;
+	char path[] = "/tmp/test_bot_logXXXXXX", buf[4096];
+	int fd = mkstemp(path), saved = dup(2), i;
+	FILE *in;
+	size_t n;
+
+	assert_true(fd >= 0 && saved >= 0);
+	fflush(stderr);
+	dup2(fd, 2);
+	for (i = 0; i < 4; i++)
+		say(f, "mallory", NULL, Q, 1, 0); /* burst 3: the 4th is limited */
+	assert_int_equal(f->out.kind, BOT_LIMITED);
+	struct bot_msg m = { .network = "local", .sender = "@eve:hs", .text = Q,
+			     .len = strlen(Q), .is_private = 1, .own_name = "faqbot",
+			     .policy = &f->pol, .now_ms = f->now_ms, .now = 1795000000 };
+	for (i = 0; i < 4; i++)
+		bot_handle(f->b, &m, &f->out);
+	assert_int_equal(f->out.kind, BOT_LIMITED);
+	m.kind = "irc";
+	m.sender = "trudy";
+	for (i = 0; i < 4; i++)
+		bot_handle(f->b, &m, &f->out);
+	assert_int_equal(f->out.kind, BOT_LIMITED);
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	close(fd);
+	in = fopen(path, "r");
+	assert_non_null(in);
+	n = fread(buf, 1, sizeof buf - 1, in);
+	buf[n] = 0;
+	fclose(in);
+	unlink(path);
+	if (!strstr(buf, "rate limit: mallory on irc.test") ||
+	    !strstr(buf, "rate limit: @eve:hs on matrix.local") ||
+	    !strstr(buf, "rate limit: trudy on irc.local"))
+		fail_msg("log lines without the network kind:\n%s", buf);
 }
 
 static void test_auto_answer(void **state)
@@ -325,6 +412,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_private_and_addressed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_prefix_commands, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_delai_as_typed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_log_names_network_kind, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_auto_answer, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_admin_by_account, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ignore, setup, teardown),

@@ -229,7 +229,7 @@ static void test_defaults(void **state)
 	assert_int_equal(a->throttle_burst, 4);
 	assert_true(a->throttle_rate == 1.0);
 	assert_int_equal(a->policy.user_rate, 6);
-	assert_int_equal(a->policy.user_burst, 3);
+	assert_int_equal(a->policy.user_burst, 5);
 	assert_int_equal(a->lag_timeout, 240);
 	assert_int_equal(a->reconnect_max, 300);
 	assert_string_equal(a->quit_message, "faqbot s'arrête");
@@ -240,6 +240,47 @@ static void test_defaults(void **state)
 	assert_null(m->password);
 	config_free(c);
 	config_free(NULL);
+}
+
+/* Where a knowledge directory that does not load came from. */
+static void test_knowledge_error(void **state)
+{
+	static const char lerr[] = "X/lexicon.ini: cannot open: No such file or directory";
+	struct config *c;
+	char out[1024], want[1024];
+	(void)state;
+
+	c = load("[bot]\n; comment\n\nknowledge = kb\n");
+	if (!c)
+		fail_msg("%s", err);
+	assert_int_equal(c->bot.knowledge_line, 4);
+	config_knowledge_error(c, c->bot.knowledge, lerr, out, sizeof out);
+	snprintf(want, sizeof want, "%s:4: knowledge = kb (relative to the config's "
+		 "folder: %s/kb): %s; set an absolute path", path, dir, lerr);
+	assert_string_equal(out, want);
+	/* -k DIR on the command line: the config is not the source. */
+	config_knowledge_error(c, "/elsewhere", lerr, out, sizeof out);
+	assert_string_equal(out, lerr);
+	config_knowledge_error(c, c->bot.knowledge, lerr, out, 20);
+	assert_int_equal(strlen(out), 19);
+	config_free(c);
+
+	c = load("[bot]\nknowledge = /srv/kb\n");
+	assert_non_null(c);
+	config_knowledge_error(c, c->bot.knowledge, lerr, out, sizeof out);
+	snprintf(want, sizeof want, "%s:2: knowledge = /srv/kb: %s", path, lerr);
+	assert_string_equal(out, want);
+	config_free(c);
+
+	c = load("[bot]\nlog_level = info\n");
+	assert_non_null(c);
+	assert_int_equal(c->bot.knowledge_line, 0);
+	config_knowledge_error(c, c->bot.knowledge, lerr, out, sizeof out);
+	snprintf(want, sizeof want, "%s: knowledge is not set in [bot], so it is the "
+		 "folder \"knowledge\" beside the config (%s/knowledge): %s", path, dir, lerr);
+	if (strncmp(out, want, strlen(want)))
+		fail_msg("\"%s\" does not start with \"%s\"", out, want);
+	config_free(c);
 }
 
 static void test_errors(void **state)
@@ -440,6 +481,7 @@ int main(void)
 		cmocka_unit_test(test_every_key),
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_knowledge_error),
 		cmocka_unit_test(test_pickle_env),
 		cmocka_unit_test(test_long_list),
 		cmocka_unit_test(test_dump_masks_secrets),

@@ -942,6 +942,51 @@ static void test_flow_held_question_keeps_account(void **state)
 	assert_null(strstr(root, "réservée aux administrateurs"));
 }
 
+/* Issue 3: a 10-line answer throttled (burst 4, then 1 line/s) with a
+ * config reload in the middle: every line still leaves at the throttle
+ * rate, each from a tick at the armed time (no read needed). */
+static void test_throttle_reload_midway(void **state)
+{
+	struct fx *x = *state;
+	x->cfg.throttle_rate = 1;
+	x->cfg.throttle_burst = 4;
+	x->cfg.lag_timeout = 100000;
+	register_plain(x);
+	x->f.now += 60000;
+	skip_all(x);
+	srv(x, ":alice!a@h PRIVMSG #support :faqbot: les etapes de diffusion svp");
+	int got = x->f.nsent - x->f.cursor;
+	assert_int_equal(got, 4);
+	skip_all(x);
+	advance(x, x->f.armed - x->f.now);
+	assert_int_equal(x->f.nsent - x->f.cursor, 1);
+	skip_all(x);
+	got += 1;
+	/* reload: a fresh copy of the config, same throttle */
+	struct irc_config c2 = x->cfg;
+	ircnet_set_config(x->f.n, &c2);
+	assert_true(x->f.armed > x->f.now && x->f.armed <= x->f.now + 1001);
+	for (int i = 0; i < 20 && got < 10; i++) {
+		int64_t at = x->f.armed;
+		assert_true(at > 0);
+		assert_true(at - x->f.now <= 1001);
+		x->f.now = at;
+		ircnet_tick(x->f.n);
+		got += answer_pings(x);
+	}
+	assert_int_equal(got, 10);
+	assert_memory_equal(x->f.sent[x->f.nsent - 1], "PRIVMSG #support :", 18);
+	/* a reload that lifts the throttle sends what waits at once */
+	x->cfg.throttle_rate = 1;
+	x->f.now += 60000;
+	srv(x, ":alice!a@h PRIVMSG #support :faqbot: les etapes de diffusion svp");
+	skip_all(x);
+	struct irc_config c3 = c2;
+	c3.throttle_rate = 0;
+	ircnet_set_config(x->f.n, &c3);
+	assert_int_equal(answer_pings(x), 6);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -961,6 +1006,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_hostile_input, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_throttle, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unthrottled_backpressure, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_throttle_reload_midway, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kick_rejoin_and_reconnect, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_quit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_admin_needs_account_tag, setup, teardown),

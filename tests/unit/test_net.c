@@ -45,7 +45,7 @@ static int listen_any(int *port)
 }
 
 /* Peer behaviours, run in a child process (blocking code is fine there). */
-enum peer { P_ECHO, P_FLOOD, P_TLS_ECHO, P_LINES };
+enum peer { P_ECHO, P_FLOOD, P_TLS_ECHO, P_LINES, P_SILENT, P_TLS_ALERT };
 #define NLINES 50
 
 static pid_t start_peer(int lfd, enum peer kind)
@@ -76,6 +76,17 @@ static pid_t start_peer(int lfd, enum peer kind)
 					lines += buf[i] == '\n';
 			if (write(c, "done\r\n", 6) != 6)
 				_exit(4);
+			while (read(c, buf, sizeof buf) > 0)
+				;
+		} else if (kind == P_SILENT) {
+			/* A plain IRC port: reads a ClientHello, says nothing. */
+			while (read(c, buf, sizeof buf) > 0)
+				;
+		} else if (kind == P_TLS_ALERT) {
+			/* A TLS port seen by a plain client: a fatal alert. */
+			static const char alert[] = { 0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x46 };
+			if (write(c, alert, sizeof alert) < 0)
+				_exit(5);
 			while (read(c, buf, sizeof buf) > 0)
 				;
 		} else if (kind == P_FLOOD) {
@@ -387,6 +398,40 @@ static void test_tls(void **state)
 	assert_non_null(strstr(err, "tls_ca_file /nonexistent/ca.pem"));
 }
 
+/* Issue 3: tls = yes against a plain port fails within the handshake
+ * timeout with a hint; a plain client answered with TLS gets one too. */
+static void test_tls_port_mismatch(void **state)
+{
+	char err[512];
+	int port, lfd, imm;
+	pid_t pid;
+	(void)state;
+
+	lfd = listen_any(&port);
+	pid = start_peer(lfd, P_SILENT);
+	struct net_opts o = { .host = "localhost", .port = port, .tls = 1, .ca_file = cert,
+			      .connect_timeout_ms = 1000 };
+	struct cl init = { .send_on_connect = "hello\n" };
+	struct cl s = run_client(&o, init, &imm, err, sizeof err);
+	close(lfd);
+	reap(pid);
+	assert_false(imm);
+	assert_int_equal(s.connected, 0);
+	if (!strstr(s.reason, "TLS handshake with localhost:") ||
+	    !strstr(s.reason, "is this a TLS port? check `port` and `tls`"))
+		fail_msg("reason: %s", s.reason);
+
+	lfd = listen_any(&port);
+	pid = start_peer(lfd, P_TLS_ALERT);
+	struct net_opts p = { .host = "127.0.0.1", .port = port, .tls = 0 };
+	s = run_client(&p, init, &imm, err, sizeof err);
+	close(lfd);
+	reap(pid);
+	assert_false(imm);
+	if (!strstr(s.reason, "answered with TLS") || !strstr(s.reason, "is this a TLS port?"))
+		fail_msg("reason: %s", s.reason);
+}
+
 static int setup(void **state)
 {
 	char cmd[1024];
@@ -418,6 +463,7 @@ int main(void)
 		cmocka_unit_test(test_hostile_flood),
 		cmocka_unit_test(test_queue_cap_and_refused),
 		cmocka_unit_test(test_tls),
+		cmocka_unit_test(test_tls_port_mismatch),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
