@@ -289,8 +289,11 @@ long loop_timer_add(struct loop *lp, int64_t ms, loop_timer_cb cb, void *arg)
 		lp->next_id = 1;
 	t->cb = cb;
 	t->arg = arg;
+	/* Read the id before heap_up: it moves the new timer, and t would then
+	 * point at another timer (whose id a caller would later cancel). */
+	long id = t->id;
 	heap_up(lp->heap, lp->nt++);
-	return t->id;
+	return id;
 }
 
 void loop_timer_cancel(struct loop *lp, long id)

@@ -57,6 +57,37 @@ static void test_timer_order(void **state)
 	loop_free(lp);
 }
 
+/* Every id returned by loop_timer_add names its own timer, even when the
+ * new timer sifts up the heap past earlier ones: cancelling the id of a
+ * short timer added last must cancel that one, not a long one. */
+static void test_timer_ids_distinct(void **state)
+{
+	struct loop *lp = loop_new();
+	struct rec r = { .n = 0 };
+	struct targ longt[6], shortt = { &r, 7 }, stop = { &r, 99 };
+	long ids[6];
+	(void)state;
+	assert_non_null(lp);
+	for (int i = 0; i < 6; i++) {
+		longt[i] = (struct targ){ &r, 10 + i };
+		ids[i] = loop_timer_add(lp, 20 + 5 * i, tcb, &longt[i]);
+		assert_true(ids[i] > 0);
+	}
+	long sid = loop_timer_add(lp, 1, tcb, &shortt); /* sifts to the top */
+	assert_true(sid > 0);
+	for (int i = 0; i < 6; i++)
+		assert_true(sid != ids[i]);
+	loop_timer_cancel(lp, sid);
+	assert_true(loop_timer_add(lp, 60, tcb, &stop) > 0);
+	assert_int_equal(loop_run(lp), 0);
+	/* the six long timers all fired, the cancelled short one did not */
+	assert_int_equal(r.n, 7);
+	for (int i = 0; i < 6; i++)
+		assert_int_equal(r.order[i], 10 + i);
+	assert_int_equal(r.order[6], 99);
+	loop_free(lp);
+}
+
 static void canceller(struct loop *lp, void *arg)
 {
 	struct targ *t = arg;
@@ -252,6 +283,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_timer_order),
+		cmocka_unit_test(test_timer_ids_distinct),
 		cmocka_unit_test(test_cancel_during_dispatch),
 		cmocka_unit_test(test_rearm_zero),
 		cmocka_unit_test(test_fd_ready),
