@@ -149,7 +149,7 @@ struct mxnet {
 	int keys_ok;            /* our device keys are on the server */
 	int xsign_done;         /* cross-signed, skipped or given up in this run */
 	int xsign_auth;         /* the upload was retried with the password */
-	int changes_todo;       /* /keys/changes from devtoken still to do */
+	int changes_pending;       /* /keys/changes from devtoken still to do */
 	char devtoken[1024];    /* sync token up to which device lists are known */
 	char changes_to[1024];
 	int64_t sync_sent_ms, batch_sent_ms, upload_done_ms;
@@ -1622,7 +1622,7 @@ static int crypto_open(struct mxnet *n)
 	/* Device lists known up to devtoken; a newer sync token means they
 	 * were not followed meanwhile (e2ee was off): catch up with
 	 * /keys/changes.  Normally both are saved in the same transaction. */
-	n->changes_todo = store_kv_get(n->st, n->name, "devlists", n->devtoken, sizeof n->devtoken) == 1 &&
+	n->changes_pending = store_kv_get(n->st, n->name, "devlists", n->devtoken, sizeof n->devtoken) == 1 &&
 			  n->have_since && strcmp(n->devtoken, n->since);
 	n->upload_check = 1;
 	return 0;
@@ -1889,7 +1889,7 @@ static void crypto_batch_post(struct mxnet *n)
 	else
 		for (i = 0; i < n->nkeyed; i++)
 			retry_held_room(n, n->keyed[i]);
-	if (!n->changes_todo && store_kv_set(n->st, n->name, "devlists", n->batch_next) == 0)
+	if (!n->changes_pending && store_kv_set(n->st, n->name, "devlists", n->batch_next) == 0)
 		snprintf(n->devtoken, sizeof n->devtoken, "%s", n->batch_next);
 }
 
@@ -2126,7 +2126,7 @@ static void crypto_kick(struct mxnet *n)
 				return;
 		}
 	}
-	if (n->changes_todo && n->have_since) {
+	if (n->changes_pending && n->have_since) {
 		char from[3200], to[3200], query[6500];
 		snprintf(n->changes_to, sizeof n->changes_to, "%s", n->since);
 		if (mx_url_escape(n->devtoken, from, sizeof from) == 0 &&
@@ -2135,7 +2135,7 @@ static void crypto_kick(struct mxnet *n)
 			crypto_request(n, CR_CHANGES, "GET", "/keys/changes", query, NULL);
 			return;
 		}
-		n->changes_todo = 0;
+		n->changes_pending = 0;
 	}
 	while (n->cr_req <= 0 && n->cr_timer <= 0 && prep_step(n))
 		;
@@ -2227,12 +2227,12 @@ static void on_crypto(void *arg, const struct http_resp *r)
 			if (e2ee_users_changed(n->e2, mx_arr(j, "changed"), mx_arr(j, "left")) == 0 &&
 			    store_kv_set(n->st, n->name, "devlists", n->changes_to) == 0) {
 				log_info("matrix.%s: device lists caught up with /keys/changes", n->name);
-				n->changes_todo = 0;
+				n->changes_pending = 0;
 			}
 		} else if (r->status >= 400 && r->status < 500) {
 			log_warn("matrix.%s: /keys/changes refused (%s); device lists are refreshed as "
 				 "rooms need them", n->name, why);
-			n->changes_todo = 0;
+			n->changes_pending = 0;
 		} else {
 			crypto_backoff(n, "/keys/changes", why);
 		}
