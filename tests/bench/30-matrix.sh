@@ -60,3 +60,9 @@ echo "Matrix, Synapse $(chroot "$SYN_ROOT" dpkg-query -W -f '${Version}' matrix-
 summary faqbot "$lf" "$bf" "$FAQ_PID" "$IDLE_F"
 summary minibot "$lm" "$bm" "$MINI_PID" "$IDLE_M"
 echo "(minibot's RSS is its python process alone, without the faqbot ask it runs per question)"
+# The floor: what any client built on Debian's libcurl costs before it does
+# anything of its own.
+cc -O2 -o "$WORK/curl_floor" "$ROOT/tests/bench/curl_floor.c" $(pkg-config --cflags --libs libcurl)
+read -r f0 f1 < <("$WORK/curl_floor" "$SYN_URL/_matrix/client/versions")
+awk -v v="$(pkg-config --modversion libcurl)" -v f0="$f0" -v f1="$f1" 'BEGIN {
+	printf "libcurl floor: a C program doing one GET with libcurl %s: peak RSS %.1f MiB (%.1f MiB once its libraries are loaded, before curl_global_init)\n", v, f1 / 1024, f0 / 1024 }'
