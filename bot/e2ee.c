@@ -26,9 +26,6 @@
 /* Forget the previous fallback key an hour after rotating it: messages
  * already sent with it have arrived by then. */
 #define FALLBACK_GRACE_MS (3600 * 1000LL)
-/* Spec defaults for m.room.encryption rotation. */
-#define ROT_MSGS_DEFAULT 100
-#define ROT_MS_DEFAULT (7 * 24 * 3600 * 1000LL)
 
 struct e2ee {
 	sqlite3 *db;
@@ -1218,9 +1215,9 @@ char *e2ee_room_key_share_body(struct e2ee *e, const char *room_id, const cJSON 
 			       int64_t rot_ms, int64_t now, char *session_id, size_t session_len)
 {
 	if (rot_msgs <= 0)
-		rot_msgs = ROT_MSGS_DEFAULT;
+		rot_msgs = E2EE_ROT_MSGS_DEFAULT;
 	if (rot_ms <= 0)
-		rot_ms = ROT_MS_DEFAULT;
+		rot_ms = E2EE_ROT_MS_DEFAULT;
 	struct e2ee_store_outbound o = {0};
 	int got = e2ee_store_outbound_get(e->db, e->owner, room_id, &o);
 	if (got < 0)

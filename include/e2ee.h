@@ -138,6 +138,10 @@ cJSON *e2ee_olm_encrypt(struct e2ee *e, const char *user_id, const char *device_
 /* Drops room_id's outbound session (a member left): the next share makes
  * a new one. */
 int e2ee_room_rotate(struct e2ee *e, const char *room_id);
+/* The spec's defaults for m.room.encryption's rotation_period_msgs and
+ * rotation_period_ms, used when a room gives none (or 0). */
+#define E2EE_ROT_MSGS_DEFAULT 100
+#define E2EE_ROT_MS_DEFAULT (7 * 24 * 3600 * 1000LL)
 /* Makes the room's outbound Megolm session when there is none or it is
  * past rotation_msgs messages or rotation_ms milliseconds (the room's
  * m.room.encryption settings; <= 0: the spec's defaults 100 and one
