@@ -385,6 +385,12 @@ static void put_int(struct out *o, int v)
 
 static void put_tpl(struct out *o, const struct ctx *c, int slot);
 
+static int state_tpl(enum state_slot st)
+{
+	return st == STS_SAIS ? SL_ST_SAIS : st == STS_DIFF ? SL_ST_DIFF
+		: st == STS_ARCH ? SL_ST_ARCH : SL_ST_NONE;
+}
+
 static void put_ph(struct out *o, const struct ctx *c, int ph)
 {
 	const struct stage_dates *sd = c->sd;
@@ -471,8 +477,13 @@ size_t answer_render(const struct answers *a, const struct delays *dl,
 		}
 		break;
 	case IN_STATE:
-		put_tpl(&o, &c, q->state == STS_SAIS ? SL_ST_SAIS : q->state == STS_DIFF ? SL_ST_DIFF
-				: q->state == STS_ARCH ? SL_ST_ARCH : SL_ST_NONE);
+		/* Every state the question names ("SAIS ou DIFF, quelle
+		 * différence ?"), in its order. */
+		put_tpl(&o, &c, state_tpl(q->state));
+		for (int i = 0; i < 2 && q->state != STS_NONE && q->also[i] != STS_NONE; i++) {
+			put(&o, " ", 1);
+			put_tpl(&o, &c, state_tpl(q->also[i]));
+		}
 		break;
 	default: {
 		int dated = simple_slot(q->intent, 1);

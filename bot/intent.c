@@ -788,13 +788,14 @@ static void match_concepts(const struct intent_model *m, const struct ntext *nt,
 	int up = 0, words = 0;
 
 	/* in a message typed all in capitals, capitals mean nothing: "JE NE
-	 * SAIS PAS" is not the state SAIS */
+	 * SAIS PAS" is not the state SAIS.  Three words in four: "DIFF, ARCH,
+	 * SAIS c'est quoi ?" names states. */
 	for (int i = 0; i < nt->ntok; i++)
 		if (nt->tok[i].len >= 2 && !(nt->tok[i].flags & (TOK_NUM | TOK_DATE))) {
 			words++;
 			up += (nt->tok[i].flags & TOK_UPPER) != 0;
 		}
-	int upper_ok = !(words >= 3 && up * 2 > words);
+	int upper_ok = !(words >= 3 && up * 4 >= words * 3);
 
 	memset(&mt->have, 0, sizeof mt->have);
 	for (int c = 0; c < m->nconcepts; c++)
@@ -849,19 +850,29 @@ static enum platform pick_platform(const struct intent_model *m, const struct nt
 	return best;
 }
 
-static enum state_slot pick_state(const struct intent_model *m, const struct match *mt)
+/* The states named, in the order of their first mention: q->state, then
+ * q->also[]. */
+static void pick_states(const struct intent_model *m, const struct match *mt, struct query *q)
 {
-	enum state_slot best = STS_NONE;
-	int bestpos = 1 << 30;
+	int pos[4], n = 0;
+	enum state_slot order[3];
 
 	for (int s = 1; s < 4; s++) {
 		int c = m->st_concept[s];
-		if (cs_has(&mt->have, c) && mt->first[c] < bestpos) {
-			bestpos = mt->first[c];
-			best = (enum state_slot)s;
+		if (!cs_has(&mt->have, c))
+			continue;
+		int i = n++;
+		while (i > 0 && pos[i - 1] > mt->first[c]) {
+			pos[i] = pos[i - 1];
+			order[i] = order[i - 1];
+			i--;
 		}
+		pos[i] = mt->first[c];
+		order[i] = (enum state_slot)s;
 	}
-	return best;
+	q->state = n > 0 ? order[0] : STS_NONE;
+	q->also[0] = n > 1 ? order[1] : STS_NONE;
+	q->also[1] = n > 2 ? order[2] : STS_NONE;
 }
 
 static int tok_has(const struct match *mt, int i, int concept)
@@ -966,7 +977,7 @@ static void analyse_nt(const struct intent_model *m, const struct ntext *nt,
 	q->platform = pick_platform(m, nt, &mt);
 	if (q->platform != PF_NONE)
 		cs_set(&mt.have, PC_PLATFORM);
-	q->state = pick_state(m, &mt);
+	pick_states(m, &mt, q);
 	for (int i = 0; i < nt->ntok; i++)
 		if ((nt->tok[i].flags & TOK_NUM) && !(nt->tok[i].flags & TOK_NUMWORD) &&
 		    nt->tok[i].len >= IM_IDNUM_DIGITS) {

@@ -34,7 +34,8 @@ struct query {
 	enum intent intent;
 	double confidence; /* 0..1 */
 	enum platform platform;
-	enum state_slot state;
+	enum state_slot state;   /* the first state named (the JSON slot) */
+	enum state_slot also[2]; /* the other states named, in order ("SAIS ou DIFF ?") */
 	int has_date;
 	struct date validation;
 };

@@ -188,7 +188,8 @@ static const char *render_on(const struct answers *a, enum intent in, enum platf
 	static char out[ASK_MAX_ANSWER];
 	struct delays dl;
 	rules_delays_default(&dl);
-	struct query q = { in, 0.9, pf, st, dated, { 2026, 11, 20 } };
+	struct query q = { .intent = in, .confidence = 0.9, .platform = pf, .state = st,
+			   .has_date = dated, .validation = { 2026, 11, 20 } };
 	struct stage_dates sd = dates_2026_11_20();
 	size_t n = answer_render(a, &dl, &q, dated ? &sd : NULL, status, today, out, sizeof out);
 	assert_int_equal(n, strlen(out));
@@ -319,7 +320,8 @@ static void test_caps(void **state)
 	assert_int_equal(answers_set(a, "session_number", "text", "ééééé", err, sizeof err), 0);
 	struct delays dl;
 	rules_delays_default(&dl);
-	struct query q = { IN_SESSION_NUMBER, 1, 0, 0, 1, { 2026, 12, 1 } };
+	struct query q = { .intent = IN_SESSION_NUMBER, .confidence = 1, .has_date = 1,
+			   .validation = { 2026, 12, 1 } };
 	struct stage_dates sd = dates_2026_11_20();
 	static char out[ASK_MAX_ANSWER];
 	size_t len = answer_render(a, &dl, &q, &sd, ST_NONE, (struct date){ 2026, 12, 1 },
@@ -510,6 +512,34 @@ static void test_ask_contract(void **state)
 	js = ask_json(&r);
 	assert_non_null(strstr(js, "\"validation_date\":null"));
 	free(js);
+	/* several states named: each explained, in the question's order; the
+	 * JSON slot is the first */
+	q = "SAIS ou DIFF, quelle différence ?";
+	assert_int_equal(ask_question(kb, q, strlen(q), (struct date){ 2026, 11, 26 }, &r), 0);
+	assert_int_equal(r.q.intent, IN_STATE);
+	assert_int_equal(r.q.state, STS_SAIS);
+	assert_int_equal(r.q.also[0], STS_DIFF);
+	assert_int_equal(r.q.also[1], STS_NONE);
+	{
+		const char *sais = strstr(r.text, "SAIS ("), *diff = strstr(r.text, "DIFF (");
+		assert_non_null(sais);
+		assert_non_null(diff);
+		assert_true(sais < diff);
+		assert_null(strstr(r.text, "ARCH ("));
+	}
+	js = ask_json(&r);
+	assert_non_null(strstr(js, "\"state\":\"SAIS\""));
+	free(js);
+	q = "DIFF, ARCH, SAIS c'est quoi ?";
+	assert_int_equal(ask_question(kb, q, strlen(q), (struct date){ 2026, 11, 26 }, &r), 0);
+	assert_int_equal(r.q.state, STS_DIFF);
+	assert_int_equal(r.q.also[0], STS_ARCH);
+	assert_int_equal(r.q.also[1], STS_SAIS);
+	assert_non_null(strstr(r.text, "SAIS ("));
+	q = "que veut dire ARCH ?";
+	assert_int_equal(ask_question(kb, q, strlen(q), (struct date){ 2026, 11, 26 }, &r), 0);
+	assert_int_equal(r.q.also[0], STS_NONE);
+	assert_null(strstr(r.text, "DIFF ("));
 	assert_int_equal(ask_question(kb, NULL, 0, (struct date){ 2026, 11, 26 }, &r), 0);
 	assert_int_equal(ask_question(kb, NULL, 3, (struct date){ 2026, 11, 26 }, &r), -1);
 	kb_free(kb);
