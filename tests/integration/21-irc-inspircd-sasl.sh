@@ -11,6 +11,8 @@
 #    connection.
 #  - bot C: SASL PLAIN with a wrong password: logged clearly, no crash.
 #  - bot D: SASL EXTERNAL with a client certificate: logged in.
+#  - bot E: SASL EXTERNAL with a certificate no account knows: a log line
+#    saying so (with the NickServ hint), connected without an account.
 # The checks are in tests/irc/scenario.py (phase sasl).
 source "$(dirname "$0")/../lib.sh"
 source "$ROOT/tests/irc/servers.sh"
@@ -49,10 +51,12 @@ bot_conf "$WORK/a.ini" faqbot "$in_TLS_PORT" "sasl_mechanism = PLAIN" "sasl_user
 bot_conf "$WORK/b.ini" badtls "$in_BAD_TLS_PORT"
 bot_conf "$WORK/c.ini" badpass "$in_TLS_PORT" "sasl_mechanism = PLAIN" "sasl_username = botacct" "sasl_password = wrong-password"
 bot_conf "$WORK/d.ini" extbot "$in_TLS_PORT" "sasl_mechanism = EXTERNAL" "client_cert = $C/client.pem" "client_key = $C/client.key"
+bot_conf "$WORK/e.ini" extnobody "$in_TLS_PORT" "sasl_mechanism = EXTERNAL" "client_cert = $C/stranger.pem" "client_key = $C/stranger.key"
 
 bot_start "$WORK/b.ini" "$WORK/bot-b.log"; export BADTLS_PID=$BOT_PID BADTLS_LOG=$BOT_LOG
 bot_start "$WORK/c.ini" "$WORK/bot-c.log"; export BADPASS_PID=$BOT_PID BADPASS_LOG=$BOT_LOG
 bot_start "$WORK/d.ini" "$WORK/bot-d.log"; export EXT_PID=$BOT_PID EXT_LOG=$BOT_LOG
+bot_start "$WORK/e.ini" "$WORK/bot-e.log"; export EXTBAD_PID=$BOT_PID EXTBAD_LOG=$BOT_LOG
 bot_start "$WORK/a.ini" "$WORK/bot-a.log"
 
 export IRC_PORT=$in_TLS_PORT FAST_PORT=$in_FAST_PORT PLAIN_PORT=$in_PORT CA=$C/ca.pem FAQBOT WORK

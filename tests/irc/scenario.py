@@ -481,6 +481,16 @@ def phase_sasl():
 	check("bot D is logged in with SASL EXTERNAL as extacct", acc == "extacct",
 	      "expected WHOIS account extacct, got %r; log:\n%s" % (acc, log_of("EXT_LOG")[-1500:]))
 
+	# SASL EXTERNAL with a certificate no account knows (bot E): the
+	# failure and what to do are logged; it connects without an account.
+	wait_log_of("SASL EXTERNAL with an unknown certificate: logged, with the NickServ hint",
+	            "EXTBAD_LOG", r"^.*SASL EXTERNAL authentication failed.*CERT ADD.*$", timeout=15)
+	wait_bot_in(watcher, "#faq", "extnobody", timeout=15)
+	acc = whois_account(watcher, "extnobody")
+	check("SASL EXTERNAL failure: connected, not logged in", acc is None, "logged in as %r" % acc)
+	check("SASL EXTERNAL failure: the bot did not crash", alive("EXTBAD_PID"),
+	      "it exited; log:\n" + log_of("EXTBAD_LOG")[-1500:])
+
 	# Untrusted certificate (bot B): a clear log line, no connection.
 	wait_log_of("untrusted server certificate: clear error in the log", "BADTLS_LOG",
 	            r"^.*(certificate|verif).*$", timeout=10)

@@ -9,8 +9,8 @@ IRC_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 PY=/usr/bin/python3
 
 # irc_certs DIR: a test CA, a server certificate for localhost/127.0.0.1
-# signed by it, a self-signed "untrusted" server certificate, and a client
-# certificate for SASL EXTERNAL.  EC keys: generated in a few ms.
+# signed by it, a self-signed "untrusted" server certificate, a client
+# certificate for SASL EXTERNAL, and one no account knows (stranger.pem).  EC keys: generated in a few ms.
 irc_certs() {
 	local d=$1
 	mkdir -p "$d"
@@ -32,6 +32,9 @@ irc_certs() {
 			-subj "/CN=faqbot client"
 		openssl x509 -in client.pem -noout -fingerprint -sha256 |
 			sed 's/.*=//; s/://g' | tr 'A-F' 'a-f' >client.fp
+		# A client certificate no services account knows (EXTERNAL fails).
+		openssl req -x509 "${ec[@]}" -keyout stranger.key -out stranger.pem -days 30 \
+			-subj "/CN=nobody"
 	) >"$d/openssl.log" 2>&1 || { cat "$d/openssl.log" >&2; die "openssl could not make the test certificates"; }
 }
 
