@@ -1103,6 +1103,37 @@ static void pipe_rewrite(const struct lexicon *lx, struct pipe *p)
 	nt->ntok = m;
 }
 
+/* "jviens", "jcrois", "jpense": the elided "je" glued to its verb, as
+ * people type it.  No French word starts with j and a consonant, so an
+ * unknown word of that shape becomes "je" and the rest (the lexicon's own
+ * rules, such as "jsuis" or "jsp", run first and win). */
+static void pipe_elision(const struct lexicon *lx, struct pipe *p)
+{
+	struct ntext *nt = p->nt;
+
+	for (int i = 0; i < nt->ntok && nt->ntok < NORM_MAX_TOKENS; i++) {
+		struct token *t = &nt->tok[i];
+		const char *je, *rest;
+
+		if (p->ent[i] >= 0 || t->flags & (TOK_NUM | TOK_DATE | TOK_FIXED) || t->len < 4 ||
+		    t->s[0] != 'j' || !ISLOW(t->s[1]) || strchr("aeiouyh", t->s[1]))
+			continue;
+		if (!(je = pipe_str(p, "je", 2)) || !(rest = pipe_str(p, t->s + 1, t->len - 1)))
+			return;
+		memmove(&nt->tok[i + 1], &nt->tok[i], (size_t)(nt->ntok - i) * sizeof nt->tok[0]);
+		memmove(&p->ent[i + 1], &p->ent[i], (size_t)(nt->ntok - i) * sizeof p->ent[0]);
+		nt->ntok++;
+		nt->tok[i].s = je;
+		nt->tok[i].len = 2;
+		p->ent[i] = lex_find(lx, je, 2, hash32(fnv(FNV_OFF, je, 2)));
+		nt->tok[i + 1].s = rest;
+		nt->tok[i + 1].len--;
+		p->ent[i + 1] = lex_find(lx, rest, nt->tok[i + 1].len,
+					 hash32(fnv(FNV_OFF, rest, nt->tok[i + 1].len)));
+		i++;
+	}
+}
+
 /* French number words norm_text turns into digits ("un"/"une" only inside
  * a compound: alone they are articles).  Returns the value or -1. */
 static int numword(const char *s, unsigned len)
@@ -1434,6 +1465,7 @@ void norm_text(const struct lexicon *lx, const char *in, size_t len, struct ntex
 					    hash32(fnv(FNV_OFF, out->tok[i].s, out->tok[i].len)));
 		if (lx->nrules)
 			pipe_rewrite(lx, &p);
+		pipe_elision(lx, &p);
 		pipe_typos(lx, &p);
 	} else {
 		for (int i = 0; i < out->ntok; i++)

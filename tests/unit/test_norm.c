@@ -308,6 +308,21 @@ static void test_tok_elision(void **st)
 	assert_string_equal(toks(NULL, "aujourd. hui"), "aujourd hui");
 }
 
+/* "jviens": the elided je glued to its verb is split; words starting with
+ * j and a vowel, known words and the lexicon's own rules are left alone. */
+static void test_glued_je(void **st)
+{
+	struct lexicon *lx = test_lexicon();
+	(void)st;
+	assert_string_equal(toks(lx, "jviens de la voir"), "je viens de la voir");
+	assert_string_equal(toks(lx, "JCROIS qu'elle est visible"), "je crois qu elle est visible");
+	assert_string_equal(toks(lx, "jsuis perdu"), "je suis perdu");
+	assert_string_equal(toks(lx, "jamais jour juste jai"), "jamais jour juste jai");
+	assert_string_equal(toks(lx, "jp j jk"), "jp j jk");
+	assert_string_equal(toks(NULL, "jviens"), "jviens");
+	lexicon_free(lx);
+}
+
 static void test_tok_hyphen(void **st)
 {
 	(void)st;
@@ -661,6 +676,7 @@ int main(void)
 		cmocka_unit_test(test_numbers_2_31),
 		cmocka_unit_test(test_numbers_beyond),
 		cmocka_unit_test(test_edit_distance),
+		cmocka_unit_test(test_glued_je),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
