@@ -934,7 +934,8 @@ cJSON *e2ee_megolm_decrypt(struct e2ee *e, const char *room_id, const cJSON *eve
 	const char *alg = gstr(content, "algorithm"), *skey = gstr(content, "sender_key");
 	const char *sid = gstr(content, "session_id"), *ct = gstr(content, "ciphertext");
 	const char *evid = gstr(event, "event_id"), *sender = gstr(event, "sender");
-	if (!alg || strcmp(alg, E2EE_MEGOLM) || !skey || !sid || !ct || !evid || !sender) {
+	/* sender_key and device_id are deprecated (spec v1.3): optional */
+	if (!alg || strcmp(alg, E2EE_MEGOLM) || !sid || !ct || !evid || !sender) {
 		seterr(err, errlen, "megolm: not a Megolm event");
 		return NULL;
 	}
@@ -950,6 +951,8 @@ cJSON *e2ee_megolm_decrypt(struct e2ee *e, const char *room_id, const cJSON *eve
 		seterr(err, errlen, got == 0 ? "megolm: room key not received yet" : "megolm: store error");
 		return NULL;
 	}
+	if (!skey)
+		skey = in.sender_key;
 	OlmInboundGroupSession *s = igs_unpickle(e, in.pickle);
 	free(in.pickle);
 	if (!s) {

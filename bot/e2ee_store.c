@@ -166,8 +166,12 @@ int e2ee_store_olm_put(sqlite3 *db, const char *owner, const char *peer_key,
 int e2ee_store_inbound_get(sqlite3 *db, const char *owner, const char *room_id,
 			   const char *sender_key, const char *session_id, struct e2ee_store_inbound *in)
 {
-	sqlite3_stmt *st = prep(db, "SELECT pickle, first_index, sender_ed25519 FROM e2ee_inbound"
-				" WHERE owner = ? AND room_id = ? AND sender_key = ? AND session_id = ?",
+	/* No sender_key (deprecated in Megolm events since spec v1.3): the
+	 * session id alone, the session's own public key, names it. */
+	sqlite3_stmt *st = prep(db, "SELECT pickle, first_index, sender_ed25519, sender_key"
+				" FROM e2ee_inbound WHERE owner = ?1 AND room_id = ?2"
+				" AND (?3 IS NULL OR sender_key = ?3) AND session_id = ?4"
+				" ORDER BY first_index LIMIT 1",
 				"ssss", owner, room_id, sender_key, session_id);
 	int rc = one(st);
 	if (rc != 1)
@@ -175,6 +179,7 @@ int e2ee_store_inbound_get(sqlite3 *db, const char *owner, const char *room_id,
 	in->pickle = coldup(st, 0);
 	in->first_index = (uint32_t)sqlite3_column_int64(st, 1);
 	colcpy(st, 2, in->sender_ed25519, sizeof in->sender_ed25519);
+	colcpy(st, 3, in->sender_key, sizeof in->sender_key);
 	sqlite3_finalize(st);
 	return in->pickle ? 1 : -1;
 }

@@ -52,7 +52,9 @@ struct e2ee_store_inbound {
 	char *pickle;      /* malloc'd */
 	uint32_t first_index;
 	char sender_ed25519[E2EE_KEY_LEN]; /* the key claimed in the Olm payload */
+	char sender_key[E2EE_KEY_LEN];     /* the Curve25519 key it came over */
 };
+/* sender_key NULL: any sender (the session id alone). */
 int e2ee_store_inbound_get(struct sqlite3 *db, const char *owner, const char *room_id,
 			   const char *sender_key, const char *session_id, struct e2ee_store_inbound *in);
 int e2ee_store_inbound_put(struct sqlite3 *db, const char *owner, const char *room_id,

@@ -439,6 +439,28 @@ static void test_megolm_roundtrip_and_replay(void **state)
 	assert_null(e2ee_megolm_decrypt(f->peer, "!other:localhost", ev, &st, err, sizeof err));
 	assert_int_equal(st, E2EE_NO_SESSION);
 	cJSON_Delete(ev);
+	/* without sender_key and device_id (deprecated since spec v1.3, as
+	 * newer clients send it): found by the session id, same answer */
+	{
+		cJSON *bare = cJSON_Parse(enc);
+		cJSON_DeleteItemFromObject(bare, "sender_key");
+		cJSON_DeleteItemFromObject(bare, "device_id");
+		char *benc = cJSON_PrintUnformatted(bare);
+		cJSON_Delete(bare);
+		ev = room_event("$e1", BOT, benc);
+		pl = e2ee_megolm_decrypt(f->peer, "!room:localhost", ev, &st, err, sizeof err);
+		if (!pl)
+			fail_msg("%s", err);
+		assert_int_equal(st, E2EE_OK);
+		cJSON_Delete(pl);
+		cJSON_Delete(ev);
+		/* ...and replay protection still holds */
+		ev = room_event("$e4", BOT, benc);
+		assert_null(e2ee_megolm_decrypt(f->peer, "!room:localhost", ev, &st, err, sizeof err));
+		assert_int_equal(st, E2EE_REPLAY);
+		cJSON_Delete(ev);
+		free(benc);
+	}
 	/* the bot can read its own message (its inbound copy) */
 	ev = room_event("$e1", BOT, enc);
 	pl = e2ee_megolm_decrypt(f->bot, "!room:localhost", ev, &st, err, sizeof err);
