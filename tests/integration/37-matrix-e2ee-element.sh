@@ -1,0 +1,124 @@
+#!/usr/bin/env bash
+# Matrix end-to-end encryption (issue 5) against the crypto of current
+# Element: @matrix-org/matrix-sdk-crypto-wasm (Rust matrix-sdk-crypto on
+# vodozemac, from npm) driven by tests/matrix/wasm_peer.mjs, on the real
+# Synapse.  In an encrypted room the peer makes, the bot's device is
+# cross-signed as vodozemac sees it (so a client that shares keys only
+# with devices signed by their owner, or decrypts only from them, still
+# talks to the bot); a question gets a Megolm-encrypted answer, with its
+# relation in the clear, that decrypts to the French answer; an encrypted
+# direct chat works too; after a restart (SIGTERM, then SIGKILL) the bot
+# still reads the peer's Megolm session and its answers still decrypt.
+# The npm package is installed once, pinned, into $CACHE (outside the
+# checkout); an install that fails is a failure.
+source "$(dirname "$0")/../lib.sh"
+source "$ROOT/tests/matrix/synapse.sh"
+source "$ROOT/tests/matrix/bot.sh"
+BOT_E2EE=1
+KEY=$(head -c 24 /dev/urandom | base64)
+WASM_VERSION=18.9.0
+WASM_DIR=$CACHE/npm/matrix-sdk-crypto-wasm-$WASM_VERSION
+WASM_MARK=$WASM_DIR/.faqbot-complete   # written last: a partial install is redone
+
+# wasm_install: the pinned package under $WASM_DIR, once per machine;
+# flock keeps two runs from installing at the same time.
+wasm_install() {
+	if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+		need_debs nodejs npm
+	fi
+	mkdir -p "$CACHE/npm"
+	(
+		flock 7
+		[ -f "$WASM_MARK" ] && [ -f "$WASM_DIR/node_modules/@matrix-org/matrix-sdk-crypto-wasm/package.json" ] && exit 0
+		local tmp=$WASM_DIR.tmp t0=$SECONDS
+		rm -rf "$tmp" "$WASM_DIR"
+		mkdir -p "$tmp"
+		log "installing @matrix-org/matrix-sdk-crypto-wasm@$WASM_VERSION into $WASM_DIR (once per machine)"
+		npm install --prefix "$tmp" --no-audit --no-fund --ignore-scripts --no-package-lock \
+			"@matrix-org/matrix-sdk-crypto-wasm@$WASM_VERSION" >"$WORK/npm.log" 2>&1 ||
+			{ tail -20 "$WORK/npm.log" >&2; rm -rf "$tmp"; exit 1; }
+		# It must load and run here (Node's WebAssembly, the .wasm present).
+		WASM_CRYPTO_DIR=$tmp node -e '
+			const m = require("module").createRequire(process.env.WASM_CRYPTO_DIR + "/noop.js")("@matrix-org/matrix-sdk-crypto-wasm");
+			console.log("matrix-sdk-crypto " + m.getVersions().matrix_sdk_crypto + ", vodozemac " + m.getVersions().vodozemac);' \
+			>>"$WORK/npm.log" 2>&1 || { tail -20 "$WORK/npm.log" >&2; rm -rf "$tmp"; exit 1; }
+		mv "$tmp" "$WASM_DIR"
+		touch "$WASM_MARK"
+		log "installed in $((SECONDS - t0))s: $(tail -1 "$WORK/npm.log")"
+	) 7>"$CACHE/npm/matrix-sdk-crypto-wasm.lock" ||
+		die "npm install @matrix-org/matrix-sdk-crypto-wasm@$WASM_VERSION failed (is the npm registry reachable?)"
+}
+
+# wasm_peer_start USER: the peer process for USER (one device, kept in
+# memory for the whole test), as coprocess WP; "ok DEVICE" once logged in.
+wasm_peer_start() {
+	local u=$1 line
+	coproc WP { WASM_CRYPTO_DIR=$WASM_DIR WASM_PEER_PASSWORD=pw-$u exec node "$MATRIX_DIR/wasm_peer.mjs" \
+		-H "$SYN_URL" -u "$u" 2>>"$WORK/wasm-peer.$u.log"; }
+	track_pid "$WP_PID"
+	read -r -t 60 line <&"${WP[0]}" || { tail -20 "$WORK/wasm-peer.$u.log" >&2; die "the wasm peer did not start"; }
+	[[ $line == ok* ]] || { tail -20 "$WORK/wasm-peer.$u.log" >&2; die "the wasm peer: $line"; }
+	log "wasm peer $u up, device ${line#ok }"
+}
+
+# wp CMD ARGS...: one command to the peer; 0 when it answers "ok".
+wp() {
+	local line IFS=$'\t'   # (coproc descriptors do not reach a subshell)
+	if [ -z "${WP_PID:-}" ] || ! kill -0 "$WP_PID" 2>/dev/null; then
+		log "the wasm peer is gone (see $WORK/wasm-peer.*.log)"
+		return 1
+	fi
+	printf '%s\n' "$*" >&"${WP[1]}"
+	read -r -t 90 line <&"${WP[0]}" || { log "the wasm peer gave no answer to $1"; return 1; }
+	log "  peer: ${line:0:300}"
+	[[ $line == ok* ]]
+}
+
+wasm_install
+synapse_start
+matrix_users
+bot_config "$SYN_URL" "e2ee = yes
+pickle_key = $KEY"
+bot_start
+wasm_peer_start alice
+
+wp room sec "$BOT_ID" >/dev/null || die "creating the encrypted room failed"
+check "the bot joins the encrypted room the Element crypto made" wp wait-join sec "$BOT_ID" 30
+check "the bot's device is cross-signed by its owner, as vodozemac sees it" wp xsign "$BOT_ID"
+
+# Keys shared only with devices their owner cross-signed (what Element
+# does with "never send to unverified devices" / the identity-based
+# strategy): the bot's device must still get the room key.
+wp ask sec q1 identity "faqbot: quand sera visible ma session validée hier sur Kairos ?" ||
+	die "sending the question failed"
+check "the room key went to the bot's device under the identity-based strategy" wp key-sent sec "$BOT_ID"
+check "encrypted room: the answer is Megolm, related to the question in the clear, and decrypts (cross-signed sender required) to the Kairos answer" \
+	wp answer sec q1 "$BOT_ID" Kairos 30
+
+# Restarts: the bot must keep its Olm/Megolm state (and our session's key)
+# across a SIGTERM and a SIGKILL; the questions wait while it is down.
+bot_stop || true
+wp ask sec q2 all "faqbot: que veut dire DIFF ?" || die "sending the second question failed"
+bot_start
+check "after a restart (SIGTERM) the bot decrypts the question and its answer decrypts" \
+	wp answer sec q2 "$BOT_ID" "diffusé" 30
+sleep 1
+bot_kill
+# This one under a new Megolm session of the peer: its key reaches the bot
+# over the Olm session the bot kept through the SIGKILL.
+wp ask sec q3 all "faqbot: quand sera visible ma session validée hier sur Kairos ?" new-session ||
+	die "sending the third question failed"
+bot_start
+check "after a SIGKILL too, with a new Megolm session of the peer" wp answer sec q3 "$BOT_ID" Kairos 30
+check "the bot's device is the same one, still cross-signed" wp xsign "$BOT_ID"
+
+wp room dm "$BOT_ID" direct >/dev/null || die "creating the direct chat failed"
+check "the bot joins an encrypted direct chat" wp wait-join dm "$BOT_ID" 30
+wp ask dm d1 identity "bonjour, ma session validée hier n'est pas visible sur Kairos" ||
+	die "sending the direct question failed"
+check "encrypted direct chat: the answer decrypts to the Kairos answer" \
+	wp answer dm d1 "$BOT_ID" Kairos 30
+
+wp quit >/dev/null || true
+CHECKS_DONE=1
+log "$CHECKS_OK checks passed"
