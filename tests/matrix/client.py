@@ -10,6 +10,7 @@ Not here: Synapse (synapse.sh) or any bot (minibot.py, ./faqbot).
 
   client.py -s STATE -H URL -u NAME -p PASS [--e2ee] [--device D] CMD ...
   CMD: room NAME [--direct] [--encrypted] [--invite @bot:localhost]
+                  [--rotation-msgs N] [--rotation-ms MS]
        join NAME                   (this user joins a room another made)
        devices USER_ID             (count of USER_ID's devices; needs an admin)
        ratelimit USER_ID PER_S BURST (Synapse override; needs an admin)
@@ -123,9 +124,14 @@ def room_id(a, name):
 
 async def cmd_room(c, a):
     initial = []
-    if a.encrypted:
-        initial.append({"type": "m.room.encryption", "state_key": "",
-                        "content": {"algorithm": "m.megolm.v1.aes-sha2"}})
+    if a.encrypted or a.rotation_msgs is not None or a.rotation_ms is not None:
+        enc = {"algorithm": "m.megolm.v1.aes-sha2"}
+        # The sender's Megolm session lasts this many messages / ms (spec).
+        if a.rotation_msgs is not None:
+            enc["rotation_period_msgs"] = a.rotation_msgs
+        if a.rotation_ms is not None:
+            enc["rotation_period_ms"] = a.rotation_ms
+        initial.append({"type": "m.room.encryption", "state_key": "", "content": enc})
     r = await c.room_create(
         visibility=RoomVisibility.private, name=None if a.direct else a.name,
         is_direct=a.direct, invite=a.invite or [], initial_state=initial,
@@ -526,6 +532,8 @@ def main():
     p.add_argument("name")
     p.add_argument("--direct", action="store_true")
     p.add_argument("--encrypted", action="store_true")
+    p.add_argument("--rotation-msgs", type=int, help="rotation_period_msgs (implies --encrypted)")
+    p.add_argument("--rotation-ms", type=int, help="rotation_period_ms (implies --encrypted)")
     p.add_argument("--invite", action="append")
     p = sub.add_parser("join")
     p.add_argument("name")

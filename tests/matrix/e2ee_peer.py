@@ -10,8 +10,14 @@ it is the same device as the `as USER --e2ee` steps.
   CMD: late-key NAME TAG BOT_ID --text T [--delay S]
        answer NAME TAG BOT_ID --contains TEXT [--timeout S]
        leave NAME
-       xsign-check BOT_ID   (the bot's device is cross-signed: signatures
-                             checked with python3-signedjson)
+       xsign-check BOT_ID [--master-out FILE] [--not-master FILE]
+                            (the bot's device is cross-signed: signatures
+                             checked with python3-signedjson; the published
+                             master key written to / differing from FILE's)
+       sessions NAME TAG BOT_ID --pattern P [--timeout S]
+                            (the bot's replies to TAG, in the room's order,
+                             all decrypt; their Megolm session ids follow P:
+                             one letter a reply, same letter = same session)
 Exit 0 when it worked / the check holds, 1 with the reason on stderr.
 """
 import argparse
@@ -150,8 +156,61 @@ async def cmd_xsign_check(c, a):
     verify(ssk, bot, mk_pub, "self-signing key not signed by the master key")
     verify(dev, bot, ssk_pub, "device not signed by the self-signing key")
     verify(dev, bot, dev["keys"]["ed25519:" + dev_id], "device keys not self-signed", dev_id)
+    if a.not_master:
+        with open(a.not_master) as f:
+            old = f.read().strip()
+        if old == mk_pub:
+            fail("the published master key is still the old one, %s..." % mk_pub[:8])
+    if a.master_out:
+        with open(a.master_out, "w") as f:
+            f.write(mk_pub + "\n")
     print("device %s of %s: self-signed, signed by self-signing key %s..., itself signed by "
           "master key %s..." % (dev_id, bot, ssk_pub[:8], mk_pub[:8]))
+
+
+async def cmd_sessions(c, a):
+    """Megolm rotation as the receiving client sees it: each reply of the
+    bot to the questions of TAG, in the room's order, decrypts; the
+    session_id of its m.room.encrypted content (as the server holds it)
+    matches the pattern: replies i and j share a session exactly when
+    pattern[i] == pattern[j]."""
+    rid = client.room_id(a, a.name)
+    qs = client.tag_questions(a, rid)
+    end = time.monotonic() + a.timeout
+    while True:
+        await client.sync(c, 500)
+        got, _ = await client.replies(c, rid, a.bot_id, qs)
+        if all(got.values()) or time.monotonic() > end:
+            break
+    ids = {q["id"] for q in qs}
+    seen = []
+    for ev in await client.room_events(c, rid):
+        rel = ev.source.get("content", {}).get("m.relates_to") or {}
+        if ev.sender == a.bot_id and (rel.get("m.in_reply_to") or {}).get("event_id") in ids:
+            seen.append(ev)
+    raw_evs = await client.raw_bot_events(c, rid, a.bot_id)
+    sids = []
+    for ev in seen:
+        r = raw_evs.get(ev.event_id) or {}
+        rc = r.get("content", {})
+        if r.get("type") != "m.room.encrypted" or rc.get("algorithm") != MEGOLM:
+            fail("reply %s is not Megolm-encrypted (type %s)" % (ev.event_id, r.get("type")))
+        if isinstance(ev, MegolmEvent) or not isinstance(ev, RoomMessageNotice):
+            fail("reply %s (session %s) does not decrypt on this device (%s)"
+                 % (ev.event_id, rc.get("session_id"), type(ev).__name__))
+        sids.append(rc.get("session_id"))
+        print("reply %s: session %s, %r" % (ev.event_id, rc.get("session_id"), ev.body[:60]))
+    if len(seen) != len(qs):
+        fail("%d replies to %d questions" % (len(seen), len(qs)))
+    if len(sids) != len(a.pattern):
+        fail("%d replies, pattern %s has %d" % (len(sids), a.pattern, len(a.pattern)))
+    for i in range(len(sids)):
+        for j in range(i + 1, len(sids)):
+            if (a.pattern[i] == a.pattern[j]) != (sids[i] == sids[j]):
+                fail("replies %d and %d: sessions %s and %s, want them %s (pattern %s)"
+                     % (i + 1, j + 1, sids[i][:12], sids[j][:12],
+                        "the same" if a.pattern[i] == a.pattern[j] else "different", a.pattern))
+    print("%d replies, %d session(s), as %s" % (len(sids), len(set(sids)), a.pattern))
 
 
 def main():
@@ -178,6 +237,14 @@ def main():
     p.add_argument("name")
     p = sub.add_parser("xsign-check")
     p.add_argument("bot_id")
+    p.add_argument("--master-out", help="write the published master key there")
+    p.add_argument("--not-master", help="fail if the master key is the one in this file")
+    p = sub.add_parser("sessions")
+    p.add_argument("name")
+    p.add_argument("tag")
+    p.add_argument("bot_id")
+    p.add_argument("--pattern", required=True)
+    p.add_argument("--timeout", type=float, default=20)
     a = ap.parse_args()
     a.e2ee = True
 
