@@ -73,7 +73,8 @@ struct gap {
 struct sendq {
 	struct store_pending p;
 	long req;          /* http id while in flight, else 0 */
-	int enc;           /* 0 not looked at, 1 plain room, 2 encrypted room */
+	int enc;           /* 0 not looked at, 1 plain room (looked at again
+			    * before each send), 2 encrypted room */
 	unsigned attempts;
 	int64_t not_before;
 };
@@ -345,6 +346,18 @@ static void session_ready(struct mxnet *n)
 	kick_joins(n);
 }
 
+/* An access token goes into an HTTP header as it is: printable ASCII
+ * without spaces only (a CR LF in it would add headers of the server's
+ * choosing to every request). */
+static int token_ok(const char *t, size_t max)
+{
+	size_t i;
+	for (i = 0; t[i]; i++)
+		if ((unsigned char)t[i] <= ' ' || (unsigned char)t[i] >= 0x7f)
+			return 0;
+	return i > 0 && i < max;
+}
+
 static void on_login(void *arg, const struct http_resp *r)
 {
 	struct mxnet *n = arg;
@@ -353,8 +366,8 @@ static void on_login(void *arg, const struct http_resp *r)
 	const char *uid = mx_str(j, "user_id"), *tok = mx_str(j, "access_token"),
 		   *dev = mx_str(j, "device_id");
 	n->req = 0;
-	if (r->status == 200 && uid && tok && dev && strlen(tok) < sizeof n->acct.access_token &&
-	    strlen(uid) < sizeof n->acct.user_id && strlen(dev) < sizeof n->acct.device_id) {
+	if (r->status == 200 && uid && tok && dev && token_ok(tok, sizeof n->acct.access_token) &&
+	    strlen(uid) < sizeof n->acct.user_id && dev[0] && strlen(dev) < sizeof n->acct.device_id) {
 		snprintf(n->acct.user_id, sizeof n->acct.user_id, "%s", uid);
 		snprintf(n->acct.device_id, sizeof n->acct.device_id, "%s", dev);
 		snprintf(n->acct.access_token, sizeof n->acct.access_token, "%s", tok);
@@ -420,7 +433,8 @@ static void on_whoami(void *arg, const struct http_resp *r)
 	char why[320];
 	const char *uid = mx_str(j, "user_id"), *dev = mx_str(j, "device_id");
 	n->req = 0;
-	if (r->status == 200 && uid && strlen(uid) < sizeof n->acct.user_id) {
+	if (r->status == 200 && uid && strlen(uid) < sizeof n->acct.user_id &&
+	    (!dev || strlen(dev) < sizeof n->acct.device_id)) {
 		snprintf(n->acct.user_id, sizeof n->acct.user_id, "%s", uid);
 		snprintf(n->acct.device_id, sizeof n->acct.device_id, "%s", dev ? dev : "");
 		snprintf(n->acct.homeserver, sizeof n->acct.homeserver, "%s", n->base);
@@ -611,6 +625,14 @@ static void p2_invite(void *arg, const char *room_id, const char *inviter, int i
 		log_warn("matrix.%s: invite to %s without a readable inviter; ignored", n->name, room_id);
 		return;
 	}
+	if (strlen(room_id) > 255) {
+		/* The spec's limit, and the store's: a longer id would be read
+		 * back cut (store_room_list), joined under the wrong id, and
+		 * stay "joining" for ever, joined again after every answer. */
+		log_warn("matrix.%s: invite to a room id longer than 255 bytes (%.40s...); ignored",
+			 n->name, room_id);
+		return;
+	}
 	if (!mx_inviter_allowed(&n->cfg->allowed_inviters, inviter)) {
 		log_warn("matrix.%s: declining the invite to %s from %s: not in allowed_inviters%s",
 			 n->name, room_id, inviter,
@@ -714,9 +736,12 @@ static void p2_event(void *arg, const char *room_id, const struct mx_event *ev, 
 			n->room.rot_msgs = msgs;
 			n->room.rot_ms = ms;
 			room_save(n);
-			log_info("matrix.%s: %s is encrypted (Megolm; rotation every %lld messages / "
-				 "%lld ms, 0: the spec's defaults)", n->name, room_id, (long long)msgs,
-				 (long long)ms);
+			log_info("matrix.%s: %s is encrypted (Megolm; a new session after %lld "
+				 "messages%s or %lld s%s)", n->name, room_id,
+				 (long long)(msgs > 0 ? msgs : E2EE_ROT_MSGS_DEFAULT),
+				 msgs > 0 ? "" : " (default)",
+				 (long long)(ms > 0 ? ms : E2EE_ROT_MS_DEFAULT) / 1000,
+				 ms > 0 ? "" : " (default)");
 		}
 		return;
 	}
@@ -1044,8 +1069,11 @@ static void sync_start(struct mxnet *n)
 		return;
 	if (n->have_since && mx_url_escape(n->since, since, sizeof since) < 0)
 		n->have_since = 0;
+	/* The first sync of a run returns at once, even when resuming: the
+	 * key upload and cross-signing wait for it (one-time key counts),
+	 * and must not wait for a message to end a 30 s long-poll. */
 	snprintf(query, sizeof query, "timeout=%d&filter=%s%s%s",
-		 first ? 0 : n->cfg->sync_timeout * 1000,
+		 first || !n->synced_once ? 0 : n->cfg->sync_timeout * 1000,
 		 first ? n->filter_first_q : n->filter_q,
 		 n->have_since ? "&since=" : "", n->have_since ? since : "");
 	n->sync_sent_ms = loop_now_ms(n->lp);
@@ -1244,6 +1272,13 @@ static void on_join(void *arg, const struct http_resp *r)
 		kick_joins(n);
 	} else if (r->status == 429) {
 		set_timer(n, &n->join_timer, mx_retry_after_ms(j, r->retry_after_ms), join_timer_cb);
+	} else if (r->status == 401 && is_errcode(j, "M_UNKNOWN_TOKEN")) {
+		/* Our token, not the room, was refused: the room stays
+		 * "joining" and is joined after the new login (session_ready
+		 * kicks the joins); marking it left would lose the invite. */
+		cJSON_Delete(j);
+		session_lost(n);
+		return;
 	} else if (r->status >= 400 && r->status < 500 && r->status != 408) {
 		describe(r, j, why, sizeof why);
 		log_warn("matrix.%s: cannot join %s (%s)", n->name, n->join_room, why);
@@ -1604,7 +1639,14 @@ static int crypto_start_check(struct mxnet *n)
 
 static int crypto_open(struct mxnet *n)
 {
-	char err[512], owner[512], v[16];
+	char err[512], owner[512], v[256];
+	if (!n->acct.device_id[0]) {
+		/* whoami without a device_id (an old homeserver): keys belong
+		 * to a device, and uploading them for "" makes no sense. */
+		log_error("matrix.%s: end-to-end encryption needs a device id, and the homeserver "
+			  "gave none for this access token", n->name);
+		return -1;
+	}
 	snprintf(owner, sizeof owner, "%s|%s", n->acct.user_id, n->acct.device_id);
 	if (n->e2 && !strcmp(owner, n->e2_owner))
 		return 0;
@@ -1618,7 +1660,10 @@ static int crypto_open(struct mxnet *n)
 	snprintf(n->e2_owner, sizeof n->e2_owner, "%s", owner);
 	log_info("matrix.%s: end-to-end encryption on for device %s (curve25519 %s, ed25519 %s)",
 		 n->name, n->acct.device_id, e2ee_curve25519(n->e2), e2ee_ed25519(n->e2));
-	n->xsign_done = store_kv_get(n->st, n->name, "xsign", v, sizeof v) == 1;
+	/* Cross-signed: the device it was done for (a new device after a
+	 * re-login is cross-signed again; "done" from older versions too). */
+	n->xsign_done = store_kv_get(n->st, n->name, "xsign", v, sizeof v) == 1 &&
+			!strcmp(v, n->acct.device_id);
 	/* Device lists known up to devtoken; a newer sync token means they
 	 * were not followed meanwhile (e2ee was off): catch up with
 	 * /keys/changes.  Normally both are saved in the same transaction. */
@@ -1665,6 +1710,10 @@ static void crypto_request(struct mxnet *n, enum crypto_op op, const char *metho
 	if (n->cr_req <= 0) {
 		n->cr_req = 0;
 		n->cr_op = CR_NONE;
+		/* A share that never left: the retry makes a new body, and
+		 * would otherwise overwrite (leak) this one. */
+		free(n->share_body);
+		n->share_body = NULL;
 		crypto_backoff(n, "a crypto request", "cannot start the request");
 	}
 }
@@ -1915,7 +1964,12 @@ static void crypto_counts(struct mxnet *n)
 
 static int q_needs_crypto(struct mxnet *n, struct sendq *q)
 {
-	if (!q->enc) {
+	/* Only "encrypted" is remembered (it never turns off): a room that
+	 * was plain when the answer was queued may have turned encrypted
+	 * since (an m.room.encryption in a later batch, while a failed send
+	 * waited for its retry), and the answer must not then go out in
+	 * clear. */
+	if (q->enc != 2) {
 		struct store_room r;
 		q->enc = store_room_get(n->st, n->name, q->p.room_id, &r) == 1 && r.encrypted ? 2 : 1;
 	}
@@ -2214,7 +2268,7 @@ static void on_crypto(void *arg, const struct http_resp *r)
 	case CR_XSIGN_SIGS:
 		n->xsign_done = 1;
 		if (r->status == 200 && !(mx_obj(j, "failures") && mx_obj(j, "failures")->child)) {
-			store_kv_set(n->st, n->name, "xsign", "done");
+			store_kv_set(n->st, n->name, "xsign", n->acct.device_id);
 			log_info("matrix.%s: device %s cross-signed (master and self-signing keys "
 				 "uploaded)", n->name, n->acct.device_id);
 		} else {
@@ -2294,3 +2348,53 @@ static void on_crypto(void *arg, const struct http_resp *r)
 	cJSON_Delete(j);
 	crypto_kick(n);
 }
+
+/* ---- fuzzing only (tests/fuzz/fuzz_mxhandle.c) ----
+ * Not in faqbot: tests/fuzz/run.sh alone builds bot/ with -DFAQBOT_FUZZ.
+ * The target drives a real network through mxnet_start and the real
+ * response callbacks, over fake HTTP and loop layers; after every
+ * response it asks here what the network holds (requests, timers) and
+ * whether its own books agree, so that a lost request or timer (a network
+ * that silently stops syncing, joining or sending) is a finding too. */
+#ifdef FAQBOT_FUZZ
+static void fuzz_id(long id, long *v, size_t *k, size_t max)
+{
+	if (id > 0 && *k < max)
+		v[(*k)++] = id;
+}
+
+int mxnet_fuzz_check(const struct mxnet *n, struct mxnet_fuzz *f, char *why, size_t len)
+{
+	size_t i, inflight = 0;
+	memset(f, 0, sizeof *f);
+	fuzz_id(n->req, f->reqs, &f->nreqs, MXNET_FUZZ_MAX_IDS);
+	fuzz_id(n->join_req, f->reqs, &f->nreqs, MXNET_FUZZ_MAX_IDS);
+	fuzz_id(n->decline_req, f->reqs, &f->nreqs, MXNET_FUZZ_MAX_IDS);
+	fuzz_id(n->cr_req, f->reqs, &f->nreqs, MXNET_FUZZ_MAX_IDS);
+	for (i = 0; i < n->nq; i++) {
+		fuzz_id(n->q[i].req, f->reqs, &f->nreqs, MXNET_FUZZ_MAX_IDS);
+		inflight += n->q[i].req > 0;
+	}
+	fuzz_id(n->timer, f->timers, &f->ntimers, 8);
+	fuzz_id(n->send_timer, f->timers, &f->ntimers, 8);
+	fuzz_id(n->join_timer, f->timers, &f->ntimers, 8);
+	fuzz_id(n->cfg_timer, f->timers, &f->ntimers, 8);
+	fuzz_id(n->cr_timer, f->timers, &f->ntimers, 8);
+	if (n->nq > MX_SENDQ_MAX || n->ngaps > MX_MAX_GAPS || n->cur_gap > n->ngaps ||
+	    n->ndeclines > MX_MAX_DECLINES || n->nkeyed > MX_KEYED_ROOMS)
+		snprintf(why, len, "a table is past its cap");
+	else if (inflight != n->send_inflight)
+		snprintf(why, len, "send_inflight %u but %zu sends in flight", n->send_inflight, inflight);
+	else if ((n->cr_req > 0) != (n->cr_op != CR_NONE))
+		snprintf(why, len, "crypto request %ld with op %d", n->cr_req, (int)n->cr_op);
+	else if (n->share_body && n->cr_op != CR_SHARE)
+		snprintf(why, len, "a room-key share body kept with no share in flight");
+	else if (!n->stopped && n->acct.access_token[0] && n->req <= 0 && n->timer <= 0)
+		snprintf(why, len, "nothing in flight or armed for /sync: the network is stuck");
+	else if (!n->stopped && n->batch && n->req <= 0 && n->timer <= 0)
+		snprintf(why, len, "a batch held with no /messages or retry pending");
+	else
+		return 0;
+	return -1;
+}
+#endif

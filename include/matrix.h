@@ -38,4 +38,19 @@ void mxnet_stop(struct mxnet *n);
  * a timer. */
 void mxnet_free(struct mxnet *n);
 
+#ifdef FAQBOT_FUZZ
+/* Fuzzing only (tests/fuzz/fuzz_mxhandle.c; built with -DFAQBOT_FUZZ by
+ * tests/fuzz/run.sh, never in faqbot): what the network holds, and -1
+ * with why filled when its own books disagree (matrix.c). */
+#include <stddef.h>
+#define MXNET_FUZZ_MAX_IDS 300
+struct mxnet_fuzz {
+	long reqs[MXNET_FUZZ_MAX_IDS]; /* HTTP requests it waits for */
+	size_t nreqs;
+	long timers[8];                /* loop timers it holds */
+	size_t ntimers;
+};
+int mxnet_fuzz_check(const struct mxnet *n, struct mxnet_fuzz *f, char *why, size_t len);
+#endif
+
 #endif
