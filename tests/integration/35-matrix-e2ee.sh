@@ -14,21 +14,6 @@ source "$ROOT/tests/matrix/synapse.sh"
 source "$ROOT/tests/matrix/bot.sh"
 BOT_E2EE=1
 KEY=$(head -c 24 /dev/urandom | base64)
-# peer USER ARGS...: e2ee_peer.py as that person (same nio device as `as`).
-peer() {
-	local u=$1; shift
-	/usr/bin/python3 "$MATRIX_DIR/e2ee_peer.py" -s "$STATE" -H "$SYN_URL" -u "$u" -p "pw-$u" "$@"
-}
-# wait_log TEXT: the running bot's log shows TEXT within 10 s.
-wait_log() {
-	local i
-	for ((i = 0; i < 100; i++)); do
-		grep -qF -- "$1" "$WORK/bot.$BOT_N.log" && return 0
-		sleep 0.1
-	done
-	return 1
-}
-
 need_debs python3-signedjson
 synapse_start
 matrix_users

@@ -18,22 +18,6 @@ source "$ROOT/tests/matrix/bot.sh"
 BOT_E2EE=1
 KEY=$(head -c 24 /dev/urandom | base64)
 [ "$MATRIX_BOT" = faqbot ] || die "36-matrix-e2ee-keys.sh edits faqbot's state file: MATRIX_BOT=faqbot only"
-# peer USER ARGS...: e2ee_peer.py as that person (same nio device as `as`).
-peer() {
-	local u=$1; shift
-	/usr/bin/python3 "$MATRIX_DIR/e2ee_peer.py" -s "$STATE" -H "$SYN_URL" -u "$u" -p "pw-$u" "$@"
-}
-# wait_in FILE TEXT: FILE shows TEXT within 20 s.
-wait_in() {
-	local i
-	for ((i = 0; i < 200; i++)); do
-		grep -qF -- "$2" "$1" && return 0
-		sleep 0.1
-	done
-	return 1
-}
-# wait_log TEXT: the running bot's log shows TEXT within 20 s.
-wait_log() { wait_in "$WORK/bot.$BOT_N.log" "$1"; }
 # enc_log ROOM_ID ERE: the bot logged ROOM_ID as encrypted, with ERE in the
 # line (the rotation periods it read from m.room.encryption).
 enc_log() {

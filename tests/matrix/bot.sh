@@ -94,3 +94,22 @@ bot_kill() {
 bot_logs() { tail -n 30 "$WORK"/bot.*.log >&2 2>/dev/null || true; }
 at_exit 'bot_logs_on_fail'
 bot_logs_on_fail() { [ "${CHECKS_DONE:-0}" = 1 ] || bot_logs; }
+
+# peer USER ARGS...: e2ee_peer.py as that person (same nio device as `as`).
+peer() {
+	local u=$1; shift
+	/usr/bin/python3 "$MATRIX_DIR/e2ee_peer.py" -s "$STATE" -H "$SYN_URL" -u "$u" -p "pw-$u" "$@"
+}
+
+# wait_in FILE TEXT [SECONDS]: FILE shows TEXT within SECONDS (default 20).
+wait_in() {
+	local i
+	for ((i = 0; i < ${3:-20} * 10; i++)); do
+		grep -qF -- "$2" "$1" && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# wait_log TEXT [SECONDS]: the running bot's log shows TEXT in time.
+wait_log() { wait_in "$WORK/bot.$BOT_N.log" "$1" "${2:-20}"; }
