@@ -4,7 +4,7 @@
 
 PKGS := libcurl libcjson olm cmocka sqlite3 libutf8proc inih openssl yaml-0.1
 DEBS := pkg-config libcurl4-openssl-dev libcjson-dev libolm-dev libcmocka-dev \
-        libsqlite3-dev libutf8proc-dev libinih-dev libssl-dev libyaml-dev
+        libsqlite3-dev libutf8proc-dev libinih-dev libssl-dev libyaml-dev liblinear-dev
 VERSION := 0.1.0
 
 CC      ?= cc
@@ -36,14 +36,14 @@ all: faqbot
 deps: $(STAMP)
 $(STAMP):
 	@mkdir -p $(B)
-	@if pkg-config --exists $(PKGS) 2>/dev/null; then touch $@; \
+	@if pkg-config --exists $(PKGS) 2>/dev/null && [ -f /usr/include/linear.h ]; then touch $@; \
 	elif [ "$$(id -u)" = 0 ]; then \
 	  echo "faqbot: installing missing build dependencies with apt-get"; \
 	  (apt-get install -y -q --no-install-recommends $(DEBS) >$(B)/apt.log 2>&1 || \
 	   (apt-get update -q >>$(B)/apt.log 2>&1 && \
 	    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $(DEBS) >>$(B)/apt.log 2>&1)) \
 	  || { echo "faqbot: apt-get failed, see $(B)/apt.log"; exit 1; }; \
-	  pkg-config --exists $(PKGS) && touch $@; \
+	  pkg-config --exists $(PKGS) && [ -f /usr/include/linear.h ] && touch $@; \
 	else \
 	  echo "faqbot: missing build dependencies; install them with:"; \
 	  echo "  sudo apt-get install $(DEBS)"; exit 1; \
@@ -70,11 +70,19 @@ $(B)/libfaqbot-asan.a: $(ASAN_OBJS)
 $(B)/obj/main-slim.o: bot/main.c | $(STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS_ALL) $(WARN) $(CFLAGS) -DFAQBOT_NET_EXEC='"$(B)/faqbot-net"' \
-		-DFAQBOT_IRC_EXEC='"$(B)/faqbot-irc"' -MMD -MP -c $< -o $@
-faqbot: $(B)/obj/main-slim.o $(B)/libfaqbot.a $(B)/faqbot-net $(B)/faqbot-irc
+		-DFAQBOT_IRC_EXEC='"$(B)/faqbot-irc"' -DFAQBOT_TRAIN_EXEC='"$(B)/faqbot-train"' \
+		-MMD -MP -c $< -o $@
+faqbot: $(B)/obj/main-slim.o $(B)/libfaqbot.a $(B)/faqbot-net $(B)/faqbot-irc $(B)/faqbot-train
 	$(CC) $(CFLAGS) $(LDFLAGS) -Wl,--as-needed -o $@ $(B)/obj/main-slim.o $(B)/libfaqbot.a $(PKG_LIBS) -lm
 $(B)/faqbot-net: $(B)/obj/main.o $(B)/libfaqbot.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm
+# faqbot-train: `faqbot train` executes it; the only program linking
+# liblinear (and so libstdc++ and BLAS), which answering never loads.
+$(B)/obj/train/%.o: bot/train/%.c | $(STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS_ALL) $(WARN) $(CFLAGS) -MMD -MP -c $< -o $@
+$(B)/faqbot-train: $(B)/obj/train/train.o $(B)/libfaqbot.a
+	$(CC) $(CFLAGS) $(LDFLAGS) -Wl,--as-needed -o $@ $^ $(PKG_LIBS) -llinear -lm
 $(B)/obj/run-irc.o: bot/run.c | $(STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS_ALL) $(WARN) $(CFLAGS) -DFAQBOT_NO_MATRIX -MMD -MP -c $< -o $@
@@ -116,4 +124,4 @@ fuzz:
 clean:
 	rm -rf $(B) faqbot
 
--include $(wildcard $(B)/obj/*.d $(B)/asan/*.d $(B)/tests/*.d $(B)/tests-asan/*.d)
+-include $(wildcard $(B)/obj/train/*.d $(B)/obj/*.d $(B)/asan/*.d $(B)/tests/*.d $(B)/tests-asan/*.d)

@@ -117,8 +117,18 @@ struct tpl {
 	int set; /* 1 once set */
 };
 
+/* The answer of an intent defined only in knowledge/ ("contact"): a
+ * section of its own with `text` (and optionally `dated`). */
+#define ANSWER_MAX_EXTRA 32
+struct extra {
+	char name[INTENT_NAME_MAX];
+	struct tpl text, dated;
+};
+
 struct answers {
 	struct tpl t[NSLOTS];
+	struct extra x[ANSWER_MAX_EXTRA];
+	int nx;
 };
 
 struct answers *answers_new(void)
@@ -134,15 +144,88 @@ void answers_free(struct answers *a)
 		free(a->t[i].text);
 		free(a->t[i].seg);
 	}
+	for (int i = 0; i < a->nx; i++) {
+		free(a->x[i].text.text);
+		free(a->x[i].text.seg);
+		free(a->x[i].dated.text);
+		free(a->x[i].dated.seg);
+	}
 	free(a);
 }
 
-int answers_known_section(const char *section)
+static int compile(struct tpl *t, const char *value, enum allow allow,
+		   char *err, size_t errlen);
+
+static int fixed_section(const char *section)
 {
 	for (int i = 0; i < NSLOTS; i++)
 		if (!strcmp(slot_at(i).section, section))
 			return 1;
 	return 0;
+}
+
+/* A name an intent of knowledge/ may have: lower case, digits, _. */
+static int intent_like(const char *s)
+{
+	size_t n = strlen(s);
+	if (!n || n >= INTENT_NAME_MAX)
+		return 0;
+	for (; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '_'))
+			return 0;
+	return 1;
+}
+
+int answers_known_section(const char *section)
+{
+	return fixed_section(section) || intent_like(section);
+}
+
+static struct extra *find_extra(const struct answers *a, const char *name)
+{
+	for (int i = 0; i < a->nx; i++)
+		if (!strcmp(a->x[i].name, name))
+			return (struct extra *)&a->x[i];
+	return NULL;
+}
+
+int answers_has(const struct answers *a, const char *intent)
+{
+	if (find_extra(a, intent))
+		return 1;
+	int in = intent_from_name(intent);
+	return in >= 0;
+}
+
+static int extra_set(struct answers *a, const char *section, const char *key,
+		     const char *value, char *err, size_t errlen)
+{
+	struct extra *x = find_extra(a, section);
+	if (strcmp(key, "text") && strcmp(key, "dated")) {
+		snprintf(err, errlen, "unknown key `%s` in [%s]; an intent's answer has `text` "
+			 "(and optionally `dated`, used when a validation date is known)", key, section);
+		return -1;
+	}
+	if (!x) {
+		if (a->nx == ANSWER_MAX_EXTRA) {
+			snprintf(err, errlen, "more than %d intents of your own; merge some",
+				 ANSWER_MAX_EXTRA);
+			return -1;
+		}
+		x = &a->x[a->nx++];
+		snprintf(x->name, sizeof x->name, "%s", section);
+	}
+	struct tpl *t = !strcmp(key, "text") ? &x->text : &x->dated;
+	if (t->set) {
+		snprintf(err, errlen, "`%s` is set twice in [%s]; keep only one", key, section);
+		return -1;
+	}
+	if (!*value || strlen(value) > ANSWER_MAX_TEMPLATE) {
+		snprintf(err, errlen, "`%s` in [%s] must hold 1 to %d bytes of French text", key,
+			 section, ANSWER_MAX_TEMPLATE);
+		return -1;
+	}
+	return compile(t, value, t == &x->text ? AL_NODATE : AL_DATED, err, errlen);
 }
 
 static void keys_of(const char *section, char *buf, size_t n)
@@ -231,6 +314,8 @@ int answers_set(struct answers *a, const char *section, const char *key,
 		const char *value, char *err, size_t errlen)
 {
 	int found_section = 0;
+	if (!fixed_section(section) && intent_like(section))
+		return extra_set(a, section, key, value, err, errlen);
 	for (int i = 0; i < NSLOTS; i++) {
 		struct slot s = slot_at(i);
 		if (strcmp(s.section, section))
@@ -268,6 +353,18 @@ int answers_set(struct answers *a, const char *section, const char *key,
 
 int answers_check(const struct answers *a, const char *section, char *err, size_t errlen)
 {
+	const struct extra *x = section ? find_extra(a, section) : NULL;
+	if (x && !x->text.set) {
+		snprintf(err, errlen, "missing `text` in [%s]; add `text = <French text>` to it",
+			 section);
+		return -1;
+	}
+	for (int i = 0; !section && i < a->nx; i++)
+		if (!a->x[i].text.set) {
+			snprintf(err, errlen, "missing `text` in [%s]; add `text = <French text>` to it",
+				 a->x[i].name);
+			return -1;
+		}
 	for (int i = 0; i < NSLOTS; i++) {
 		struct slot s = slot_at(i);
 		if (section && strcmp(section, s.section))
@@ -426,14 +523,18 @@ static void put_ph(struct out *o, const struct ctx *c, int ph)
 	}
 }
 
-static void put_tpl(struct out *o, const struct ctx *c, int slot)
+static void put_tpl_t(struct out *o, const struct ctx *c, const struct tpl *t)
 {
-	const struct tpl *t = &c->a->t[slot];
 	for (int i = 0; i < t->nseg; i++) {
 		put(o, t->text + t->seg[i].off, t->seg[i].len);
 		if (t->seg[i].ph >= 0)
 			put_ph(o, c, t->seg[i].ph);
 	}
+}
+
+static void put_tpl(struct out *o, const struct ctx *c, int slot)
+{
+	put_tpl_t(o, c, &c->a->t[slot]);
 }
 
 static int simple_slot(enum intent in, int dated)
@@ -486,6 +587,15 @@ size_t answer_render(const struct answers *a, const struct delays *dl,
 		}
 		break;
 	default: {
+		if ((int)q->intent >= IN__COUNT) {
+			const struct extra *x = find_extra(a, q->name);
+			if (!x) {
+				put_tpl(&o, &c, simple_slot(IN_OUT_OF_SCOPE, 0));
+				break;
+			}
+			put_tpl_t(&o, &c, sd && x->dated.set ? &x->dated : &x->text);
+			break;
+		}
 		int dated = simple_slot(q->intent, 1);
 		if (sd && a->t[dated].set)
 			put_tpl(&o, &c, dated);

@@ -6,6 +6,7 @@
 #include "ask.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <cJSON.h>
@@ -35,6 +36,7 @@ int ask_question(const struct kb *kb, const char *question, size_t len,
 	if (!question || blank(question, len)) {
 		/* nothing asked: say what the bot can do (ask.h contract) */
 		out->q.intent = IN_HELP;
+		snprintf(out->q.name, sizeof out->q.name, "%s", intent_name(IN_HELP));
 	} else {
 		intent_analyse(kb_intents(kb), kb_lexicon(kb), question, len, today, &out->q);
 	}
@@ -55,7 +57,15 @@ int ask_question(const struct kb *kb, const char *question, size_t len,
 	out->len = answer_render(kb_answers(kb), kb_delays(kb), &out->q,
 				 out->has_dates ? &out->dates : NULL, out->status, today,
 				 out->text, sizeof out->text);
+	out->auto_answer = ask_auto_answer(kb, out);
 	return 0;
+}
+
+int ask_auto_answer(const struct kb *kb, const struct reply *r)
+{
+	enum intent in = r->q.intent;
+	return in != IN_OUT_OF_SCOPE && in != IN_GREETING && in != IN_THANKS &&
+	       r->q.confidence >= intent_auto_threshold(kb_intents(kb));
 }
 
 /* Adds "key": "YYYY-MM-DD". */
@@ -79,7 +89,7 @@ char *ask_json(const struct reply *r)
 	char *s = NULL;
 	if (!o)
 		return NULL;
-	const char *in = intent_name(r->q.intent);
+	const char *in = r->q.name[0] ? r->q.name : intent_name(r->q.intent);
 	/* three decimals: a score, not a measurement */
 	double conf = round(r->q.confidence * 1000.0) / 1000.0;
 	if (!(conf >= 0.0))
@@ -110,7 +120,8 @@ char *ask_json(const struct reply *r)
 	if (add_str_or_null(o, "status", status_name(r->status)) < 0)
 		goto out;
 	/* r->text is NUL-terminated at r->len by ask_question */
-	if (!cJSON_AddStringToObject(o, "answer", r->text))
+	if (!cJSON_AddStringToObject(o, "answer", r->text) ||
+	    !cJSON_AddBoolToObject(o, "auto_answer", r->auto_answer))
 		goto out;
 	s = cJSON_PrintUnformatted(o);
 out:

@@ -289,7 +289,7 @@ static int ask_delai(struct bot *b, const char *q, size_t qlen, struct date toda
 		    in != IN_THANKS)
 			return 0;
 	}
-	n = snprintf(b->q, sizeof b->q, "délai d'affichage %.*s", (int)qlen, q);
+	n = snprintf(b->q, sizeof b->q, "quand sera visible ma session ? %.*s", (int)qlen, q);
 	if (n < 0)
 		return -1;
 	if ((size_t)n >= sizeof b->q)

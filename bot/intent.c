@@ -1,10 +1,11 @@
-/* intent.c - what a question is about: a data-driven concept scorer.
- * knowledge/intents.ini names concepts (synonym sets: words, prefix stems,
- * phrases); each intent sums weighted concepts and combinations of them,
- * may require or forbid some, and a softmax over the scores gives a real
- * confidence.  Slots (platform, state, validation date) come from the same
- * concept matches and from datex.c.  It answers nothing (answer.c does),
- * and reads no clock: today is an argument. */
+/* intent.c - what a question is about.  knowledge/intents.ini names
+ * concepts (synonym sets: words, prefix stems, phrases); they fill the
+ * slots (platform, state, and with datex.c the validation date) and, with
+ * the words and character n-grams of the question, make the features of
+ * the learned model (feat.c, lmodel.c) that gives each intent a
+ * probability.  The model is trained from knowledge/examples by `faqbot
+ * train`.  It answers nothing (answer.c does), and reads no clock: today
+ * is an argument. */
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
@@ -14,16 +15,16 @@
 #include <string.h>
 
 #include "datex.h"
+#include "examples.h"
+#include "feat.h"
 #include "intent.h"
+#include "lmodel.h"
 #include "norm.h"
 
 #define IM_MAX_CONCEPTS 256       /* bitset width below */
 #define IM_WORDS (IM_MAX_CONCEPTS / 64)
 #define IM_MAX_TERMS 8192
 #define IM_TERM_TOKS 8            /* tokens in one phrase */
-#define IM_MAX_FEATURES 64        /* score lines per intent */
-#define IM_MAX_NEEDS 8            /* need lines per intent */
-#define IM_MAX_EXAMPLES 256       /* example lines per intent */
 #define IM_TOK_CONCEPTS 6         /* concepts remembered per token */
 #define IM_MAX_LINE 2048
 #define IM_MAX_DATES 8
@@ -56,31 +57,6 @@ struct term {
 	int next; /* next term in the same hash chain, -1 */
 };
 
-struct feature {
-	struct cset all;  /* every concept must be present */
-	struct cset none; /* "!name": every such concept must be absent */
-	double weight;
-};
-
-struct example {
-	char *text;
-	int line;
-};
-
-struct intent_def {
-	int defined;
-	double bias;
-	struct feature feat[IM_MAX_FEATURES];
-	int nfeat;
-	struct cset need[IM_MAX_NEEDS]; /* each: at least one present */
-	int nneed;
-	struct cset veto;
-	struct cset own; /* every concept its features use (for max_other) */
-	int max_other;   /* -1: no limit */
-	struct example ex[IM_MAX_EXAMPLES];
-	int nex;
-};
-
 struct intent_model {
 	char path[512]; /* intents.ini, for check messages */
 	char names[IM_MAX_CONCEPTS][IM_NAME_MAX];
@@ -91,8 +67,14 @@ struct intent_model {
 	int *hexact, *hprefix;
 	unsigned hmask;
 	unsigned char plen_used[64]; /* prefix lengths that exist */
-	struct intent_def in[IN__COUNT];
-	double threshold, auto_answer, temperature;
+	double threshold, auto_answer;
+	char dir[512];                /* the knowledge directory */
+	struct lmodel *lm;            /* NULL until attached */
+	struct feat_settings fs;
+	uint32_t chash[IM_MAX_CONCEPTS]; /* feature hash of each concept */
+	int cls_intent[LMODEL_MAX_CLASS]; /* model class -> intent id */
+	char dyn[LMODEL_MAX_CLASS][LMODEL_NAME]; /* intents beyond domain.md's */
+	int ndyn;
 	int pf_concept[PF__COUNT];   /* concept of each platform, -1 */
 	int pf_rank[PF__COUNT];      /* lower wins when several are named */
 	int st_concept[4];           /* concept of SAIS/DIFF/ARCH, -1 */
@@ -135,6 +117,11 @@ const char *state_name(enum state_slot st)
 	}
 }
 
+void intent_model_set_threshold(struct intent_model *m, double t)
+{
+	m->threshold = t;
+}
+
 double intent_auto_threshold(const struct intent_model *m)
 {
 	return m ? m->auto_answer : 1.0;
@@ -144,36 +131,6 @@ double intent_auto_threshold(const struct intent_model *m)
 
 static void cs_set(struct cset *c, int i) { c->w[i >> 6] |= 1ull << (i & 63); }
 static int cs_has(const struct cset *c, int i) { return (int)(c->w[i >> 6] >> (i & 63) & 1); }
-
-static int cs_any(const struct cset *a, const struct cset *b)
-{
-	for (int i = 0; i < IM_WORDS; i++)
-		if (a->w[i] & b->w[i])
-			return 1;
-	return 0;
-}
-
-static int cs_all(const struct cset *need, const struct cset *have)
-{
-	for (int i = 0; i < IM_WORDS; i++)
-		if ((need->w[i] & have->w[i]) != need->w[i])
-			return 0;
-	return 1;
-}
-
-static int cs_empty(const struct cset *a)
-{
-	for (int i = 0; i < IM_WORDS; i++)
-		if (a->w[i])
-			return 0;
-	return 1;
-}
-
-static void cs_or(struct cset *a, const struct cset *b)
-{
-	for (int i = 0; i < IM_WORDS; i++)
-		a->w[i] |= b->w[i];
-}
 
 static unsigned hash_str(const char *s, size_t n)
 {
@@ -342,36 +299,6 @@ static int concept_line(struct loadctx *c, char *key, char *val)
 	return 0;
 }
 
-/* "a b c" -> the set of those concepts (pseudo concepts allowed).  With
- * neg (score lines only), "!d" puts d in *neg: a concept that must be
- * absent; at least one concept must be present-wanted. */
-static int concept_list(struct loadctx *c, char *val, struct cset *out, struct cset *neg)
-{
-	char *save = NULL, *w;
-	int n = 0;
-
-	memset(out, 0, sizeof *out);
-	if (neg)
-		memset(neg, 0, sizeof *neg);
-	for (w = strtok_r(val, " \t", &save); w; w = strtok_r(NULL, " \t", &save)) {
-		int not = w[0] == '!';
-		if (not && !neg)
-			return fail(c, "\"%s\": only score lines may name an absent concept with !", w, NULL);
-		int ci = concept_find(c->m, w + not);
-		if (ci < 0)
-			return fail(c, "unknown concept \"%s\"; define it under [concepts] before the intents", w + not, NULL);
-		if (not) {
-			cs_set(neg, ci);
-			continue;
-		}
-		cs_set(out, ci);
-		n++;
-	}
-	if (n == 0)
-		return fail(c, "%s", "no concept named; list concept names (a !name alone is not enough)", NULL);
-	return 0;
-}
-
 static int parse_double(struct loadctx *c, const char *s, double *out, const char *what)
 {
 	char *end;
@@ -383,66 +310,6 @@ static int parse_double(struct loadctx *c, const char *s, double *out, const cha
 	return 0;
 }
 
-static int intent_line(struct loadctx *c, struct intent_def *d, const char *key, char *val)
-{
-	if (!strcmp(key, "bias"))
-		return parse_double(c, val, &d->bias, "bias");
-	if (!strcmp(key, "max_other")) {
-		double v;
-		if (parse_double(c, val, &v, "max_other") < 0)
-			return -1;
-		if (v < 0 || v > 100 || v != (int)v)
-			return fail(c, "%s", "max_other must be a whole number 0..100", NULL);
-		d->max_other = (int)v;
-		return 0;
-	}
-	if (!strcmp(key, "score")) {
-		char *sp = val;
-		struct feature *f;
-		double w;
-
-		while (*sp && *sp != ' ' && *sp != '\t')
-			sp++;
-		if (!*sp)
-			return fail(c, "score \"%s\": write the weight then the concepts, e.g. score = 2 quand visible", val, NULL);
-		*sp++ = '\0';
-		if (parse_double(c, val, &w, "the score weight") < 0)
-			return -1;
-		if (d->nfeat == IM_MAX_FEATURES)
-			return fail(c, "%s", "more than 64 score lines in one intent", NULL);
-		f = &d->feat[d->nfeat];
-		if (concept_list(c, sp, &f->all, &f->none) < 0)
-			return -1;
-		f->weight = w;
-		cs_or(&d->own, &f->all);
-		d->nfeat++;
-		return 0;
-	}
-	if (!strcmp(key, "need")) {
-		if (d->nneed == IM_MAX_NEEDS)
-			return fail(c, "%s", "more than 8 need lines in one intent", NULL);
-		return concept_list(c, val, &d->need[d->nneed++], NULL);
-	}
-	if (!strcmp(key, "veto")) {
-		struct cset v;
-		if (concept_list(c, val, &v, NULL) < 0)
-			return -1;
-		cs_or(&d->veto, &v);
-		return 0;
-	}
-	if (!strcmp(key, "example")) {
-		if (!*val)
-			return fail(c, "%s", "empty example; write a question", NULL);
-		if (d->nex == IM_MAX_EXAMPLES)
-			return fail(c, "%s", "more than 256 examples in one intent", NULL);
-		if (!(d->ex[d->nex].text = strdup(val)))
-			return fail(c, "%s", "out of memory", NULL);
-		d->ex[d->nex++].line = c->line;
-		return 0;
-	}
-	return fail(c, "unknown key \"%s\" in an intent; use bias, score, need, veto, max_other or example", key, NULL);
-}
-
 static int settings_line(struct loadctx *c, const char *key, char *val)
 {
 	struct intent_model *m = c->m;
@@ -451,13 +318,6 @@ static int settings_line(struct loadctx *c, const char *key, char *val)
 		return parse_double(c, val, &m->threshold, "threshold");
 	if (!strcmp(key, "auto_answer"))
 		return parse_double(c, val, &m->auto_answer, "auto_answer");
-	if (!strcmp(key, "temperature")) {
-		if (parse_double(c, val, &m->temperature, "temperature") < 0)
-			return -1;
-		if (m->temperature <= 0)
-			return fail(c, "%s", "temperature must be above 0", NULL);
-		return 0;
-	}
 	if (!strcmp(key, "platform_priority")) {
 		char *save = NULL, *w;
 		int r = 0;
@@ -471,7 +331,7 @@ static int settings_line(struct loadctx *c, const char *key, char *val)
 		}
 		return 0;
 	}
-	return fail(c, "unknown setting \"%s\"; use threshold, auto_answer, temperature or platform_priority", key, NULL);
+	return fail(c, "unknown setting \"%s\"; use threshold, auto_answer or platform_priority", key, NULL);
 }
 
 /* Calls fn for each "key = value" line of an INI file, with the section. */
@@ -560,29 +420,19 @@ static int lexicon_cb(struct loadctx *c, const char *section, char *key, char *v
 
 static int intents_cb(struct loadctx *c, const char *section, char *key, char *val)
 {
-	struct intent_model *m = c->m;
-
 	if (!val) {
 		if (!strcmp(section, "settings") || !strcmp(section, "concepts"))
 			return 0;
-		if (!strncmp(section, "intent ", 7)) {
-			int in = intent_from_name(trim((char *)section + 7));
-			if (in < 0)
-				return fail(c, "unknown intent \"%s\"; the intents are those of domain.md", section + 7, NULL);
-			if (m->in[in].defined)
-				return fail(c, "intent \"%s\" is defined twice; merge the sections", section + 7, NULL);
-			m->in[in].defined = 1;
-			return 0;
-		}
-		return fail(c, "unknown section [%s]; use [settings], [concepts] or [intent NAME]", section, NULL);
+		if (!strncmp(section, "intent ", 7))
+			return fail(c, "[%s]: intents are learned from examples now; move its "
+				    "example lines to examples/NAME.jsonl and delete the section", section, NULL);
+		return fail(c, "unknown section [%s]; use [settings] or [concepts]", section, NULL);
 	}
 	if (!key)
 		return fail(c, "\"%s\" has no '='; write key = value", val, NULL);
 	if (!strcmp(section, "settings"))
 		return settings_line(c, key, val);
-	if (!strcmp(section, "concepts"))
-		return concept_line(c, key, val);
-	return intent_line(c, &m->in[intent_from_name(section + 7)], key, val);
+	return concept_line(c, key, val);
 }
 
 static int build_index(struct intent_model *m)
@@ -617,9 +467,7 @@ void intent_model_free(struct intent_model *m)
 {
 	if (!m)
 		return;
-	for (int i = 0; i < IN__COUNT; i++)
-		for (int k = 0; k < m->in[i].nex; k++)
-			free(m->in[i].ex[k].text);
+	lmodel_free(m->lm);
 	free(m->terms);
 	free(m->hexact);
 	free(m->hprefix);
@@ -643,8 +491,8 @@ static long file_size(const char *path)
 	return n < 0 ? 0 : n;
 }
 
-struct intent_model *intent_model_load(const char *dir, struct lexicon *lx,
-				       char *err, size_t errlen)
+static struct intent_model *load(const char *dir, struct lexicon *lx, int with_model,
+				 char *err, size_t errlen)
 {
 	struct intent_model *m = calloc(1, sizeof *m);
 	struct loadctx c;
@@ -669,11 +517,10 @@ struct intent_model *intent_model_load(const char *dir, struct lexicon *lx,
 	snprintf(m->path, sizeof m->path, "%s/intents.ini", dir);
 	m->threshold = 0.5;
 	m->auto_answer = 0.8;
-	m->temperature = 1.0;
+	m->fs = feat_default;
+	snprintf(m->dir, sizeof m->dir, "%s", dir);
 	for (int i = 0; i < PF__COUNT; i++)
 		m->pf_rank[i] = i;
-	for (int i = 0; i < IN__COUNT; i++)
-		m->in[i].max_other = -1;
 	for (int i = 0; i < PC__COUNT; i++)
 		snprintf(m->names[m->nconcepts++], IM_NAME_MAX, "%s", pseudo_name[i]);
 	m->acap = (size_t)file_size(m->path) + 4096;
@@ -689,11 +536,6 @@ struct intent_model *intent_model_load(const char *dir, struct lexicon *lx,
 	if (read_ini(&c, m->path, intents_cb) < 0)
 		goto bad;
 	c.line = 0;
-	for (int i = 0; i < IN__COUNT; i++)
-		if (!m->in[i].defined) {
-			fail(&c, "intent \"%s\" has no [intent %s] section; add one", intent_names[i], intent_names[i]);
-			goto bad;
-		}
 	for (int p = PF_KAIROS; p < PF__COUNT; p++) {
 		char nm[IM_NAME_MAX];
 		snprintf(nm, sizeof nm, "platform_%s", platform_name((enum platform)p));
@@ -723,12 +565,85 @@ struct intent_model *intent_model_load(const char *dir, struct lexicon *lx,
 			snprintf(err, errlen, "intent_model_load: out of memory");
 		goto bad;
 	}
+	for (int i = 0; i < m->nconcepts; i++) {
+		char nm[IM_NAME_MAX + 2];
+		int n = snprintf(nm, sizeof nm, "c:%s", m->names[i]);
+		m->chash[i] = feat_hash(nm, (size_t)n);
+	}
+	if (with_model) {
+		char mpath[600];
+		struct lmodel *lm;
+		snprintf(mpath, sizeof mpath, "%s/model.bin", dir);
+		if (!(lm = lmodel_load(mpath, err, errlen)))
+			goto bad;
+		if (intent_model_attach(m, lm, err, errlen) < 0) {
+			lmodel_free(lm);
+			goto bad;
+		}
+	}
 	free(c.nt);
 	return m;
 bad:
 	free(c.nt);
 	intent_model_free(m);
 	return NULL;
+}
+
+struct intent_model *intent_model_load(const char *dir, struct lexicon *lx,
+				       char *err, size_t errlen)
+{
+	return load(dir, lx, 1, err, errlen);
+}
+
+struct intent_model *intent_model_load_untrained(const char *dir, struct lexicon *lx,
+						 char *err, size_t errlen)
+{
+	return load(dir, lx, 0, err, errlen);
+}
+
+int intent_model_attach(struct intent_model *m, struct lmodel *lm, char *err, size_t errlen)
+{
+	int ndyn = 0, has_oos = 0;
+	int cls[LMODEL_MAX_CLASS];
+	char dyn[LMODEL_MAX_CLASS][LMODEL_NAME];
+
+	for (int k = 0; k < lmodel_nclass(lm); k++) {
+		const char *nm = lmodel_class(lm, k);
+		/* "chatter": channel talk that asks nothing; a class of its own
+		 * for the model (it is not a near-miss question), out_of_scope
+		 * for everyone else */
+		int in = !strcmp(nm, "chatter") ? IN_OUT_OF_SCOPE : intent_from_name(nm);
+		if (in < 0) {
+			in = IN__COUNT + ndyn;
+			snprintf(dyn[ndyn++], LMODEL_NAME, "%s", nm);
+		}
+		has_oos |= in == IN_OUT_OF_SCOPE;
+		cls[k] = in;
+	}
+	if (!has_oos) {
+		snprintf(err, errlen, "%s/model.bin: no out_of_scope class; add out_of_scope "
+			 "examples to examples/NAME.jsonl and run `faqbot train`", m->dir);
+		return -1;
+	}
+	lmodel_free(m->lm);
+	m->lm = lm;
+	m->fs = *lmodel_feat(lm);
+	memcpy(m->cls_intent, cls, sizeof cls);
+	memcpy(m->dyn, dyn, sizeof dyn);
+	m->ndyn = ndyn;
+	return 0;
+}
+
+const char *intent_model_name(const struct intent_model *m, int in)
+{
+	if (in >= IN__COUNT && m && in - IN__COUNT < m->ndyn)
+		return m->dyn[in - IN__COUNT];
+	return intent_name((enum intent)in);
+}
+
+int intent_model_count(const struct intent_model *m)
+{
+	return IN__COUNT + (m ? m->ndyn : 0);
 }
 
 /* ----------------------------------------------------------- analysis */
@@ -958,14 +873,27 @@ static int count_other(const struct intent_model *m, const struct ntext *nt,
 	return n;
 }
 
-static void analyse_nt(const struct intent_model *m, const struct ntext *nt,
-		       struct date today, struct query *q, double *scores)
+/* Length buckets: the shape of a message ("merci" vs a question). */
+static int bucket(int n)
+{
+	static const int edge[] = {0, 1, 2, 3, 5, 8, 12, 20};
+	int b = 0;
+	while (b < (int)(sizeof edge / sizeof edge[0]) && n > edge[b])
+		b++;
+	return b;
+}
+
+/* Slots of q and the extra feature hashes (concepts, pseudo concepts,
+ * shape); returns the number of extras. */
+static int analyse_slots(const struct intent_model *m, const struct ntext *nt,
+			 const char *text, size_t len, struct date today, struct query *q,
+			 uint32_t *extra)
 {
 	struct match mt;
 	struct datex dx[IM_MAX_DATES];
-	int ndx;
-	double s[IN__COUNT];
-	int ok[IN__COUNT];
+	struct cset none;
+	int ndx, n = 0;
+	char nm[32];
 
 	memset(q, 0, sizeof *q);
 	q->intent = IN_OUT_OF_SCOPE;
@@ -984,48 +912,91 @@ static void analyse_nt(const struct intent_model *m, const struct ntext *nt,
 			cs_set(&mt.have, PC_IDNUM);
 			break;
 		}
+	for (int c = 0; c < m->nconcepts && n < FEAT_MAX_EXTRA - 2; c++)
+		if (cs_has(&mt.have, c))
+			extra[n++] = m->chash[c];
+	memset(&none, 0, sizeof none);
+	int l = snprintf(nm, sizeof nm, "n:%d", bucket(nt->ntok));
+	extra[n++] = feat_hash(nm, (size_t)l);
+	l = snprintf(nm, sizeof nm, "u:%d", bucket(count_other(m, nt, &mt, &none)));
+	extra[n++] = feat_hash(nm, (size_t)l);
+	/* asked or stated: a question mark, and whether the message ends
+	 * with one (norm.c keeps no punctuation) */
+	size_t e = len;
+	while (e > 0 && (text[e - 1] == ' ' || text[e - 1] == '\t' || text[e - 1] == '\n' ||
+			 text[e - 1] == '\r' || text[e - 1] == '!' || text[e - 1] == '.'))
+		e--;
+	if (len && memchr(text, '?', len < NORM_MAX_INPUT ? len : NORM_MAX_INPUT))
+		extra[n++] = feat_hash("p:?", 3);
+	if (e > 0 && text[e - 1] == '?')
+		extra[n++] = feat_hash("p:?$", 4);
+	return n;
+}
 
-	for (int i = 0; i < IN__COUNT; i++) {
-		const struct intent_def *d = &m->in[i];
-
-		s[i] = d->bias;
-		ok[i] = 1;
-		for (int f = 0; f < d->nfeat; f++)
-			if (cs_all(&d->feat[f].all, &mt.have) && !cs_any(&d->feat[f].none, &mt.have))
-				s[i] += d->feat[f].weight;
-		if (i == IN_OUT_OF_SCOPE)
-			continue;
-		for (int k = 0; k < d->nneed && ok[i]; k++)
-			ok[i] = cs_any(&d->need[k], &mt.have);
-		if (ok[i] && !cs_empty(&d->veto) && cs_any(&d->veto, &mt.have))
-			ok[i] = 0;
-		if (ok[i] && d->max_other >= 0 && count_other(m, nt, &mt, &d->own) > d->max_other)
-			ok[i] = 0;
-		if (ok[i] && s[i] <= 0)
-			ok[i] = 0;
-	}
-	/* softmax over the candidates and out_of_scope */
-	double mx = s[IN_OUT_OF_SCOPE], sum = 0;
-	int best = IN_OUT_OF_SCOPE;
-	for (int i = 1; i < IN__COUNT; i++)
-		if (ok[i] && s[i] > mx) {
-			mx = s[i];
-			best = i;
+/* In a question about the states, "sais", "diff" or "arch" typed in
+ * lower case still name one ("sais ça veut dire quoi"), unless the word
+ * is the verb ("je ne sais pas"). */
+static void lower_state(const struct ntext *nt, struct query *q)
+{
+	static const char *const w[4] = {NULL, "sais", "diff", "arch"};
+	for (int i = 0; i < nt->ntok && q->state == STS_NONE; i++)
+		for (int s = 1; s < 4; s++) {
+			if (strcmp(nt->tok[i].s, w[s]))
+				continue;
+			const char *prev = i > 0 && nt->tok[i - 1].sent == nt->tok[i].sent
+				? nt->tok[i - 1].s : "";
+			if (s == STS_SAIS && (!strcmp(prev, "je") || !strcmp(prev, "ne") ||
+					      !strcmp(prev, "j") || !strcmp(prev, "tu") ||
+					      !strcmp(prev, "n") || !strcmp(prev, "pas")))
+				continue;
+			if (s == STS_SAIS && i + 1 < nt->ntok && (!strcmp(nt->tok[i + 1].s, "pas") ||
+								    !strcmp(nt->tok[i + 1].s, "plus")))
+				continue;
+			q->state = (enum state_slot)s;
 		}
-	for (int i = 0; i < IN__COUNT; i++)
-		if (i == IN_OUT_OF_SCOPE || ok[i])
-			sum += exp((s[i] - mx) / m->temperature);
-	double conf = 1.0 / sum;
+}
+
+static void analyse_nt(const struct intent_model *m, const struct ntext *nt,
+		       const char *text, size_t len, struct date today, struct query *q,
+		       double *scores)
+{
+	uint32_t extra[FEAT_MAX_EXTRA];
+	struct featvec fv;
+	double prob[LMODEL_MAX_CLASS];
+	int nextra = analyse_slots(m, nt, text, len, today, q, extra);
+
 	if (scores)
 		for (int i = 0; i < IN__COUNT; i++)
-			scores[i] = ok[i] || i == IN_OUT_OF_SCOPE ? s[i] : -INFINITY;
-	if (best != IN_OUT_OF_SCOPE && conf < m->threshold) {
+			scores[i] = 0;
+	if (!m->lm) {
+		snprintf(q->name, sizeof q->name, "%s", intent_name(IN_OUT_OF_SCOPE));
+		return;
+	}
+	feat_extract(&m->fs, nt, extra, nextra, &fv);
+	lmodel_predict(m->lm, &fv, prob);
+	/* classes that give one intent add up (chatter and out_of_scope) */
+	double pin[IN__COUNT + LMODEL_MAX_CLASS] = {0};
+	int nc = lmodel_nclass(m->lm), best = IN_OUT_OF_SCOPE;
+	for (int k = 0; k < nc; k++)
+		pin[m->cls_intent[k]] += prob[k];
+	for (int i = 0; i < IN__COUNT + m->ndyn; i++)
+		if (pin[i] > pin[best])
+			best = i;
+	if (scores)
+		for (int i = 0; i < IN__COUNT; i++)
+			scores[i] = pin[i];
+	int in = best;
+	double conf = pin[best];
+	if (in != IN_OUT_OF_SCOPE && conf < m->threshold) {
 		/* honest: not sure enough of any answer */
 		conf = 1.0 - conf;
-		best = IN_OUT_OF_SCOPE;
+		in = IN_OUT_OF_SCOPE;
 	}
-	q->intent = (enum intent)best;
+	q->intent = (enum intent)in;
 	q->confidence = floor(conf * 100.0 + 0.5) / 100.0;
+	if (in == IN_STATE)
+		lower_state(nt, q);
+	snprintf(q->name, sizeof q->name, "%s", intent_model_name(m, in));
 }
 
 void intent_analyse(const struct intent_model *m, const struct lexicon *lx,
@@ -1034,7 +1005,7 @@ void intent_analyse(const struct intent_model *m, const struct lexicon *lx,
 	struct ntext nt;
 
 	norm_text(lx, text, len, &nt);
-	analyse_nt(m, &nt, today, q, NULL);
+	analyse_nt(m, &nt, text, len, today, q, NULL);
 }
 
 void intent_analyse_scores(const struct intent_model *m, const struct lexicon *lx,
@@ -1044,29 +1015,39 @@ void intent_analyse_scores(const struct intent_model *m, const struct lexicon *l
 	struct ntext nt;
 
 	norm_text(lx, text, len, &nt);
-	analyse_nt(m, &nt, today, q, scores);
+	analyse_nt(m, &nt, text, len, today, q, scores);
 }
 
-int intent_model_check(const struct intent_model *m, const struct lexicon *lx,
-		       char *err, size_t errlen)
+void intent_features(const struct intent_model *m, const struct lexicon *lx,
+		     const struct feat_settings *fs, const char *text, size_t len,
+		     struct date today, struct featvec *out)
 {
-	int bad = 0;
-	struct date today = {2026, 11, 20};
+	struct ntext nt;
 	struct query q;
+	uint32_t extra[FEAT_MAX_EXTRA];
+
+	norm_text(lx, text, len, &nt);
+	int nextra = analyse_slots(m, &nt, text, len, today, &q, extra);
+	feat_extract(fs ? fs : &m->fs, &nt, extra, nextra, out);
+}
+
+int intent_model_check(const struct intent_model *m, char *err, size_t errlen)
+{
+	char hash[LMODEL_HASH];
 
 	if (err && errlen)
 		err[0] = '\0';
-	for (int i = 0; i < IN__COUNT; i++)
-		for (int k = 0; k < m->in[i].nex; k++) {
-			const struct example *e = &m->in[i].ex[k];
-			intent_analyse(m, lx, e->text, strlen(e->text), today, &q);
-			if ((int)q.intent == i)
-				continue;
-			if (!bad && err && errlen)
-				snprintf(err, errlen, "%s:%d: example \"%s\" gives %s, expected %s; "
-					 "adjust the concepts or weights",
-					 m->path, e->line, e->text, intent_name(q.intent), intent_name((enum intent)i));
-			bad++;
-		}
-	return bad;
+	if (!m->lm) {
+		snprintf(err, errlen, "%s/model.bin: no model; run `faqbot train`", m->dir);
+		return 1;
+	}
+	if (examples_hash(m->dir, lmodel_settings(m->lm), hash, err, errlen) < 0)
+		return 1;
+	if (strcmp(hash, lmodel_hash(m->lm))) {
+		snprintf(err, errlen, "%s/model.bin: older than the examples, intents.ini or "
+			 "lexicon.ini it was trained from; run `faqbot train` (then `faqbot check`)",
+			 m->dir);
+		return 1;
+	}
+	return 0;
 }

@@ -622,7 +622,7 @@ static int load_file(const char *dir, const char *file, ini_cb cb, void *u,
 	return rc;
 }
 
-struct kb *kb_load(const char *dir, char *err, size_t errlen)
+static struct kb *load(const char *dir, int untrained, char *err, size_t errlen)
 {
 	struct kb *kb = calloc(1, sizeof *kb);
 	if (!kb || !(kb->dir = strdup(dir)) || !(kb->lx = lexicon_new()) ||
@@ -631,7 +631,8 @@ struct kb *kb_load(const char *dir, char *err, size_t errlen)
 		kb_free(kb);
 		return NULL;
 	}
-	if (!(kb->im = intent_model_load(dir, kb->lx, err, errlen)))
+	if (!(kb->im = untrained ? intent_model_load_untrained(dir, kb->lx, err, errlen)
+				 : intent_model_load(dir, kb->lx, err, errlen)))
 		goto fail;
 	lexicon_seal(kb->lx);
 
@@ -649,12 +650,33 @@ struct kb *kb_load(const char *dir, char *err, size_t errlen)
 		goto fail;
 	if (load_file(dir, "answers.ini", answers_cb, kb->ans, err, errlen) < 0)
 		goto fail;
+	/* every intent the model may give needs an answer */
+	for (int in = IN__COUNT; in < intent_model_count(kb->im); in++) {
+		const char *name = intent_model_name(kb->im, in);
+		if (!answers_has(kb->ans, name)) {
+			snprintf(err, errlen, "%s/answers.ini: no answer for the intent \"%s\" of "
+				 "the examples; add a section [%s] with text = <French answer>",
+				 dir, name, name);
+			goto fail;
+		}
+	}
 	return kb;
 fail:
 	kb_free(kb);
 	return NULL;
 }
 
+struct kb *kb_load(const char *dir, char *err, size_t errlen)
+{
+	return load(dir, 0, err, errlen);
+}
+
+struct kb *kb_load_untrained(const char *dir, char *err, size_t errlen)
+{
+	return load(dir, 1, err, errlen);
+}
+
+struct intent_model *kb_intents_mut(struct kb *kb) { return kb->im; }
 const char *kb_dir(const struct kb *kb) { return kb->dir; }
 const struct cal_rules *kb_cal(const struct kb *kb) { return &kb->cal; }
 const struct delays *kb_delays(const struct kb *kb) { return &kb->delays; }

@@ -54,6 +54,9 @@ static const char usage_text[] =
 	"        with file:line on the first error\n"
 	"  run -c CONFIG\n"
 	"        connect to the IRC and Matrix networks of CONFIG and answer there\n"
+	"  train [--cv N] [--loso] [--eval FILE.jsonl]\n"
+	"        learn the intent model from the knowledge's examples/NAME.jsonl and\n"
+	"        write model.bin; --cv/--loso/--eval measure instead of writing\n"
 	"\n"
 	"Options:\n"
 	"  -k, --knowledge DIR  knowledge directory (default: ./knowledge when it\n"
@@ -448,10 +451,8 @@ static int cmd_check(int argc, char **argv, const char *kdir)
 		config_free(cfg);
 		return 1;
 	}
-	int bad = intent_model_check(kb_intents(kb), kb_lexicon(kb), err, sizeof err);
-	if (bad) {
+	if (intent_model_check(kb_intents(kb), err, sizeof err)) {
 		fprintf(stderr, "faqbot: %s\n", err);
-		fprintf(stderr, "faqbot: %d example(s) of intents.ini do not give their intent\n", bad);
 		rc = 1;
 	} else {
 		printf("knowledge OK: %s\n", dir);
@@ -459,6 +460,54 @@ static int cmd_check(int argc, char **argv, const char *kdir)
 	kb_free(kb);
 	config_free(cfg);
 	return rc;
+}
+
+#ifndef FAQBOT_TRAIN_EXEC
+#define FAQBOT_TRAIN_EXEC "faqbot-train"
+#endif
+
+/* The path of a helper program: $env when set, else rel taken relative
+ * to the directory of this executable.  NULL when it does not fit. */
+static const char *helper_path(const char *env_name, const char *rel, char *buf, size_t n)
+{
+	const char *env = getenv(env_name);
+	char exe[PATH_MAX];
+	ssize_t len;
+	char *slash;
+
+	if (env && *env)
+		return env;
+	if (rel[0] == '/')
+		return rel;
+	len = readlink("/proc/self/exe", exe, sizeof exe - 1);
+	if (len <= 0)
+		return rel;
+	exe[len] = '\0';
+	slash = strrchr(exe, '/');
+	if (slash)
+		*slash = '\0';
+	if (snprintf(buf, n, "%s/%s", slash ? exe : ".", rel) >= (int)n)
+		return NULL;
+	return buf;
+}
+
+/* `faqbot [-k DIR] train ...`: training links liblinear (and with it
+ * libstdc++ and BLAS), which `ask` must not load: a program of its own
+ * does it, with the same command line. */
+static int exec_train(char **argv)
+{
+	char buf[PATH_MAX];
+	const char *p = helper_path("FAQBOT_TRAIN", FAQBOT_TRAIN_EXEC, buf, sizeof buf);
+
+	if (!p) {
+		fprintf(stderr, "faqbot: train: the path of faqbot-train is too long\n");
+		return 1;
+	}
+	fflush(NULL);
+	execv(p, argv);
+	fprintf(stderr, "faqbot: train: cannot start %s: %s (build it with `make`, or name it "
+		"in FAQBOT_TRAIN)\n", p, strerror(errno));
+	return 1;
 }
 
 #ifdef FAQBOT_NET_EXEC
@@ -585,7 +634,7 @@ int main(int argc, char **argv)
 		}
 	}
 	if (optind >= argc) {
-		usage_error("%s", "no command given (ask, console, check or run)");
+		usage_error("%s", "no command given (ask, console, check, train or run)");
 		return EXIT_USAGE;
 	}
 	const char *cmd = argv[optind];
@@ -597,6 +646,8 @@ int main(int argc, char **argv)
 		return cmd_console(n, v, kdir);
 	if (!strcmp(cmd, "check"))
 		return cmd_check(n, v, kdir);
+	if (!strcmp(cmd, "train"))
+		return exec_train(argv);
 	if (!strcmp(cmd, "run"))
 #ifdef FAQBOT_NET_EXEC
 		return exec_net(argv, n, v);
@@ -607,6 +658,6 @@ int main(int argc, char **argv)
 		fputs(usage_text, stdout);
 		return 0;
 	}
-	usage_error("unknown command `%s`; the commands are ask, console, check and run", cmd);
+	usage_error("unknown command `%s`; the commands are ask, console, check, train and run", cmd);
 	return EXIT_USAGE;
 }

@@ -29,8 +29,11 @@ void answers_free(struct answers *a); /* accepts NULL */
  * empty or too long, or a placeholder is unknown or not allowed there. */
 int answers_set(struct answers *a, const char *section, const char *key,
 		const char *value, char *err, size_t errlen);
-/* 1 when section is one answers.ini may hold. */
+/* 1 when section is one answers.ini may hold: the fixed ones, or the name
+ * of an intent defined in knowledge/ (lower case, digits, _). */
 int answers_known_section(const char *section);
+/* 1 when intent has an answer (a built-in one, or its own section). */
+int answers_has(const struct answers *a, const char *intent);
 /* 0, or -1 naming the first required "[section] key" that is missing:
  * only in section when it is not NULL (at the end of that section), in
  * every section otherwise (after the last answers_set). */

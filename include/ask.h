@@ -16,6 +16,7 @@ struct reply {
 	int has_dates;
 	struct stage_dates dates;
 	enum status status;
+	int auto_answer; /* would be answered unasked in an auto_answer channel */
 	char text[ASK_MAX_ANSWER]; /* French plain text, may hold '\n' */
 	size_t len;
 };
@@ -24,6 +25,11 @@ struct reply {
  * gets the help answer); returns 0, or -1 only on a programming error. */
 int ask_question(const struct kb *kb, const char *question, size_t len,
 		 struct date today, struct reply *out);
+
+/* 1 when r is sure enough to be answered unasked: an in-scope question
+ * (not out_of_scope, a greeting or thanks) at or above intents.ini's
+ * auto_answer probability. */
+int ask_auto_answer(const struct kb *kb, const struct reply *r);
 
 /* The `faqbot ask --json` object of domain.md, as a malloc'd string. */
 char *ask_json(const struct reply *r);

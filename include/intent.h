@@ -1,6 +1,8 @@
 /* intent.h - what a question is about (intent + confidence) and its slots
- * (platform, state, validation date).  Scoring data comes from the
- * knowledge files; see kb.h.  Never reads the clock: today is an argument. */
+ * (platform, state, validation date).  The slots come from the concepts of
+ * knowledge/intents.ini and datex.c; the intent from the learned model
+ * (knowledge/model.bin, lmodel.h) over the features of feat.h.
+ * Never reads the clock: today is an argument. */
 #ifndef FAQBOT_INTENT_H
 #define FAQBOT_INTENT_H
 
@@ -20,8 +22,10 @@ enum intent {
 	IN_GREETING,
 	IN_THANKS,
 	IN_HELP,
-	IN__COUNT
+	IN__COUNT /* intents defined only in knowledge/ come after, from the model */
 };
+
+#define INTENT_NAME_MAX 32
 
 enum state_slot { STS_NONE = 0, STS_SAIS, STS_DIFF, STS_ARCH };
 
@@ -31,7 +35,8 @@ int intent_from_name(const char *s);
 const char *state_name(enum state_slot st); /* "SAIS"...; NULL for none */
 
 struct query {
-	enum intent intent;
+	enum intent intent;      /* >= IN__COUNT: an intent defined in knowledge/ only */
+	char name[INTENT_NAME_MAX]; /* its name ("display_delay", "contact") */
 	double confidence; /* 0..1 */
 	enum platform platform;
 	enum state_slot state;   /* the first state named (the JSON slot) */
@@ -42,13 +47,34 @@ struct query {
 
 struct intent_model;
 struct lexicon;
+struct lmodel;
+struct featvec;
+struct feat_settings;
 
 /* Reads DIR/lexicon.ini (rewrite rules, vocabulary, keep-words -> lx via
- * lexicon_add_*) and DIR/intents.ini.  NULL on error with "path:line: what
- * is wrong, and how to fix it" in err.  Does not seal lx (the caller does). */
+ * lexicon_add_*), DIR/intents.ini and DIR/model.bin.  NULL on error with
+ * "path:line: what is wrong, and how to fix it" in err.  Does not seal lx
+ * (the caller does). */
 struct intent_model *intent_model_load(const char *dir, struct lexicon *lx,
 				       char *err, size_t errlen);
+/* The same without model.bin (training): every question is then
+ * out_of_scope until intent_model_attach. */
+struct intent_model *intent_model_load_untrained(const char *dir, struct lexicon *lx,
+						 char *err, size_t errlen);
+/* Takes lm (freed with m, or at the next attach).  -1 with err when the
+ * model cannot serve (no out_of_scope class). */
+int intent_model_attach(struct intent_model *m, struct lmodel *lm, char *err, size_t errlen);
 void intent_model_free(struct intent_model *m); /* accepts NULL */
+
+/* The name of intent id in (built-in or defined in knowledge/). */
+const char *intent_model_name(const struct intent_model *m, int in);
+/* IN__COUNT + the intents defined in knowledge/ only. */
+int intent_model_count(const struct intent_model *m);
+
+/* The features the model sees of a question (fs NULL: the model's). */
+void intent_features(const struct intent_model *m, const struct lexicon *lx,
+		     const struct feat_settings *fs, const char *text, size_t len,
+		     struct date today, struct featvec *out);
 
 /* Analyses one question: intent + confidence + platform, state, validation
  * date.  No allocation.  lx must be sealed (it may be NULL). */
@@ -56,8 +82,7 @@ void intent_analyse(const struct intent_model *m, const struct lexicon *lx,
 		    const char *text, size_t len, struct date today,
 		    struct query *q);
 
-/* intent_analyse, also giving each intent's raw score (-INFINITY for the
- * intents that were not possible): for tests and for tuning intents.ini. */
+/* intent_analyse, also giving each built-in intent's probability. */
 void intent_analyse_scores(const struct intent_model *m, const struct lexicon *lx,
 			   const char *text, size_t len, struct date today,
 			   struct query *q, double scores[IN__COUNT]);
@@ -65,11 +90,12 @@ void intent_analyse_scores(const struct intent_model *m, const struct lexicon *l
 /* Confidence at or above which a question is answered without being
  * addressed (channel auto_answer). */
 double intent_auto_threshold(const struct intent_model *m);
+/* Overrides intents.ini's threshold (faqbot train's measurements). */
+void intent_model_set_threshold(struct intent_model *m, double t);
 
-/* Runs every example of intents.ini through intent_analyse; returns the
- * number that do not give their intent, with the first "path:line: example
- * ... gives X, expected Y" in err.  `faqbot check` calls it. */
-int intent_model_check(const struct intent_model *m, const struct lexicon *lx,
-		       char *err, size_t errlen);
+/* 0 when model.bin was trained from the knowledge as it is now (the
+ * examples, intents.ini, lexicon.ini); else 1 with the fix ("run faqbot
+ * train") in err.  `faqbot check` calls it. */
+int intent_model_check(const struct intent_model *m, char *err, size_t errlen);
 
 #endif

@@ -24,6 +24,10 @@ struct answers;
 /* Loads every file of dir.  NULL on error, with the message in err. */
 struct kb *kb_load(const char *dir, char *err, size_t errlen);
 void kb_free(struct kb *kb); /* accepts NULL */
+/* kb_load without knowledge/model.bin (training attaches a model itself,
+ * through kb_intents_mut and intent_model_attach). */
+struct kb *kb_load_untrained(const char *dir, char *err, size_t errlen);
+struct intent_model *kb_intents_mut(struct kb *kb);
 
 const char *kb_dir(const struct kb *kb);
 const struct cal_rules *kb_cal(const struct kb *kb);

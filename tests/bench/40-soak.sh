@@ -6,7 +6,7 @@
 # channel and in a private message (soak_irc.py).  Matrix: alice, bob and
 # carol in a group room, alice and bob also in a direct chat with the bot,
 # each asking SOAK_MX_RATE questions/s (1) (soak_matrix.py).  Questions
-# from tests/data/questions.jsonl; each must get exactly one answer, the
+# from knowledge/examples/10-own.jsonl; each must get exactly one answer, the
 # one `faqbot ask` gives (IRC: matched in order per client and stream;
 # Matrix: by the event m.in_reply_to names).  The bot's VmRSS is sampled
 # every 10 s.  Outgoing IRC throttle lifted (throttle_rate = 0) unless
@@ -37,7 +37,7 @@ MX_RATE=${SOAK_MX_RATE:-1}
 # RSS after warm-up: at 60 s, or a third of a shorter run.
 WARM=${SOAK_WARMUP:-$((SECS >= 180 ? 60 : (SECS / 30) * 10))}
 [ "$WARM" -ge 10 ] || WARM=10
-QFILE=$ROOT/tests/data/questions.jsonl
+QFILE=$ROOT/knowledge/examples/10-own.jsonl
 [ -x "$FAQBOT" ] || die "$FAQBOT is missing: make faqbot"
 
 inspircd_start soak

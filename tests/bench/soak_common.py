@@ -1,5 +1,5 @@
 """tests/bench/soak_common.py - shared by the soak drivers (soak_irc.py,
-soak_matrix.py): the questions of tests/data/questions.jsonl with the
+soak_matrix.py): the questions of knowledge/examples/10-own.jsonl with the
 answer `faqbot ask` gives to each (same binary, same knowledge, same day),
 the steady-rate schedule, and the check of an ordered answer stream
 against the questions asked (lost, doubled, wrong).  No network here.

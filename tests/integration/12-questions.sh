@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# 12-questions: the project's own labelled questions (tests/data/questions.jsonl,
+# 12-questions: the project's own labelled questions (knowledge/examples/10-own.jsonl,
 # or the file given as $1) through `faqbot ask --now NOW --json`, one process
 # per question.  Every case must be fully right: intent; platform and
 # validation date for display_delay; state for state; and, when the file
 # gives them, `dates` and `status` (domain.md: what is judged).
 . "$(dirname "$0")/../lib.sh"
-FILE=${1:-$ROOT/tests/data/questions.jsonl}
+FILE=${1:-$ROOT/knowledge/examples/10-own.jsonl}
 [ -x "$FAQBOT" ] || die "$FAQBOT is not built (run make)"
 [ -f "$FILE" ] || die "no question file $FILE"
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# 14-holdout: a held-out set of questions (tests/data/holdout.jsonl, or the
+# 14-holdout: a held-out set of questions (knowledge/examples/21-redteam1.jsonl, or the
 # file given as $1) written apart from the engine's tuning sets, in other
 # styles (SMS, typos, English, long mails, near-misses), through
 # `faqbot ask --now NOW --json`.  Judged as domain.md says: intent; platform,
@@ -10,7 +10,7 @@
 # (the accuracy measured when the set was written, minus 2 points: a
 # regression guard, not a target).
 . "$(dirname "$0")/../lib.sh"
-FILE=${1:-$ROOT/tests/data/holdout.jsonl}
+FILE=${1:-$ROOT/knowledge/examples/21-redteam1.jsonl}
 MIN=${HOLDOUT_MIN:-98.0}
 [ -x "$FAQBOT" ] || die "$FAQBOT is not built (run make)"
 [ -f "$FILE" ] || die "no question file $FILE"

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# 15-holdout2: a second held-out set (tests/data/holdout2.jsonl, or the file
+# 15-holdout2: a second held-out set (knowledge/examples/22-redteam2.jsonl, or the file
 # given as $1), written from domain.md and the source page only, without
 # reading the engine's tuning sets: support-chat styles (fragments, SMS,
 # typos, long mails with signatures, advisors, English words), dates in every
@@ -13,7 +13,7 @@
 # the accuracy per intent; fails below HOLDOUT2_MIN percent fully right (first
 # measured 95.3% before any tuning on this set; raised to 98 after).
 . "$(dirname "$0")/../lib.sh"
-FILE=${1:-$ROOT/tests/data/holdout2.jsonl}
+FILE=${1:-$ROOT/knowledge/examples/22-redteam2.jsonl}
 MIN=${HOLDOUT2_MIN:-98.0}
 [ -x "$FAQBOT" ] || die "$FAQBOT is not built (run make)"
 [ -f "$FILE" ] || die "no question file $FILE"

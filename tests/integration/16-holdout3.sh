@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# 16-holdout3: a third held-out set (tests/data/holdout3.jsonl), written
+# 16-holdout3: a third held-out set (knowledge/examples/23-redteam3.jsonl), written
 # blind like the others (from domain.md and the source page only, without
 # reading the knowledge, the engine or the earlier sets) in styles the
 # first two lacked: greetings and context before the question, phonetic
@@ -10,4 +10,4 @@
 # Scored by 14-holdout.sh's judge; first measured 94.8% (237/250) before
 # any tuning on it; fails below HOLDOUT3_MIN percent fully right.
 HOLDOUT_MIN=${HOLDOUT3_MIN:-98.0} exec bash "$(dirname "$0")/14-holdout.sh" \
-	"$(cd "$(dirname "$0")/../.." && pwd)/tests/data/holdout3.jsonl"
+	"$(cd "$(dirname "$0")/../.." && pwd)/knowledge/examples/23-redteam3.jsonl"

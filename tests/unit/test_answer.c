@@ -134,8 +134,11 @@ static void test_set_errors(void **state)
 	(void)state;
 	struct answers *a = answers_new();
 	char err[1024];
-	assert_int_equal(answers_set(a, "nope", "text", "x", err, sizeof err), -1);
-	assert_non_null(strstr(err, "unknown section [nope]"));
+	assert_int_equal(answers_set(a, "No pe", "text", "x", err, sizeof err), -1);
+	assert_non_null(strstr(err, "unknown section [No pe]"));
+	/* a lower-case name is the answer of an intent of knowledge/ */
+	assert_int_equal(answers_set(a, "contact", "other", "x", err, sizeof err), -1);
+	assert_non_null(strstr(err, "unknown key `other` in [contact]"));
 	assert_int_equal(answers_set(a, "state", "FOO", "x", err, sizeof err), -1);
 	assert_non_null(strstr(err, "unknown key `FOO` in [state]; expected one of: SAIS, DIFF, ARCH, none"));
 	assert_int_equal(answers_set(a, "greeting", "text", "", err, sizeof err), -1);
@@ -166,7 +169,8 @@ static void test_set_errors(void **state)
 	assert_int_equal(answers_check(a, NULL, err, sizeof err), -1);
 	assert_true(answers_known_section("display_delay"));
 	assert_true(answers_known_section("green_not_in_kairos"));
-	assert_false(answers_known_section("greetings"));
+	assert_false(answers_known_section("Greetings!"));
+	assert_true(answers_known_section("contact")); /* an intent of knowledge/ */
 	answers_free(a);
 	answers_free(NULL);
 }

@@ -188,7 +188,7 @@ static void test_delai_as_typed(void **state)
 	assert_int_equal(say(f, "d4", NULL, "!delai", 0, 0), 1);
 	assert_int_equal(f->out.kind, BOT_ANSWER);
 	assert_int_equal(f->out.q.intent, IN_DISPLAY_DELAY);
-	assert_string_equal(f->out.text, engine(f, "délai d'affichage "));
+	assert_string_equal(f->out.text, engine(f, "quand sera visible ma session ? "));
 	assert_int_equal(engine_intent(f, "merci"), IN_THANKS);
 	assert_int_equal(say(f, "d5", NULL, "!delai merci", 0, 0), 1);
 	assert_int_equal(f->out.q.intent, IN_DISPLAY_DELAY);

@@ -20,7 +20,7 @@
 #include "rules.h"
 
 static const char *const files[] = {
-	"calendar.ini", "stages.ini", "answers.ini", "lexicon.ini", "intents.ini",
+	"calendar.ini", "stages.ini", "answers.ini", "lexicon.ini", "intents.ini", "model.bin",
 };
 
 static const char *kb_src(void)
@@ -371,8 +371,8 @@ static void test_answers_placeholder(void **state)
 {
 	const char *dir = *state;
 	int n = count_lines(dir, "answers.ini");
-	append_str(dir, "answers.ini", "[nonsense]\n");
-	expect_error(dir, "answers.ini", n + 1, "unknown section [nonsense]");
+	append_str(dir, "answers.ini", "[Non sense]\n");
+	expect_error(dir, "answers.ini", n + 1, "unknown section [Non sense]");
 }
 
 static void test_answers_bad_key(void **state)
