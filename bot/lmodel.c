@@ -19,7 +19,8 @@ struct lmodel {
 	const struct lmodel_header *h;
 	int nclass;
 	char names[LMODEL_MAX_CLASS][LMODEL_NAME];
-	const float *bias, *w;
+	const float *bias, *scale;
+	const int8_t *w;
 	struct feat_settings fs;
 };
 
@@ -61,8 +62,7 @@ static int check_image(struct lmodel *m, const char *path, char *err, size_t err
 		why = "unreadable feature settings";
 	if (!why) {
 		size_t nc = h->nclass, dim = (size_t)1 << h->dim_bits;
-		size_t want = LMODEL_HEADER + nc * LMODEL_NAME + nc * sizeof(float) +
-			      dim * nc * sizeof(float);
+		size_t want = LMODEL_HEADER + nc * LMODEL_NAME + 2 * nc * sizeof(float) + dim * nc;
 		if (m->size != want)
 			why = "truncated or padded";
 	}
@@ -77,7 +77,8 @@ static int check_image(struct lmodel *m, const char *path, char *err, size_t err
 				memcpy(m->names[k], nm, LMODEL_NAME);
 		}
 		m->bias = (const float *)(m->map + LMODEL_HEADER + (size_t)m->nclass * LMODEL_NAME);
-		m->w = m->bias + m->nclass;
+		m->scale = m->bias + m->nclass;
+		m->w = (const int8_t *)(m->scale + m->nclass);
 	}
 	if (why) {
 		snprintf(err, errlen, "%s: %s; run `faqbot train` to write it anew", path, why);
@@ -116,6 +117,10 @@ struct lmodel *lmodel_load(const char *path, char *err, size_t errlen)
 	m->size = (size_t)st.st_size;
 	m->map = mmap(NULL, m->size, PROT_READ, MAP_PRIVATE, fd, 0);
 	close(fd);
+	/* a question reads a few hundred scattered rows: no read-ahead, so
+	 * `faqbot ask` only maps the pages it uses */
+	if (m->map != MAP_FAILED)
+		madvise((void *)m->map, m->size, MADV_RANDOM);
 	if (m->map == MAP_FAILED) {
 		snprintf(err, errlen, "%s: cannot map it: %s", path, strerror(errno));
 		free(m);
@@ -152,14 +157,15 @@ void lmodel_predict(const struct lmodel *m, const struct featvec *x, double *pro
 	double dec[LMODEL_MAX_CLASS], sum = 0;
 	uint32_t mask = ((uint32_t)1 << m->fs.dim_bits) - 1;
 
-	for (int k = 0; k < nc; k++)
-		dec[k] = m->bias[k];
+	double acc[LMODEL_MAX_CLASS] = {0};
 	for (int i = 0; i < x->n; i++) {
-		const float *row = m->w + (size_t)(x->idx[i] & mask) * (size_t)nc;
+		const int8_t *row = m->w + (size_t)(x->idx[i] & mask) * (size_t)nc;
 		double v = x->val[i];
 		for (int k = 0; k < nc; k++)
-			dec[k] += v * row[k];
+			acc[k] += v * row[k];
 	}
+	for (int k = 0; k < nc; k++)
+		dec[k] = m->bias[k] + acc[k] * m->scale[k];
 	for (int k = 0; k < nc; k++) {
 		prob[k] = 1.0 / (1.0 + exp(-dec[k]));
 		sum += prob[k];
@@ -196,7 +202,7 @@ struct lmodel *lmodel_build(const struct feat_settings *fs, const char *hash,
 	h.one = 1.0f;
 	feat_settings_string(fs, h.settings, sizeof h.settings);
 	snprintf(h.hash, sizeof h.hash, "%s", hash);
-	size_t size = LMODEL_HEADER + nc * LMODEL_NAME + nc * sizeof(float) + dim * nc * sizeof(float);
+	size_t size = LMODEL_HEADER + nc * LMODEL_NAME + 2 * nc * sizeof(float) + dim * nc;
 	if (!(m = calloc(1, sizeof *m)) || !(img = calloc(1, size))) {
 		free(m);
 		snprintf(err, errlen, "out of memory");
@@ -205,9 +211,22 @@ struct lmodel *lmodel_build(const struct feat_settings *fs, const char *hash,
 	memcpy(img, &h, sizeof h);
 	for (size_t k = 0; k < nc; k++)
 		memcpy(img + LMODEL_HEADER + k * LMODEL_NAME, names[k], strlen(names[k]));
-	memcpy(img + LMODEL_HEADER + nc * LMODEL_NAME, bias, nc * sizeof(float));
-	memcpy(img + LMODEL_HEADER + nc * LMODEL_NAME + nc * sizeof(float), w,
-	       dim * nc * sizeof(float));
+	/* weights as signed bytes, one scale per intent: a quarter of the
+	 * size, and the decisions of the float model (see --cv) */
+	float scale[LMODEL_MAX_CLASS];
+	for (size_t k = 0; k < nc; k++) {
+		float mx = 0;
+		for (size_t f = 0; f < dim; f++)
+			mx = fabsf(w[f * nc + k]) > mx ? fabsf(w[f * nc + k]) : mx;
+		scale[k] = mx > 0 ? mx / 127.0f : 1.0f;
+	}
+	unsigned char *p = img + LMODEL_HEADER + nc * LMODEL_NAME;
+	memcpy(p, bias, nc * sizeof(float));
+	memcpy(p + nc * sizeof(float), scale, nc * sizeof(float));
+	int8_t *q = (int8_t *)(p + 2 * nc * sizeof(float));
+	for (size_t f = 0; f < dim; f++)
+		for (size_t k = 0; k < nc; k++)
+			q[f * nc + k] = (int8_t)lrintf(w[f * nc + k] / scale[k]);
 	m->map = img;
 	m->size = size;
 	m->owned = 1;

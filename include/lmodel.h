@@ -9,7 +9,9 @@
  *   struct lmodel_header                      LMODEL_HEADER bytes
  *   class names, nclass x LMODEL_NAME bytes   NUL-padded
  *   bias[nclass]                              float
- *   w[2^dim_bits][nclass]                     float, row per feature */
+ *   scale[nclass]                             float
+ *   w[2^dim_bits][nclass]                     int8, row per feature:
+ *                                             weight = w * scale of its class */
 #ifndef FAQBOT_LMODEL_H
 #define FAQBOT_LMODEL_H
 
@@ -19,7 +21,7 @@
 #include "feat.h"
 
 #define LMODEL_MAGIC "FAQBOTLM"
-#define LMODEL_VERSION 1
+#define LMODEL_VERSION 2
 #define LMODEL_NAME 32      /* an intent name, NUL included */
 #define LMODEL_MAX_CLASS 64
 #define LMODEL_HASH 17      /* 16 hex digits and a NUL */

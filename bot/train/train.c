@@ -41,6 +41,9 @@
 #define DEFAULT_BALANCE 0.5
 
 static double balance = DEFAULT_BALANCE;
+/* liblinear solver: L2R_LR (shipped); --solver svm (L2R_L2LOSS_SVC, a
+ * linear SVM) only to compare, in `make bench` */
+static int solver = L2R_LR;
 
 /* The day an example without "now" is asked (its slots are not judged). */
 static const struct date no_now = {2026, 11, 20};
@@ -151,7 +154,7 @@ static struct lmodel *fit(const struct data *d, const unsigned char *use,
 	for (int i = 0; i < d->ex.n; i++)
 		n += !use || use[i];
 	struct problem prob = {.l = n, .n = dim + 1, .bias = 1.0};
-	struct parameter par = {.solver_type = L2R_LR, .eps = DEFAULT_EPS, .C = C};
+	struct parameter par = {.solver_type = solver, .eps = DEFAULT_EPS, .C = C};
 	prob.y = malloc((size_t)n * sizeof *prob.y);
 	prob.x = malloc((size_t)n * sizeof *prob.x);
 	float *w = calloc((size_t)dim * (size_t)d->nclass, sizeof *w);
@@ -508,6 +511,7 @@ static void usage(FILE *to)
 {
 	fputs("Usage: faqbot [-k DIR] train [--cv N] [--loso] [--eval FILE.jsonl]... "
 	      "[--chatter FILE]... [-v] [--C X] [--dim BITS]\n"
+	      "       [--weights CHAR,WORD,BIGRAM,EXTRA] [--balance X] [--threshold X] [--solver lr|svm]\n"
 	      "Learns DIR/model.bin from DIR/examples/NAME.jsonl; the measuring options\n"
 	      "print figures and write nothing (--eval and --chatter use a model trained\n"
 	      "on every example).\n", to);
@@ -525,6 +529,7 @@ int main(int argc, char **argv)
 		{"dim", required_argument, NULL, 'd'},
 		{"balance", required_argument, NULL, 'b'},
 		{"threshold", required_argument, NULL, 'T'},
+		{"solver", required_argument, NULL, 'S'},
 		{"weights", required_argument, NULL, 'W'},
 		{"verbose", no_argument, NULL, 'v'},
 		{"help", no_argument, NULL, 'h'},
@@ -561,6 +566,14 @@ int main(int argc, char **argv)
 		case 'd': fs.dim_bits = (unsigned)atoi(optarg); break;
 		case 'b': balance = atof(optarg); break;
 		case 'T': threshold = atof(optarg); break;
+		case 'S':
+			if (!strcmp(optarg, "svm")) {
+				solver = L2R_L2LOSS_SVC;
+			} else if (strcmp(optarg, "lr")) {
+				usage(stderr);
+				return 2;
+			}
+			break;
 		case 'W':
 			if (sscanf(optarg, "%g,%g,%g,%g", &fs.w_char, &fs.w_word, &fs.w_bigram,
 				   &fs.w_extra) != 4) {
