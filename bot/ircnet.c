@@ -1108,8 +1108,9 @@ static void h_privmsg(struct ircnet *n, struct irc_msg *m)
 		/* A CTCP reply is charged to the asker too: a small bucket of
 		 * its own, then one notice, then silence (issue 10). */
 		int r = bot_minor_take(n->bot, &bm, &n->out);
-		log_info("[%s] CTCP %.*s from %s%s", netname(n), (int)c.cmd_len < 20 ? (int)c.cmd_len : 20, c.cmd,
-		         nick, r > 0 ? "" : ": over the limit, not answered");
+		if (r > 0)
+			log_info("[%s] CTCP %.*s from %s", netname(n), (int)c.cmd_len < 20 ? (int)c.cmd_len : 20,
+			         c.cmd, nick);
 		if (r > 0)
 			enqueue(n, key, line, (size_t)len);
 		else if (r == 0)
