@@ -309,16 +309,18 @@ static int fifo_room(struct fifo *f, size_t need, size_t max)
 		nc = max;
 	if (live + need > nc)
 		return -1;
-	char *nb = malloc(nc);
-	if (!nb)
-		return -1;
-	if (live)
-		memcpy(nb, f->buf + f->off, live);
-	free(f->buf);
-	f->buf = nb;
-	f->cap = nc;
+	/* Compact, then realloc: a big buffer is remapped in place (mremap)
+	 * instead of held twice while copied, which set the peak memory of
+	 * a burst. */
+	if (f->off && live)
+		memmove(f->buf, f->buf + f->off, live);
 	f->off = 0;
 	f->end = live;
+	char *nb = realloc(f->buf, nc);
+	if (!nb)
+		return -1;
+	f->buf = nb;
+	f->cap = nc;
 	return 0;
 }
 

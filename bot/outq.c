@@ -8,12 +8,18 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* One line waiting, CR LF included (at most 512 bytes). */
+/* One line waiting, CR LF included.  Every node has room for 512
+ * bytes, so nodes are recycled through a free list instead of going back
+ * to malloc per line (a burst of 100,000 lines a second would otherwise
+ * fragment the heap for good). */
+#define OUTQ_LINE_MAX 512
 struct oline {
 	struct oline *next;
 	size_t len;
-	char text[];
+	char text[OUTQ_LINE_MAX];
 };
+/* Free nodes kept for reuse, at most (256 x 528 bytes). */
+#define OUTQ_SPARE 256
 
 struct ouser {
 	uint64_t key;
@@ -41,6 +47,8 @@ struct outq {
 				     * come one after the other) */
 	int lines;
 	size_t bytes;
+	struct oline *spare;        /* free nodes, OUTQ_SPARE at most */
+	int nspare;
 
 	/* the window: counted bytes not yet confirmed by a PONG, bytes since
 	 * the last window PING, the PINGs outstanding */
@@ -53,7 +61,28 @@ struct outq {
 /* The bot's own lines (JOINs) past the queue's limits, at most: enough for
  * every configured channel, and still a bound. */
 #define OUTQ_SELF_EXTRA 256
-#define OUTQ_LINE_MAX 512
+
+static void node_free(struct outq *q, struct oline *l)
+{
+	if (q->nspare < OUTQ_SPARE) {
+		l->next = q->spare;
+		q->spare = l;
+		q->nspare++;
+	} else {
+		free(l);
+	}
+}
+
+static struct oline *node_new(struct outq *q)
+{
+	struct oline *l = q->spare;
+	if (l) {
+		q->spare = l->next;
+		q->nspare--;
+		return l;
+	}
+	return malloc(sizeof *l);
+}
 
 static int throttled(const struct outq *q)
 {
@@ -84,7 +113,7 @@ static void clear_lines(struct outq *q)
 			int next = u->next;
 			for (struct oline *l = u->head, *nl; l; l = nl) {
 				nl = l->next;
-				free(l);
+				node_free(q, l);
 			}
 			u->head = u->tail = NULL;
 			u->n = 0;
@@ -124,6 +153,10 @@ void outq_free(struct outq *q)
 	if (!q)
 		return;
 	clear_lines(q);
+	for (struct oline *l = q->spare, *nl; l; l = nl) {
+		nl = l->next;
+		free(l);
+	}
 	free(q);
 }
 
@@ -199,7 +232,7 @@ int outq_put(struct outq *q, uint64_t user, const char *line, size_t len)
 {
 	if (len == 0 || len > OUTQ_LINE_MAX || !outq_room(q, user, 1, len))
 		return -1;
-	struct oline *l = malloc(sizeof *l + len);
+	struct oline *l = node_new(q);
 	if (!l)
 		return -1;
 	l->next = NULL;
@@ -208,7 +241,7 @@ int outq_put(struct outq *q, uint64_t user, const char *line, size_t len)
 	int i = find(q, user);
 	if (i < 0) {
 		if (q->nfree == 0) { /* OUTQ_SELF when every slot is taken */
-			free(l);
+			node_free(q, l);
 			return -1;
 		}
 		i = q->free_slots[--q->nfree];
@@ -264,7 +297,7 @@ void outq_pop(struct outq *q)
 	u->n--;
 	q->lines--;
 	q->bytes -= l->len;
-	free(l);
+	node_free(q, l);
 	if (u->n > 0) {
 		q->cur = u->next;
 		return;
