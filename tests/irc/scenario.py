@@ -46,7 +46,16 @@ def check(name, cond, detail=""):
 	ok(name)
 
 
+_users = [0]
+
+
 def client(nick, port=None, **kw):
+	"""A test client.  Each gets a user name of its own ("tN"): the bot's
+	per-user limits count user@host (issue 10), and every client here
+	comes from 127.0.0.1."""
+	if not kw.get("user"):
+		_users[0] += 1
+		kw["user"] = "t%d" % _users[0]
 	c = Client(HOST, int(port or ENV["IRC_PORT"]), nick,
 	           log=os.path.join(LOGDIR, "clients.log"), **kw)
 	return c.connect()
