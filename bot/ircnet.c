@@ -130,7 +130,6 @@ struct ircnet {
 	/* what waits to be sent for users: throttle, window, fairness */
 	struct outq *oq;
 	unsigned long dropped;
-	int busy;             /* inside bot_handle: a reload must not flush */
 	/* Questions held while the window is closed, in the compact form
 	 * "[@account=A ]:nick PRIVMSG target :text" (held_line): a question
 	 * is a third of its answer's size, and the lines the server sends
@@ -1121,10 +1120,7 @@ static void h_privmsg(struct ircnet *n, struct irc_msg *m)
 	}
 	bm.len = irc_sanitize(text, strlen(text));
 	bm.text = text;
-	n->busy++;
-	int r = bot_handle(n->bot, &bm, &n->out);
-	n->busy--;
-	if (!r)
+	if (!bot_handle(n->bot, &bm, &n->out))
 		return;
 	log_debug("[%s] answering %s%s%s (kind %d, %zu bytes)", netname(n), nick, priv ? "" : " in ",
 	          priv ? "" : target, (int)n->out.kind, n->out.len);
@@ -1454,10 +1450,10 @@ void ircnet_set_config(struct ircnet *n, const struct irc_config *cfg)
 	n->cfg = cfg;
 	limits(cfg, &lim);
 	outq_set_limits(n->oq, &lim, now_ms(n));
-	/* From inside bot_handle (an admin's !reload), flushing would handle
-	 * held questions over the message being answered: the tick does it. */
-	if (connected(n) && !n->busy)
-		flush(n);
+	/* No flush here: a reload runs inside bot_handle (an admin's
+	 * !reload on this or another network), and flushing would answer
+	 * held questions, another !reload among them, under it.  The tick,
+	 * armed for now when lines may go, does it from the loop. */
 	rearm(n);
 }
 

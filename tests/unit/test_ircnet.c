@@ -1188,6 +1188,10 @@ static void test_throttle_reload_midway(void **state)
 	struct irc_config c3 = c2;
 	c3.throttle_rate = 0;
 	ircnet_set_config(x->f.n, &c3);
+	/* from the loop, not from inside set_config (a reload runs inside a
+	 * handler): the tick is armed for now */
+	assert_int_equal(x->f.armed, x->f.now);
+	ircnet_tick(x->f.n);
 	assert_int_equal(answer_pings(x), 6);
 }
 
