@@ -26,6 +26,9 @@ struct rate_slot {
 	int64_t last_ms;   /* last refill */
 	uint64_t used;     /* LRU stamp */
 	int noticed;       /* the "slow down" notice was sent */
+	double minor;      /* bot_minor_take's bucket, its refill, its notice */
+	int64_t minor_ms;
+	int minor_noticed;
 };
 
 struct bot {
@@ -183,53 +186,91 @@ static uint64_t user_key(const char *network, const char *sender)
 	return h ? h : 1;
 }
 
+/* m's slot (taken over from the least recently seen when new). */
+static struct rate_slot *rate_slot(struct bot *b, const struct bot_msg *m, int burst)
+{
+	uint64_t key = user_key(m->network, m->user_id ? m->user_id : m->sender);
+	struct rate_slot *set = &b->rate[(key % RATE_SETS) * RATE_WAYS], *s = NULL;
+	int i;
+
+	for (i = 0; i < RATE_WAYS; i++)
+		if (set[i].key == key)
+			return &set[i];
+	s = &set[0];
+	for (i = 1; i < RATE_WAYS; i++)
+		if (set[i].used < s->used)
+			s = &set[i];
+	memset(s, 0, sizeof *s);
+	s->key = key;
+	s->tokens = burst;
+	s->last_ms = s->minor_ms = m->now_ms;
+	s->minor = BOT_MINOR_BURST;
+	return s;
+}
+
+/* One token of a bucket (burst, rate a minute): 1: taken; 0: empty, send
+ * the notice; -1: empty and already told: stay silent. */
+static int bucket_take(double *tokens, int64_t *last, int *noticed, int64_t now, int rate,
+		       int burst)
+{
+	if (now > *last) {
+		*tokens += (double)(now - *last) * rate / 60000.0;
+		if (*tokens > burst)
+			*tokens = burst;
+	}
+	*last = now;
+	if (*tokens >= 1) {
+		*tokens -= 1;
+		*noticed = 0;
+		return 1;
+	}
+	if (*noticed)
+		return -1;
+	*noticed = 1;
+	return 0;
+}
+
 /* 1: may be answered; 0: over the limit, send the notice; -1: over the
  * limit and already told: stay silent. */
 static int rate_take(struct bot *b, const struct bot_msg *m)
 {
 	const struct chat_policy *pol = m->policy;
 	int rate = pol ? pol->user_rate : 6, burst = pol ? pol->user_burst : 3;
-	uint64_t key;
-	struct rate_slot *set, *s = NULL;
-	int i;
+	struct rate_slot *s;
 
 	if (rate <= 0)
 		return 1;
 	if (burst < 1)
 		burst = 1;
-	key = user_key(m->network, m->sender);
-	set = &b->rate[(key % RATE_SETS) * RATE_WAYS];
-	for (i = 0; i < RATE_WAYS; i++)
-		if (set[i].key == key) {
-			s = &set[i];
-			break;
-		}
-	if (!s) {
-		s = &set[0];
-		for (i = 1; i < RATE_WAYS; i++)
-			if (set[i].used < s->used)
-				s = &set[i];
-		s->key = key;
-		s->tokens = burst;
-		s->last_ms = m->now_ms;
-		s->noticed = 0;
-	}
+	s = rate_slot(b, m, burst);
 	s->used = ++b->rate_clock;
-	if (m->now_ms > s->last_ms) {
-		s->tokens += (double)(m->now_ms - s->last_ms) * rate / 60000.0;
-		if (s->tokens > burst)
-			s->tokens = burst;
-	}
-	s->last_ms = m->now_ms;
-	if (s->tokens >= 1) {
-		s->tokens -= 1;
-		s->noticed = 0;
+	return bucket_take(&s->tokens, &s->last_ms, &s->noticed, m->now_ms, rate, burst);
+}
+
+static int set_text(struct bot_out *out, enum bot_kind kind, const char *s, size_t n);
+static const char *net_kind(const struct bot_msg *m);
+
+int bot_minor_take(struct bot *b, const struct bot_msg *m, struct bot_out *out)
+{
+	const struct chat_policy *pol = m->policy;
+	int burst = pol ? pol->user_burst : 3, r;
+	struct rate_slot *s;
+
+	out->kind = BOT_NONE;
+	out->len = 0;
+	if (pol && pol->user_rate <= 0)
 		return 1;
+	s = rate_slot(b, m, burst < 1 ? 1 : burst);
+	s->used = ++b->rate_clock;
+	r = bucket_take(&s->minor, &s->minor_ms, &s->minor_noticed, m->now_ms,
+			BOT_MINOR_PER_MIN, BOT_MINOR_BURST);
+	if (r == 0) {
+		b->st.limited++;
+		log_info("rate limit (refusals, CTCP): %s on %s.%s", m->sender, net_kind(m),
+			 m->network ? m->network : "?");
+		set_text(out, BOT_LIMITED, msg_limited, sizeof msg_limited - 1);
 	}
-	if (s->noticed)
-		return -1;
-	s->noticed = 1;
-	return 0;
+	return r;
 }
 
 /* ---- parsing the message ---- */
@@ -334,14 +375,17 @@ static int admin_command(struct bot *b, const struct bot_msg *m, int reload,
 
 	if (reload) {
 		int r;
+		/* The reload frees the config the transport's strings may
+		 * point into (issue 10): keep what the log line needs. */
+		char who[128], net[80];
+		snprintf(who, sizeof who, "%s", m->account);
+		snprintf(net, sizeof net, "%s.%s", net_kind(m), m->network ? m->network : "?");
 		msg[0] = 0;
 		if (b->reload)
 			r = b->reload(b->reload_arg, msg, sizeof msg);
 		else
 			r = bot_reload_kb(b, kb_dir(b->kb), msg, sizeof msg);
-		log_info("admin %s (%s.%s) asked for a reload: %s", m->account,
-			 net_kind(m), m->network ? m->network : "?",
-			 r == 0 ? "done" : msg);
+		log_info("admin %s (%s) asked for a reload: %s", who, net, r == 0 ? "done" : msg);
 		if (r == 0)
 			return set_text(out, BOT_ADMIN, msg_reloaded, sizeof msg_reloaded - 1);
 		n = snprintf(out->text, sizeof out->text, "Rechargement refusé, l'ancienne "
@@ -419,6 +463,9 @@ int bot_handle(struct bot *b, const struct bot_msg *m, struct bot_out *out)
 				return admin_command(b, m, cmd_is(w, we, "reload"), out);
 			if (!m->is_private)
 				return none(b, out);
+			/* Refusals have their own small limit (issue 10). */
+			if ((r = bot_minor_take(b, m, out)) <= 0)
+				return r == 0 ? 1 : none(b, out);
 			log_info("refused %.*s from %s (account %s) on %s.%s", (int)(we - w), w,
 				 m->sender, m->account ? m->account : "none", net_kind(m),
 				 m->network ? m->network : "?");

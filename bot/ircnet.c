@@ -1,9 +1,10 @@
 /* ircnet.c - one IRC network's client: registration (CAP LS 302, SASL
  * PLAIN/EXTERNAL, NICK/USER, nick fallback), joins and rejoins, PING/PONG
  * and the lag check, reconnect with capped exponential backoff and
- * jitter, a token-bucket throttle and a flow-control window (PING/PONG
- * confirms what the server has read) on what it sends, and PRIVMSG ->
- * bot_handle -> reply lines that fit 512 bytes with the server's prefix.
+ * jitter, and PRIVMSG -> bot_handle -> reply lines that fit 512 bytes
+ * with the server's prefix.  What it sends for users waits in outq.c (the
+ * throttle, the PING/PONG window, round-robin between users), each line
+ * charged to the user it answers (issue 10).
  * It never touches a socket: everything goes through struct ircnet_io
  * (net.h + the loop's timer in production, a recorder in the tests). */
 #include "ircnet.h"
@@ -20,6 +21,7 @@
 #include "log.h"
 #include "loop.h"
 #include "net.h"
+#include "outq.h"
 
 #ifndef FAQBOT_VERSION
 #define FAQBOT_VERSION "0"
@@ -66,28 +68,22 @@ static const struct {
 	{ "multi-prefix", CAP_MPREFIX },
 };
 
-/* A queued line in the byte FIFO: QHDR bytes (length with CR LF, 2
- * bytes little-endian; droppable: an answer, JOINs are never dropped),
- * then the line with its CR LF. */
+/* A held question in the inbox's byte FIFO: QHDR bytes (its length, 2
+ * bytes little-endian, and a spare byte), then the line. */
 #define QHDR 3
-/* The FIFO's first allocation; it doubles up to IRCNET_QUEUE_BYTES and is
+/* The FIFO's first allocation; it doubles up to IRCNET_INBOX_BYTES and is
  * released when it empties above QKEEP, so a burst does not pin memory. */
 #define QMIN 4096
 #define QKEEP (64 * 1024)
-/* Window PINGs outstanding at most (each covers IRCNET_WINDOW / 2). */
-#define FC_PINGS 4
+/* The identity of a user for the limits: "a:ACCOUNT", "h:user@host" or
+ * "n:nick", at most this long. */
+#define IDENT_MAX 320
 
 /* Lines in one growable byte array, oldest first (see QHDR). */
 struct fifo {
 	char *buf;
 	size_t cap, off, end;
 	int n;
-};
-
-struct fc_ping {
-	unsigned seq;
-	size_t bytes;   /* counted bytes sent before it, since the previous one */
-	int64_t at;     /* when it was sent */
 };
 
 struct rejoin {
@@ -97,6 +93,9 @@ struct rejoin {
 
 struct ircnet {
 	const struct irc_config *cfg;
+	/* The section's NAME, copied: a reload frees the config it came
+	 * from while a handler still reads it (issue 10, !reload). */
+	char name[64];
 	struct bot *bot;
 	const struct ircnet_io *io;
 	void *io_arg;
@@ -128,10 +127,8 @@ struct ircnet {
 	char user[USER_MAX];
 	char host[HOST_MAX];
 
-	/* throttle: token bucket + capped queue (byte FIFO, see QHDR) */
-	double tokens;
-	int64_t refill_ms;
-	struct fifo q;        /* lines to send; flag: droppable */
+	/* what waits to be sent for users: throttle, window, fairness */
+	struct outq *oq;
 	unsigned long dropped;
 	/* Questions held while the window is closed, in the compact form
 	 * "[@account=A ]:nick PRIVMSG target :text" (held_line): a question
@@ -139,13 +136,6 @@ struct ircnet {
 	 * behind them, the PONG included, must still be read. */
 	struct fifo inbox;
 	unsigned long held_dropped;
-
-	/* flow control (IRCNET_WINDOW): counted bytes not yet confirmed by
-	 * a PONG, bytes since the last window PING, the PINGs outstanding */
-	size_t fc_unacked, fc_since;
-	unsigned fc_seq;
-	int fc_head, fc_n;
-	struct fc_ping fc[FC_PINGS];
 
 	struct rejoin rejoin[REJOIN_MAX];
 
@@ -156,7 +146,7 @@ struct ircnet {
 
 static const char *netname(const struct ircnet *n)
 {
-	return n->cfg->name ? n->cfg->name : "irc";
+	return n->name;
 }
 
 static int64_t now_ms(struct ircnet *n)
@@ -235,76 +225,40 @@ static int throttled(const struct ircnet *n)
 	return n->cfg->throttle_rate > 0;
 }
 
-static double burst(const struct ircnet *n)
+/* The queue's limits for cfg: with the throttle on, a user may have
+ * IRCNET_USER_LINES waiting; with it lifted the queue only waits for the
+ * window, and one asker's burst (the benchmark) may fill it. */
+static void limits(const struct irc_config *c, struct outq_limits *l)
 {
-	return n->cfg->throttle_burst < 1 ? 1.0 : (double)n->cfg->throttle_burst;
+	int fast = !(c->throttle_rate > 0);
+	l->rate = fast ? 0 : c->throttle_rate;
+	l->burst = c->throttle_burst;
+	l->user_lines = fast ? IRCNET_QUEUE_FAST_MAX : IRCNET_USER_LINES;
+	l->total_lines = fast ? IRCNET_QUEUE_FAST_MAX : IRCNET_QUEUE_MAX;
+	l->total_bytes = IRCNET_QUEUE_BYTES;
 }
 
-static void refill(struct ircnet *n)
+/* Sends "PING :fb<seq>" when outq asks for one (force: the window is
+ * blocked, so even a small remainder needs its PING). */
+static void fc_ping(struct ircnet *n, int force)
 {
-	int64_t t = now_ms(n);
-	if (t > n->refill_ms) {
-		n->tokens += (double)(t - n->refill_ms) * n->cfg->throttle_rate / 1000.0;
-		if (n->tokens > burst(n))
-			n->tokens = burst(n);
-	}
-	n->refill_ms = t;
-}
-
-/* The window has room for len more bytes. */
-static int window_open(const struct ircnet *n, size_t len)
-{
-	return n->fc_unacked + len <= IRCNET_WINDOW;
-}
-
-/* Sends "PING :fb<seq>" covering the counted bytes sent since the last
- * one (none when there are none, or FC_PINGS are already out). */
-static void fc_ping(struct ircnet *n)
-{
-	if (n->fc_since == 0 || n->fc_n == FC_PINGS)
-		return;
-	unsigned seq = ++n->fc_seq;
-	if (sendf(n, "PING :fb%u", seq) != 0)
-		return;
-	struct fc_ping *p = &n->fc[(n->fc_head + n->fc_n) % FC_PINGS];
-	p->seq = seq;
-	p->bytes = n->fc_since;
-	p->at = now_ms(n);
-	n->fc_n++;
-	n->fc_since = 0;
-}
-
-/* A throttled line of len bytes went out. */
-static void fc_count(struct ircnet *n, size_t len)
-{
-	n->fc_unacked += len;
-	n->fc_since += len;
-	if (n->fc_since >= IRCNET_WINDOW / 2)
-		fc_ping(n);
-}
-
-static void fc_reset(struct ircnet *n)
-{
-	n->fc_unacked = n->fc_since = 0;
-	n->fc_head = n->fc_n = 0;
+	unsigned seq;
+	if (outq_ping(n->oq, now_ms(n), force, &seq))
+		sendf(n, "PING :fb%u", seq);
 }
 
 static int may_send(struct ircnet *n, size_t len)
 {
 	if (n->io->pending && n->io->pending(n, n->io_arg) > PENDING_MAX)
 		return 0;
-	if (!window_open(n, len))
-		return 0;
-	if (!throttled(n))
-		return 1;
-	refill(n);
-	return n->tokens >= 1.0;
+	return outq_may_send(n->oq, len, now_ms(n));
 }
 
-static void spend(struct ircnet *n)
+/* A queued line of len bytes (CR LF included) went out. */
+static void sent(struct ircnet *n, size_t len)
 {
-	if (throttled(n))
-		n->tokens -= 1.0;
+	if (outq_sent(n->oq, len))
+		fc_ping(n, 0);
 }
 
 /* Length (CR LF included for the send queue) of the entry at off. */
@@ -312,11 +266,6 @@ static size_t fifo_len(const struct fifo *f, size_t off)
 {
 	const unsigned char *h = (const unsigned char *)f->buf + off;
 	return (size_t)h[0] | (size_t)h[1] << 8;
-}
-
-static int fifo_flag(const struct fifo *f, size_t off)
-{
-	return f->buf[off + 2] != 0;
 }
 
 static void fifo_clear(struct fifo *f)
@@ -333,19 +282,6 @@ static void fifo_clear(struct fifo *f)
 static void fifo_pop(struct fifo *f)
 {
 	f->off += QHDR + fifo_len(f, f->off);
-	if (--f->n == 0)
-		fifo_clear(f);
-}
-
-/* Removes the k-th entry (0 = oldest) by moving the older ones up. */
-static void fifo_remove(struct fifo *f, int k)
-{
-	size_t off = f->off;
-	for (int j = 0; j < k; j++)
-		off += QHDR + fifo_len(f, off);
-	size_t esz = QHDR + fifo_len(f, off);
-	memmove(f->buf + f->off + esz, f->buf + f->off, off - f->off);
-	f->off += esz;
 	if (--f->n == 0)
 		fifo_clear(f);
 }
@@ -372,64 +308,68 @@ static int fifo_room(struct fifo *f, size_t need, size_t max)
 		nc = max;
 	if (live + need > nc)
 		return -1;
-	char *nb = malloc(nc);
-	if (!nb)
-		return -1;
-	if (live)
-		memcpy(nb, f->buf + f->off, live);
-	free(f->buf);
-	f->buf = nb;
-	f->cap = nc;
+	/* Compact, then realloc: a big buffer is remapped in place (mremap)
+	 * instead of held twice while copied, which set the peak memory of
+	 * a burst. */
+	if (f->off && live)
+		memmove(f->buf, f->buf + f->off, live);
 	f->off = 0;
 	f->end = live;
+	char *nb = realloc(f->buf, nc);
+	if (!nb)
+		return -1;
+	f->buf = nb;
+	f->cap = nc;
 	return 0;
 }
 
-/* Appends text (plus CR LF when crlf) after fifo_room made room. */
-static void fifo_put(struct fifo *f, const char *text, size_t len, int flag, int crlf)
+/* Appends text after fifo_room made room. */
+static void fifo_put(struct fifo *f, const char *text, size_t len)
 {
-	size_t total = len + (crlf ? 2 : 0);
 	unsigned char *h = (unsigned char *)f->buf + f->end;
-	h[0] = (unsigned char)(total & 0xff);
-	h[1] = (unsigned char)(total >> 8);
-	h[2] = (unsigned char)(flag != 0);
+	h[0] = (unsigned char)(len & 0xff);
+	h[1] = (unsigned char)(len >> 8);
+	h[2] = 0;
 	memcpy(f->buf + f->end + QHDR, text, len);
-	if (crlf)
-		memcpy(f->buf + f->end + QHDR + len, "\r\n", 2);
-	f->end += QHDR + total;
+	f->end += QHDR + len;
 	f->n++;
 }
 
 static void handle_line(struct ircnet *n, size_t len, int held);
 
+/* Takes the next held question into n->line and handles it. */
+static void handle_held(struct ircnet *n)
+{
+	size_t len = fifo_len(&n->inbox, n->inbox.off);
+	memcpy(n->line, n->inbox.buf + n->inbox.off + QHDR, len);
+	n->line[len] = '\0';
+	fifo_pop(&n->inbox);
+	handle_line(n, len, 1);
+}
+
 /* Sends what the queue holds while throttle and window allow, then
  * answers held questions while nothing waits to be sent. */
 static void flush(struct ircnet *n)
 {
+	size_t len;
+	const char *text;
 	for (;;) {
-		while (n->q.n > 0 && connected(n)) {
-			size_t len = fifo_len(&n->q, n->q.off);
-			const char *text = n->q.buf + n->q.off + QHDR;
+		while (connected(n) && (text = outq_head(n->oq, &len)) != NULL) {
 			if (!may_send(n, len))
 				break;
 			log_proto(netname(n), ">>", text, len - 2u);
 			n->io->send(n, n->io_arg, text, len);
-			spend(n);
-			fc_count(n, len);
-			fifo_pop(&n->q);
+			outq_pop(n->oq);
+			sent(n, len);
 		}
-		if (n->q.n > 0 || n->inbox.n == 0 || !connected(n))
+		if (outq_lines(n->oq) > 0 || n->inbox.n == 0 || !connected(n))
 			break;
-		size_t len = fifo_len(&n->inbox, n->inbox.off);
-		memcpy(n->line, n->inbox.buf + n->inbox.off + QHDR, len);
-		n->line[len] = '\0';
-		fifo_pop(&n->inbox);
-		handle_line(n, len, 1);
+		handle_held(n);
 	}
 	/* Blocked by the window: make sure a PING covers what is out, or
 	 * nothing would ever reopen it. */
-	if (n->q.n > 0 && connected(n) && !window_open(n, fifo_len(&n->q, n->q.off)))
-		fc_ping(n);
+	if (connected(n) && (text = outq_head(n->oq, &len)) != NULL && !outq_window_open(n->oq, len))
+		fc_ping(n, 1);
 }
 
 /* While the window is closed (waiting for a PONG), the answers to the
@@ -438,51 +378,36 @@ static void flush(struct ircnet *n)
  * so the bot's work overlaps the server's instead of following it. */
 static void prepare(struct ircnet *n)
 {
-	while (n->inbox.n > 0 && n->q.n > 0 && connected(n) && n->q.end - n->q.off < IRCNET_WINDOW) {
-		size_t len = fifo_len(&n->inbox, n->inbox.off);
-		memcpy(n->line, n->inbox.buf + n->inbox.off + QHDR, len);
-		n->line[len] = '\0';
-		fifo_pop(&n->inbox);
-		handle_line(n, len, 1);
-	}
+	while (n->inbox.n > 0 && outq_lines(n->oq) > 0 && connected(n) &&
+	       outq_bytes(n->oq) < IRCNET_WINDOW)
+		handle_held(n);
 }
 
-static int queue_max(const struct ircnet *n)
+/* Queues a line (an answer, a JOIN) for the user key (OUTQ_SELF: the
+ * bot's own).  Sent at once when the bucket has a token and nothing waits
+ * before it.  0, or -1 when the user's share of the queue is full. */
+static int enqueue(struct ircnet *n, uint64_t key, const char *line, size_t len)
 {
-	return throttled(n) ? IRCNET_QUEUE_MAX : IRCNET_QUEUE_FAST_MAX;
-}
-
-/* Queues a throttled line (an answer, a JOIN).  Sent at once when the
- * bucket has a token and nothing waits before it. */
-static void enqueue(struct ircnet *n, const char *line, size_t len, int droppable)
-{
+	char buf[IRC_LINE_MAX];
 	if (len > IRC_LINE_MAX - 2)
-		return;
-	if (n->q.n == 0 && connected(n) && may_send(n, len + 2)) {
-		spend(n);
+		return -1;
+	if (outq_lines(n->oq) == 0 && connected(n) && may_send(n, len + 2)) {
 		if (send_raw(n, line, len) == 0)
-			fc_count(n, len + 2);
-		return;
+			sent(n, len + 2);
+		return 0;
 	}
-	while (n->q.n >= queue_max(n) || fifo_room(&n->q, QHDR + len + 2, IRCNET_QUEUE_BYTES) != 0) {
-		int k = 0;
-		size_t off = n->q.off;
-		while (k < n->q.n && !fifo_flag(&n->q, off)) {
-			off += QHDR + fifo_len(&n->q, off);
-			k++;
-		}
-		if (k == n->q.n) {
-			log_warn("[%s] send queue full of commands: dropped %.60s", netname(n), line);
-			return;
-		}
-		/* One log line for the first drop and every 100th: a flood
-		 * must not flood the log too. */
-		if (n->dropped++ % 100 == 0)
-			log_warn("[%s] send queue full (%d lines): dropped the oldest answer line (%lu dropped so far)",
-			         netname(n), n->q.n, n->dropped);
-		fifo_remove(&n->q, k);
-	}
-	fifo_put(&n->q, line, len, droppable, 1);
+	memcpy(buf, line, len);
+	buf[len] = '\r';
+	buf[len + 1] = '\n';
+	if (outq_put(n->oq, key, buf, len + 2) == 0)
+		return 0;
+	/* One log line for the first drop and every 100th: a flood must not
+	 * flood the log too. */
+	if (n->dropped++ % 100 == 0)
+		log_warn("[%s] send queue: no room for %.60s (%d lines wait, %d of them for this user; "
+		         "%lu dropped so far)", netname(n), line, outq_lines(n->oq),
+		         outq_user_lines(n->oq, key), n->dropped);
+	return -1;
 }
 
 /* ---- timing ---- */
@@ -506,18 +431,16 @@ static int64_t next_deadline(struct ircnet *n)
 			EARLIEST(n->last_rx + lag_ms(n) / 2);
 		EARLIEST(n->last_rx + lag_ms(n));
 	}
-	if (n->q.n > 0) {
+	if (outq_lines(n->oq) > 0) {
 		int64_t t = now_ms(n);
 		if (n->io->pending && n->io->pending(n, n->io_arg) > PENDING_MAX)
 			EARLIEST(t + PENDING_RETRY_MS);
-		else if (!window_open(n, fifo_len(&n->q, n->q.off)))
-			EARLIEST(n->fc_n ? n->fc[n->fc_head].at + IRCNET_WINDOW_TIMEOUT_MS : t);
-		else if (throttled(n) && n->tokens < 1.0)
-			EARLIEST(t + 1 + (int64_t)((1.0 - n->tokens) * 1000.0 / n->cfg->throttle_rate));
 		else
-			EARLIEST(t);
-		if (n->inbox.n > 0 && n->q.end - n->q.off < IRCNET_WINDOW)
+			EARLIEST(outq_deadline(n->oq, t));
+		if (n->inbox.n > 0 && outq_bytes(n->oq) < IRCNET_WINDOW)
 			EARLIEST(t); /* prepare() */
+	} else if (n->inbox.n > 0) {
+		EARLIEST(now_ms(n)); /* held questions and nothing to wait for */
 	}
 	for (int i = 0; i < REJOIN_MAX; i++)
 		if (n->rejoin[i].chan[0])
@@ -710,7 +633,7 @@ static void join(struct ircnet *n, const char *chan, const char *key)
 		log_error("[%s] cannot join \"%s\": not a valid channel name or key", netname(n), chan);
 		return;
 	}
-	enqueue(n, line, (size_t)len, 0);
+	enqueue(n, OUTQ_SELF, line, (size_t)len);
 }
 
 /* ---- incoming commands ---- */
@@ -744,17 +667,7 @@ static void h_pong(struct ircnet *n, struct irc_msg *m)
 	unsigned long seq = strtoul(tok + 2, &end, 10);
 	if (*end || seq > 0xffffffffUL)
 		return;
-	int k = 0;
-	while (k < n->fc_n && n->fc[(n->fc_head + k) % FC_PINGS].seq != (unsigned)seq)
-		k++;
-	if (k == n->fc_n)
-		return; /* not ours, or from before a window reset */
-	for (int i = 0; i <= k; i++) {
-		struct fc_ping *p = &n->fc[n->fc_head];
-		n->fc_unacked = n->fc_unacked > p->bytes ? n->fc_unacked - p->bytes : 0;
-		n->fc_head = (n->fc_head + 1) % FC_PINGS;
-		n->fc_n--;
-	}
+	outq_pong(n->oq, (unsigned)seq); /* not ours, or from before a reset: ignored */
 }
 
 static void h_error(struct ircnet *n, struct irc_msg *m)
@@ -1054,10 +967,44 @@ static int is_channel(const char *target)
 	return (target[0] && strchr("#&+!", target[0])) || ((target[0] == '@' || target[0] == '%') && target[1]);
 }
 
+/* A user's identity for the per-user limits and the fair queue (issue
+ * 10): the services account when the server tags it (and we asked for
+ * the tag), else user@host from the source, else the nick; a nick change
+ * keeps it.  The prefixes keep an account from passing for a host. */
+static void identity(const char *source, const char *nick, const char *account, char *out, size_t cap)
+{
+	struct irc_userhost u;
+	if (account && *account) {
+		snprintf(out, cap, "a:%s", account);
+		return;
+	}
+	irc_userhost_split(source, &u);
+	if (u.user_len || u.host_len)
+		snprintf(out, cap, "h:%.*s@%.*s", (int)u.user_len, u.user, (int)u.host_len, u.host);
+	else
+		snprintf(out, cap, "n:%s", nick);
+}
+
+/* The fair queue's key for an identity (FNV-1a, RFC 1459 case-folded like
+ * nicks; never OUTQ_SELF). */
+static uint64_t ident_key(const char *id)
+{
+	uint64_t h = 1469598103934665603ULL;
+	for (const char *p = id; *p; p++) {
+		unsigned char c = (unsigned char)*p;
+		if (c >= 'A' && c <= '^')
+			c = (unsigned char)(c + 32);
+		h = (h ^ c) * 1099511628211ULL;
+	}
+	return h == OUTQ_SELF ? 1 : h;
+}
+
 /* Sends a bot answer: paragraphs split on '\n', each sanitised and split
  * at the room left by the server's prefix; in a channel the first line
- * starts with "nick: " (issue 3). */
-static void send_answer(struct ircnet *n, const char *asker, const char *chan, struct bot_out *o)
+ * starts with "nick: " (issue 3).  Every line is charged to the asker
+ * (key) and the answer is queued whole or not at all (issue 10). */
+static void send_answer(struct ircnet *n, uint64_t key, const char *asker, const char *chan,
+                        struct bot_out *o)
 {
 	const char *cmd = o->kind == BOT_LIMITED ? "NOTICE" : "PRIVMSG";
 	const char *target = chan && o->kind != BOT_LIMITED ? chan : asker;
@@ -1065,8 +1012,10 @@ static void send_answer(struct ircnet *n, const char *asker, const char *chan, s
 	size_t textlen = o->len < sizeof o->text ? o->len : sizeof o->text - 1;
 	int lines = 0, first = 1;
 	char *p = o->text, *end = o->text + textlen;
+	char out[IRCNET_ANSWER_LINES][IRC_LINE_MAX];
+	size_t outlen[IRCNET_ANSWER_LINES], bytes = 0;
 	*end = '\0';
-	while (p < end) {
+	while (p < end && lines < IRCNET_ANSWER_LINES + 1) {
 		char *nl = memchr(p, '\n', (size_t)(end - p));
 		char *pe = nl ? nl : end;
 		size_t pl = irc_sanitize(p, (size_t)(pe - p));
@@ -1080,7 +1029,8 @@ static void send_answer(struct ircnet *n, const char *asker, const char *chan, s
 				break;
 			if (lines == IRCNET_ANSWER_LINES) {
 				log_warn("[%s] answer to %s cut after %d lines", netname(n), asker, lines);
-				return;
+				lines++;
+				break;
 			}
 			char text[IRC_LINE_MAX];
 			size_t used = 0;
@@ -1093,24 +1043,37 @@ static void send_answer(struct ircnet *n, const char *asker, const char *chan, s
 			size_t k = irc_split_next(q, pl, room - used);
 			memcpy(text + used, q, k);
 			text[used + k] = '\0';
-			char line[IRC_LINE_MAX];
-			int len = build(line, cmd, 2, target, text);
-			if (len >= 0)
-				enqueue(n, line, (size_t)len, 1);
-			lines++;
+			int len = build(out[lines], cmd, 2, target, text);
+			if (len >= 0) {
+				outlen[lines] = (size_t)len;
+				bytes += (size_t)len + 2;
+				lines++;
+			}
 			first = 0;
 			q += k;
 			pl -= k;
 		}
 		p = pe + 1;
 	}
+	if (lines > IRCNET_ANSWER_LINES)
+		lines = IRCNET_ANSWER_LINES;
+	if (lines == 0)
+		return;
+	if (!outq_room(n->oq, key, lines, bytes)) {
+		if (n->dropped++ % 100 == 0)
+			log_warn("[%s] %s has %d lines waiting already: a %d-line answer dropped (%lu dropped "
+			         "so far)", netname(n), asker, outq_user_lines(n->oq, key), lines, n->dropped);
+		return;
+	}
+	for (int i = 0; i < lines; i++)
+		enqueue(n, key, out[i], outlen[i]);
 }
 
 static void h_privmsg(struct ircnet *n, struct irc_msg *m)
 {
 	if (m->nparams < 2 || !m->source)
 		return;
-	char nick[NICK_MAX];
+	char nick[NICK_MAX], id[IDENT_MAX];
 	if (irc_source_nick(m->source, nick, sizeof nick) != 0 || !nick[0] || strchr(nick, '.'))
 		return; /* a server, not a user */
 	if (irc_nick_eq(nick, n->nick))
@@ -1119,26 +1082,16 @@ static void h_privmsg(struct ircnet *n, struct irc_msg *m)
 	/* params point into n->line, our own buffer: safe to rewrite. */
 	char *text = (char *)m->params[1];
 	int priv = !is_channel(target);
-	struct irc_ctcp c;
-	if (irc_ctcp_parse(text, &c)) {
-		char line[IRC_LINE_MAX];
-		int len = irc_ctcp_reply(&c, nick, FAQBOT_VERSION, line, IRC_LINE_MAX - 2);
-		if (len >= 0) {
-			log_info("[%s] CTCP %.*s from %s", netname(n), (int)c.cmd_len < 20 ? (int)c.cmd_len : 20, c.cmd, nick);
-			enqueue(n, line, (size_t)len, 1);
-		}
-		return;
-	}
-	size_t len = irc_sanitize(text, strlen(text));
 	/* Only trust account from the server's account-tag when we asked for
 	 * it: admin rights come from the account, never from the nick. */
 	const char *account = (n->caps & CAP_ACCOUNT) ? irc_tag(m, "account") : NULL;
+	identity(m->source, nick, account, id, sizeof id);
+	uint64_t key = ident_key(id);
 	struct bot_msg bm = {
 		.network = netname(n),
 		.sender = nick,
 		.account = account,
-		.text = text,
-		.len = len,
+		.user_id = id,
 		.is_private = priv,
 		.mentioned = 0,
 		.own_name = n->nick,
@@ -1147,11 +1100,31 @@ static void h_privmsg(struct ircnet *n, struct irc_msg *m)
 		.now_ms = now_ms(n),
 		.now = 0,
 	};
+	struct irc_ctcp c;
+	if (irc_ctcp_parse(text, &c)) {
+		char line[IRC_LINE_MAX];
+		int len = irc_ctcp_reply(&c, nick, FAQBOT_VERSION, line, IRC_LINE_MAX - 2);
+		if (len < 0)
+			return;
+		/* A CTCP reply is charged to the asker too: a small bucket of
+		 * its own, then one notice, then silence (issue 10). */
+		int r = bot_minor_take(n->bot, &bm, &n->out);
+		if (r > 0)
+			log_info("[%s] CTCP %.*s from %s", netname(n), (int)c.cmd_len < 20 ? (int)c.cmd_len : 20,
+			         c.cmd, nick);
+		if (r > 0)
+			enqueue(n, key, line, (size_t)len);
+		else if (r == 0)
+			send_answer(n, key, nick, NULL, &n->out);
+		return;
+	}
+	bm.len = irc_sanitize(text, strlen(text));
+	bm.text = text;
 	if (!bot_handle(n->bot, &bm, &n->out))
 		return;
 	log_debug("[%s] answering %s%s%s (kind %d, %zu bytes)", netname(n), nick, priv ? "" : " in ",
 	          priv ? "" : target, (int)n->out.kind, n->out.len);
-	send_answer(n, nick, priv ? NULL : target, &n->out);
+	send_answer(n, key, nick, priv ? NULL : target, &n->out);
 }
 
 static const struct {
@@ -1197,15 +1170,15 @@ static const struct {
 /* Whether a question must wait in the inbox: with the throttle lifted,
  * while lines wait to be sent (window closed, socket full) or older
  * questions wait.  With the throttle on, questions are handled at once
- * so the per-user limit sees them when they arrive; the 128-line queue
- * and its drop-oldest rule bound what waits. */
+ * so the per-user limit sees them when they arrive; the per-user share of
+ * the fair queue bounds what waits. */
 static int must_hold(const struct ircnet *n)
 {
-	return !throttled(n) && n->st == ST_REGISTERED && (n->q.n > 0 || n->inbox.n > 0);
+	return !throttled(n) && n->st == ST_REGISTERED && (outq_lines(n->oq) > 0 || n->inbox.n > 0);
 }
 
-/* Keeps a PRIVMSG for later as "[@account=A ]:nick PRIVMSG target :text":
- * what h_privmsg reads of it, without the other tags and the user@host. */
+/* Keeps a PRIVMSG for later as "[@account=A ]:nick!user@host PRIVMSG
+ * target :text": what h_privmsg reads of it, without the other tags. */
 static void hold(struct ircnet *n, const struct irc_msg *m)
 {
 	char buf[IRC_READ_MAX + 1], nick[NICK_MAX];
@@ -1215,7 +1188,7 @@ static void hold(struct ircnet *n, const struct irc_msg *m)
 	if (account && (!*account || strpbrk(account, " ;\\")))
 		account = NULL; /* cannot be re-read: handled without rights */
 	int len = snprintf(buf, sizeof buf, "%s%s%s:%s PRIVMSG %s :%s", account ? "@account=" : "",
-	                   account ? account : "", account ? " " : "", nick, m->params[0], m->params[1]);
+	                   account ? account : "", account ? " " : "", m->source, m->params[0], m->params[1]);
 	if (len < 0 || (size_t)len >= sizeof buf || strpbrk(buf, "\r\n")) /* tag values are unescaped */
 		return;
 	if (n->inbox.n >= IRCNET_QUEUE_FAST_MAX ||
@@ -1225,7 +1198,7 @@ static void hold(struct ircnet *n, const struct irc_msg *m)
 			         "(%lu dropped so far)", netname(n), n->inbox.n, nick, n->held_dropped);
 		return;
 	}
-	fifo_put(&n->inbox, buf, (size_t)len, 0, 0);
+	fifo_put(&n->inbox, buf, (size_t)len);
 }
 
 static void handle_line(struct ircnet *n, size_t len, int held)
@@ -1265,6 +1238,13 @@ struct ircnet *ircnet_new(const struct irc_config *cfg, struct bot *bot,
 	n->bot = bot;
 	n->io = io;
 	n->io_arg = arg;
+	snprintf(n->name, sizeof n->name, "%s", cfg->name ? cfg->name : "irc");
+	struct outq_limits lim;
+	limits(cfg, &lim);
+	if (!(n->oq = outq_new(&lim, 0))) { /* the clock starts at ircnet_connected */
+		free(n);
+		return NULL;
+	}
 	n->st = ST_IDLE;
 	n->timer_at = -1;
 	n->rng = ((uint64_t)time(NULL) << 20) ^ (uint64_t)(uintptr_t)n ^ 0x9E3779B97F4A7C15ULL;
@@ -1297,11 +1277,8 @@ void ircnet_connected(struct ircnet *n)
 	n->capreq[0] = '\0';
 	n->nick_tries = 0;
 	n->user[0] = n->host[0] = '\0';
-	fifo_clear(&n->q);
+	outq_reset(n->oq, n->last_rx);
 	fifo_clear(&n->inbox);
-	fc_reset(n);
-	n->tokens = burst(n);
-	n->refill_ms = n->last_rx;
 	n->skipping = 0;
 	memset(n->rejoin, 0, sizeof n->rejoin);
 	set_nick(n, c->nick);
@@ -1367,12 +1344,11 @@ void ircnet_closed(struct ircnet *n, const char *reason)
 	enum state was = n->st;
 	if (was == ST_DONE || was == ST_WAITING || was == ST_IDLE)
 		return;
-	if (n->q.n || n->inbox.n)
+	if (outq_lines(n->oq) || n->inbox.n)
 		log_info("[%s] %d queued lines and %d held questions dropped with the connection",
-		         netname(n), n->q.n, n->inbox.n);
-	fifo_clear(&n->q);
+		         netname(n), outq_lines(n->oq), n->inbox.n);
+	outq_reset(n->oq, now_ms(n));
 	fifo_clear(&n->inbox);
-	fc_reset(n);
 	n->cap_busy = n->sasl_busy = 0;
 	if (was == ST_QUITTING) {
 		log_info("[%s] disconnected after QUIT", netname(n));
@@ -1403,11 +1379,9 @@ void ircnet_tick(struct ircnet *n)
 			log_warn("[%s] %s: reconnecting", netname(n), why);
 			n->io->close(n, n->io_arg, 0, why);
 		} else {
-			if (n->fc_n && t - n->fc[n->fc_head].at >= IRCNET_WINDOW_TIMEOUT_MS) {
+			if (outq_window_expired(n->oq, t))
 				log_warn("[%s] no PONG to the flow-control PING within %d s: reopening the send window",
 				         netname(n), IRCNET_WINDOW_TIMEOUT_MS / 1000);
-				fc_reset(n);
-			}
 			if (lag && !n->ping_sent && t - n->last_rx >= lag / 2) {
 				n->ping_sent = 1;
 				sendf(n, "PING :faqbot-lag");
@@ -1469,22 +1443,17 @@ const char *ircnet_nick(const struct ircnet *n)
 
 void ircnet_set_config(struct ircnet *n, const struct irc_config *cfg)
 {
-	/* The time since the last refill earned tokens at the old rate:
-	 * count it now, so the new rate and burst start from a settled
-	 * bucket and the queued lines keep a deadline (issue 3: a reload
-	 * mid-answer). */
-	if (throttled(n))
-		refill(n);
-	else
-		n->refill_ms = now_ms(n);
-	int was_throttled = throttled(n);
+	/* outq counts the time since the last refill at the old rate, so the
+	 * new rate and burst start from a settled bucket and the queued
+	 * lines keep a deadline (issue 3: a reload mid-answer). */
+	struct outq_limits lim;
 	n->cfg = cfg;
-	if (throttled(n) && !was_throttled)
-		n->tokens = burst(n);
-	if (throttled(n) && n->tokens > burst(n))
-		n->tokens = burst(n);
-	if (connected(n))
-		flush(n);
+	limits(cfg, &lim);
+	outq_set_limits(n->oq, &lim, now_ms(n));
+	/* No flush here: a reload runs inside bot_handle (an admin's
+	 * !reload on this or another network), and flushing would answer
+	 * held questions, another !reload among them, under it.  The tick,
+	 * armed for now when lines may go, does it from the loop. */
 	rearm(n);
 }
 
@@ -1635,7 +1604,7 @@ void ircnet_free(struct ircnet *n)
 			loop_timer_cancel(n->lp, n->timer);
 		net_free(n->conn);
 	}
-	free(n->q.buf);
+	outq_free(n->oq);
 	free(n->inbox.buf);
 	free(n);
 }

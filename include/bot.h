@@ -53,6 +53,9 @@ struct bot_msg {
 	const char *account;  /* services account / Matrix user id; NULL
 			       * when unknown.  Admin rights come from this,
 			       * never from the nick. */
+	const char *user_id;  /* who the per-user limits count: on IRC the
+			       * account, else user@host (a nick change
+			       * keeps the bucket); NULL: sender */
 	const char *text;     /* UTF-8, no CR/LF/NUL needed to be valid */
 	size_t len;
 	int is_private;       /* private message / direct chat */
@@ -94,6 +97,19 @@ struct bot_out {
  *   otherwise a polite refusal in private, nothing in a channel.
  * Never answers own_name or a sender in policy->ignore / [bot] ignore. */
 int bot_handle(struct bot *b, const struct bot_msg *m, struct bot_out *out);
+
+/* Small replies that are not answers (a refusal of an admin command, a
+ * CTCP reply sent by the transport) have a per-user bucket of their own:
+ * BOT_MINOR_BURST at once, then BOT_MINOR_PER_MIN a minute, whatever the
+ * question limit (issue 10: 150 CTCP PINGs queued 150 replies).  Lifted
+ * with the question limit (user_rate = 0). */
+#define BOT_MINOR_BURST 3
+#define BOT_MINOR_PER_MIN 3
+/* Takes one token of m's sender (keyed like bot_handle's limit).  1: send
+ * the reply; 0: over the limit, send out instead (the one "slow down"
+ * notice, kind BOT_LIMITED); -1: over the limit and already told: send
+ * nothing. */
+int bot_minor_take(struct bot *b, const struct bot_msg *m, struct bot_out *out);
 
 /* Today's date in the configured time zone at wall-clock time now. */
 struct date bot_today(const struct bot *b, time_t now);

@@ -1,8 +1,8 @@
 /* ircnet.h - one IRC network's client state machine: registration with
  * IRCv3 CAP and SASL (PLAIN, EXTERNAL), nick fallback, joins and rejoins,
- * PING/PONG and the lag check, reconnect with backoff and jitter, the
- * outgoing throttle and flow-control window, and PRIVMSG -> struct bot ->
- * reply lines.
+ * PING/PONG and the lag check, reconnect with backoff and jitter, and
+ * PRIVMSG -> struct bot -> reply lines, queued in a fair output queue
+ * (outq.h: throttle, flow-control window, round-robin between users).
  * The protocol logic talks to the world through struct ircnet_io, so it
  * runs without sockets in tests; ircnet_start wires it to net.h and the
  * loop's timers. */
@@ -12,38 +12,36 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "outq.h"
+
 struct loop;
 struct bot;
 struct irc_config;
 struct ircnet;
 
-/* Lines waiting in the outgoing queue, at most, while the throttle is on
- * (at 1 line/s an older answer would come minutes late). */
+/* Lines waiting in the outgoing queue (outq.h), at most, while the
+ * throttle is on (at 1 line/s an older answer would come minutes late),
+ * and at most IRCNET_USER_LINES of them for one user: two answers of the
+ * longest kind (the stages, 10 lines).  Lines leave round-robin between
+ * users, so a user's answer waits behind at most one line of each other
+ * user with lines waiting (issue 10). */
 #define IRCNET_QUEUE_MAX 128
+#define IRCNET_USER_LINES 20
 /* With the throttle lifted (throttle_rate = 0) the queue only waits for
  * the flow-control window below, which drains in milliseconds: it holds
  * up to this many lines and bytes (a burst of questions answered at
- * once), then drops the oldest answer line. */
+ * once, from one asker as much as from many). */
 #define IRCNET_QUEUE_FAST_MAX 16384
 #define IRCNET_QUEUE_BYTES (4 * 1024 * 1024)
 /* While lines wait for the window, questions wait unanswered (a third of
  * an answer's size) in an inbox of IRCNET_QUEUE_FAST_MAX lines and this
  * many bytes at most; beyond, new questions are dropped with a log line. */
 #define IRCNET_INBOX_BYTES (2 * 1024 * 1024)
-/* Flow control: bytes of throttled lines (answers, JOINs) sent that the
- * server has not yet confirmed processing, at most.  A "PING :fb<seq>"
- * follows every IRCNET_WINDOW / 2 bytes and its PONG confirms everything
- * sent before it.  A server reads a client's socket in chunks (InspIRCd:
- * <performance netbuffersize>, 10 KiB by default, 64 KiB at most) and
- * may not read again until new data arrives; a bot that keeps more
- * than that unread in the server's socket stalls on TCP zero-window
- * probes (~200 ms each) or meets "RecvQ exceeded".  Registration, PONG,
- * QUIT and the lag PING are not counted. */
-#define IRCNET_WINDOW (16 * 1024)
-/* A window PING unanswered this long reopens the window (with a log
- * line): a server or bouncer that drops PINGs slows the bot, never
- * wedges it.  A silent server is the lag check's business. */
-#define IRCNET_WINDOW_TIMEOUT_MS 10000
+/* Flow control: see OUTQ_WINDOW in outq.h (a PING every half window, its
+ * PONG confirms what the server has read). Registration, PONG, QUIT and
+ * the lag PING are not counted. */
+#define IRCNET_WINDOW OUTQ_WINDOW
+#define IRCNET_WINDOW_TIMEOUT_MS OUTQ_WINDOW_TIMEOUT_MS
 /* Lines one answer may take; the rest is cut with a log line.  The
  * longest answer of the knowledge, the stages (knowledge/answers.ini),
  * is 10 paragraphs of one line each; a paragraph longer than the room a

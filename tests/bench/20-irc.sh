@@ -10,6 +10,11 @@
 # burst in one write (answers/s, lost answers), and each bot's peak RSS
 # (VmHWM).  Every wait is bounded.  IRC_BENCH_SEQ / IRC_BENCH_BURST change
 # the counts (Limnoria gets a tenth: it is ~100x slower).
+# Then faqbot alone: IRC_BENCH_GAP_RUNS (10) bursts of IRC_BENCH_GAP_BURST
+# (5,000) questions, each from a new client; the largest silence between
+# two answers of a burst is reported, and one of 0.5 s or more fails the
+# benchmark (issue 10: in 3 of 10 runs the last few answers came after a
+# one-second stall).
 source "$(dirname "$0")/../lib.sh"
 source "$ROOT/tests/irc/servers.sh"
 need_debs inspircd limnoria eggdrop
@@ -195,3 +200,25 @@ echo "faqbot vs eggdrop (issue 3 targets: p50 <= eggdrop's, answers/s >= 2x, pea
 	"answers/s $R_faqbot_rate vs $R_eggdrop_rate ($(echo "scale=2; $R_faqbot_rate / $R_eggdrop_rate" | bc)x)," \
 	"peak $((R_faqbot_hwm / 1024)) vs $((R_eggdrop_hwm / 1024)) MiB"
 [ "$R_faqbot_lost" = 0 ] || die "faqbot lost $R_faqbot_lost answers of the burst"
+
+# --- the end of a burst: no stall (issue 10) ------------------------------
+GAP_RUNS=${IRC_BENCH_GAP_RUNS:-10}
+GAP_BURST=${IRC_BENCH_GAP_BURST:-5000}
+kill "$EGG_PID" "$LIM_PID" "$ECHO_PID" 2>/dev/null || true
+worst=0 worst_run=0 gaps=()
+for ((i = 1; i <= GAP_RUNS; i++)); do
+	kill -0 "$FAQ_PID" 2>/dev/null || die "faqbot is not running"
+	out=$("$LC" burst 127.0.0.1 "$P" "gap_$i" '#b-faqbot' faqbot "$GAP_BURST" "$Q" "$TIMEOUT") ||
+		die "gap run $i: the load client failed: $out"
+	gap=$(echo "$out" | sed -n 's/.*max_gap_ms=\([0-9.]*\).*/\1/p')
+	lost=$(echo "$out" | sed -n 's/.* lost=\([0-9]*\).*/\1/p')
+	after=$(echo "$out" | sed -n 's/.*after_gap=\([0-9]*\).*/\1/p')
+	rate=$(echo "$out" | sed -n 's/.*rate=\([0-9]*\).*/\1/p')
+	[ "$lost" = 0 ] || die "gap run $i: faqbot lost $lost answers of $GAP_BURST"
+	gaps+=("$gap")
+	log "gap run $i: $GAP_BURST questions, $rate answers/s, largest gap ${gap} ms ($after answers after it)"
+	if [ "$(echo "$gap > $worst" | bc)" = 1 ]; then worst=$gap; worst_run=$i; fi
+done
+echo "faqbot, $GAP_RUNS bursts of $GAP_BURST: largest gap between two answers per run (ms): ${gaps[*]};" \
+	"worst ${worst} ms (run $worst_run)"
+[ "$(echo "$worst < 500" | bc)" = 1 ] || die "a burst stalled: ${worst} ms without an answer (issue 10: at most 500 ms)"

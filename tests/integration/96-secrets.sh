@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Secrets and files (issue 6): a bot holding an IRC SASL password, a Matrix
-# password, an access token and a pickle key runs at log level debug
+# Secrets and files (issue 6): a bot holding an IRC SASL password, a
+# channel key (issue 10), a Matrix password, an access token and a pickle
+# key runs at log level debug
 # against a real ngircd and a homeserver address where nothing answers;
 # none of the secrets may appear in its output, in `check -c`, in an error
 # message, or in the captured output of any earlier integration script
@@ -17,7 +18,8 @@ IRC_PW=irc-sasl-Zq8vK2$$
 MX_PW=matrix-pw-Hn4tR7$$
 MX_TOKEN=syt_ZmFxYm90_secrettoken$$_0xAbCd
 PICKLE=pickle-key-Wm3xP9$$
-secret "$IRC_PW" "$MX_PW" "$MX_TOKEN" "$PICKLE"
+CHAN_KEY=chankey-Rt5yU1$$
+secret "$IRC_PW" "$MX_PW" "$MX_TOKEN" "$PICKLE" "$CHAN_KEY"
 
 ngircd_start ng
 DEAD=$(free_port) # nothing listens: every Matrix request fails and is logged
@@ -34,7 +36,7 @@ port = $ng_PORT
 tls = no
 allow_plaintext_password = yes
 nick = faqbot
-channels = #faq
+channels = #faq, #secret $CHAN_KEY
 sasl_mechanism = PLAIN
 sasl_username = faqbot
 sasl_password = $IRC_PW
@@ -76,6 +78,7 @@ for f in "$WORK"/state/faqbot.db-*; do
 	check "$(basename "$f") not readable by others" [ $(( 0$(stat -c %a "$f") & 077 )) = 0 ]
 done
 check "the IRC side ran at debug level" grep -q 'PRIVMSG\|JOIN\|<<' "$WORK/run1.log"
+check "the keyed channel's JOIN is logged, its key redacted" grep -q '>> JOIN #secret <redacted>' "$WORK/run1.log"
 check "the Matrix side failed and said so" grep -qi "matrix\|127.0.0.1:$DEAD" "$WORK/run1.log"
 
 # A state file made wider by hand is tightened at the next start.

@@ -312,6 +312,11 @@ struct load {
 	int64_t *lat;   /* seq: ns per answer */
 	int64_t sent_at, first_sent, last_answer;
 	long answered, want;
+	/* burst: the longest silence between two answers, and how many
+	 * answers were still to come after it (issue 10: a 1 s stall held
+	 * the last few answers of a burst) */
+	int64_t max_gap;
+	long gap_after;
 };
 
 static void load_cb(struct conn *c, struct msg *m, int64_t t, void *arg)
@@ -322,6 +327,10 @@ static void load_cb(struct conn *c, struct msg *m, int64_t t, void *arg)
 		return;
 	if (L->lat && L->answered < L->want)
 		L->lat[L->answered] = t - L->sent_at;
+	if (L->last_answer && t - L->last_answer > L->max_gap) {
+		L->max_gap = t - L->last_answer;
+		L->gap_after = L->answered;
+	}
 	L->answered++;
 	L->last_answer = t;
 }
@@ -393,8 +402,10 @@ static void run_burst(struct conn *c, long n, const char *q, int timeout)
 			break;
 	}
 	double secs = L.last_answer ? (double)(L.last_answer - L.first_sent) / 1e9 : 0;
-	printf("mode=burst n=%ld answered=%ld lost=%ld secs=%.3f rate=%.0f\n", n, L.answered,
-	       n - L.answered > 0 ? n - L.answered : 0, secs, secs > 0 ? (double)L.answered / secs : 0);
+	printf("mode=burst n=%ld answered=%ld lost=%ld secs=%.3f rate=%.0f max_gap_ms=%.1f after_gap=%ld\n",
+	       n, L.answered, n - L.answered > 0 ? n - L.answered : 0, secs,
+	       secs > 0 ? (double)L.answered / secs : 0, (double)L.max_gap / 1e6,
+	       L.max_gap ? L.answered - L.gap_after : 0);
 }
 
 int main(int argc, char **argv)

@@ -46,7 +46,16 @@ def check(name, cond, detail=""):
 	ok(name)
 
 
+_users = [0]
+
+
 def client(nick, port=None, **kw):
+	"""A test client.  Each gets a user name of its own ("tN"): the bot's
+	per-user limits count user@host (issue 10), and every client here
+	comes from 127.0.0.1."""
+	if not kw.get("user"):
+		_users[0] += 1
+		kw["user"] = "t%d" % _users[0]
 	c = Client(HOST, int(port or ENV["IRC_PORT"]), nick,
 	           log=os.path.join(LOGDIR, "clients.log"), **kw)
 	return c.connect()
@@ -612,7 +621,81 @@ def phase_stages():
 	c.sock.close()
 
 
-PHASES = {"stages": phase_stages, "ngircd": phase_ngircd, "restart": phase_restart, "sasl": phase_sasl}
+def phase_fairness():
+	"""22-irc-fairness: see the test script's header."""
+	bot = ENV.get("BOT_NICK", "faqbot")
+	limit = float(ENV.get("FAIR_LIMIT_S", "5"))
+	# Each with a user name of its own: the limits count user@host.
+	mallory, alice, boss, watcher = clients([
+		("mallory", {"port": ENV["FAST_PORT"], "user": "mallory"}),
+		("alice", {"user": "alice"}),
+		("boss", {"sasl": ("PLAIN", "boss", "bosspass123"), "user": "boss"}),
+		("watcher", {"user": "watcher"})])
+	for c in (alice, watcher):
+		c.join("#faq")
+	wait_bot_in(watcher, "#faq", bot, timeout=20)
+	acc = whois_account(watcher, "boss")
+	check("boss is logged in to services as boss", acc == "boss", "WHOIS account %r" % acc)
+
+	# The flood, in one write: six questions whose answer is the 10-line
+	# stages, 150 CTCP PINGs and 150 !status (refused: not an admin).
+	stages = "!faq quelles sont les étapes de diffusion ?"
+	flood = ["PRIVMSG %s :%s" % (bot, stages)] * 6
+	for i in range(150):
+		flood.append("PRIVMSG %s :\x01PING %d\x01" % (bot, i))
+		flood.append("PRIVMSG %s :!status" % bot)
+	ms = mallory.mark()
+	mallory.send_many(flood)
+	# Until the bot has started answering mallory, so alice comes after.
+	try:
+		mallory.wait(lambda m: is_bot(m, bot) and m.command in ("PRIVMSG", "NOTICE"), 15, since=ms,
+		             what="the bot's first reply to the flood")
+	except Timeout as e:
+		raise Fail("flood: %s\n%s" % (e, bot_log_tail()))
+	time.sleep(1.0)
+	q = "que veut dire l'état ARCH ?"
+	s = alice.mark()
+	t0 = time.monotonic()
+	alice.privmsg(bot, q)
+	lines = await_answer("alice's question during the flood", alice, bot, "alice", "alice", q, s,
+	                     timeout=limit + 30, prefixed=False)
+	dt = lines[-1].t - t0
+	got = mallory.received(lambda m: is_bot(m, bot) and m.command in ("PRIVMSG", "NOTICE"), since=ms)
+	check("alice's whole answer came within %gs of her question during the flood (%.1fs; %d lines "
+	      "to mallory by then)" % (limit, dt, len([m for m in got if m.t <= lines[-1].t])), dt <= limit,
+	      "took %.1fs: the flooder's replies held it" % dt)
+
+	# !reload from the admin account, in private: answered, and the bot
+	# goes on (issue 10: the reload freed the config the handler read).
+	n0 = len(bot_log())
+	s = boss.mark()
+	boss.privmsg(bot, "!reload")
+	try:
+		m = boss.wait(lambda m: is_bot(m, bot) and m.command == "PRIVMSG", limit + 20, since=s,
+		              what="the answer to !reload")
+	except Timeout as e:
+		raise Fail("!reload: %s\nbot log:\n%s" % (e, bot_log_tail()))
+	check("!reload from the admin account: done (%r)" % m.text[:60], m.text.startswith("Rechargement effectué"),
+	      "got %r" % m.text)
+	wait_log("!reload logged with the account and the network", r"^.*admin boss \(irc\.in\) asked for a reload: done.*$", n0)
+	s = watcher.mark()
+	q2 = "quand sera visible ma session validée hier sur Kairos ?"
+	alice.privmsg("#faq", "%s: %s" % (bot, q2))
+	await_answer("after !reload the bot still answers", watcher, bot, "#faq", "alice", q2, s,
+	             timeout=limit + 30)
+	check("the bot is still running", bot_alive(), "it exited:\n" + bot_log_tail())
+	got = mallory.received(lambda m: is_bot(m, bot) and m.command in ("PRIVMSG", "NOTICE"), since=ms)
+	ctcp = [m for m in got if m.command == "NOTICE" and m.text.startswith("\x01PING")]
+	refused = [m for m in got if m.command == "PRIVMSG" and m.text.startswith("Désolé")]
+	check("the flooder got %d lines in %.0fs: at most 1 line/s, %d CTCP replies and %d refusals "
+	      "(at most 3 each)" % (len(got), time.monotonic() - t0, len(ctcp), len(refused)),
+	      len(ctcp) <= 3 and len(refused) <= 3 and len(got) <= 4 + time.monotonic() - t0 + 2,
+	      "lines: %s" % [m.text[:30] for m in got])
+	for c in (mallory, alice, boss, watcher):
+		c.sock.close()
+
+
+PHASES = {"fairness": phase_fairness, "stages": phase_stages, "ngircd": phase_ngircd, "restart": phase_restart, "sasl": phase_sasl}
 
 if __name__ == "__main__":
 	t0 = time.monotonic()

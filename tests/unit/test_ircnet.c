@@ -649,20 +649,35 @@ static void test_throttle(void **state)
 	advance(x, 501);
 	assert_int_equal(x->f.nsent - x->f.cursor, 1);
 	skip_all(x);
-	/* the queue is capped: a flood from many users drops the oldest */
+	/* drain what is left of the ten */
+	for (int i = 0; i < 20; i++) {
+		advance(x, 1000);
+		answer_pings(x);
+	}
+	/* 300 nicks on one user@host are one user (issue 10): their share
+	 * of the queue, IRCNET_USER_LINES, waits; the first ones, whole */
 	for (int i = 0; i < 300; i++) {
 		snprintf(line, sizeof line, ":flood%d!u@h PRIVMSG faqbot :quand sera visible ma session ?", i);
 		srv(x, line);
 	}
-	assert_int_equal(x->f.nsent - x->f.cursor, 0);
-	int drained = 0;
+	int drained = answer_pings(x);
 	for (int i = 0; i < 2000; i++) {
 		advance(x, 1000);
 		drained += answer_pings(x);
 	}
-	assert_true(drained >= IRCNET_QUEUE_MAX - 10 && drained <= IRCNET_QUEUE_MAX);
-	/* the newest were kept */
-	assert_memory_equal(x->f.sent[x->f.nsent - 1], "PRIVMSG flood299 :", 18);
+	assert_int_equal(drained, 4 + IRCNET_USER_LINES); /* the burst went at once */
+	assert_memory_equal(x->f.sent[x->f.nsent - 1], "PRIVMSG flood23 :", 17);
+	/* 300 users, one line each: the queue holds IRCNET_QUEUE_MAX */
+	for (int i = 0; i < 300; i++) {
+		snprintf(line, sizeof line, ":flood%d!u@h%d PRIVMSG faqbot :quand sera visible ma session ?", i, i);
+		srv(x, line);
+	}
+	drained = answer_pings(x);
+	for (int i = 0; i < 2000; i++) {
+		advance(x, 1000);
+		drained += answer_pings(x);
+	}
+	assert_int_equal(drained, 4 + IRCNET_QUEUE_MAX);
 }
 
 static void test_unthrottled_backpressure(void **state)
@@ -761,6 +776,195 @@ static void test_admin_needs_account_tag(void **state)
 	/* same command, different answer: rights come from the account tag,
 	 * never from the nick */
 	assert_string_not_equal(admin + 17, refused + 14);
+}
+
+/* ---- fairness and per-user limits (issue 10) ---- */
+
+/* Lines sent from the cursor on that start with prefix. */
+static int count_prefix(struct fx *x, const char *prefix)
+{
+	int n = 0;
+	for (int i = x->f.cursor; i < x->f.nsent; i++)
+		if (strncmp(x->f.sent[i], prefix, strlen(prefix)) == 0)
+			n++;
+	return n;
+}
+
+/* Under the default throttle, one user asking for the 10-line stages
+ * answer six times and flooding CTCP and !status does not hold another
+ * user's answer: it goes out within two lines (the old single queue put
+ * it behind about 60 lines, a minute at 1 line/s). */
+static void test_fair_between_users(void **state)
+{
+	struct fx *x = *state;
+	x->cfg.throttle_rate = 1;
+	x->cfg.throttle_burst = 4;
+	x->cfg.lag_timeout = 100000;
+	register_plain(x);
+	x->f.now += 60000;
+	skip_all(x);
+	for (int i = 0; i < 6; i++)
+		srv(x, ":mallory!m@evil PRIVMSG faqbot :!faq quelles sont les étapes de diffusion ?");
+	for (int i = 0; i < 50; i++) {
+		srv(x, ":mallory!m@evil PRIVMSG faqbot :\001PING 12345\001");
+		srv(x, ":mallory!m@evil PRIVMSG faqbot :!status");
+	}
+	int first = x->f.nsent - x->f.cursor;
+	assert_int_equal(first, 4); /* the burst, all mallory's */
+	skip_all(x);
+	srv(x, ":alice!a@good PRIVMSG faqbot :que veut dire l'état ARCH ?");
+	int before = -1;
+	for (int i = 0; i < 4 && before < 0; i++) {
+		advance(x, 1000);
+		for (int k = x->f.cursor; k < x->f.nsent; k++)
+			if (strncmp(x->f.sent[k], "PRIVMSG alice :", 15) == 0) {
+				before = k - x->f.cursor;
+				break;
+			}
+	}
+	if (before < 0 || before > 1)
+		fail_msg("alice's answer came after %d of mallory's lines (at most 1 expected)", before);
+	/* mallory's share: the burst, then IRCNET_USER_LINES waiting at
+	 * most (two stages answers), whatever was asked */
+	skip_all(x);
+	for (int i = 0; i < 200; i++) {
+		advance(x, 1000);
+		answer_pings(x);
+	}
+	x->f.cursor = 0;
+	int ctcp = count_prefix(x, "NOTICE mallory :\001PING");
+	int all = count_prefix(x, "NOTICE mallory :") + count_prefix(x, "PRIVMSG mallory :");
+	assert_true(ctcp <= BOT_MINOR_BURST);
+	assert_true(all <= 4 + IRCNET_USER_LINES);
+}
+
+/* The CTCP limit: BOT_MINOR_BURST replies, one notice, then silence;
+ * BOT_MINOR_PER_MIN more a minute later. */
+static void test_ctcp_limited(void **state)
+{
+	struct fx *x = *state;
+	x->cfg.policy.user_rate = 6;
+	x->cfg.policy.user_burst = 5;
+	register_plain(x);
+	for (int i = 0; i < 20; i++)
+		srv(x, ":pinger!p@h PRIVMSG faqbot :\001PING 1\001");
+	for (int i = 0; i < BOT_MINOR_BURST; i++)
+		expect(x, "NOTICE pinger :\001PING 1\001");
+	expect_prefix(x, "NOTICE pinger :Doucement");
+	expect_nothing(x);
+	/* another user is not limited by pinger */
+	srv(x, ":other!o@elsewhere PRIVMSG faqbot :\001VERSION\001");
+	expect_prefix(x, "NOTICE other :\001VERSION");
+	x->f.now += 60000;
+	for (int i = 0; i < 20; i++)
+		srv(x, ":pinger!p@h PRIVMSG faqbot :\001PING 2\001");
+	for (int i = 0; i < BOT_MINOR_PER_MIN; i++)
+		expect(x, "NOTICE pinger :\001PING 2\001");
+	expect_prefix(x, "NOTICE pinger :Doucement");
+	expect_nothing(x);
+}
+
+/* Refusals of admin commands: the same small limit (bot.c, so Matrix
+ * has it too). */
+static void test_refusals_limited(void **state)
+{
+	struct fx *x = *state;
+	register_plain(x);
+	for (int i = 0; i < 30; i++)
+		srv(x, ":nosy!n@h PRIVMSG faqbot :!status");
+	for (int i = 0; i < BOT_MINOR_BURST; i++)
+		expect_prefix(x, "PRIVMSG nosy :Désolé");
+	expect_prefix(x, "NOTICE nosy :Doucement");
+	expect_nothing(x);
+}
+
+/* The question limit is keyed by user@host (else the account), not by
+ * the nick: a nick change keeps the bucket. */
+static void test_rate_key_not_nick(void **state)
+{
+	struct fx *x = *state;
+	x->cfg.policy.user_rate = 6;
+	x->cfg.policy.user_burst = 2;
+	start(x);
+	skip_all(x);
+	srv(x, ":irc.test CAP * LS :account-tag");
+	srv(x, ":irc.test CAP * ACK :account-tag");
+	srv(x, ":irc.test 001 faqbot :Welcome faqbot!faq@h");
+	skip_all(x);
+	const char *q = "PRIVMSG faqbot :que veut dire l'état ARCH ?";
+	char line[256];
+	const char *nicks[] = { "bob", "bob_", "bob__" };
+	for (int i = 0; i < 3; i++) {
+		snprintf(line, sizeof line, ":%s!b@home %s", nicks[i], q);
+		srv(x, line);
+	}
+	expect_prefix(x, "PRIVMSG bob :");
+	expect_prefix(x, "PRIVMSG bob_ :");
+	expect_prefix(x, "NOTICE bob__ :Doucement");
+	expect_nothing(x);
+	/* the same nick from another host is someone else */
+	snprintf(line, sizeof line, ":bob!x@elsewhere %s", q);
+	srv(x, line);
+	expect_prefix(x, "PRIVMSG bob :");
+	/* with an account, the account counts, whatever the host */
+	for (int i = 0; i < 3; i++) {
+		snprintf(line, sizeof line, "@account=carol :c%d!c@host%d %s", i, i, q);
+		srv(x, line);
+	}
+	expect_prefix(x, "PRIVMSG c0 :");
+	expect_prefix(x, "PRIVMSG c1 :");
+	expect_prefix(x, "NOTICE c2 :Doucement");
+	expect_nothing(x);
+}
+
+/* An admin's !reload swaps the config and frees the old one from inside
+ * bot_handle: nothing may read the old one afterwards (issue 10: the
+ * network name was read after the free; ASan runs this test). */
+struct reload_fx {
+	struct fx *x;
+	struct irc_config cfg2;
+	char *oldname;
+	int calls;
+};
+
+static int reload_hook(void *arg, char *msg, size_t msglen)
+{
+	struct reload_fx *r = arg;
+	(void)msg;
+	(void)msglen;
+	r->cfg2 = r->x->cfg;
+	r->cfg2.name = strdup("testnet");
+	ircnet_set_config(r->x->f.n, &r->cfg2);
+	/* what run.c's apply_config does with the old config */
+	memset(r->oldname, 'Z', strlen(r->oldname));
+	free(r->oldname);
+	r->oldname = NULL;
+	r->calls++;
+	return 0;
+}
+
+static void test_admin_reload_frees_old_config(void **state)
+{
+	struct fx *x = *state;
+	struct reload_fx r = { .x = x };
+	r.oldname = strdup("testnet");
+	x->cfg.name = r.oldname;
+	bot_set_reload_hook(x->bot, reload_hook, &r);
+	start(x);
+	skip_all(x);
+	srv(x, ":irc.test CAP * LS :account-tag");
+	srv(x, ":irc.test CAP * ACK :account-tag");
+	srv(x, ":irc.test 001 faqbot :Welcome faqbot!faq@h");
+	skip_all(x);
+	srv(x, "@account=root-account :boss!b@h PRIVMSG faqbot :!reload");
+	assert_int_equal(r.calls, 1);
+	expect_prefix(x, "PRIVMSG boss :Rechargement effectué");
+	assert_string_equal(ircnet_nick(x->f.n), "faqbot");
+	srv(x, ":alice!a@h PRIVMSG faqbot :que veut dire l'état ARCH ?");
+	expect_prefix(x, "PRIVMSG alice :");
+	ircnet_free(x->f.n);
+	x->f.n = NULL;
+	free(r.cfg2.name);
 }
 
 /* ---- flow control (IRCNET_WINDOW) ---- */
@@ -984,6 +1188,10 @@ static void test_throttle_reload_midway(void **state)
 	struct irc_config c3 = c2;
 	c3.throttle_rate = 0;
 	ircnet_set_config(x->f.n, &c3);
+	/* from the loop, not from inside set_config (a reload runs inside a
+	 * handler): the tick is armed for now */
+	assert_int_equal(x->f.armed, x->f.now);
+	ircnet_tick(x->f.n);
 	assert_int_equal(answer_pings(x), 6);
 }
 
@@ -1010,6 +1218,11 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_kick_rejoin_and_reconnect, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_quit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_admin_needs_account_tag, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fair_between_users, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ctcp_limited, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_refusals_limited, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rate_key_not_nick, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_admin_reload_frees_old_config, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_flow_window, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_flow_missing_pong, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_flow_later_pong_confirms_earlier, setup, teardown),

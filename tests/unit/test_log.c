@@ -32,6 +32,10 @@ static void test_redact(void **state)
 	check("PASS hunter2", "PASS <redacted>");
 	check("pass :hunter2 with spaces", "pass <redacted>");
 	check("OPER admin s3cret", "OPER admin <redacted>");
+	check("JOIN #secret chankey", "JOIN #secret <redacted>");
+	check("JOIN #a,#b k1,k2", "JOIN #a,#b <redacted>");
+	check("JOIN #open", "JOIN #open");
+	check(":faqbot!u@h JOIN #secret", ":faqbot!u@h JOIN #secret");
 	check("PRIVMSG NickServ :IDENTIFY faqbot s3cret", "PRIVMSG NickServ :IDENTIFY <redacted>");
 	check("@label=1 :me!u@h PRIVMSG nickserv :identify s3cret",
 	      "@label=1 :me!u@h PRIVMSG nickserv :identify <redacted>");
