@@ -61,6 +61,7 @@ struct acc {
 	float *val;
 	int group_start[G__COUNT + 1];
 	uint32_t mask;
+	unsigned bits;
 };
 
 static void add(struct acc *a, uint32_t h)
@@ -72,44 +73,67 @@ static void add(struct acc *a, uint32_t h)
 	}
 }
 
-static void sort_group(uint32_t *idx, float *val, int n)
+/* LSD radix sort of (idx, val) pairs by idx, 8 bits a pass: a question
+ * has a few hundred features, and an insertion sort of them cost more
+ * than everything else the engine does. */
+static void sort_group(uint32_t *idx, float *val, int n, unsigned bits)
 {
-	/* insertion sort is enough for a few hundred entries, and stable */
-	for (int i = 1; i < n; i++) {
-		uint32_t k = idx[i];
-		float v = val[i];
-		int j = i - 1;
-		while (j >= 0 && idx[j] > k) {
-			idx[j + 1] = idx[j];
-			val[j + 1] = val[j];
-			j--;
+	uint32_t ti[FEAT_MAX];
+	float tv[FEAT_MAX];
+	uint32_t *si = idx, *di = ti;
+	float *sv = val, *dv = tv;
+
+	for (unsigned shift = 0; shift < bits; shift += 8) {
+		int count[257] = {0};
+		for (int i = 0; i < n; i++)
+			count[((si[i] >> shift) & 255) + 1]++;
+		for (int b = 0; b < 256; b++)
+			count[b + 1] += count[b];
+		for (int i = 0; i < n; i++) {
+			int at = count[(si[i] >> shift) & 255]++;
+			di[at] = si[i];
+			dv[at] = sv[i];
 		}
-		idx[j + 1] = k;
-		val[j + 1] = v;
+		uint32_t *t = si; si = di; di = t;
+		float *u = sv; sv = dv; dv = u;
+	}
+	if (si != idx) {
+		memcpy(idx, si, (size_t)n * sizeof *idx);
+		memcpy(val, sv, (size_t)n * sizeof *val);
 	}
 }
 
-/* Sums duplicates inside [from, a->n), then L2-normalises and scales. */
+/* Sums duplicates inside [from, a->n) (first occurrence order, through a
+ * small open-addressing table), then L2-normalises and scales. */
 static void close_group(struct acc *a, int from, float weight)
 {
 	int n = a->n - from, w = 0;
 	uint32_t *idx = a->idx + from;
 	float *val = a->val + from;
+	uint16_t tab[2 * FEAT_MAX];
+	unsigned size = 64;
 	double ss = 0;
 
-	sort_group(idx, val, n);
+	while (size < 2u * (unsigned)n)
+		size <<= 1;
+	memset(tab, 0xff, size * sizeof tab[0]);
 	for (int i = 0; i < n; i++) {
-		if (w > 0 && idx[w - 1] == idx[i]) {
-			val[w - 1] += val[i];
+		unsigned h = (idx[i] * 2654435761u) >> 7 & (size - 1);
+		while (tab[h] != 0xffff && idx[tab[h]] != idx[i])
+			h = (h + 1) & (size - 1);
+		if (tab[h] != 0xffff) {
+			val[tab[h]] += val[i];
 			continue;
 		}
+		tab[h] = (uint16_t)w;
 		idx[w] = idx[i];
 		val[w] = val[i];
 		w++;
 	}
 	for (int i = 0; i < w; i++) {
 		/* sublinear counts: a repeated word is not ten times the topic */
-		val[i] = 1.0f + logf(val[i]);
+		if (val[i] > 1.0f)
+			val[i] = 1.0f + logf(val[i]);
 		ss += (double)val[i] * val[i];
 	}
 	float k = ss > 0 ? (float)(weight / sqrt(ss)) : 0.0f;
@@ -118,32 +142,20 @@ static void close_group(struct acc *a, int from, float weight)
 	a->n = from + w;
 }
 
-/* Merges the groups (each sorted) into one sorted vector, summing
- * collisions between groups. */
-static void merge_groups(struct acc *a, struct featvec *out)
+void feat_sort(struct featvec *fv, unsigned dim_bits)
 {
-	int pos[G__COUNT];
-	for (int g = 0; g < G__COUNT; g++)
-		pos[g] = a->group_start[g];
-	out->n = 0;
-	for (;;) {
-		int best = -1;
-		for (int g = 0; g < G__COUNT; g++)
-			if (pos[g] < a->group_start[g + 1] &&
-			    (best < 0 || a->idx[pos[g]] < a->idx[pos[best]]))
-				best = g;
-		if (best < 0)
-			break;
-		uint32_t k = a->idx[pos[best]];
-		float v = a->val[pos[best]++];
-		if (out->n > 0 && out->idx[out->n - 1] == k) {
-			out->val[out->n - 1] += v;
-		} else if (out->n < FEAT_MAX) {
-			out->idx[out->n] = k;
-			out->val[out->n] = v;
-			out->n++;
+	int w = 0;
+	sort_group(fv->idx, fv->val, fv->n, dim_bits);
+	for (int i = 0; i < fv->n; i++) {
+		if (w > 0 && fv->idx[w - 1] == fv->idx[i]) {
+			fv->val[w - 1] += fv->val[i];
+		} else {
+			fv->idx[w] = fv->idx[i];
+			fv->val[w] = fv->val[i];
+			w++;
 		}
 	}
+	fv->n = w;
 }
 
 void feat_extract(const struct feat_settings *fs, const struct ntext *nt,
@@ -154,7 +166,8 @@ void feat_extract(const struct feat_settings *fs, const struct ntext *nt,
 	char text[FEAT_TEXT_MAX];
 	size_t tl = 0;
 	struct acc a = {.idx = idx, .val = val, .cap = FEAT_MAX,
-			.mask = (fs->dim_bits >= 32 ? 0xffffffffu : (1u << fs->dim_bits) - 1)};
+			.mask = (fs->dim_bits >= 32 ? 0xffffffffu : (1u << fs->dim_bits) - 1),
+			.bits = fs->dim_bits};
 
 	/* the canonical text, one space between words, " | " between
 	 * sentences, a space at both ends */
@@ -215,8 +228,9 @@ void feat_extract(const struct feat_settings *fs, const struct ntext *nt,
 		add(&a, extra[i]);
 	close_group(&a, a.group_start[G_EXTRA], fs->w_extra);
 	a.group_start[G__COUNT] = a.n;
-
-	merge_groups(&a, out);
+	memcpy(out->idx, a.idx, (size_t)a.n * sizeof *out->idx);
+	memcpy(out->val, a.val, (size_t)a.n * sizeof *out->val);
+	out->n = a.n;
 }
 
 int feat_settings_string(const struct feat_settings *fs, char *buf, size_t n)

@@ -157,15 +157,15 @@ void lmodel_predict(const struct lmodel *m, const struct featvec *x, double *pro
 	double dec[LMODEL_MAX_CLASS], sum = 0;
 	uint32_t mask = ((uint32_t)1 << m->fs.dim_bits) - 1;
 
-	double acc[LMODEL_MAX_CLASS] = {0};
+	float acc[LMODEL_MAX_CLASS] = {0};
 	for (int i = 0; i < x->n; i++) {
 		const int8_t *row = m->w + (size_t)(x->idx[i] & mask) * (size_t)nc;
-		double v = x->val[i];
+		float v = x->val[i];
 		for (int k = 0; k < nc; k++)
-			acc[k] += v * row[k];
+			acc[k] += v * (float)row[k];
 	}
 	for (int k = 0; k < nc; k++)
-		dec[k] = m->bias[k] + acc[k] * m->scale[k];
+		dec[k] = m->bias[k] + (double)acc[k] * m->scale[k];
 	for (int k = 0; k < nc; k++) {
 		prob[k] = 1.0 / (1.0 + exp(-dec[k]));
 		sum += prob[k];

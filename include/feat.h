@@ -39,7 +39,9 @@ extern const struct feat_settings feat_default;
 
 struct featvec {
 	int n;
-	uint32_t idx[FEAT_MAX]; /* sorted, unique, < 2^dim_bits */
+	uint32_t idx[FEAT_MAX]; /* < 2^dim_bits; unique within a group, but two
+				 * groups may share an index (the model sums
+				 * them): feat_sort merges them */
 	float val[FEAT_MAX];
 };
 
@@ -50,6 +52,10 @@ uint32_t feat_hash(const char *s, size_t n);
  * (at most FEAT_MAX_EXTRA are used). */
 void feat_extract(const struct feat_settings *fs, const struct ntext *nt,
 		  const uint32_t *extra, int nextra, struct featvec *out);
+
+/* Sorts by index and sums the entries of one index (what liblinear
+ * wants; a dot product needs neither). */
+void feat_sort(struct featvec *fv, unsigned dim_bits);
 
 /* "dim=16 char=2-5 w=1,1,0.5,1": written into the model, compared on load. */
 int feat_settings_string(const struct feat_settings *fs, char *buf, size_t n);

@@ -107,6 +107,7 @@ static int build(struct data *d, struct kb *kb, const struct feat_settings *fs,
 		d->label[i] = class_of(d, e->intent);
 		intent_features(im, kb_lexicon(kb), fs, e->question, strlen(e->question),
 				e->has_now ? e->now : no_now, fv);
+		feat_sort(fv, fs->dim_bits);
 		if (total + (size_t)fv->n + 2 > cap) {
 			size_t nc = cap ? cap * 2 : 1 << 16;
 			while (nc < total + (size_t)fv->n + 2)

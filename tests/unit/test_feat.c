@@ -45,6 +45,7 @@ static int teardown(void **state)
 static void feats(const char *text, struct featvec *fv)
 {
 	intent_features(kb_intents(kb), kb_lexicon(kb), NULL, text, strlen(text), T, fv);
+	feat_sort(fv, feat_default.dim_bits);
 }
 
 static int same(const struct featvec *a, const struct featvec *b)
