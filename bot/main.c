@@ -32,6 +32,12 @@
 
 #define EXIT_USAGE 2
 
+#ifdef FAQBOT_KNOWLEDGE_DIR
+#define INSTALLED 1
+#else
+#define INSTALLED 0
+#endif
+
 /* Europe/Paris since 1996, for machines without tzdata. */
 #define PARIS_POSIX_TZ "CET-1CEST,M3.5.0,M10.5.0/3"
 
@@ -120,10 +126,16 @@ static int is_dir_with_kb(const char *dir)
 	return stat(p, &st) == 0;
 }
 
-/* ./knowledge, else <directory of the executable>/knowledge, so that
- * ./faqbot works from anywhere in the checkout.  Writes into buf. */
+/* An installed build (make install): FAQBOT_KNOWLEDGE_DIR, fixed at build
+ * time.  Otherwise ./knowledge, else <directory of the executable>/knowledge,
+ * so that ./faqbot works from anywhere in the checkout.  Writes into buf. */
 static const char *default_knowledge(char *buf, size_t n)
 {
+#ifdef FAQBOT_KNOWLEDGE_DIR
+	(void)buf;
+	(void)n;
+	return FAQBOT_KNOWLEDGE_DIR;
+#endif
 	if (is_dir_with_kb("knowledge"))
 		return "knowledge";
 	char exe[PATH_MAX];
@@ -433,8 +445,9 @@ static int cmd_check(int argc, char **argv, const char *kdir)
 			config_free(cfg);
 			return 1;
 		}
-		/* the config names the knowledge the bot will run with */
-		if (!o.kdir && cfg->bot.knowledge)
+		/* the config names the knowledge the bot will run with (an
+		 * installed build's default is its own, unless the key is set) */
+		if (!o.kdir && cfg->bot.knowledge && (cfg->bot.knowledge_line || !INSTALLED))
 			o.kdir = cfg->bot.knowledge;
 	}
 	char buf[PATH_MAX];
@@ -499,6 +512,8 @@ static const char *net_binary(const char *rel, char *buf, size_t n)
 
 	if (env && *env)
 		return env;
+	if (rel[0] == '/') /* an installed build: libexec, fixed at build time */
+		return rel;
 	len = readlink("/proc/self/exe", exe, sizeof exe - 1);
 	if (len <= 0)
 		return rel;
@@ -534,6 +549,9 @@ static int exec_net(char **argv, int run_argc, char **run_argv)
 /* `faqbot -k DIR run ...` passes -k on to run_main. */
 static int cmd_run(int argc, char **argv, const char *kdir)
 {
+#ifdef FAQBOT_KNOWLEDGE_DIR
+	run_set_default_knowledge(FAQBOT_KNOWLEDGE_DIR);
+#endif
 	if (!kdir)
 		return run_main(argc, argv);
 	char **v = calloc((size_t)argc + 3, sizeof *v);

@@ -55,9 +55,22 @@ struct run {
 static const char usage[] =
 	"usage: faqbot run -c CONFIG [-k KNOWLEDGE_DIR]\n";
 
+/* An installed build's knowledge (share/faqbot), used when neither -k nor
+ * a knowledge key in the config names one; NULL in the checkout's build. */
+static const char *default_kdir;
+
+void run_set_default_knowledge(const char *dir)
+{
+	default_kdir = dir;
+}
+
 static const char *kb_dir_for(const struct run *r, const struct config *c)
 {
-	return r->kdir ? r->kdir : c->bot.knowledge;
+	if (r->kdir)
+		return r->kdir;
+	if (default_kdir && !c->bot.knowledge_line)
+		return default_kdir;
+	return c->bot.knowledge;
 }
 
 static int all_done(const struct run *r)
