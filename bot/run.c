@@ -18,6 +18,7 @@
 #include "log.h"
 #include "loop.h"
 #include "run.h"
+#include "sdnotify.h"
 
 /* The IRC-only build (Makefile: build/faqbot-irc, what `faqbot run` execs
  * for a config without [matrix.*]) compiles the Matrix networks out, so
@@ -50,6 +51,8 @@ struct run {
 	int64_t stop_deadline;
 	struct mxnet **mx;     /* Matrix (matrix.c): parallel to cfg->matrix */
 	size_t nmx;
+	int64_t wd_ms;         /* systemd watchdog interval, 0: off */
+	int64_t wd_last;
 };
 
 static const char usage[] =
@@ -109,6 +112,7 @@ static void on_stop_signal(struct loop *lp, int signo, void *arg)
 		return;
 	}
 	r->stopping = 1;
+	sdn_stopping();
 	log_info("%s: quitting every network", signo == SIGINT ? "SIGINT" : "SIGTERM");
 	for (i = 0; i < r->nirc; i++)
 		if (r->irc[i])
@@ -302,9 +306,80 @@ static int apply_config(struct run *r, struct config *nc)
 	return 0;
 }
 
+/* systemd's STATUS=: the IRC networks registered, those still connecting,
+ * the Matrix accounts started. */
+static void run_status(const struct run *r, char *buf, size_t len)
+{
+	size_t i, pos = 0, up = 0;
+	int n;
+#define ADD(...) do { n = snprintf(buf + pos, len - pos, __VA_ARGS__); \
+		if (n > 0) pos += (size_t)n < len - pos ? (size_t)n : len - pos - 1; } while (0)
+	buf[0] = 0;
+	for (i = 0; i < r->nirc; i++)
+		up += r->irc[i] && ircnet_registered(r->irc[i]);
+	ADD("connected %zu/%zu IRC", up, r->nirc);
+	up = 0;
+	for (i = 0; i < r->nirc; i++)
+		if (r->irc[i] && ircnet_registered(r->irc[i]))
+			ADD("%s irc.%s", up++ ? "," : ":", r->cfg->irc[i].name);
+	for (i = 0; i < r->nirc; i++)
+		if (!r->irc[i] || !ircnet_registered(r->irc[i]))
+			ADD(" (irc.%s connecting)", r->cfg->irc[i].name);
+	ADD("; Matrix %zu account(s)", r->nmx);
+	for (i = 0; i < r->nmx; i++)
+		ADD("%s matrix.%s", i ? "," : ":", r->cfg->matrix[i].name);
+#undef ADD
+}
+
+/* Once a second (and at the watchdog's pace): READY=1 on the first run
+ * of the loop, then STATUS= when the networks change, and WATCHDOG=1,
+ * sent from the loop so that a stuck loop stops petting it. */
+static void notify_tick(struct loop *lp, void *arg)
+{
+	struct run *r = arg;
+	static int ready;
+	char st[512];
+	int64_t now = loop_now_ms(lp), next = 1000;
+
+	if (r->stopping)
+		return;
+	run_status(r, st, sizeof st);
+	if (!ready) {
+		ready = 1;
+		sdn_ready(st);
+	} else {
+		sdn_status(st);
+	}
+	if (r->wd_ms) {
+		if (now - r->wd_last >= r->wd_ms) {
+			sdn_watchdog();
+			r->wd_last = now;
+		}
+		if (r->wd_ms < next)
+			next = r->wd_ms;
+	}
+	loop_timer_add(lp, next, notify_tick, r);
+}
+
+static int do_reload_now(void *arg, char *msg, size_t msglen);
+
+/* systemd sees the reload (RELOADING=1, then READY=1), whatever its end. */
+static int do_reload(void *arg, char *msg, size_t msglen)
+{
+	struct run *r = arg;
+	char st[512];
+	int rc;
+
+	sdn_reloading();
+	rc = do_reload_now(arg, msg, msglen);
+	run_status(r, st, sizeof st);
+	sdn_ready(st);
+	return rc;
+}
+
 /* SIGHUP and !reload: everything is loaded first; nothing changes unless
  * both the config and the knowledge load. */
-static int do_reload(void *arg, char *msg, size_t msglen)
+static int do_reload_now(void *arg, char *msg, size_t msglen)
 {
 	struct run *r = arg;
 	struct config *nc;
@@ -444,6 +519,8 @@ int run_main(int argc, char **argv)
 			log_error("irc.%s: cannot start (out of memory)", r.cfg->irc[i].name);
 	}
 	matrix_start_all(&r);
+	r.wd_ms = sdn_watchdog_interval_ms();
+	notify_tick(r.lp, &r);
 
 	loop_run(r.lp);
 
