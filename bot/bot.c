@@ -36,6 +36,8 @@ struct bot {
 	double threshold;
 	bot_reload_fn reload;
 	void *reload_arg;
+	bot_record_fn record;
+	void *record_arg;
 	struct rate_slot rate[BOT_RATE_SLOTS];
 	uint64_t rate_clock;
 	struct bot_stats st;
@@ -48,6 +50,8 @@ static const char msg_limited[] =
 	"nouveau dans une minute.";
 static const char msg_reloaded[] =
 	"Rechargement effectué : la nouvelle base est en service.";
+static const char msg_wrong[] =
+	"Merci, c'est noté : ma dernière réponse sera revue par l'équipe.";
 static const char msg_refused[] =
 	"Désolé, cette commande est réservée aux administrateurs du bot.";
 
@@ -146,6 +150,12 @@ void bot_set_reload_hook(struct bot *b, bot_reload_fn fn, void *arg)
 {
 	b->reload = fn;
 	b->reload_arg = arg;
+}
+
+void bot_set_record_hook(struct bot *b, bot_record_fn fn, void *arg)
+{
+	b->record = fn;
+	b->record_arg = arg;
 }
 
 void bot_get_stats(const struct bot *b, struct bot_stats *st)
@@ -414,6 +424,8 @@ int bot_handle(struct bot *b, const struct bot_msg *m, struct bot_out *out)
 		while (we < end && *we != ' ' && *we != '\t')
 			we++;
 		const char *arg = skip_ws(we, end);
+		if (b->record && cmd_is(w, we, "faux") && arg == end)
+			goto wrong;
 		if (cmd_is(w, we, "reload") || cmd_is(w, we, "status")) {
 			if (is_admin(m))
 				return admin_command(b, m, cmd_is(w, we, "reload"), out);
@@ -441,6 +453,9 @@ int bot_handle(struct bot *b, const struct bot_msg *m, struct bot_out *out)
 		} else {
 			return none(b, out); /* another bot's command */
 		}
+	} else if (b->record && (m->is_private || addressed) && end - p == 4 &&
+		   !strncasecmp(p, "faux", 4)) {
+		goto wrong;
 	} else if (m->is_private || addressed) {
 		q = p;
 		qlen = (size_t)(end - p);
@@ -482,7 +497,23 @@ int bot_handle(struct bot *b, const struct bot_msg *m, struct bot_out *out)
 		return none(b, out);
 	}
 	b->st.answered++;
+	if (b->record) {
+		enum intent in = b->scratch.q.intent;
+		double th = b->threshold >= 0 ? b->threshold
+					      : intent_auto_threshold(kb_intents(b->kb));
+		int missed = in == IN_OUT_OF_SCOPE ||
+			     (in != IN_GREETING && in != IN_THANKS && in != IN_HELP &&
+			      b->scratch.q.confidence < th);
+		b->record(b->record_arg, m, q, qlen, &b->scratch.q, missed);
+	}
 	set_text(out, BOT_ANSWER, b->scratch.text, b->scratch.len);
 	out->q = b->scratch.q;
 	return 1;
+wrong:
+	/* "!faux": only the asker's own last answer, within 10 minutes;
+	 * silence when there is none (nothing to acknowledge). */
+	if (rate_take(b, m) <= 0 || b->record(b->record_arg, m, NULL, 0, NULL, 0) != 1)
+		return none(b, out);
+	log_info("an answer marked wrong on %s.%s", net_kind(m), m->network ? m->network : "?");
+	return set_text(out, BOT_ADMIN, msg_wrong, sizeof msg_wrong - 1);
 }

@@ -55,6 +55,8 @@ static const struct key bot_keys[] = {
 	KB("auto_answer_confidence", K_DOUBLE, auto_answer_confidence, 0, 1),
 	KB("user_rate", K_INT, user_rate, 0, 100000),
 	KB("user_burst", K_INT, user_burst, 1, 100000),
+	KB("record_questions", K_BOOL, record_questions, 0, 0),
+	KB("record_days", K_INT, record_days, 1, 3650),
 	{ NULL, K_STR, 0, 0, 0 }
 };
 
@@ -926,6 +928,7 @@ struct config *config_load(const char *path, char *err, size_t errlen)
 		goto bad;
 	}
 	c->bot.max_answer_age = 600;
+	c->bot.record_days = 90;
 	c->bot.auto_answer_confidence = -1;
 	c->bot.user_rate = 6;
 	c->bot.user_burst = 5; /* a 4th quick question is normal use */

@@ -1146,6 +1146,7 @@ static void h_privmsg(struct ircnet *n, struct irc_msg *m)
 		.policy = &n->cfg->policy,
 		.now_ms = now_ms(n),
 		.now = 0,
+		.room = priv ? NULL : target,
 	};
 	if (!bot_handle(n->bot, &bm, &n->out))
 		return;

@@ -60,6 +60,10 @@ static const char usage_text[] =
 	"        with file:line on the first error\n"
 	"  run -c CONFIG\n"
 	"        connect to the IRC and Matrix networks of CONFIG and answer there\n"
+	"  report -c CONFIG [--since DAYS] [--format text|csv|html|jsonl] [--purge]\n"
+	"        what the bot recorded ([bot] record_questions = yes): questions\n"
+	"        per day and intent, missed ones grouped, answers marked wrong;\n"
+	"        --since 30d (default), jsonl: knowledge examples; --purge: delete all\n"
 	"\n"
 	"Options:\n"
 	"  -k, --knowledge DIR  knowledge directory (default: ./knowledge when it\n"
@@ -495,7 +499,8 @@ static int irc_only(int argc, char **argv)
 		return 0;
 	char err[512];
 	struct config *cfg = config_load(path, err, sizeof err);
-	int yes = cfg && cfg->nmatrix == 0;
+	/* the record of questions needs SQLite: the full build */
+	int yes = cfg && cfg->nmatrix == 0 && !cfg->bot.record_questions;
 	config_free(cfg);
 	return yes;
 }
@@ -532,7 +537,9 @@ static const char *net_binary(const char *rel, char *buf, size_t n)
 static int exec_net(char **argv, int run_argc, char **run_argv)
 {
 	char buf[PATH_MAX];
-	const char *rel = irc_only(run_argc, run_argv) ? FAQBOT_IRC_EXEC : FAQBOT_NET_EXEC;
+	/* report reads the state file (SQLite): the full build */
+	const char *rel = strcmp(run_argv[0], "report") && irc_only(run_argc, run_argv)
+				  ? FAQBOT_IRC_EXEC : FAQBOT_NET_EXEC;
 	const char *net = net_binary(rel, buf, sizeof buf);
 
 	if (!net) {
@@ -603,7 +610,7 @@ int main(int argc, char **argv)
 		}
 	}
 	if (optind >= argc) {
-		usage_error("%s", "no command given (ask, console, check or run)");
+		usage_error("%s", "no command given (ask, console, check, run or report)");
 		return EXIT_USAGE;
 	}
 	const char *cmd = argv[optind];
@@ -621,10 +628,16 @@ int main(int argc, char **argv)
 #else
 		return cmd_run(n, v, kdir);
 #endif
+	if (!strcmp(cmd, "report"))
+#ifdef FAQBOT_NET_EXEC
+		return exec_net(argv, n, v);
+#else
+		return run_report(n, v);
+#endif
 	if (!strcmp(cmd, "help")) {
 		fputs(usage_text, stdout);
 		return 0;
 	}
-	usage_error("unknown command `%s`; the commands are ask, console, check and run", cmd);
+	usage_error("unknown command `%s`; the commands are ask, console, check, run and report", cmd);
 	return EXIT_USAGE;
 }

@@ -821,6 +821,7 @@ static void handle_message(struct mxnet *n, const struct mx_event *ev)
 	m.policy = &n->cfg->policy;
 	m.now_ms = loop_now_ms(n->lp);
 	m.now = (time_t)(now / 1000);
+	m.room = n->room_id;
 	if (!bot_handle(n->bot, &m, &n->out))
 		return;
 	memset(&rp, 0, sizeof rp);

@@ -19,6 +19,10 @@
 #include "loop.h"
 #include "run.h"
 #include "sdnotify.h"
+#ifndef FAQBOT_NO_MATRIX
+#include "intent.h"
+#include "record.h"
+#endif
 
 /* The IRC-only build (Makefile: build/faqbot-irc, what `faqbot run` execs
  * for a config without [matrix.*]) compiles the Matrix networks out, so
@@ -53,10 +57,26 @@ struct run {
 	size_t nmx;
 	int64_t wd_ms;         /* systemd watchdog interval, 0: off */
 	int64_t wd_last;
+	struct record *rec;    /* [bot] record_questions (record.c), or NULL */
+	char *rec_path;
+	long rec_timer;
 };
 
 static const char usage[] =
 	"usage: faqbot run -c CONFIG [-k KNOWLEDGE_DIR]\n";
+
+int run_report(int argc, char **argv)
+{
+#ifdef FAQBOT_NO_MATRIX
+	(void)argc;
+	(void)argv;
+	fprintf(stderr, "faqbot report: this is the IRC-only build, without SQLite; run "
+		"`faqbot report`, which picks the full build\n");
+	return 1;
+#else
+	return report_main(argc, argv);
+#endif
+}
 
 /* An installed build's knowledge (share/faqbot), used when neither -k nor
  * a knowledge key in the config names one; NULL in the checkout's build. */
@@ -253,6 +273,73 @@ static void matrix_apply(struct run *r, struct config *nc)
 }
 #endif
 
+#ifndef FAQBOT_NO_MATRIX
+/* ---- the record of questions (record.c) ---- */
+
+static int record_hook(void *arg, const struct bot_msg *m, const char *q, size_t qlen,
+		       const struct query *an, int missed)
+{
+	struct run *r = arg;
+	const char *who = m->account && *m->account ? m->account : m->sender;
+	time_t now = m->now ? m->now : time(NULL);
+
+	if (!r->rec)
+		return 0;
+	if (!an)
+		return record_wrong(r->rec, now, m->network, who);
+	return record_question(r->rec, now, m->network, m->is_private ? NULL : m->room, who, q,
+			       qlen, intent_name(an->intent), an->confidence, missed);
+}
+
+static void record_daily(struct loop *lp, void *arg)
+{
+	struct run *r = arg;
+	int n = record_purge_old(r->rec, time(NULL));
+	if (n > 0)
+		log_info("record: %d question(s) older than the kept days deleted", n);
+	r->rec_timer = loop_timer_add(lp, 86400 * 1000LL, record_daily, r);
+}
+
+/* Opens, re-opens (another state file) or closes the record as bc says. */
+static void record_setup(struct run *r, const struct bot_config *bc)
+{
+	char err[1024];
+
+	if (r->rec && (!bc->record_questions || strcmp(r->rec_path, bc->state))) {
+		loop_timer_cancel(r->lp, r->rec_timer);
+		record_close(r->rec);
+		r->rec = NULL;
+		free(r->rec_path);
+		r->rec_path = NULL;
+		log_info("record: questions are no longer recorded in this file");
+	}
+	if (bc->record_questions && !r->rec) {
+		if (!(r->rec = record_open(bc->state, bc->record_days, err, sizeof err)) ||
+		    !(r->rec_path = strdup(bc->state))) {
+			log_error("record: %s; questions are not recorded", r->rec ? "out of memory" : err);
+			record_close(r->rec);
+			r->rec = NULL;
+			return;
+		}
+		log_info("record: questions the bot misses are kept %d days in %s",
+			 bc->record_days, bc->state);
+		if (r->lp)
+			record_daily(r->lp, r);
+	}
+	if (r->rec)
+		record_set_days(r->rec, bc->record_days);
+	bot_set_record_hook(r->bot, r->rec ? record_hook : NULL, r);
+}
+#else
+static void record_setup(struct run *r, const struct bot_config *bc)
+{
+	(void)r;
+	if (bc->record_questions)
+		log_warn("record_questions = yes needs the full build (with SQLite): start "
+			 "faqbot with `faqbot run`, which picks it; questions are not recorded");
+}
+#endif
+
 /* Applies a freshly loaded config: networks with the same name get the
  * new settings, new ones start, removed ones quit.  Takes nc. */
 static int apply_config(struct run *r, struct config *nc)
@@ -417,6 +504,7 @@ static int do_reload_now(void *arg, char *msg, size_t msglen)
 	}
 	bot_set_kb(r->bot, kb);
 	log_init(nc->bot.log_level);
+	record_setup(r, &nc->bot);
 	if (apply_config(r, nc) < 0) {
 		snprintf(msg, msglen, "the networks could not be updated");
 		return -1;
@@ -511,6 +599,7 @@ int run_main(int argc, char **argv)
 		return 1;
 	}
 	r.nirc = r.cfg->nirc;
+	record_setup(&r, &r.cfg->bot);
 	log_info("faqbot starting: config %s, knowledge %s, %zu IRC network(s), %zu Matrix "
 		 "account(s)", r.cfg_path, kb_dir_for(&r, r.cfg), r.cfg->nirc, r.cfg->nmatrix);
 	for (i = 0; i < r.cfg->nirc; i++) {
@@ -535,6 +624,10 @@ int run_main(int argc, char **argv)
 	free(r.mx);
 	free(r.irc);
 	bot_free(r.bot);
+#ifndef FAQBOT_NO_MATRIX
+	record_close(r.rec);
+	free(r.rec_path);
+#endif
 	config_free(r.cfg);
 	loop_free(r.lp);
 	log_info("faqbot stopped");

@@ -62,7 +62,17 @@ struct bot_msg {
 	const struct chat_policy *policy; /* admins, ignore, user rate */
 	int64_t now_ms;       /* monotonic ms (loop_now_ms), rate limiter */
 	time_t now;           /* wall clock for "today"; 0: time(NULL) */
+	const char *room;     /* channel / room id (the record); may be NULL */
 };
+
+/* The record of questions (record.c, [bot] record_questions): called for
+ * each question answered, with missed = 1 when refused (out of scope) or
+ * answered below the auto-answer confidence; and for "!faux" (or
+ * "faqbot: faux") with q == NULL: mark the sender's last answer wrong,
+ * returning 1 when there was one.  Set by run.c; NULL: nothing recorded. */
+typedef int (*bot_record_fn)(void *arg, const struct bot_msg *m, const char *q, size_t qlen,
+			     const struct query *an, int missed);
+void bot_set_record_hook(struct bot *b, bot_record_fn fn, void *arg);
 
 enum bot_kind {
 	BOT_NONE = 0,   /* say nothing */

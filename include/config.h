@@ -44,6 +44,8 @@ struct bot_config {
 	double auto_answer_confidence; /* 0..1, or -1: intents.ini auto_answer */
 	int user_rate;           /* default for the networks: 6 per minute */
 	int user_burst;          /* default 5 */
+	int record_questions;    /* keep missed questions for `faqbot report`; 0 */
+	int record_days;         /* days they are kept; default 90 */
 };
 
 enum sasl_mech { SASL_NONE = 0, SASL_PLAIN, SASL_EXTERNAL };

@@ -13,5 +13,8 @@ int run_main(int argc, char **argv);
  * key names one (an installed build: its share/faqbot); default: the
  * config's default, "knowledge" beside the config file. */
 void run_set_default_knowledge(const char *dir);
+/* `faqbot report ...` (report.c): here so that the IRC-only build, which
+ * does not link SQLite, refuses it instead of loading it. */
+int run_report(int argc, char **argv);
 
 #endif
