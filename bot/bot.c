@@ -37,6 +37,7 @@ struct bot {
 	bot_reload_fn reload;
 	void *reload_arg;
 	bot_record_fn record;
+	bot_feedback_fn feedback;
 	void *record_arg;
 	struct rate_slot rate[BOT_RATE_SLOTS];
 	uint64_t rate_clock;
@@ -152,10 +153,41 @@ void bot_set_reload_hook(struct bot *b, bot_reload_fn fn, void *arg)
 	b->reload_arg = arg;
 }
 
-void bot_set_record_hook(struct bot *b, bot_record_fn fn, void *arg)
+void bot_set_record_hook(struct bot *b, bot_record_fn fn, bot_feedback_fn fb, void *arg)
 {
 	b->record = fn;
+	b->feedback = fb;
 	b->record_arg = arg;
+}
+
+static int ignored(const struct bot *b, const struct bot_msg *m);
+
+int bot_reaction(struct bot *b, const struct bot_msg *m, const char *answer_event,
+		 const char *key)
+{
+	/* U+1F44D / U+1F44E, then at most a skin tone (U+1F3FB..F) or a
+	 * variation selector (U+FE0F) */
+	static const char up[] = "\xF0\x9F\x91\x8D", down[] = "\xF0\x9F\x91\x8E";
+	const char *rest;
+	int good;
+
+	if (!b->feedback || !answer_event || !key || !m->sender || ignored(b, m))
+		return 0;
+	if (!strncmp(key, up, 4))
+		good = 1;
+	else if (!strncmp(key, down, 4))
+		good = 0;
+	else
+		return 0;
+	rest = key + 4;
+	if (!strncmp(rest, "\xF0\x9F\x8F", 3) && (unsigned char)rest[3] >= 0xBB &&
+	    (unsigned char)rest[3] <= 0xBF)
+		rest += 4;
+	else if (!strcmp(rest, "\xEF\xB8\x8F"))
+		rest += 3;
+	if (*rest)
+		return 0;
+	return b->feedback(b->record_arg, m, answer_event, good) == 1;
 }
 
 void bot_get_stats(const struct bot *b, struct bot_stats *st)
@@ -424,7 +456,7 @@ int bot_handle(struct bot *b, const struct bot_msg *m, struct bot_out *out)
 		while (we < end && *we != ' ' && *we != '\t')
 			we++;
 		const char *arg = skip_ws(we, end);
-		if (b->record && cmd_is(w, we, "faux") && arg == end)
+		if (b->feedback && cmd_is(w, we, "faux") && arg == end)
 			goto wrong;
 		if (cmd_is(w, we, "reload") || cmd_is(w, we, "status")) {
 			if (is_admin(m))
@@ -453,7 +485,7 @@ int bot_handle(struct bot *b, const struct bot_msg *m, struct bot_out *out)
 		} else {
 			return none(b, out); /* another bot's command */
 		}
-	} else if (b->record && (m->is_private || addressed) && end - p == 4 &&
+	} else if (b->feedback && (m->is_private || addressed) && end - p == 4 &&
 		   !strncasecmp(p, "faux", 4)) {
 		goto wrong;
 	} else if (m->is_private || addressed) {
@@ -512,7 +544,7 @@ int bot_handle(struct bot *b, const struct bot_msg *m, struct bot_out *out)
 wrong:
 	/* "!faux": only the asker's own last answer, within 10 minutes;
 	 * silence when there is none (nothing to acknowledge). */
-	if (rate_take(b, m) <= 0 || b->record(b->record_arg, m, NULL, 0, NULL, 0) != 1)
+	if (rate_take(b, m) <= 0 || b->feedback(b->record_arg, m, NULL, 0) != 1)
 		return none(b, out);
 	log_info("an answer marked wrong on %s.%s", net_kind(m), m->network ? m->network : "?");
 	return set_text(out, BOT_ADMIN, msg_wrong, sizeof msg_wrong - 1);

@@ -30,7 +30,7 @@ struct row {
 	char day[11];
 	char *net, *room, *intent, *text;
 	double conf;
-	int missed, wrong;
+	int missed, wrong, feedback;
 	char *toks[MAX_TOKS];
 	int ntok;
 	int group; /* index of its group's first row, -1: none */
@@ -150,7 +150,7 @@ static int load(sqlite3 *db, time_t since, struct data *d)
 {
 	sqlite3_stmt *q;
 	size_t cap = 0;
-	if (sqlite3_prepare_v2(db, "SELECT t, net, room, intent, confidence, missed, wrong, text"
+	if (sqlite3_prepare_v2(db, "SELECT t, net, room, intent, confidence, missed, wrong, text, feedback"
 			       " FROM questions WHERE t >= ? ORDER BY t, id", -1, &q, NULL))
 		return -1;
 	sqlite3_bind_int64(q, 1, (sqlite3_int64)since);
@@ -177,6 +177,7 @@ static int load(sqlite3 *db, time_t since, struct data *d)
 		r->wrong = sqlite3_column_int(q, 6);
 		r->text = sqlite3_column_type(q, 7) == SQLITE_NULL ? NULL
 			  : xstrdup((const char *)sqlite3_column_text(q, 7));
+		r->feedback = sqlite3_column_int(q, 8);
 		r->group = -1;
 	}
 	sqlite3_finalize(q);
@@ -242,6 +243,14 @@ static void free_data(struct data *d)
 	free(d->order);
 }
 
+static int approved(const struct data *d)
+{
+	int n = 0;
+	for (size_t i = 0; i < d->n; i++)
+		n += d->rows[i].feedback > 0;
+	return n;
+}
+
 static int totals(const struct data *d, int *missed, int *wrong)
 {
 	*missed = *wrong = 0;
@@ -267,6 +276,7 @@ static void out_text(const struct data *d, FILE *f)
 
 	fprintf(f, "faqbot report, %s to %s (%d days)\n", d->since_day, d->today, d->since_days);
 	fprintf(f, "%d question(s): %d missed, %d answer(s) marked wrong\n", n, missed, wrong);
+	fprintf(f, "%d answer(s) approved (thumbs up on Matrix)\n", approved(d));
 	fprintf(f, "\nQuestions per day:\n");
 	for (size_t i = 0; i < d->ndays; i++) {
 		int tot = 0;
@@ -443,8 +453,8 @@ static void out_html(const struct data *d, FILE *f)
 	      "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.3em .6em;text-align:left}\n"
 	      ".n{text-align:right}\n</style></head><body>\n", f);
 	fprintf(f, "<h1>faqbot : rapport du %s au %s</h1>\n", d->since_day, d->today);
-	fprintf(f, "<p>%d question(s), %d manquée(s), %d réponse(s) signalée(s) fausse(s).</p>\n",
-		n, missed, wrong);
+	fprintf(f, "<p>%d question(s), %d manquée(s), %d réponse(s) signalée(s) fausse(s), "
+		"%d approuvée(s).</p>\n", n, missed, wrong, approved(d));
 	fprintf(f, "<h2>Questions par jour et par intention</h2>\n"
 		"<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
 		"role=\"img\" aria-label=\"questions par jour\">\n", width, top + ch + 90);

@@ -285,10 +285,38 @@ static int record_hook(void *arg, const struct bot_msg *m, const char *q, size_t
 
 	if (!r->rec)
 		return 0;
-	if (!an)
+	return record_question(r->rec, now, m->network, m->is_private ? NULL : m->room,
+			       m->event_id, who, q, qlen, intent_name(an->intent), an->confidence,
+			       missed);
+}
+
+static int feedback_hook(void *arg, const struct bot_msg *m, const char *answer_event, int good)
+{
+	struct run *r = arg;
+	const char *who = m->account && *m->account ? m->account : m->sender;
+	time_t now = m->now ? m->now : time(NULL);
+
+	if (!r->rec)
+		return 0;
+	if (!answer_event)
 		return record_wrong(r->rec, now, m->network, who);
-	return record_question(r->rec, now, m->network, m->is_private ? NULL : m->room, who, q,
-			       qlen, intent_name(an->intent), an->confidence, missed);
+	return record_reaction(r->rec, m->network, answer_event, good);
+}
+
+/* Writes the queued record rows once the Matrix batch that queued them
+ * has committed (record.h); again in 100 ms while another writer holds
+ * the file. */
+static void record_flush_cb(struct loop *lp, void *arg)
+{
+	struct run *r = arg;
+	if (r->rec && record_flush(r->rec) > 0)
+		loop_timer_add(lp, 100, record_flush_cb, r);
+}
+
+static void record_kick(void *arg)
+{
+	struct run *r = arg;
+	loop_timer_add(r->lp, 0, record_flush_cb, r);
 }
 
 static void record_daily(struct loop *lp, void *arg)
@@ -323,12 +351,13 @@ static void record_setup(struct run *r, const struct bot_config *bc)
 		}
 		log_info("record: questions the bot misses are kept %d days in %s",
 			 bc->record_days, bc->state);
+		record_set_kick(r->rec, record_kick, r);
 		if (r->lp)
 			record_daily(r->lp, r);
 	}
 	if (r->rec)
 		record_set_days(r->rec, bc->record_days);
-	bot_set_record_hook(r->bot, r->rec ? record_hook : NULL, r);
+	bot_set_record_hook(r->bot, r->rec ? record_hook : NULL, r->rec ? feedback_hook : NULL, r);
 }
 #else
 static void record_setup(struct run *r, const struct bot_config *bc)

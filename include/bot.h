@@ -63,16 +63,26 @@ struct bot_msg {
 	int64_t now_ms;       /* monotonic ms (loop_now_ms), rate limiter */
 	time_t now;           /* wall clock for "today"; 0: time(NULL) */
 	const char *room;     /* channel / room id (the record); may be NULL */
+	const char *event_id; /* Matrix: this event's id (the record); NULL on IRC */
 };
 
-/* The record of questions (record.c, [bot] record_questions): called for
- * each question answered, with missed = 1 when refused (out of scope) or
- * answered below the auto-answer confidence; and for "!faux" (or
- * "faqbot: faux") with q == NULL: mark the sender's last answer wrong,
- * returning 1 when there was one.  Set by run.c; NULL: nothing recorded. */
+/* The record of questions (record.c, [bot] record_questions): fn is
+ * called for each question answered, with missed = 1 when refused (out of
+ * scope) or answered below the auto-answer confidence.  fb is called for
+ * feedback: "!faux" (or "faqbot: faux") with answer_event NULL and good 0
+ * (mark the sender's last answer wrong), or a Matrix reaction on the
+ * bot's answer answer_event (good 1 for a thumbs up, 0 down); it returns
+ * 1 when an answer was marked.  Set by run.c; NULL: nothing recorded. */
 typedef int (*bot_record_fn)(void *arg, const struct bot_msg *m, const char *q, size_t qlen,
 			     const struct query *an, int missed);
-void bot_set_record_hook(struct bot *b, bot_record_fn fn, void *arg);
+typedef int (*bot_feedback_fn)(void *arg, const struct bot_msg *m, const char *answer_event,
+			       int good);
+void bot_set_record_hook(struct bot *b, bot_record_fn fn, bot_feedback_fn fb, void *arg);
+/* A reaction key (m.annotation) on answer_event, the bot's own message:
+ * a thumbs up or down (any skin tone) is recorded; others are ignored.
+ * Sends nothing.  1 recorded, 0 not. */
+int bot_reaction(struct bot *b, const struct bot_msg *m, const char *answer_event,
+		 const char *key);
 
 enum bot_kind {
 	BOT_NONE = 0,   /* say nothing */

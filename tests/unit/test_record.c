@@ -69,9 +69,9 @@ static void test_text_and_wrong(void **state)
 	time_t t = 1800000000;
 	(void)state;
 	assert_non_null(r);
-	assert_int_equal(record_question(r, t, "n", "#c", "alice", "la tarte ?", 10,
+	assert_int_equal(record_question(r, t, "n", "#c", NULL, "alice", "la tarte ?", 10,
 					 "out_of_scope", 0.1, 1), 0);
-	assert_int_equal(record_question(r, t + 1, "n", "#c", "bob", "état DIFF ?", 12, "state",
+	assert_int_equal(record_question(r, t + 1, "n", "#c", NULL, "bob", "état DIFF ?", 12, "state",
 					 0.97, 0), 0);
 	assert_int_equal(one(path, "SELECT count(text) FROM questions WHERE missed = 1"), 1);
 	assert_int_equal(one(path, "SELECT count(text) FROM questions WHERE missed = 0"), 0);
@@ -99,9 +99,9 @@ static void test_purge(void **state)
 	time_t now = 1900000000;
 	(void)state;
 	assert_non_null(r);
-	assert_int_equal(record_question(r, now - 31 * 86400, "n", NULL, "a", "vieux", 5,
+	assert_int_equal(record_question(r, now - 31 * 86400, "n", NULL, NULL, "a", "vieux", 5,
 					 "out_of_scope", 0, 1), 0);
-	assert_int_equal(record_question(r, now - 29 * 86400, "n", NULL, "a", "jeune", 5,
+	assert_int_equal(record_question(r, now - 29 * 86400, "n", NULL, NULL, "a", "jeune", 5,
 					 "out_of_scope", 0, 1), 0);
 	long long before = one(path, "SELECT count(*) FROM questions");
 	assert_true(record_purge_old(r, now) >= 1);
@@ -109,6 +109,49 @@ static void test_purge(void **state)
 	assert_int_equal(one(path, "SELECT count(*) FROM questions WHERE text = 'jeune'"), 1);
 	assert_true(one(path, "SELECT count(*) FROM questions") < before);
 	assert_int_equal(one(path, "SELECT count(*) FROM questions WHERE room IS NULL"), 1);
+	record_close(r);
+}
+
+static int kicks;
+static void kick(void *arg)
+{
+	(void)arg;
+	kicks++;
+}
+
+/* The Matrix client writes a batch in one transaction on its own
+ * connection, and the bot records from inside it: the record must not
+ * wait for the lock (it would stall the bot, then fail), but queue. */
+static void test_queued_while_locked(void **state)
+{
+	char err[512];
+	struct record *r = record_open(path, 90, err, sizeof err);
+	sqlite3 *other;
+	time_t t = 1800000000;
+	(void)state;
+	assert_non_null(r);
+	record_set_kick(r, kick, NULL);
+	assert_int_equal(sqlite3_open(path, &other), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(other, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+	kicks = 0;
+	assert_int_equal(record_question(r, t, "q", "#c", NULL, "eve", "réponse ?", 10, "state",
+					 0.9, 0), 0);
+	assert_int_equal(record_question(r, t, "q", "#c", NULL, "zoe", "gâteau ?", 9,
+					 "out_of_scope", 0.1, 1), 0);
+	assert_int_equal(kicks, 1);              /* one flush asked for */
+	assert_int_equal(record_pending(r), 2);
+	/* "!faux" on answers whose rows are not written yet */
+	assert_int_equal(record_wrong(r, t + 5, "q", "eve"), 1);
+	assert_int_equal(record_wrong(r, t + 5, "q", "zoe"), 1);
+	assert_int_equal(record_flush(r), 4);    /* still locked: later */
+	assert_int_equal(sqlite3_exec(other, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(other);
+	assert_int_equal(record_flush(r), 0);
+	assert_int_equal(record_pending(r), 0);
+	assert_int_equal(one(path, "SELECT count(*) FROM questions WHERE net = 'q' AND wrong = 1 "
+			      "AND text = 'réponse ?' AND missed = 0"), 1);
+	assert_int_equal(one(path, "SELECT count(*) FROM questions WHERE net = 'q' AND wrong = 1 "
+			      "AND text = 'gâteau ?' AND missed = 1"), 1);
 	record_close(r);
 }
 
@@ -136,6 +179,7 @@ int main(void)
 		cmocka_unit_test(test_hash),
 		cmocka_unit_test(test_text_and_wrong),
 		cmocka_unit_test(test_purge),
+		cmocka_unit_test(test_queued_while_locked),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
