@@ -81,6 +81,7 @@ static const struct key irc_keys[] = {
 	KI("ignore", K_LIST, policy.ignore, 0, 0),
 	KI("user_rate", K_INT, policy.user_rate, 0, 100000),
 	KI("user_burst", K_INT, policy.user_burst, 1, 100000),
+	KI("escalate_to", K_STR, policy.escalate_to, 0, 0),
 	KI("throttle_burst", K_INT, throttle_burst, 1, 100000),
 	KI("throttle_rate", K_DOUBLE, throttle_rate, 0, 1000000),
 	KI("lag_timeout", K_INT, lag_timeout, 10, 86400),
@@ -972,6 +973,7 @@ static void policy_free(struct chat_policy *pol)
 	strlist_free(&pol->admins);
 	strlist_free(&pol->auto_answer);
 	strlist_free(&pol->ignore);
+	free(pol->escalate_to);
 }
 
 /* Overwrites a secret before freeing it, so it does not linger. */

@@ -92,11 +92,17 @@ enum bot_kind {
 	BOT_ADMIN       /* result of !reload / !status */
 };
 
+/* Hand-over to a person (IRC, [irc.NAME] escalate_to): a second message
+ * the transport sends after text, as is (one line), to extra_target. */
+#define BOT_EXTRA_MAX 600
+
 struct bot_out {
 	enum bot_kind kind;
 	struct query q;   /* the engine's analysis (BOT_ANSWER only) */
 	size_t len;
 	char text[ASK_MAX_ANSWER]; /* French; may hold '\n' between lines */
+	char extra_target[256];    /* "" when none */
+	char extra_text[BOT_EXTRA_MAX];
 };
 
 /* Decides and, when the bot should speak, fills out->text.  Returns 1
@@ -114,6 +120,14 @@ struct bot_out {
  *   otherwise a polite refusal in private, nothing in a channel.
  * Never answers own_name or a sender in policy->ignore / [bot] ignore. */
 int bot_handle(struct bot *b, const struct bot_msg *m, struct bot_out *out);
+
+/* Hand-over (policy->escalate_to, IRC): a question the bot refuses (out
+ * of scope), or whose computed date is overdue, is answered with « je
+ * transmets » and posted to escalate_to as ticket N (who asked, where,
+ * the question) in out->extra_*.  « !pris N » said in escalate_to takes
+ * it: the channel is told, and the asker (out->extra_*) is told who took
+ * it.  The last BOT_TICKETS tickets are remembered, in memory only. */
+#define BOT_TICKETS 64
 
 /* Today's date in the configured time zone at wall-clock time now. */
 struct date bot_today(const struct bot *b, time_t now);

@@ -29,6 +29,7 @@ struct chat_policy {
 	struct strlist ignore;      /* [bot] ignore + this network's ignore */
 	int user_rate;              /* questions per user per minute */
 	int user_burst;             /* questions a user may ask at once */
+	char *escalate_to;          /* IRC: channel the bot hands questions to; NULL */
 };
 
 struct bot_config {
