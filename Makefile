@@ -2,9 +2,10 @@
 # French console; `make test` builds and runs every test; `make bench`,
 # `make fuzz`.  Honours CFLAGS/LDFLAGS; WERROR=1 adds -Werror (CI does).
 
-PKGS := libcurl libcjson olm cmocka sqlite3 libutf8proc inih openssl yaml-0.1
+PKGS := libcurl libcjson olm cmocka sqlite3 libutf8proc inih openssl yaml-0.1 libsystemd
 DEBS := pkg-config libcurl4-openssl-dev libcjson-dev libolm-dev libcmocka-dev \
-        libsqlite3-dev libutf8proc-dev libinih-dev libssl-dev libyaml-dev liblinear-dev
+        libsqlite3-dev libutf8proc-dev libinih-dev libssl-dev libyaml-dev liblinear-dev \
+        libsystemd-dev
 VERSION := 0.1.0
 
 CC      ?= cc
@@ -30,8 +31,24 @@ UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/%)
 UNIT_ASAN := $(UNIT_SRCS:tests/unit/%.c=$(B)/tests-asan/%)
 STAMP     := $(B)/.deps-ok
 
-.PHONY: all run test unit unit-asan bench fuzz check clean deps asan
+.PHONY: all run test unit unit-asan bench fuzz check clean deps asan install uninstall installed
 all: faqbot
+
+# `make install` (PREFIX, DESTDIR as usual).  The installed faqbot is a
+# separate build (build/inst/) with its helpers' and knowledge's paths
+# fixed at build time (as git does): it never looks under build/ or in
+# the current directory, and ./faqbot of the checkout is unchanged.
+PREFIX     ?= /usr/local
+BINDIR     ?= $(PREFIX)/bin
+LIBEXECDIR ?= $(PREFIX)/libexec/faqbot
+DATADIR    ?= $(PREFIX)/share/faqbot
+DOCDIR     ?= $(PREFIX)/share/doc/faqbot
+MANDIR     ?= $(PREFIX)/share/man
+UNITDIR    ?= $(PREFIX)/lib/systemd/system
+SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
+INSTALL    ?= install
+KNOWLEDGE_FILES := $(wildcard knowledge/*.ini knowledge/*.jsonl)
+INST_DEFS = -DFAQBOT_KNOWLEDGE_DIR='"$(DATADIR)"'
 
 deps: $(STAMP)
 $(STAMP):
@@ -62,7 +79,8 @@ $(B)/libfaqbot-asan.a: $(ASAN_OBJS)
 	@rm -f $@; ar rcs $@ $^
 
 # ./faqbot links only what ask, console and check use (utf8proc, cJSON,
-# inih): loading libcurl, OpenSSL, libolm (libstdc++) and SQLite cost 3x a
+# inih): loading libcurl, OpenSSL, libolm (libstdc++), SQLite (and libsystemd,
+# for sd_notify in run.c) cost 3x a
 # whole answer and 8 MiB.  `faqbot run` execs $(B)/faqbot-irc (run.c with
 # FAQBOT_NO_MATRIX: no libcurl, libolm, SQLite) for a config without
 # [matrix.*], else $(B)/faqbot-net, the same main.c linked with everything
@@ -96,6 +114,52 @@ $(B)/faqbot-asan: $(B)/asan/main.o $(B)/libfaqbot-asan.a faqbot
 	$(CC) $(SAN) $(LDFLAGS) -o $@ $(B)/asan/main.o $(B)/libfaqbot-asan.a $(PKG_LIBS) -lm
 asan: $(B)/faqbot-asan
 
+# ---- the installed build: same sources, paths fixed at build time.  The
+# paths are recorded in build/inst/paths so that a new PREFIX rebuilds. ----
+$(B)/inst/paths: FORCE
+	@mkdir -p $(dir $@)
+	@echo '$(LIBEXECDIR) $(DATADIR) $(BINDIR) $(UNITDIR)' | cmp -s - $@ || \
+		echo '$(LIBEXECDIR) $(DATADIR) $(BINDIR) $(UNITDIR)' >$@
+FORCE:
+$(B)/inst/main-slim.o: bot/main.c $(B)/inst/paths | $(STAMP)
+	$(CC) $(CPPFLAGS_ALL) $(WARN) $(CFLAGS) $(INST_DEFS) \
+		-DFAQBOT_NET_EXEC='"$(LIBEXECDIR)/faqbot-net"' \
+		-DFAQBOT_IRC_EXEC='"$(LIBEXECDIR)/faqbot-irc"' -MMD -MP -c $< -o $@
+$(B)/inst/main-net.o: bot/main.c $(B)/inst/paths | $(STAMP)
+	$(CC) $(CPPFLAGS_ALL) $(WARN) $(CFLAGS) $(INST_DEFS) -MMD -MP -c $< -o $@
+$(B)/inst/faqbot: $(B)/inst/main-slim.o $(B)/libfaqbot.a
+	$(CC) $(CFLAGS) $(LDFLAGS) -Wl,--as-needed -o $@ $^ $(PKG_LIBS) -lm
+$(B)/inst/faqbot-net: $(B)/inst/main-net.o $(B)/libfaqbot.a
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm
+$(B)/inst/faqbot-irc: $(B)/inst/main-net.o $(B)/obj/run-irc.o $(B)/libfaqbot.a
+	$(CC) $(CFLAGS) $(LDFLAGS) -Wl,--as-needed -o $@ $^ $(PKG_LIBS) -lm
+$(B)/inst/faqbot.service: dist/faqbot.service.in $(B)/inst/paths
+	sed -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@UNITDIR@|$(UNITDIR)|g' $< >$@
+installed: $(B)/inst/faqbot $(B)/inst/faqbot-net $(B)/inst/faqbot-irc $(B)/inst/faqbot.service
+
+install: installed
+	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(DATADIR) \
+		$(DESTDIR)$(DOCDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 \
+		$(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSUSERSDIR)
+	$(INSTALL) -m 755 $(B)/inst/faqbot $(DESTDIR)$(BINDIR)/faqbot
+	$(INSTALL) -m 755 $(B)/inst/faqbot-net $(B)/inst/faqbot-irc $(DESTDIR)$(LIBEXECDIR)/
+	$(INSTALL) -m 644 $(KNOWLEDGE_FILES) $(DESTDIR)$(DATADIR)/
+	$(INSTALL) -m 644 config.example.ini README.md SECURITY.md $(DESTDIR)$(DOCDIR)/
+	$(INSTALL) -m 644 $(B)/inst/faqbot.service $(DESTDIR)$(UNITDIR)/faqbot.service
+	$(INSTALL) -m 644 dist/faqbot.sysusers $(DESTDIR)$(SYSUSERSDIR)/faqbot.conf
+	$(INSTALL) -m 644 dist/faqbot.1 $(DESTDIR)$(MANDIR)/man1/faqbot.1
+	$(INSTALL) -m 644 dist/faqbot.ini.5 $(DESTDIR)$(MANDIR)/man5/faqbot.ini.5
+
+# Removes exactly what install wrote, then the directories of faqbot's own.
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/faqbot $(DESTDIR)$(LIBEXECDIR)/faqbot-net \
+		$(DESTDIR)$(LIBEXECDIR)/faqbot-irc \
+		$(addprefix $(DESTDIR)$(DATADIR)/,$(notdir $(KNOWLEDGE_FILES))) \
+		$(addprefix $(DESTDIR)$(DOCDIR)/,config.example.ini README.md SECURITY.md) \
+		$(DESTDIR)$(UNITDIR)/faqbot.service $(DESTDIR)$(SYSUSERSDIR)/faqbot.conf \
+		$(DESTDIR)$(MANDIR)/man1/faqbot.1 $(DESTDIR)$(MANDIR)/man5/faqbot.ini.5
+	-rmdir $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(DATADIR) $(DESTDIR)$(DOCDIR) 2>/dev/null
+
 $(B)/tests/%: tests/unit/%.c $(B)/libfaqbot.a | $(STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS_ALL) $(WARN) $(CFLAGS) -MMD -MP -o $@ $< $(B)/libfaqbot.a $(PKG_LIBS) $$(pkg-config --libs cmocka yaml-0.1) -lm
@@ -124,4 +188,4 @@ fuzz:
 clean:
 	rm -rf $(B) faqbot
 
--include $(wildcard $(B)/obj/train/*.d $(B)/obj/*.d $(B)/asan/*.d $(B)/tests/*.d $(B)/tests-asan/*.d)
+-include $(wildcard $(B)/obj/train/*.d $(B)/inst/*.d $(B)/obj/*.d $(B)/asan/*.d $(B)/tests/*.d $(B)/tests-asan/*.d)

@@ -31,14 +31,28 @@ struct rate_slot {
 	int minor_noticed;
 };
 
+/* A question handed over to people (escalate_to). */
+struct ticket {
+	unsigned n;           /* 0: free */
+	char net[64];
+	char asker[64];
+	char where[256];      /* channel, or "" for a private message */
+	char taker[64];       /* "" until someone says "!pris N" */
+};
+
 struct bot {
 	struct kb *kb;
+	struct ticket tickets[BOT_TICKETS];
+	unsigned next_ticket;
 	char prefix[32];
 	size_t prefix_len;
 	struct strlist ignore;
 	double threshold;
 	bot_reload_fn reload;
 	void *reload_arg;
+	bot_record_fn record;
+	bot_feedback_fn feedback;
+	void *record_arg;
 	struct rate_slot rate[BOT_RATE_SLOTS];
 	uint64_t rate_clock;
 	struct bot_stats st;
@@ -51,6 +65,8 @@ static const char msg_limited[] =
 	"nouveau dans une minute.";
 static const char msg_reloaded[] =
 	"Rechargement effectué : la nouvelle base est en service.";
+static const char msg_wrong[] =
+	"Merci, c'est noté : ma dernière réponse sera revue par l'équipe.";
 static const char msg_refused[] =
 	"Désolé, cette commande est réservée aux administrateurs du bot.";
 
@@ -149,6 +165,43 @@ void bot_set_reload_hook(struct bot *b, bot_reload_fn fn, void *arg)
 {
 	b->reload = fn;
 	b->reload_arg = arg;
+}
+
+void bot_set_record_hook(struct bot *b, bot_record_fn fn, bot_feedback_fn fb, void *arg)
+{
+	b->record = fn;
+	b->feedback = fb;
+	b->record_arg = arg;
+}
+
+static int ignored(const struct bot *b, const struct bot_msg *m);
+
+int bot_reaction(struct bot *b, const struct bot_msg *m, const char *answer_event,
+		 const char *key)
+{
+	/* U+1F44D / U+1F44E, then at most a skin tone (U+1F3FB..F) or a
+	 * variation selector (U+FE0F) */
+	static const char up[] = "\xF0\x9F\x91\x8D", down[] = "\xF0\x9F\x91\x8E";
+	const char *rest;
+	int good;
+
+	if (!b->feedback || !answer_event || !key || !m->sender || ignored(b, m))
+		return 0;
+	if (!strncmp(key, up, 4))
+		good = 1;
+	else if (!strncmp(key, down, 4))
+		good = 0;
+	else
+		return 0;
+	rest = key + 4;
+	if (!strncmp(rest, "\xF0\x9F\x8F", 3) && (unsigned char)rest[3] >= 0xBB &&
+	    (unsigned char)rest[3] <= 0xBF)
+		rest += 4;
+	else if (!strcmp(rest, "\xEF\xB8\x8F"))
+		rest += 3;
+	if (*rest)
+		return 0;
+	return b->feedback(b->record_arg, m, answer_event, good) == 1;
 }
 
 void bot_get_stats(const struct bot *b, struct bot_stats *st)
@@ -426,6 +479,91 @@ static int ignored(const struct bot *b, const struct bot_msg *m)
 	return m->policy && strlist_has(&m->policy->ignore, m->sender);
 }
 
+/* ---- hand-over to a person (escalate_to) ---- */
+
+/* Copies s[0..n) into dst (cap bytes) cut on a UTF-8 boundary. */
+static void copy_cut(char *dst, size_t cap, const char *s, size_t n)
+{
+	if (n >= cap) {
+		n = cap - 1;
+		while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
+			n--;
+	}
+	memcpy(dst, s, n);
+	dst[n] = 0;
+}
+
+static void escalate(struct bot *b, const struct bot_msg *m, const char *q, size_t qlen,
+		     struct bot_out *out)
+{
+	const char *to = m->policy->escalate_to;
+	struct ticket *t;
+	char question[300];
+	int k;
+
+	if (!++b->next_ticket)
+		b->next_ticket = 1;
+	t = &b->tickets[b->next_ticket % BOT_TICKETS];
+	memset(t, 0, sizeof *t);
+	t->n = b->next_ticket;
+	copy_cut(t->net, sizeof t->net, m->network ? m->network : "", strlen(m->network ? m->network : ""));
+	copy_cut(t->asker, sizeof t->asker, m->sender, strlen(m->sender));
+	if (!m->is_private && m->room)
+		copy_cut(t->where, sizeof t->where, m->room, strlen(m->room));
+	copy_cut(question, sizeof question, q, qlen);
+	copy_cut(out->extra_target, sizeof out->extra_target, to, strlen(to));
+	snprintf(out->extra_text, sizeof out->extra_text,
+		 "Question n° %u de %s (%s) : « %s » — répondez « %spris %u » pour la prendre.",
+		 t->n, t->asker, t->where[0] ? t->where : "en privé", question, b->prefix, t->n);
+	k = snprintf(out->text + out->len, sizeof out->text - out->len,
+		     "\nJe transmets votre question à l'équipe (n° %u) : une personne vous "
+		     "répondra ici.", t->n);
+	if (k > 0 && (size_t)k < sizeof out->text - out->len)
+		out->len += (size_t)k;
+	log_info("hand-over: question %u from %s on %s.%s passed to %s", t->n, m->sender,
+		 net_kind(m), m->network ? m->network : "?", to);
+}
+
+/* "!pris N" in the escalate_to channel. */
+static int take_ticket(struct bot *b, const struct bot_msg *m, const char *arg, const char *end,
+		       struct bot_out *out)
+{
+	char *e;
+	unsigned long n = strtoul(arg, &e, 10);
+	struct ticket *t = NULL;
+	size_t i;
+	int k;
+
+	if (e == arg || e != end || !n) {
+		k = snprintf(out->text, sizeof out->text, "Écrivez « %spris N » avec le numéro "
+			     "de la question.", b->prefix);
+		goto say;
+	}
+	for (i = 0; i < BOT_TICKETS; i++)
+		if (b->tickets[i].n == n && !strcmp(b->tickets[i].net, m->network ? m->network : ""))
+			t = &b->tickets[i];
+	if (!t) {
+		k = snprintf(out->text, sizeof out->text, "Pas de question n° %lu en attente.", n);
+		goto say;
+	}
+	if (t->taker[0]) {
+		k = snprintf(out->text, sizeof out->text, "La question n° %lu est déjà prise par %s.",
+			     n, t->taker);
+		goto say;
+	}
+	copy_cut(t->taker, sizeof t->taker, m->sender, strlen(m->sender));
+	k = snprintf(out->text, sizeof out->text, "Question n° %lu prise par %s.", n, t->taker);
+	copy_cut(out->extra_target, sizeof out->extra_target, t->where[0] ? t->where : t->asker,
+		 strlen(t->where[0] ? t->where : t->asker));
+	snprintf(out->extra_text, sizeof out->extra_text, "%s%s%s prend votre question (n° %lu) "
+		 "et vous répond.", t->where[0] ? t->asker : "", t->where[0] ? ": " : "", t->taker, n);
+	log_info("hand-over: question %lu taken by %s", n, t->taker);
+say:
+	out->len = k < 0 ? 0 : (size_t)k < sizeof out->text ? (size_t)k : sizeof out->text - 1;
+	out->kind = BOT_ADMIN;
+	return 1;
+}
+
 static int none(struct bot *b, struct bot_out *out)
 {
 	b->st.ignored++;
@@ -443,6 +581,8 @@ int bot_handle(struct bot *b, const struct bot_msg *m, struct bot_out *out)
 	struct date today;
 
 	b->st.messages++;
+	out->extra_target[0] = 0;
+	out->extra_text[0] = 0;
 	if (!m->text || ignored(b, m))
 		return none(b, out);
 	p = m->text;
@@ -458,6 +598,11 @@ int bot_handle(struct bot *b, const struct bot_msg *m, struct bot_out *out)
 		while (we < end && *we != ' ' && *we != '\t')
 			we++;
 		const char *arg = skip_ws(we, end);
+		if (b->feedback && cmd_is(w, we, "faux") && arg == end)
+			goto wrong;
+		if (cmd_is(w, we, "pris") && m->policy && m->policy->escalate_to && m->room &&
+		    !m->is_private && !strcasecmp(m->room, m->policy->escalate_to))
+			return rate_take(b, m) > 0 ? take_ticket(b, m, arg, end, out) : none(b, out);
 		if (cmd_is(w, we, "reload") || cmd_is(w, we, "status")) {
 			if (is_admin(m))
 				return admin_command(b, m, cmd_is(w, we, "reload"), out);
@@ -488,6 +633,9 @@ int bot_handle(struct bot *b, const struct bot_msg *m, struct bot_out *out)
 		} else {
 			return none(b, out); /* another bot's command */
 		}
+	} else if (b->feedback && (m->is_private || addressed) && end - p == 4 &&
+		   !strncasecmp(p, "faux", 4)) {
+		goto wrong;
 	} else if (m->is_private || addressed) {
 		q = p;
 		qlen = (size_t)(end - p);
@@ -529,7 +677,27 @@ int bot_handle(struct bot *b, const struct bot_msg *m, struct bot_out *out)
 		return none(b, out);
 	}
 	b->st.answered++;
+	if (b->record) {
+		enum intent in = b->scratch.q.intent;
+		double th = b->threshold >= 0 ? b->threshold
+					      : intent_auto_threshold(kb_intents(b->kb));
+		int missed = in == IN_OUT_OF_SCOPE ||
+			     (in != IN_GREETING && in != IN_THANKS && in != IN_HELP &&
+			      b->scratch.q.confidence < th);
+		b->record(b->record_arg, m, q, qlen, &b->scratch.q, missed);
+	}
 	set_text(out, BOT_ANSWER, b->scratch.text, b->scratch.len);
 	out->q = b->scratch.q;
+	if (!auto_mode && m->policy && m->policy->escalate_to && *m->policy->escalate_to &&
+	    m->sender && (b->scratch.q.intent == IN_OUT_OF_SCOPE || b->scratch.status == ST_OVERDUE) &&
+	    !(m->room && !strcasecmp(m->room, m->policy->escalate_to)))
+		escalate(b, m, q, qlen, out);
 	return 1;
+wrong:
+	/* "!faux": only the asker's own last answer, within 10 minutes;
+	 * silence when there is none (nothing to acknowledge). */
+	if (rate_take(b, m) <= 0 || b->feedback(b->record_arg, m, NULL, 0) != 1)
+		return none(b, out);
+	log_info("an answer marked wrong on %s.%s", net_kind(m), m->network ? m->network : "?");
+	return set_text(out, BOT_ADMIN, msg_wrong, sizeof msg_wrong - 1);
 }

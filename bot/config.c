@@ -55,6 +55,8 @@ static const struct key bot_keys[] = {
 	KB("auto_answer_confidence", K_DOUBLE, auto_answer_confidence, 0, 1),
 	KB("user_rate", K_INT, user_rate, 0, 100000),
 	KB("user_burst", K_INT, user_burst, 1, 100000),
+	KB("record_questions", K_BOOL, record_questions, 0, 0),
+	KB("record_days", K_INT, record_days, 1, 3650),
 	{ NULL, K_STR, 0, 0, 0 }
 };
 
@@ -79,6 +81,7 @@ static const struct key irc_keys[] = {
 	KI("ignore", K_LIST, policy.ignore, 0, 0),
 	KI("user_rate", K_INT, policy.user_rate, 0, 100000),
 	KI("user_burst", K_INT, policy.user_burst, 1, 100000),
+	KI("escalate_to", K_STR, policy.escalate_to, 0, 0),
 	KI("throttle_burst", K_INT, throttle_burst, 1, 100000),
 	KI("throttle_rate", K_DOUBLE, throttle_rate, 0, 1000000),
 	KI("lag_timeout", K_INT, lag_timeout, 10, 86400),
@@ -926,6 +929,7 @@ struct config *config_load(const char *path, char *err, size_t errlen)
 		goto bad;
 	}
 	c->bot.max_answer_age = 600;
+	c->bot.record_days = 90;
 	c->bot.auto_answer_confidence = -1;
 	c->bot.user_rate = 6;
 	c->bot.user_burst = 5; /* a 4th quick question is normal use */
@@ -969,6 +973,7 @@ static void policy_free(struct chat_policy *pol)
 	strlist_free(&pol->admins);
 	strlist_free(&pol->auto_answer);
 	strlist_free(&pol->ignore);
+	free(pol->escalate_to);
 }
 
 /* Overwrites a secret before freeing it, so it does not linger. */

@@ -1099,6 +1099,7 @@ static void h_privmsg(struct ircnet *n, struct irc_msg *m)
 		.policy = &n->cfg->policy,
 		.now_ms = now_ms(n),
 		.now = 0,
+		.room = priv ? NULL : target,
 	};
 	struct irc_ctcp c;
 	if (irc_ctcp_parse(text, &c)) {
@@ -1125,6 +1126,14 @@ static void h_privmsg(struct ircnet *n, struct irc_msg *m)
 	log_debug("[%s] answering %s%s%s (kind %d, %zu bytes)", netname(n), nick, priv ? "" : " in ",
 	          priv ? "" : target, (int)n->out.kind, n->out.len);
 	send_answer(n, key, nick, priv ? NULL : target, &n->out);
+	if (n->out.extra_target[0]) { /* hand-over (bot.h): one more line, as is */
+		char to[sizeof n->out.extra_target];
+		memcpy(to, n->out.extra_target, sizeof to);
+		n->out.len = strlen(n->out.extra_text);
+		memcpy(n->out.text, n->out.extra_text, n->out.len + 1);
+		n->out.extra_target[0] = 0;
+		send_answer(n, key, to, NULL, &n->out);
+	}
 }
 
 static const struct {

@@ -1,5 +1,7 @@
 /* log.c - timestamped, levelled lines on stderr, and redaction of the
- * credentials that protocol lines may carry.  Takes strings only: it has
+ * credentials that protocol lines may carry.  Under journald (stderr is
+ * the stream named by JOURNAL_STREAM) a line is "<N>message": the
+ * sd-daemon.h priority prefix, and no timestamp (journald adds its own).  Takes strings only: it has
  * no access to the config, so it cannot print a configured secret.
  * The level is the one piece of global state (set once at start-up). */
 #include <ctype.h>
@@ -8,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <time.h>
 
@@ -18,6 +21,24 @@
 static enum log_level cur_level = LOGL_INFO;
 
 static const char *const level_tag[] = { "ERROR", "WARN ", "INFO ", "DEBUG" };
+/* sd-daemon.h: SD_ERR, SD_WARNING, SD_INFO, SD_DEBUG */
+static const char *const journal_prio[] = { "<3>", "<4>", "<6>", "<7>" };
+static int journal = -1; /* stderr is journald's stream; -1: not looked yet */
+
+int log_journal_detect(void)
+{
+	const char *js = getenv("JOURNAL_STREAM");
+	unsigned long long dev, ino;
+	struct stat st;
+	char end;
+
+	journal = 0;
+	if (js && sscanf(js, "%llu:%llu%c", &dev, &ino, &end) == 2 &&
+	    fstat(2, &st) == 0 && (unsigned long long)st.st_dev == dev &&
+	    (unsigned long long)st.st_ino == ino)
+		journal = 1;
+	return journal;
+}
 
 void log_set_level(enum log_level lv)
 {
@@ -58,6 +79,7 @@ void log_init(const char *cfg_level)
 	lv = log_level_from_name(getenv("FAQBOT_LOG"));
 	if (lv >= 0)
 		cur_level = (enum log_level)lv;
+	log_journal_detect();
 }
 
 static void log_write(enum log_level lv, const char *msg, size_t len)
@@ -67,11 +89,18 @@ static void log_write(enum log_level lv, const char *msg, size_t len)
 	struct tm tm;
 	size_t n, i;
 
-	gettimeofday(&tv, NULL);
-	gmtime_r(&tv.tv_sec, &tm);
-	n = strftime(line, 32, "%Y-%m-%dT%H:%M:%S", &tm);
-	n += (size_t)snprintf(line + n, 32, ".%03dZ %s ", (int)(tv.tv_usec / 1000),
-			      level_tag[lv]);
+	if (journal < 0)
+		log_journal_detect();
+	if (journal) {
+		memcpy(line, journal_prio[lv], 3);
+		n = 3;
+	} else {
+		gettimeofday(&tv, NULL);
+		gmtime_r(&tv.tv_sec, &tm);
+		n = strftime(line, 32, "%Y-%m-%dT%H:%M:%S", &tm);
+		n += (size_t)snprintf(line + n, 32, ".%03dZ %s ", (int)(tv.tv_usec / 1000),
+				      level_tag[lv]);
+	}
 	if (len > LOG_LINE_MAX)
 		len = LOG_LINE_MAX;
 	/* One call, one line: control bytes from peers could forge lines. */

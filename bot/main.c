@@ -32,6 +32,12 @@
 
 #define EXIT_USAGE 2
 
+#ifdef FAQBOT_KNOWLEDGE_DIR
+#define INSTALLED 1
+#else
+#define INSTALLED 0
+#endif
+
 /* Europe/Paris since 1996, for machines without tzdata. */
 #define PARIS_POSIX_TZ "CET-1CEST,M3.5.0,M10.5.0/3"
 
@@ -57,6 +63,10 @@ static const char usage_text[] =
 	"  train [--cv N] [--loso] [--eval FILE.jsonl]\n"
 	"        learn the intent model from the knowledge's examples/NAME.jsonl and\n"
 	"        write model.bin; --cv/--loso/--eval measure instead of writing\n"
+	"  report -c CONFIG [--since DAYS] [--format text|csv|html|jsonl] [--purge]\n"
+	"        what the bot recorded ([bot] record_questions = yes): questions\n"
+	"        per day and intent, missed ones grouped, answers marked wrong;\n"
+	"        --since 30d (default), jsonl: knowledge examples; --purge: delete all\n"
 	"\n"
 	"Options:\n"
 	"  -k, --knowledge DIR  knowledge directory (default: ./knowledge when it\n"
@@ -123,10 +133,16 @@ static int is_dir_with_kb(const char *dir)
 	return stat(p, &st) == 0;
 }
 
-/* ./knowledge, else <directory of the executable>/knowledge, so that
- * ./faqbot works from anywhere in the checkout.  Writes into buf. */
+/* An installed build (make install): FAQBOT_KNOWLEDGE_DIR, fixed at build
+ * time.  Otherwise ./knowledge, else <directory of the executable>/knowledge,
+ * so that ./faqbot works from anywhere in the checkout.  Writes into buf. */
 static const char *default_knowledge(char *buf, size_t n)
 {
+#ifdef FAQBOT_KNOWLEDGE_DIR
+	(void)buf;
+	(void)n;
+	return FAQBOT_KNOWLEDGE_DIR;
+#endif
 	if (is_dir_with_kb("knowledge"))
 		return "knowledge";
 	char exe[PATH_MAX];
@@ -436,8 +452,9 @@ static int cmd_check(int argc, char **argv, const char *kdir)
 			config_free(cfg);
 			return 1;
 		}
-		/* the config names the knowledge the bot will run with */
-		if (!o.kdir && cfg->bot.knowledge)
+		/* the config names the knowledge the bot will run with (an
+		 * installed build's default is its own, unless the key is set) */
+		if (!o.kdir && cfg->bot.knowledge && (cfg->bot.knowledge_line || !INSTALLED))
 			o.kdir = cfg->bot.knowledge;
 	}
 	char buf[PATH_MAX];
@@ -531,7 +548,8 @@ static int irc_only(int argc, char **argv)
 		return 0;
 	char err[512];
 	struct config *cfg = config_load(path, err, sizeof err);
-	int yes = cfg && cfg->nmatrix == 0;
+	/* the record of questions needs SQLite: the full build */
+	int yes = cfg && cfg->nmatrix == 0 && !cfg->bot.record_questions;
 	config_free(cfg);
 	return yes;
 }
@@ -548,6 +566,8 @@ static const char *net_binary(const char *rel, char *buf, size_t n)
 
 	if (env && *env)
 		return env;
+	if (rel[0] == '/') /* an installed build: libexec, fixed at build time */
+		return rel;
 	len = readlink("/proc/self/exe", exe, sizeof exe - 1);
 	if (len <= 0)
 		return rel;
@@ -566,7 +586,9 @@ static const char *net_binary(const char *rel, char *buf, size_t n)
 static int exec_net(char **argv, int run_argc, char **run_argv)
 {
 	char buf[PATH_MAX];
-	const char *rel = irc_only(run_argc, run_argv) ? FAQBOT_IRC_EXEC : FAQBOT_NET_EXEC;
+	/* report reads the state file (SQLite): the full build */
+	const char *rel = strcmp(run_argv[0], "report") && irc_only(run_argc, run_argv)
+				  ? FAQBOT_IRC_EXEC : FAQBOT_NET_EXEC;
 	const char *net = net_binary(rel, buf, sizeof buf);
 
 	if (!net) {
@@ -583,6 +605,9 @@ static int exec_net(char **argv, int run_argc, char **run_argv)
 /* `faqbot -k DIR run ...` passes -k on to run_main. */
 static int cmd_run(int argc, char **argv, const char *kdir)
 {
+#ifdef FAQBOT_KNOWLEDGE_DIR
+	run_set_default_knowledge(FAQBOT_KNOWLEDGE_DIR);
+#endif
 	if (!kdir)
 		return run_main(argc, argv);
 	char **v = calloc((size_t)argc + 3, sizeof *v);
@@ -634,7 +659,7 @@ int main(int argc, char **argv)
 		}
 	}
 	if (optind >= argc) {
-		usage_error("%s", "no command given (ask, console, check, train or run)");
+		usage_error("%s", "no command given (ask, console, check, train, run or report)");
 		return EXIT_USAGE;
 	}
 	const char *cmd = argv[optind];
@@ -654,10 +679,16 @@ int main(int argc, char **argv)
 #else
 		return cmd_run(n, v, kdir);
 #endif
+	if (!strcmp(cmd, "report"))
+#ifdef FAQBOT_NET_EXEC
+		return exec_net(argv, n, v);
+#else
+		return run_report(n, v);
+#endif
 	if (!strcmp(cmd, "help")) {
 		fputs(usage_text, stdout);
 		return 0;
 	}
-	usage_error("unknown command `%s`; the commands are ask, console, check, train and run", cmd);
+	usage_error("unknown command `%s`; the commands are ask, console, check, train, run and report", cmd);
 	return EXIT_USAGE;
 }

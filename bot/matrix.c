@@ -548,7 +548,7 @@ static char *escaped_filter(int timeline_limit)
 		 "\"m.room.encryption\",\"m.room.name\"]},"
 		 "\"timeline\":{\"limit\":%d,\"lazy_load_members\":true,"
 		 "\"types\":[\"m.room.message\",\"m.room.member\",\"m.room.encrypted\","
-		 "\"m.room.encryption\"]}}}", timeline_limit);
+		 "\"m.room.encryption\",\"m.reaction\"]}}}", timeline_limit);
 	cap = strlen(json) * 3 + 1;
 	if (!(out = malloc(cap)) || mx_url_escape(json, out, cap) < 0) {
 		free(out);
@@ -665,6 +665,7 @@ static void p2_leave(void *arg, const char *room_id)
 }
 
 static void handle_message(struct mxnet *n, const struct mx_event *ev);
+static void handle_reaction(struct mxnet *n, const struct mx_event *ev);
 
 static int is_own_join(const struct mxnet *n, const struct mx_event *ev)
 {
@@ -773,6 +774,34 @@ static void p2_event(void *arg, const char *room_id, const struct mx_event *ev, 
 	}
 	if (!strcmp(ev->type, "m.room.message"))
 		handle_message(n, ev);
+	else if (!strcmp(ev->type, "m.reaction"))
+		handle_reaction(n, ev);
+}
+
+/* A 👍 / 👎 (m.annotation) on one of the bot's answers: recorded by bot.c
+ * when [bot] record_questions is on (record.c); nothing is sent. */
+static void handle_reaction(struct mxnet *n, const struct mx_event *ev)
+{
+	struct bot_msg m;
+
+	if (!strcmp(ev->sender, n->acct.user_id) || n->initial || n->before_join ||
+	    ev->redacted || !ev->rel_type || strcmp(ev->rel_type, "m.annotation") ||
+	    !ev->rel_event_id || strlen(ev->rel_event_id) > 255)
+		return;
+	memset(&m, 0, sizeof m);
+	m.network = n->name;
+	m.kind = "matrix";
+	m.sender = ev->sender;
+	m.account = ev->sender;
+	m.own_name = n->localpart;
+	m.policy = &n->cfg->policy;
+	m.room = n->room_id;
+	m.event_id = ev->event_id;
+	m.now = (time_t)(wall_ms() / 1000);
+	m.now_ms = loop_now_ms(n->lp);
+	if (bot_reaction(n->bot, &m, ev->rel_event_id,
+			 mx_str(mx_obj(ev->content, "m.relates_to"), "key")))
+		log_info("matrix.%s: feedback on the answer %s recorded", n->name, ev->rel_event_id);
 }
 
 static void handle_message(struct mxnet *n, const struct mx_event *ev)
@@ -821,6 +850,8 @@ static void handle_message(struct mxnet *n, const struct mx_event *ev)
 	m.policy = &n->cfg->policy;
 	m.now_ms = loop_now_ms(n->lp);
 	m.now = (time_t)(now / 1000);
+	m.room = n->room_id;
+	m.event_id = ev->event_id;
 	if (!bot_handle(n->bot, &m, &n->out))
 		return;
 	memset(&rp, 0, sizeof rp);

@@ -18,6 +18,11 @@
 #include "log.h"
 #include "loop.h"
 #include "run.h"
+#include "sdnotify.h"
+#ifndef FAQBOT_NO_MATRIX
+#include "intent.h"
+#include "record.h"
+#endif
 
 /* The IRC-only build (Makefile: build/faqbot-irc, what `faqbot run` execs
  * for a config without [matrix.*]) compiles the Matrix networks out, so
@@ -50,14 +55,45 @@ struct run {
 	int64_t stop_deadline;
 	struct mxnet **mx;     /* Matrix (matrix.c): parallel to cfg->matrix */
 	size_t nmx;
+	int64_t wd_ms;         /* systemd watchdog interval, 0: off */
+	int64_t wd_last;
+	struct record *rec;    /* [bot] record_questions (record.c), or NULL */
+	char *rec_path;
+	long rec_timer;
 };
 
 static const char usage[] =
 	"usage: faqbot run -c CONFIG [-k KNOWLEDGE_DIR]\n";
 
+int run_report(int argc, char **argv)
+{
+#ifdef FAQBOT_NO_MATRIX
+	(void)argc;
+	(void)argv;
+	fprintf(stderr, "faqbot report: this is the IRC-only build, without SQLite; run "
+		"`faqbot report`, which picks the full build\n");
+	return 1;
+#else
+	return report_main(argc, argv);
+#endif
+}
+
+/* An installed build's knowledge (share/faqbot), used when neither -k nor
+ * a knowledge key in the config names one; NULL in the checkout's build. */
+static const char *default_kdir;
+
+void run_set_default_knowledge(const char *dir)
+{
+	default_kdir = dir;
+}
+
 static const char *kb_dir_for(const struct run *r, const struct config *c)
 {
-	return r->kdir ? r->kdir : c->bot.knowledge;
+	if (r->kdir)
+		return r->kdir;
+	if (default_kdir && !c->bot.knowledge_line)
+		return default_kdir;
+	return c->bot.knowledge;
 }
 
 static int all_done(const struct run *r)
@@ -96,6 +132,7 @@ static void on_stop_signal(struct loop *lp, int signo, void *arg)
 		return;
 	}
 	r->stopping = 1;
+	sdn_stopping();
 	log_info("%s: quitting every network", signo == SIGINT ? "SIGINT" : "SIGTERM");
 	for (i = 0; i < r->nirc; i++)
 		if (r->irc[i])
@@ -236,6 +273,102 @@ static void matrix_apply(struct run *r, struct config *nc)
 }
 #endif
 
+#ifndef FAQBOT_NO_MATRIX
+/* ---- the record of questions (record.c) ---- */
+
+static int record_hook(void *arg, const struct bot_msg *m, const char *q, size_t qlen,
+		       const struct query *an, int missed)
+{
+	struct run *r = arg;
+	const char *who = m->account && *m->account ? m->account : m->sender;
+	time_t now = m->now ? m->now : time(NULL);
+
+	if (!r->rec)
+		return 0;
+	return record_question(r->rec, now, m->network, m->is_private ? NULL : m->room,
+			       m->event_id, who, q, qlen, intent_name(an->intent), an->confidence,
+			       missed);
+}
+
+static int feedback_hook(void *arg, const struct bot_msg *m, const char *answer_event, int good)
+{
+	struct run *r = arg;
+	const char *who = m->account && *m->account ? m->account : m->sender;
+	time_t now = m->now ? m->now : time(NULL);
+
+	if (!r->rec)
+		return 0;
+	if (!answer_event)
+		return record_wrong(r->rec, now, m->network, who);
+	return record_reaction(r->rec, m->network, answer_event, good);
+}
+
+/* Writes the queued record rows once the Matrix batch that queued them
+ * has committed (record.h); again in 100 ms while another writer holds
+ * the file. */
+static void record_flush_cb(struct loop *lp, void *arg)
+{
+	struct run *r = arg;
+	if (r->rec && record_flush(r->rec) > 0)
+		loop_timer_add(lp, 100, record_flush_cb, r);
+}
+
+static void record_kick(void *arg)
+{
+	struct run *r = arg;
+	loop_timer_add(r->lp, 0, record_flush_cb, r);
+}
+
+static void record_daily(struct loop *lp, void *arg)
+{
+	struct run *r = arg;
+	int n = record_purge_old(r->rec, time(NULL));
+	if (n > 0)
+		log_info("record: %d question(s) older than the kept days deleted", n);
+	r->rec_timer = loop_timer_add(lp, 86400 * 1000LL, record_daily, r);
+}
+
+/* Opens, re-opens (another state file) or closes the record as bc says. */
+static void record_setup(struct run *r, const struct bot_config *bc)
+{
+	char err[1024];
+
+	if (r->rec && (!bc->record_questions || strcmp(r->rec_path, bc->state))) {
+		loop_timer_cancel(r->lp, r->rec_timer);
+		record_close(r->rec);
+		r->rec = NULL;
+		free(r->rec_path);
+		r->rec_path = NULL;
+		log_info("record: questions are no longer recorded in this file");
+	}
+	if (bc->record_questions && !r->rec) {
+		if (!(r->rec = record_open(bc->state, bc->record_days, err, sizeof err)) ||
+		    !(r->rec_path = strdup(bc->state))) {
+			log_error("record: %s; questions are not recorded", r->rec ? "out of memory" : err);
+			record_close(r->rec);
+			r->rec = NULL;
+			return;
+		}
+		log_info("record: questions the bot misses are kept %d days in %s",
+			 bc->record_days, bc->state);
+		record_set_kick(r->rec, record_kick, r);
+		if (r->lp)
+			record_daily(r->lp, r);
+	}
+	if (r->rec)
+		record_set_days(r->rec, bc->record_days);
+	bot_set_record_hook(r->bot, r->rec ? record_hook : NULL, r->rec ? feedback_hook : NULL, r);
+}
+#else
+static void record_setup(struct run *r, const struct bot_config *bc)
+{
+	(void)r;
+	if (bc->record_questions)
+		log_warn("record_questions = yes needs the full build (with SQLite): start "
+			 "faqbot with `faqbot run`, which picks it; questions are not recorded");
+}
+#endif
+
 /* Applies a freshly loaded config: networks with the same name get the
  * new settings, new ones start, removed ones quit.  Takes nc. */
 static int apply_config(struct run *r, struct config *nc)
@@ -289,9 +422,80 @@ static int apply_config(struct run *r, struct config *nc)
 	return 0;
 }
 
+/* systemd's STATUS=: the IRC networks registered, those still connecting,
+ * the Matrix accounts started. */
+static void run_status(const struct run *r, char *buf, size_t len)
+{
+	size_t i, pos = 0, up = 0;
+	int n;
+#define ADD(...) do { n = snprintf(buf + pos, len - pos, __VA_ARGS__); \
+		if (n > 0) pos += (size_t)n < len - pos ? (size_t)n : len - pos - 1; } while (0)
+	buf[0] = 0;
+	for (i = 0; i < r->nirc; i++)
+		up += r->irc[i] && ircnet_registered(r->irc[i]);
+	ADD("connected %zu/%zu IRC", up, r->nirc);
+	up = 0;
+	for (i = 0; i < r->nirc; i++)
+		if (r->irc[i] && ircnet_registered(r->irc[i]))
+			ADD("%s irc.%s", up++ ? "," : ":", r->cfg->irc[i].name);
+	for (i = 0; i < r->nirc; i++)
+		if (!r->irc[i] || !ircnet_registered(r->irc[i]))
+			ADD(" (irc.%s connecting)", r->cfg->irc[i].name);
+	ADD("; Matrix %zu account(s)", r->nmx);
+	for (i = 0; i < r->nmx; i++)
+		ADD("%s matrix.%s", i ? "," : ":", r->cfg->matrix[i].name);
+#undef ADD
+}
+
+/* Once a second (and at the watchdog's pace): READY=1 on the first run
+ * of the loop, then STATUS= when the networks change, and WATCHDOG=1,
+ * sent from the loop so that a stuck loop stops petting it. */
+static void notify_tick(struct loop *lp, void *arg)
+{
+	struct run *r = arg;
+	static int ready;
+	char st[512];
+	int64_t now = loop_now_ms(lp), next = 1000;
+
+	if (r->stopping)
+		return;
+	run_status(r, st, sizeof st);
+	if (!ready) {
+		ready = 1;
+		sdn_ready(st);
+	} else {
+		sdn_status(st);
+	}
+	if (r->wd_ms) {
+		if (now - r->wd_last >= r->wd_ms) {
+			sdn_watchdog();
+			r->wd_last = now;
+		}
+		if (r->wd_ms < next)
+			next = r->wd_ms;
+	}
+	loop_timer_add(lp, next, notify_tick, r);
+}
+
+static int do_reload_now(void *arg, char *msg, size_t msglen);
+
+/* systemd sees the reload (RELOADING=1, then READY=1), whatever its end. */
+static int do_reload(void *arg, char *msg, size_t msglen)
+{
+	struct run *r = arg;
+	char st[512];
+	int rc;
+
+	sdn_reloading();
+	rc = do_reload_now(arg, msg, msglen);
+	run_status(r, st, sizeof st);
+	sdn_ready(st);
+	return rc;
+}
+
 /* SIGHUP and !reload: everything is loaded first; nothing changes unless
  * both the config and the knowledge load. */
-static int do_reload(void *arg, char *msg, size_t msglen)
+static int do_reload_now(void *arg, char *msg, size_t msglen)
 {
 	struct run *r = arg;
 	struct config *nc;
@@ -329,6 +533,7 @@ static int do_reload(void *arg, char *msg, size_t msglen)
 	}
 	bot_set_kb(r->bot, kb);
 	log_init(nc->bot.log_level);
+	record_setup(r, &nc->bot);
 	if (apply_config(r, nc) < 0) {
 		snprintf(msg, msglen, "the networks could not be updated");
 		return -1;
@@ -423,6 +628,7 @@ int run_main(int argc, char **argv)
 		return 1;
 	}
 	r.nirc = r.cfg->nirc;
+	record_setup(&r, &r.cfg->bot);
 	log_info("faqbot starting: config %s, knowledge %s, %zu IRC network(s), %zu Matrix "
 		 "account(s)", r.cfg_path, kb_dir_for(&r, r.cfg), r.cfg->nirc, r.cfg->nmatrix);
 	for (i = 0; i < r.cfg->nirc; i++) {
@@ -431,6 +637,8 @@ int run_main(int argc, char **argv)
 			log_error("irc.%s: cannot start (out of memory)", r.cfg->irc[i].name);
 	}
 	matrix_start_all(&r);
+	r.wd_ms = sdn_watchdog_interval_ms();
+	notify_tick(r.lp, &r);
 
 	loop_run(r.lp);
 
@@ -445,6 +653,10 @@ int run_main(int argc, char **argv)
 	free(r.mx);
 	free(r.irc);
 	bot_free(r.bot);
+#ifndef FAQBOT_NO_MATRIX
+	record_close(r.rec);
+	free(r.rec_path);
+#endif
 	config_free(r.cfg);
 	loop_free(r.lp);
 	log_info("faqbot stopped");

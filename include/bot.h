@@ -65,7 +65,27 @@ struct bot_msg {
 	const struct chat_policy *policy; /* admins, ignore, user rate */
 	int64_t now_ms;       /* monotonic ms (loop_now_ms), rate limiter */
 	time_t now;           /* wall clock for "today"; 0: time(NULL) */
+	const char *room;     /* channel / room id (the record); may be NULL */
+	const char *event_id; /* Matrix: this event's id (the record); NULL on IRC */
 };
+
+/* The record of questions (record.c, [bot] record_questions): fn is
+ * called for each question answered, with missed = 1 when refused (out of
+ * scope) or answered below the auto-answer confidence.  fb is called for
+ * feedback: "!faux" (or "faqbot: faux") with answer_event NULL and good 0
+ * (mark the sender's last answer wrong), or a Matrix reaction on the
+ * bot's answer answer_event (good 1 for a thumbs up, 0 down); it returns
+ * 1 when an answer was marked.  Set by run.c; NULL: nothing recorded. */
+typedef int (*bot_record_fn)(void *arg, const struct bot_msg *m, const char *q, size_t qlen,
+			     const struct query *an, int missed);
+typedef int (*bot_feedback_fn)(void *arg, const struct bot_msg *m, const char *answer_event,
+			       int good);
+void bot_set_record_hook(struct bot *b, bot_record_fn fn, bot_feedback_fn fb, void *arg);
+/* A reaction key (m.annotation) on answer_event, the bot's own message:
+ * a thumbs up or down (any skin tone) is recorded; others are ignored.
+ * Sends nothing.  1 recorded, 0 not. */
+int bot_reaction(struct bot *b, const struct bot_msg *m, const char *answer_event,
+		 const char *key);
 
 enum bot_kind {
 	BOT_NONE = 0,   /* say nothing */
@@ -75,11 +95,17 @@ enum bot_kind {
 	BOT_ADMIN       /* result of !reload / !status */
 };
 
+/* Hand-over to a person (IRC, [irc.NAME] escalate_to): a second message
+ * the transport sends after text, as is (one line), to extra_target. */
+#define BOT_EXTRA_MAX 600
+
 struct bot_out {
 	enum bot_kind kind;
 	struct query q;   /* the engine's analysis (BOT_ANSWER only) */
 	size_t len;
 	char text[ASK_MAX_ANSWER]; /* French; may hold '\n' between lines */
+	char extra_target[256];    /* "" when none */
+	char extra_text[BOT_EXTRA_MAX];
 };
 
 /* Decides and, when the bot should speak, fills out->text.  Returns 1
@@ -110,6 +136,13 @@ int bot_handle(struct bot *b, const struct bot_msg *m, struct bot_out *out);
  * notice, kind BOT_LIMITED); -1: over the limit and already told: send
  * nothing. */
 int bot_minor_take(struct bot *b, const struct bot_msg *m, struct bot_out *out);
+/* Hand-over (policy->escalate_to, IRC): a question the bot refuses (out
+ * of scope), or whose computed date is overdue, is answered with « je
+ * transmets » and posted to escalate_to as ticket N (who asked, where,
+ * the question) in out->extra_*.  « !pris N » said in escalate_to takes
+ * it: the channel is told, and the asker (out->extra_*) is told who took
+ * it.  The last BOT_TICKETS tickets are remembered, in memory only. */
+#define BOT_TICKETS 64
 
 /* Today's date in the configured time zone at wall-clock time now. */
 struct date bot_today(const struct bot *b, time_t now);

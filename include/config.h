@@ -29,6 +29,7 @@ struct chat_policy {
 	struct strlist ignore;      /* [bot] ignore + this network's ignore */
 	int user_rate;              /* questions per user per minute */
 	int user_burst;             /* questions a user may ask at once */
+	char *escalate_to;          /* IRC: channel the bot hands questions to; NULL */
 };
 
 struct bot_config {
@@ -44,6 +45,8 @@ struct bot_config {
 	double auto_answer_confidence; /* 0..1, or -1: intents.ini auto_answer */
 	int user_rate;           /* default for the networks: 6 per minute */
 	int user_burst;          /* default 5 */
+	int record_questions;    /* keep missed questions for `faqbot report`; 0 */
+	int record_days;         /* days they are kept; default 90 */
 };
 
 enum sasl_mech { SASL_NONE = 0, SASL_PLAIN, SASL_EXTERNAL };

@@ -23,6 +23,12 @@ void log_init(const char *cfg_level);
 /* 1 when lines of level lv are written (to skip costly formatting). */
 int log_enabled(enum log_level lv);
 
+/* Under journald: 1 when JOURNAL_STREAM ("dev:ino") names the stream of
+ * stderr, so lines are written "<6>message" (sd-daemon.h priorities:
+ * error 3, warn 4, info 6, debug 7) with no timestamp of their own.
+ * log_init calls it; call it again after redirecting stderr. */
+int log_journal_detect(void);
+
 /* "2026-11-20T14:03:07.123Z INFO  " + message + "\n" on stderr.  The
  * message is truncated at 2048 bytes; CR/LF/control bytes in it are
  * written as '?' so one call is always one line. */

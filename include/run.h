@@ -9,5 +9,12 @@
  * stop, 1 on a config or knowledge error (message on stderr), 2 on a
  * usage error. */
 int run_main(int argc, char **argv);
+/* The knowledge directory used when neither -k nor the config's knowledge
+ * key names one (an installed build: its share/faqbot); default: the
+ * config's default, "knowledge" beside the config file. */
+void run_set_default_knowledge(const char *dir);
+/* `faqbot report ...` (report.c): here so that the IRC-only build, which
+ * does not link SQLite, refuses it instead of loading it. */
+int run_report(int argc, char **argv);
 
 #endif

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <cmocka.h>
 
 #include "log.h"
@@ -99,12 +100,60 @@ static void test_one_line(void **state)
 	log_set_level(LOGL_INFO);
 }
 
+/* Logs two lines (info, error) with stderr sent to a file; JOURNAL_STREAM
+ * names that file (match = 1) or another one; returns what was written. */
+static void journal_lines(int match, char *buf, size_t len)
+{
+	char path[] = "/tmp/faqbot-logtest.XXXXXX", js[64];
+	int fd = mkstemp(path), saved;
+	struct stat st;
+	ssize_t n;
+
+	assert_true(fd >= 0);
+	assert_int_equal(fstat(fd, &st), 0);
+	snprintf(js, sizeof js, "%llu:%llu", (unsigned long long)st.st_dev,
+		 (unsigned long long)st.st_ino + (match ? 0 : 1));
+	setenv("JOURNAL_STREAM", js, 1);
+	fflush(stderr);
+	saved = dup(2);
+	dup2(fd, 2);
+	log_init(NULL);
+	log_info("ready on %d network(s)", 2);
+	log_error("broken\nline");
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	unsetenv("JOURNAL_STREAM");
+	log_journal_detect();
+	lseek(fd, 0, SEEK_SET);
+	n = read(fd, buf, len - 1);
+	close(fd);
+	unlink(path);
+	assert_true(n > 0);
+	buf[n] = 0;
+}
+
+static void test_journald(void **state)
+{
+	char buf[1024];
+	(void)state;
+	journal_lines(1, buf, sizeof buf);
+	/* sd-daemon.h prefixes, no timestamp, no level word, one line each */
+	assert_string_equal(buf, "<6>ready on 2 network(s)\n<3>broken?line\n");
+	/* JOURNAL_STREAM of another stream (e.g. inherited): plain lines */
+	journal_lines(0, buf, sizeof buf);
+	assert_null(strstr(buf, "<6>"));
+	assert_non_null(strstr(buf, "Z INFO  ready on 2 network(s)\n"));
+	assert_non_null(strstr(buf, "Z ERROR broken?line\n"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_redact),
 		cmocka_unit_test(test_levels),
 		cmocka_unit_test(test_one_line),
+		cmocka_unit_test(test_journald),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
