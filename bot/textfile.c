@@ -1,8 +1,10 @@
 /* textfile.c - the safe reader of textfile.h.  stat() first, so that a
  * device is never even opened; then open(O_NONBLOCK), so that a FIFO put
  * in place between the two cannot block; then fstat() on what was opened
- * and read at most TEXTFILE_MAX_SIZE + 1 bytes, so that a file growing
- * meanwhile cannot make the read endless.  The checks that need a line
+ * and read at most TEXTFILE_MAX_SIZE + 1 bytes, so that neither a huge
+ * file nor one growing meanwhile makes the read endless.  A file over the
+ * cap is refused naming its first over-long line when it has one (a 10 MB
+ * line is the usual way to get there), else its size.  The checks that need a line
  * number (NUL, UTF-8, length) are one pass over the bytes. */
 #include "textfile.h"
 
@@ -55,38 +57,25 @@ static int check_stat(const char *path, const struct stat *st, char *err, size_t
 		       kind(st->st_mode));
 		return -1;
 	}
-	if (st->st_size > (off_t)TEXTFILE_MAX_SIZE) {
-		seterr(err, errlen, "%s: over the limit of %u bytes (4 MiB) for a text "
-		       "file (it has %lld bytes); shorten it", path, TEXTFILE_MAX_SIZE,
-		       (long long)st->st_size);
-		return -1;
-	}
 	return 0;
 }
 
-/* Reads fd to its end into a new buffer, at most TEXTFILE_MAX_SIZE bytes
- * (one more is tried, to know the file is over).  -1 with err. */
+/* Reads fd to its end into a new buffer, but at most TEXTFILE_MAX_SIZE + 1
+ * bytes: *over is set when there was more than TEXTFILE_MAX_SIZE.  hint is
+ * the size fstat gave (the file may have changed since).  -1 with err. */
 static int slurp(int fd, const char *path, size_t hint, char **out, size_t *outlen,
-		 char *err, size_t errlen)
+		 int *over, char *err, size_t errlen)
 {
-	size_t cap = hint + 2, len = 0;
+	const size_t lim = (size_t)TEXTFILE_MAX_SIZE + 1;
+	size_t cap = (hint < lim ? hint : lim) + 1, len = 0;
 	char *buf = malloc(cap), *nb;
 
 	if (!buf)
 		goto oom;
-	for (;;) {
+	while (len < lim) {
 		ssize_t r;
 		if (len + 1 == cap) {
-			/* The file grew since fstat: allow it up to the cap. */
-			if (cap > (size_t)TEXTFILE_MAX_SIZE + 1) {
-				seterr(err, errlen, "%s: over the limit of %u bytes (4 MiB) for "
-				       "a text file (it grew while being read); shorten it",
-				       path, TEXTFILE_MAX_SIZE);
-				free(buf);
-				return -1;
-			}
-			cap = cap * 2 > (size_t)TEXTFILE_MAX_SIZE + 2 ?
-				(size_t)TEXTFILE_MAX_SIZE + 2 : cap * 2;
+			cap = cap * 2 > lim + 1 ? lim + 1 : cap * 2;
 			if (!(nb = realloc(buf, cap)))
 				goto oom;
 			buf = nb;
@@ -103,12 +92,9 @@ static int slurp(int fd, const char *path, size_t hint, char **out, size_t *outl
 		}
 		len += (size_t)r;
 	}
-	if (len > (size_t)TEXTFILE_MAX_SIZE) {
-		seterr(err, errlen, "%s: over the limit of %u bytes (4 MiB) for a text "
-		       "file (it grew while being read); shorten it", path, TEXTFILE_MAX_SIZE);
-		free(buf);
-		return -1;
-	}
+	*over = len > (size_t)TEXTFILE_MAX_SIZE;
+	if (*over)
+		len = TEXTFILE_MAX_SIZE;
 	buf[len] = '\0';
 	*out = buf;
 	*outlen = len;
@@ -117,6 +103,25 @@ oom:
 	free(buf);
 	seterr(err, errlen, "%s: out of memory", path);
 	return -1;
+}
+
+/* In a file cut at the size cap: the number of the first line longer than
+ * max_line (the likely reason the file is so big), or 0. */
+static int long_line(const char *s, size_t n, size_t max_line)
+{
+	int line = 1;
+	const char *p = s, *end = s + n, *nl;
+
+	if (!max_line)
+		return 0;
+	for (; p < end; p = nl + 1, line++) {
+		nl = memchr(p, '\n', (size_t)(end - p));
+		if ((size_t)((nl ? nl : end) - p) > max_line)
+			return line;
+		if (!nl)
+			break;
+	}
+	return 0;
 }
 
 /* One pass: NUL bytes, UTF-8 and line lengths, with line numbers. */
@@ -170,7 +175,7 @@ int textfile_read(struct textfile *tf, const char *path, size_t max_line,
 	struct stat st;
 	char *buf = NULL;
 	size_t len = 0;
-	int fd;
+	int fd, over = 0;
 
 	memset(tf, 0, sizeof *tf);
 	if (stat(path, &st) < 0) {
@@ -192,11 +197,22 @@ int textfile_read(struct textfile *tf, const char *path, size_t max_line,
 		return -1;
 	}
 	if (check_stat(path, &st, err, errlen) < 0 ||
-	    slurp(fd, path, (size_t)st.st_size, &buf, &len, err, errlen) < 0) {
+	    slurp(fd, path, (size_t)st.st_size, &buf, &len, &over, err, errlen) < 0) {
 		close(fd);
 		return -1;
 	}
 	close(fd);
+	if (over) {
+		int l = long_line(buf, len, max_line);
+		if (l)
+			seterr(err, errlen, "%s:%d: line longer than %zu bytes; shorten it, or "
+			       "split it over several lines", path, l, max_line);
+		else
+			seterr(err, errlen, "%s: over the limit of %u bytes (4 MiB) for a text "
+			       "file; shorten it", path, TEXTFILE_MAX_SIZE);
+		free(buf);
+		return -1;
+	}
 	if (len >= 3 && !memcmp(buf, "\xEF\xBB\xBF", 3)) {
 		memmove(buf, buf + 3, len - 3 + 1);
 		len -= 3;

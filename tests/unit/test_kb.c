@@ -310,11 +310,17 @@ static void test_huge_line(void **state)
 	memcpy(p + 4 + big, "\n", 2);
 	put_file(dir, "answers.ini", p, big + 5, "ab");
 	expect_error(dir, "answers.ini", n + 1, "line longer than 4096 bytes");
-	/* over the size cap, the file is refused before it is read */
+	/* over the size cap: the first over-long line is named ... */
 	for (int i = 0; i < 10; i++)
 		put_file(dir, "answers.ini", p, big + 5, "ab");
+	expect_error(dir, "answers.ini", n + 1, "line longer than 4096 bytes");
+	/* ... else the size */
+	memset(p, '#', 99);
+	p[99] = '\n';
+	for (int i = 0; i < 50000; i++)
+		put_file(dir, "calendar.ini", p, 100, "ab");
 	free(p);
-	expect_error(dir, "answers.ini", 0, "over the limit of 4194304 bytes (4 MiB)");
+	expect_error(dir, "calendar.ini", 0, "over the limit of 4194304 bytes (4 MiB)");
 }
 
 /* Every knowledge file is read by textfile.c: a NUL byte, a FIFO, a
