@@ -5,9 +5,9 @@
 # there and loaded), intents.ini as a FIFO with no writer (the reload
 # blocked the whole bot for ever), stages.ini as a symbolic link to
 # /dev/zero (read until memory ran out), answers.ini as a directory and
-# calendar.ini over 4 MiB.  Each refusal is logged with the file's name;
-# after each one the old answer is still given within seconds, and a
-# good reload at the end still takes effect.
+# calendar.ini over 4 MiB, and the config itself as a FIFO.  Each refusal
+# is logged with the file's name; after each one the old answer is still
+# given within seconds, and a good reload at the end still takes effect.
 source "$(dirname "$0")/../lib.sh"
 source "$ROOT/tests/irc/servers.sh"
 need_debs ngircd python3
@@ -44,7 +44,7 @@ throttle_rate = 20
 INI
 bot_start "$WORK/bot.ini"
 
-export IRC_PORT=$ng_PORT KB_DIR=$WORK/kb MARK_OLD MARK_NEW BOT_PID BOT_LOG WORK ROOT
+export IRC_PORT=$ng_PORT KB_DIR=$WORK/kb MARK_OLD MARK_NEW BOT_PID BOT_LOG WORK ROOT CFG=$WORK/bot.ini
 $PY - <<'PYEOF' || { tail -n 30 "$BOT_LOG" | sed 's/^/bot | /' >&2; die "reloads with files that are not text"; }
 import os, re, signal, sys, time
 E = os.environ
@@ -154,6 +154,16 @@ with open(path("calendar.ini"), "w", encoding="utf-8") as f:
 	f.write(("# " + "x" * 1000 + "\n") * 5000)
 hup_refused("calendar.ini over 4 MiB", "calendar.ini", "over the limit of 4194304 bytes")
 back("calendar.ini")
+
+# the config itself, read by the same reader
+cfg = E["CFG"]
+os.rename(cfg, cfg + ".good")
+os.mkfifo(cfg)
+KB_SAVE, KB = KB, os.path.dirname(cfg)
+hup_refused("the config is a FIFO", "bot.ini", "is a FIFO (named pipe), not a regular file")
+KB = KB_SAVE
+os.unlink(cfg)
+os.rename(cfg + ".good", cfg)
 
 # a good reload still takes effect
 t = open(path("answers.ini"), encoding="utf-8").read()
