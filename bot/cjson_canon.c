@@ -4,6 +4,7 @@
  * are the spec's appendix "Canonical JSON"; the reference used by the
  * tests is python3-canonicaljson (tests/e2ee/canon.py). */
 #include "canonjson.h"
+#include "utf8.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -55,36 +56,6 @@ static void seterr(char *err, size_t errlen, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* Length of the valid UTF-8 sequence at s (no overlongs, no surrogates,
- * nothing past U+10FFFF), 0 when invalid. */
-static size_t utf8_seq(const unsigned char *s)
-{
-	unsigned c = s[0];
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xc2 && c <= 0xdf)
-		return (s[1] & 0xc0) == 0x80 ? 2 : 0;
-	if (c >= 0xe0 && c <= 0xef) {
-		if ((s[1] & 0xc0) != 0x80 || (s[2] & 0xc0) != 0x80)
-			return 0;
-		if (c == 0xe0 && s[1] < 0xa0)
-			return 0;
-		if (c == 0xed && s[1] >= 0xa0)
-			return 0;
-		return 3;
-	}
-	if (c >= 0xf0 && c <= 0xf4) {
-		if ((s[1] & 0xc0) != 0x80 || (s[2] & 0xc0) != 0x80 || (s[3] & 0xc0) != 0x80)
-			return 0;
-		if (c == 0xf0 && s[1] < 0x90)
-			return 0;
-		if (c == 0xf4 && s[1] >= 0x90)
-			return 0;
-		return 4;
-	}
-	return 0;
-}
-
 static int put_string(struct cbuf *b, const char *str)
 {
 	const unsigned char *s = (const unsigned char *)str;
@@ -92,7 +63,7 @@ static int put_string(struct cbuf *b, const char *str)
 	while (*s) {
 		unsigned c = *s;
 		if (c >= 0x80) {
-			size_t n = utf8_seq(s);
+			size_t n = utf8_seq((const char *)s, strnlen((const char *)s, 4));
 			if (!n)
 				return -1;
 			cb_put(b, (const char *)s, n);

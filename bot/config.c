@@ -17,6 +17,7 @@
 
 #include "config.h"
 #include "log.h"
+#include "textfile.h"
 
 #define CFG_MAX_LINE 65536     /* bytes in one source line */
 #define CFG_MAX_LIST 1024      /* items in one list setting */
@@ -36,18 +37,34 @@ enum ktype {
 	K_LOGLEVEL, /* char *, checked */
 };
 
+/* min/max: the range of a K_INT or K_DOUBLE; for K_STR, K_SECRET,
+ * K_PATH and K_LIST, max > 0 is the longest value (or list item) in
+ * bytes, where the bot keeps it in a fixed buffer. */
 struct key {
 	const char *name;
 	enum ktype t;
 	size_t off;
 	double min, max;
+	unsigned flags;
 };
 
-#define KB(n, t, f, lo, hi) { n, t, offsetof(struct bot_config, f), lo, hi }
+/* K_DOUBLE: 0 is allowed too, meaning "off" (throttle_rate = 0): a tiny
+ * positive rate such as 1e-300 would make the wait before the next line
+ * 1e303 ms, which overflows its conversion to an integer. */
+#define KF_ZERO_OFF 1u
+
+/* In fixed buffers: bot.c's command prefix (32 bytes), ircnet.c's nick
+ * (NICK_MAX 64) and channel names (64).  A longer value would pass
+ * `check` and then fail, or be cut, at run time. */
+#define CFG_MAX_PREFIX 16
+#define CFG_MAX_NICK 63
+#define CFG_MAX_CHANNEL 63
+
+#define KB(n, t, f, lo, hi) { n, t, offsetof(struct bot_config, f), lo, hi, 0 }
 static const struct key bot_keys[] = {
 	KB("knowledge", K_PATH, knowledge, 0, 0),
 	KB("state", K_PATH, state, 0, 0),
-	KB("command_prefix", K_STR, command_prefix, 0, 0),
+	KB("command_prefix", K_STR, command_prefix, 0, CFG_MAX_PREFIX),
 	KB("log_level", K_LOGLEVEL, log_level, 0, 0),
 	KB("timezone", K_STR, timezone, 0, 0),
 	KB("ignore", K_LIST, ignore, 0, 0),
@@ -57,18 +74,18 @@ static const struct key bot_keys[] = {
 	KB("user_burst", K_INT, user_burst, 1, 100000),
 	KB("record_questions", K_BOOL, record_questions, 0, 0),
 	KB("record_days", K_INT, record_days, 1, 3650),
-	{ NULL, K_STR, 0, 0, 0 }
+	{ NULL, K_STR, 0, 0, 0, 0 }
 };
 
-#define KI(n, t, f, lo, hi) { n, t, offsetof(struct irc_config, f), lo, hi }
+#define KI(n, t, f, lo, hi) { n, t, offsetof(struct irc_config, f), lo, hi, 0 }
 static const struct key irc_keys[] = {
 	KI("server", K_STR, server, 0, 0),
 	KI("port", K_INT, port, 1, 65535),
 	KI("tls", K_BOOL, tls, 0, 0),
 	KI("tls_ca_file", K_PATH, tls_ca_file, 0, 0),
-	KI("nick", K_STR, nick, 0, 0),
-	KI("alt_nicks", K_LIST, alt_nicks, 0, 0),
-	KI("username", K_STR, username, 0, 0),
+	KI("nick", K_STR, nick, 0, CFG_MAX_NICK),
+	KI("alt_nicks", K_LIST, alt_nicks, 0, CFG_MAX_NICK),
+	KI("username", K_STR, username, 0, CFG_MAX_NICK),
 	KI("realname", K_STR, realname, 0, 0),
 	KI("channels", K_CHANNELS, channels, 0, 0),
 	KI("sasl_mechanism", K_SASL, sasl_mechanism, 0, 0),
@@ -83,15 +100,16 @@ static const struct key irc_keys[] = {
 	KI("user_burst", K_INT, policy.user_burst, 1, 100000),
 	KI("escalate_to", K_STR, policy.escalate_to, 0, 0),
 	KI("throttle_burst", K_INT, throttle_burst, 1, 100000),
-	KI("throttle_rate", K_DOUBLE, throttle_rate, 0, 1000000),
+	{ "throttle_rate", K_DOUBLE, offsetof(struct irc_config, throttle_rate), 0.01, 1000000,
+	  KF_ZERO_OFF },
 	KI("lag_timeout", K_INT, lag_timeout, 10, 86400),
 	KI("reconnect_max", K_INT, reconnect_max, 1, 86400),
 	KI("quit_message", K_STR, quit_message, 0, 0),
 	KI("allow_plaintext_password", K_BOOL, allow_plaintext_password, 0, 0),
-	{ NULL, K_STR, 0, 0, 0 }
+	{ NULL, K_STR, 0, 0, 0, 0 }
 };
 
-#define KM(n, t, f, lo, hi) { n, t, offsetof(struct matrix_config, f), lo, hi }
+#define KM(n, t, f, lo, hi) { n, t, offsetof(struct matrix_config, f), lo, hi, 0 }
 static const struct key matrix_keys[] = {
 	KM("homeserver", K_STR, homeserver, 0, 0),
 	KM("user", K_STR, user, 0, 0),
@@ -109,7 +127,7 @@ static const struct key matrix_keys[] = {
 	KM("sync_timeout", K_INT, sync_timeout, 1, 3600),
 	KM("reconnect_max", K_INT, reconnect_max, 1, 86400),
 	KM("allow_plaintext_password", K_BOOL, allow_plaintext_password, 0, 0),
-	{ NULL, K_STR, 0, 0, 0 }
+	{ NULL, K_STR, 0, 0, 0, 0 }
 };
 
 enum sec { SEC_NONE, SEC_BOT, SEC_IRC, SEC_MATRIX, SEC_SKIP };
@@ -117,7 +135,6 @@ enum sec { SEC_NONE, SEC_BOT, SEC_IRC, SEC_MATRIX, SEC_SKIP };
 struct parse {
 	const char *path;
 	char *dir;            /* directory of path, for relative paths */
-	FILE *f;
 	struct config *c;
 	int line;             /* source line being handed to inih */
 	enum sec sec;
@@ -130,8 +147,7 @@ struct parse {
 	char *err;
 	size_t errlen;
 	int failed;
-	char *buf;            /* one source line */
-	size_t bufcap;
+	struct textfile tf;   /* the whole file, read by textfile.c */
 	char *pend;           /* rest of a long list line still to hand out */
 	char pend_key[128];
 };
@@ -244,6 +260,11 @@ static int add_channel(void *arg, const char *s, size_t n)
 		     "\"#name\" or \"#name key\", separated by commas", (int)n, s);
 		return -1;
 	}
+	if (nl > CFG_MAX_CHANNEL) {
+		fail(cc->p, cc->p->line, "channels: '%.*s...' is longer than %d bytes; "
+		     "use a shorter channel name", 20, s, CFG_MAX_CHANNEL);
+		return -1;
+	}
 	if (ic->nchannels >= CFG_MAX_LIST)
 		return -1;
 	nc = realloc(ic->channels, (ic->nchannels + 1) * sizeof *nc);
@@ -336,6 +357,11 @@ static int set_value(struct parse *p, const struct key *k, int ki, const char *v
 				return -1;
 			}
 		}
+		if (k->max > 0 && strlen(v) > (size_t)k->max) {
+			fail(p, line, "%s is %zu bytes long, more than the %.0f allowed; "
+			     "shorten it", k->name, strlen(v), k->max);
+			return -1;
+		}
 		if (k->t == K_LOGLEVEL && log_level_from_name(v) < 0) {
 			fail(p, line, "log_level: '%s' is not a level; use error, warn, "
 			     "info or debug", v);
@@ -378,21 +404,36 @@ static int set_value(struct parse *p, const struct key *k, int ki, const char *v
 		double x;
 		errno = 0;
 		x = strtod(v, &end);
-		if (!*v || *end || errno || !(x >= k->min && x <= k->max)) {
-			fail(p, line, "%s: '%s' is not a number from %g to %g (use a "
-			     "dot for decimals)", k->name, v, k->min, k->max);
+		if (!*v || *end || errno ||
+		    !((x >= k->min && x <= k->max) || (x == 0 && (k->flags & KF_ZERO_OFF)))) {
+			if (k->flags & KF_ZERO_OFF)
+				fail(p, line, "%s: '%s' is neither 0 (off) nor a number from "
+				     "%.10g to %.10g (use a dot for decimals)", k->name, v,
+				     k->min, k->max);
+			else
+				fail(p, line, "%s: '%s' is not a number from %.10g to %.10g "
+				     "(use a dot for decimals)", k->name, v, k->min, k->max);
 			return -1;
 		}
 		*(double *)(void *)field = x;
 		return 0;
 	}
-	case K_LIST:
+	case K_LIST: {
+		struct strlist *l = (struct strlist *)(void *)field;
+		size_t i;
 		if (each_item(v, add_item, field) < 0) {
 			fail(p, line, "%s: too many items (at most %d) or out of memory",
 			     k->name, CFG_MAX_LIST);
 			return -1;
 		}
+		for (i = 0; k->max > 0 && i < l->n; i++)
+			if (strlen(l->v[i]) > (size_t)k->max) {
+				fail(p, line, "%s: '%.20s...' is longer than %.0f bytes; "
+				     "shorten it", k->name, l->v[i], k->max);
+				return -1;
+			}
 		return 0;
+	}
 	case K_CHANNELS: {
 		struct chan_ctx cc = { p->base, p };
 		if (each_item(v, add_channel, &cc) < 0) {
@@ -629,37 +670,16 @@ static char *reader(char *str, int num, void *stream)
 {
 	struct parse *p = stream;
 	char *s, *e;
-	size_t len;
-	int c;
 
 	if (num < 64)
 		return NULL;
 	if (p->pend)
 		return emit_pending(p, str, num);
-	/* Read one whole line, capped. */
-	len = 0;
-	while ((c = getc(p->f)) != EOF && c != '\n') {
-		if (len + 1 >= p->bufcap) {
-			size_t nc = p->bufcap ? p->bufcap * 2 : 256;
-			char *nb;
-			if (nc > CFG_MAX_LINE + 1) {
-				fail(p, p->line + 1, "line longer than %d bytes", CFG_MAX_LINE);
-				return NULL;
-			}
-			if (!(nb = realloc(p->buf, nc)))
-				return NULL;
-			p->buf = nb;
-			p->bufcap = nc;
-		}
-		p->buf[len++] = (char)c;
-	}
-	if (c == EOF && len == 0)
+	/* textfile.c has refused NUL bytes, invalid UTF-8 and lines over
+	 * CFG_MAX_LINE, and removed the '\n' and a '\r' before it. */
+	if (!(s = textfile_line(&p->tf)))
 		return NULL;
-	p->line++;
-	if (!p->buf) /* an empty first line */
-		return strcpy(str, "\n");
-	p->buf[len] = 0;
-	s = p->buf;
+	p->line = p->tf.lineno;
 	/* Leading blanks are dropped: an indented key is a key, never inih's
 	 * continuation of the previous value. */
 	while (*s == ' ' || *s == '\t')
@@ -667,8 +687,6 @@ static char *reader(char *str, int num, void *stream)
 	e = s + strlen(s);
 	while (e > s && (e[-1] == '\r' || e[-1] == ' ' || e[-1] == '\t'))
 		*--e = 0;
-	if (p->line == 1 && !strncmp(s, "\xEF\xBB\xBF", 3))
-		s += 3;
 	if (!*s || *s == ';' || *s == '#')
 		return strcpy(str, "\n");
 	if (*s == '[') {
@@ -918,10 +936,10 @@ struct config *config_load(const char *path, char *err, size_t errlen)
 	p.errlen = errlen;
 	if (errlen)
 		err[0] = 0;
-	if (!(p.f = fopen(path, "r"))) {
-		snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+	/* A FIFO, a device or a huge file is refused, never waited on: a
+	 * reload reads the config inside the running bot. */
+	if (textfile_read(&p.tf, path, CFG_MAX_LINE, err, errlen) < 0)
 		return NULL;
-	}
 	c = calloc(1, sizeof *c);
 	p.dir = dir_of(path);
 	if (!c || !p.dir || !(c->path = strdup(path))) {
@@ -935,8 +953,6 @@ struct config *config_load(const char *path, char *err, size_t errlen)
 	c->bot.user_burst = 5; /* a 4th quick question is normal use */
 	p.c = c;
 	r = ini_parse_stream(reader, &p, handler, &p);
-	if (!p.failed && ferror(p.f))
-		fail(&p, p.line, "read error: %s", strerror(errno));
 	if (!p.failed && r != 0)
 		fail(&p, p.line, "cannot parse this line; write 'key = value' or "
 		     "'[section]'");
@@ -950,20 +966,18 @@ struct config *config_load(const char *path, char *err, size_t errlen)
 	for (i = 0; i < c->nmatrix; i++)
 		if (finish_matrix(&p, &c->matrix[i]) < 0)
 			goto oom;
-	if (p.secret_seen && fstat(fileno(p.f), &st) == 0 && (st.st_mode & 077))
+	if (p.secret_seen && stat(path, &st) == 0 && (st.st_mode & 077))
 		log_warn("%s holds a password, key or token and is readable by other "
 			 "users; run: chmod 600 %s", path, path);
-	fclose(p.f);
+	textfile_free(&p.tf);
 	free(p.dir);
-	free(p.buf);
 	return c;
 oom:
 	if (!p.failed)
 		snprintf(err, errlen, "%s: out of memory", path);
 bad:
-	fclose(p.f);
+	textfile_free(&p.tf);
 	free(p.dir);
-	free(p.buf);
 	config_free(c);
 	return NULL;
 }

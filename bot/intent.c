@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "datex.h"
 #include "examples.h"
@@ -20,6 +21,7 @@
 #include "intent.h"
 #include "lmodel.h"
 #include "norm.h"
+#include "textfile.h"
 
 #define IM_MAX_CONCEPTS 256       /* bitset width below */
 #define IM_WORDS (IM_MAX_CONCEPTS / 64)
@@ -339,55 +341,45 @@ typedef int (*line_fn)(struct loadctx *c, const char *section, char *key, char *
 
 static int read_ini(struct loadctx *c, const char *path, line_fn fn)
 {
-	FILE *f = fopen(path, "r");
-	char buf[IM_MAX_LINE + 2], section[128] = "";
+	/* textfile.c refuses FIFOs, devices, NUL bytes, invalid UTF-8 and
+	 * over-long lines with path:line, so a bad file never blocks a reload */
+	struct textfile tf;
+	char section[128] = "", *s, *eq;
+	int rc = -1;
 
 	c->path = path;
 	c->line = 0;
-	if (!f) {
-		if (c->err && c->errlen)
-			snprintf(c->err, c->errlen, "%s: cannot open (%s); it must exist in the knowledge directory",
-				 path, strerror(errno));
+	if (textfile_read(&tf, path, IM_MAX_LINE, c->err, c->errlen) < 0)
 		return -1;
-	}
-	while (fgets(buf, sizeof buf, f)) {
-		char *s, *eq;
-		size_t bl = strlen(buf);
-
-		c->line++;
-		if (bl == sizeof buf - 1 && buf[bl - 1] != '\n') {
-			fclose(f);
-			return fail(c, "%s", "line longer than 2048 bytes; split it", NULL);
-		}
-		s = trim(buf);
+	while ((s = textfile_line(&tf))) {
+		c->line = tf.lineno;
+		s = trim(s);
 		if (!*s || *s == '#' || *s == ';')
 			continue;
 		if (*s == '[') {
 			char *e = strchr(s, ']');
 			if (!e || *trim(e + 1)) {
-				fclose(f);
-				return fail(c, "bad section header \"%s\"; write [name]", s, NULL);
+				fail(c, "bad section header \"%s\"; write [name]", s, NULL);
+				goto out;
 			}
 			*e = '\0';
 			snprintf(section, sizeof section, "%s", trim(s + 1));
-			if (fn(c, section, NULL, NULL) < 0) {
-				fclose(f);
-				return -1;
-			}
+			if (fn(c, section, NULL, NULL) < 0)
+				goto out;
 			continue;
 		}
 		if (!*section) {
-			fclose(f);
-			return fail(c, "\"%s\" is outside any [section]; put it under one", s, NULL);
+			fail(c, "\"%s\" is outside any [section]; put it under one", s, NULL);
+			goto out;
 		}
 		eq = strchr(s, '=');
-		if (fn(c, section, eq ? (*eq = '\0', trim(s)) : NULL, eq ? trim(eq + 1) : s) < 0) {
-			fclose(f);
-			return -1;
-		}
+		if (fn(c, section, eq ? (*eq = '\0', trim(s)) : NULL, eq ? trim(eq + 1) : s) < 0)
+			goto out;
 	}
-	fclose(f);
-	return 0;
+	rc = 0;
+out:
+	textfile_free(&tf);
+	return rc;
 }
 
 /* lexicon.ini: [rewrite] from = to; [words] and [keep] list words. */
@@ -475,20 +467,14 @@ void intent_model_free(struct intent_model *m)
 	free(m);
 }
 
+/* stat(), not open(): a FIFO must not block here (read_ini refuses it). */
 static long file_size(const char *path)
 {
-	FILE *f = fopen(path, "rb");
-	long n;
+	struct stat st;
 
-	if (!f)
+	if (stat(path, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > (off_t)TEXTFILE_MAX_SIZE)
 		return 0;
-	if (fseek(f, 0, SEEK_END) < 0) {
-		fclose(f);
-		return 0;
-	}
-	n = ftell(f);
-	fclose(f);
-	return n < 0 ? 0 : n;
+	return (long)st.st_size;
 }
 
 static struct intent_model *load(const char *dir, struct lexicon *lx, int with_model,

@@ -3,6 +3,7 @@
  * reply at the real line limit, hostmask matching.  It keeps no state
  * and knows nothing of sockets, timers or the bot (see ircnet.c). */
 #include "irc.h"
+#include "utf8.h"
 
 #include <stdint.h>
 #include <string.h>
@@ -336,51 +337,9 @@ int irc_hostname_valid(const char *h)
 	return dots > 0;
 }
 
-/* Length of the valid UTF-8 sequence at s[0..len), or 0 if invalid
- * (RFC 3629: no overlongs, no surrogates, nothing above U+10FFFF). */
-static size_t utf8_seq(const unsigned char *s, size_t len)
-{
-	unsigned char c = s[0];
-	size_t n;
-	uint32_t cp;
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xC2 && c <= 0xDF) {
-		n = 2;
-		cp = c & 0x1F;
-	} else if (c >= 0xE0 && c <= 0xEF) {
-		n = 3;
-		cp = c & 0x0F;
-	} else if (c >= 0xF0 && c <= 0xF4) {
-		n = 4;
-		cp = c & 0x07;
-	} else {
-		return 0;
-	}
-	if (n > len)
-		return 0;
-	for (size_t i = 1; i < n; i++) {
-		if ((s[i] & 0xC0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (s[i] & 0x3F);
-	}
-	if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) || cp > 0x10FFFF
-	    || (cp >= 0xD800 && cp <= 0xDFFF))
-		return 0;
-	return n;
-}
-
 int irc_utf8_valid(const char *s, size_t len)
 {
-	const unsigned char *u = (const unsigned char *)s;
-	size_t i = 0;
-	while (i < len) {
-		size_t n = utf8_seq(u + i, len - i);
-		if (!n)
-			return 0;
-		i += n;
-	}
-	return 1;
+	return utf8_valid(s, len);
 }
 
 /* mIRC formatting codes are harmless and users' text may carry them:
@@ -405,7 +364,7 @@ size_t irc_sanitize(char *s, size_t len)
 			r++;
 			continue;
 		}
-		size_t n = utf8_seq(u + r, len - r);
+		size_t n = utf8_seq((const char *)u + r, len - r);
 		if (!n) {
 			u[w++] = '?';
 			r++;

@@ -2,8 +2,9 @@
  * intent model (through intent.c), the holiday calendar, the stage delays
  * and the French answer templates.  Any error refuses the whole directory
  * with "file:line: what is wrong, and how to fix it"; nothing is ever
- * half-loaded.  The INI reader is our own so that every line is checked
- * (length, NUL bytes, UTF-8) and every error carries its line number. */
+ * half-loaded.  The INI reader is our own so that every error carries its
+ * line number; the bytes come from textfile.c, which refuses what is not a
+ * regular UTF-8 text file (NUL bytes, FIFOs, devices, over-long lines). */
 #include "kb.h"
 
 #include <errno.h>
@@ -15,6 +16,7 @@
 #include "answer.h"
 #include "intent.h"
 #include "norm.h"
+#include "textfile.h"
 
 /* A physical line is at most this long: the knowledge is hand-written
  * text, and a longer line is a mistake (or an attack), never truncated. */
@@ -52,9 +54,9 @@ typedef int (*ini_cb)(void *u, enum ini_ev ev, const char *section,
 
 struct ini {
 	const char *path;
-	FILE *f;
+	struct textfile tf;
 	int lineno;
-	char line[KB_MAX_LINE + 2];
+	char *line;         /* the current line, inside tf */
 	char section[128];
 	int section_line;
 	char key[128];
@@ -78,39 +80,6 @@ static void fail(char *err, size_t errlen, const char *path, int line, const cha
 		snprintf(err, errlen, "%s: %s", path, msg);
 }
 
-static int utf8_valid(const unsigned char *s, size_t n)
-{
-	size_t i = 0;
-	while (i < n) {
-		unsigned c = s[i];
-		size_t k;
-		unsigned min;
-		if (c < 0x80) {
-			i++;
-			continue;
-		} else if ((c & 0xE0) == 0xC0) {
-			k = 1; min = 0x80; c &= 0x1F;
-		} else if ((c & 0xF0) == 0xE0) {
-			k = 2; min = 0x800; c &= 0x0F;
-		} else if ((c & 0xF8) == 0xF0) {
-			k = 3; min = 0x10000; c &= 0x07;
-		} else {
-			return 0;
-		}
-		if (i + k >= n)
-			return 0;
-		for (size_t j = 1; j <= k; j++) {
-			if ((s[i + j] & 0xC0) != 0x80)
-				return 0;
-			c = c << 6 | (s[i + j] & 0x3F);
-		}
-		if (c < min || c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF))
-			return 0;
-		i += k + 1;
-	}
-	return 1;
-}
-
 static char *trim(char *s)
 {
 	while (*s == ' ' || *s == '\t')
@@ -119,45 +88,6 @@ static char *trim(char *s)
 	while (n && (s[n - 1] == ' ' || s[n - 1] == '\t'))
 		s[--n] = '\0';
 	return s;
-}
-
-/* Reads one physical line into in->line.  1 = line, 0 = EOF, -1 = error. */
-static int read_line(struct ini *in, char *err, size_t errlen)
-{
-	size_t n = 0;
-	int c = EOF;
-	while ((c = getc_unlocked(in->f)) != EOF && c != '\n') {
-		if (c == '\0') {
-			fail(err, errlen, in->path, in->lineno + 1,
-			     "NUL byte in the line; the file must be UTF-8 text");
-			return -1;
-		}
-		if (n >= KB_MAX_LINE) {
-			fail(err, errlen, in->path, in->lineno + 1,
-			     "line longer than %d bytes; shorten it, or split a long value over "
-			     "indented continuation lines", KB_MAX_LINE);
-			return -1;
-		}
-		in->line[n++] = (char)c;
-	}
-	if (c == EOF && ferror(in->f)) {
-		fail(err, errlen, in->path, in->lineno + 1, "read error: %s", strerror(errno));
-		return -1;
-	}
-	if (c == EOF && n == 0)
-		return 0;
-	in->lineno++;
-	if (n && in->line[n - 1] == '\r')
-		n--;
-	in->line[n] = '\0';
-	if (in->lineno == 1 && n >= 3 && !memcmp(in->line, "\xEF\xBB\xBF", 3))
-		memmove(in->line, in->line + 3, (n -= 3) + 1);
-	if (!utf8_valid((const unsigned char *)in->line, n)) {
-		fail(err, errlen, in->path, in->lineno,
-		     "invalid UTF-8; save the file with the UTF-8 encoding");
-		return -1;
-	}
-	return 1;
 }
 
 static int flush_value(struct ini *in, ini_cb cb, void *u, char *err, size_t errlen)
@@ -289,18 +219,10 @@ static int ini_read(const char *path, ini_cb cb, void *u, char *err, size_t errl
 	}
 	in->path = path;
 	int rc = -1;
-	if (!(in->f = fopen(path, "r"))) {
-		fail(err, errlen, path, 0, "cannot open: %s; the knowledge directory must hold "
-		     "calendar.ini, stages.ini, answers.ini, lexicon.ini and intents.ini",
-		     strerror(errno));
+	if (textfile_read(&in->tf, path, KB_MAX_LINE, err, errlen) < 0)
 		goto out;
-	}
-	for (;;) {
-		int r = read_line(in, err, errlen);
-		if (r < 0)
-			goto out;
-		if (r == 0)
-			break;
+	while ((in->line = textfile_line(&in->tf))) {
+		in->lineno = in->tf.lineno;
 		if (ini_parse_line(in, cb, u, err, errlen) < 0)
 			goto out;
 	}
@@ -313,8 +235,7 @@ static int ini_read(const char *path, ini_cb cb, void *u, char *err, size_t errl
 	}
 	rc = 0;
 out:
-	if (in->f)
-		fclose(in->f);
+	textfile_free(&in->tf);
 	for (int i = 0; i < in->nseen; i++)
 		free(in->seen[i]);
 	free(in);

@@ -25,6 +25,7 @@
 #include "kb.h"
 #include "norm.h"
 #include "run.h"
+#include "utf8.h"
 
 #ifndef FAQBOT_VERSION
 #define FAQBOT_VERSION "0.0.0"
@@ -170,33 +171,6 @@ static size_t cut_utf8(const char *s, size_t len, size_t max)
 	return k;
 }
 
-static int utf8_ok(const unsigned char *s, size_t n)
-{
-	size_t i = 0;
-	while (i < n) {
-		unsigned c = s[i], k, min;
-		if (c < 0x80) {
-			i++;
-			continue;
-		}
-		if ((c & 0xE0) == 0xC0) { k = 1; min = 0x80; c &= 0x1F; }
-		else if ((c & 0xF0) == 0xE0) { k = 2; min = 0x800; c &= 0x0F; }
-		else if ((c & 0xF8) == 0xF0) { k = 3; min = 0x10000; c &= 0x07; }
-		else return 0;
-		if (i + k >= n)
-			return 0;
-		for (unsigned j = 1; j <= k; j++) {
-			if ((s[i + j] & 0xC0) != 0x80)
-				return 0;
-			c = c << 6 | (s[i + j] & 0x3F);
-		}
-		if (c < min || c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF))
-			return 0;
-		i += k + 1;
-	}
-	return 1;
-}
-
 static int blank(const char *s, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
@@ -221,7 +195,7 @@ static int answer_one(const struct kb *kb, const char *q, size_t len, size_t ful
 	if (full_len > len)
 		fprintf(stderr, "faqbot: note: the question is %zu bytes long; only its first "
 			"%zu bytes were read (limit %d)\n", full_len, len, NORM_MAX_INPUT);
-	if (!utf8_ok((const unsigned char *)q, len))
+	if (!utf8_valid(q, len))
 		fprintf(stderr, "faqbot: note: invalid UTF-8 in the question was replaced\n");
 	ask_question(kb, q, len, today, r);
 	if (json) {

@@ -2,7 +2,9 @@
 # 11-knowledge-edit.sh - the knowledge is data: a copy of knowledge/ with a
 # changed delay, a changed template and an extra closure day changes the
 # answers of `faqbot -k COPY ask` without recompiling; a broken copy makes
-# `check` (and `ask`) exit 1 with file:line.
+# `check` (and `ask`) exit 1 with file:line, at once: a NUL byte, a FIFO,
+# a symbolic link to /dev/zero, a directory or a file over 4 MiB in place
+# of a knowledge file is refused (it used to load, block or read forever).
 source "$(dirname "$0")/../lib.sh"
 KB=${FAQBOT_KNOWLEDGE:-$ROOT/knowledge}
 [ -x "$FAQBOT" ] || die "$FAQBOT is not built (make faqbot)"
@@ -38,13 +40,13 @@ check "template edit: the new text is used" grep -qF "TEXTE-MODIFIÉ jusqu’au"
 check "template edit: bundled text unchanged" bash -c '! grep -qF TEXTE-MODIFIÉ <<<"$1"' _ "$("$FAQBOT" -k "$KB" ask --now 2026-11-26 "$Q")"
 
 # broken copies: check exits 1 with file:line, ask refuses too
-broken() { # name, file, expected line, expected text
-	local rc=0
-	"$FAQBOT" -k "$WORK/bad" check >"$WORK/out" 2>"$WORK/err" || rc=$?
+broken() { # name, file, expected line ("" for none), expected text
+	local rc=0 where="$WORK/bad/$2:${3:+$3:} $4"
+	timeout 20 "$FAQBOT" -k "$WORK/bad" check >"$WORK/out" 2>"$WORK/err" || rc=$?
 	check "$1: check exits 1" [ $rc = 1 ]
-	check "$1: $2:$3 in the message" grep -qF "$WORK/bad/$2:$3: $4" "$WORK/err"
+	check "$1: $2${3:+:$3} in the message" grep -qF "$where" "$WORK/err"
 	rc=0
-	"$FAQBOT" -k "$WORK/bad" ask "$Q" >"$WORK/out" 2>"$WORK/err" || rc=$?
+	timeout 20 "$FAQBOT" -k "$WORK/bad" ask "$Q" >"$WORK/out" 2>"$WORK/err" || rc=$?
 	check "$1: ask exits 1" [ $rc = 1 ]
 	check "$1: ask prints no answer" [ ! -s "$WORK/out" ]
 }
@@ -70,6 +72,29 @@ broken "bad closure date" calendar.ini "$n" "\`2026-11-31\` is not a date"
 
 rm -rf "$WORK/bad"; cp -r "$KB" "$WORK/bad"
 n=$(($(wc -l <"$WORK/bad/calendar.ini") + 1))
-/usr/bin/python3 -c 'import sys; sys.stdout.write("2026-12-24 = " + "x" * (10 << 20) + "\n")' >>"$WORK/bad/calendar.ini"
-broken "10 MB line" calendar.ini "$n" "line longer than 4096 bytes"
+/usr/bin/python3 -c 'import sys; sys.stdout.write("2026-12-24 = " + "x" * (1 << 20) + "\n")' >>"$WORK/bad/calendar.ini"
+broken "1 MB line" calendar.ini "$n" "line longer than 4096 bytes"
+
+rm -rf "$WORK/bad"; cp -r "$KB" "$WORK/bad"
+/usr/bin/python3 -c 'import sys; sys.stdout.write(("# " + "x" * 1000 + "\n") * 10000)' >>"$WORK/bad/calendar.ini"
+broken "10 MB file" calendar.ini "" "over the limit of 4194304 bytes (4 MiB)"
+
+# Not text: every knowledge file, through both readers (kb.c and intent.c).
+for f in lexicon.ini intents.ini stages.ini; do
+	rm -rf "$WORK/bad"; cp -r "$KB" "$WORK/bad"
+	/usr/bin/python3 - "$WORK/bad/$f" <<'PY'
+import sys
+p = sys.argv[1]
+lines = open(p, "rb").read().split(b"\n")
+lines[2] = lines[2] + b"\0 tail"
+open(p, "wb").write(b"\n".join(lines))
+PY
+	broken "NUL byte in $f" "$f" 3 "NUL byte"
+	rm -f "$WORK/bad/$f"; mkfifo "$WORK/bad/$f"
+	broken "$f is a FIFO" "$f" "" "is a FIFO (named pipe), not a regular file"
+	rm -f "$WORK/bad/$f"; ln -s /dev/zero "$WORK/bad/$f"
+	broken "$f is a link to /dev/zero" "$f" "" "is a character device, not a regular file"
+	rm -f "$WORK/bad/$f"; mkdir "$WORK/bad/$f"
+	broken "$f is a directory" "$f" "" "is a directory, not a regular file"
+done
 log "$CHECKS_OK checks passed"

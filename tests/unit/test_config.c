@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <cmocka.h>
 
 #include "config.h"
@@ -21,7 +22,9 @@ static char err[1024];
 
 static void write_cfg(const char *text, int mode)
 {
-	FILE *f = fopen(path, "w");
+	FILE *f;
+	remove(path); /* a FIFO or a link left by test_not_text */
+	f = fopen(path, "w");
 	assert_non_null(f);
 	fputs(text, f);
 	fclose(f);
@@ -455,6 +458,158 @@ static void test_example_config_loads(void **state)
 	config_free(c);
 }
 
+/* Numbers out of their range are refused at load, so `faqbot check`
+ * catches them: throttle_rate = 1e-300 passed and made ircnet.c's wait
+ * before the next line 1e303 ms, a float-to-integer overflow (UBSan
+ * float-cast-overflow, now in the Makefile's SAN flags). */
+static void test_ranges(void **state)
+{
+	static const char irc[] = "[irc.a]\nserver = s\nnick = n\n";
+	char text[512];
+	struct config *c;
+	static const char *const bad_rates[] = {
+		"1e-300", "0.001", "-1", "1e-400", "nan", "inf", "1e7", "0x", "",
+	};
+	(void)state;
+	for (size_t i = 0; i < sizeof bad_rates / sizeof bad_rates[0]; i++) {
+		snprintf(text, sizeof text, "%sthrottle_rate = %s\n", irc, bad_rates[i]);
+		expect_error(text, 4, "throttle_rate: ");
+		if (!strstr(err, "neither 0 (off) nor a number from 0.01 to 1000000"))
+			fail_msg("%s: no range in \"%s\"", bad_rates[i], err);
+	}
+	/* 0 lifts the throttle; the bounds themselves are fine */
+	static const char *const good_rates[] = { "0", "0.0", "0.01", "2.5", "1000000" };
+	for (size_t i = 0; i < sizeof good_rates / sizeof good_rates[0]; i++) {
+		snprintf(text, sizeof text, "%sthrottle_rate = %s\n", irc, good_rates[i]);
+		if (!(c = load(text)))
+			fail_msg("throttle_rate = %s: %s", good_rates[i], err);
+		config_free(c);
+	}
+	/* every other number has its range too */
+	expect_error("[bot]\nuser_burst = 0\n", 2, "user_burst: '0' is not a whole number from 1 to 100000");
+	expect_error("[bot]\nuser_rate = 99999999999999999999\n", 2, "user_rate: ");
+	expect_error("[bot]\nmax_answer_age = -1\n", 2, "max_answer_age: ");
+	expect_error("[bot]\nauto_answer_confidence = nan\n", 2, "from 0 to 1");
+	expect_error("[irc.a]\nserver = s\nnick = n\nthrottle_burst = 0\n", 4, "throttle_burst: ");
+	expect_error("[irc.a]\nserver = s\nnick = n\nlag_timeout = 5\n", 4, "lag_timeout: ");
+	expect_error("[irc.a]\nserver = s\nnick = n\nreconnect_max = 86401\n", 4, "reconnect_max: ");
+	expect_error("[irc.a]\nserver = s\nnick = n\nport = 0\n", 4, "port: ");
+	expect_error("[matrix.m]\nhomeserver = https://h\nuser = @a:h\npassword = p\n"
+		     "sync_timeout = 3601\n", 5, "sync_timeout: ");
+}
+
+/* Strings the bot keeps in fixed buffers are refused at load when too
+ * long: a 32-byte command_prefix passed `check`, then `run` failed with
+ * "out of memory" (bot.c's prefix[32]). */
+static void test_string_lengths(void **state)
+{
+	char text[1024], v[100];
+	struct config *c;
+	(void)state;
+	memset(v, 'x', sizeof v);
+	snprintf(text, sizeof text, "[bot]\ncommand_prefix = %.32s\n", v);
+	expect_error(text, 2, "command_prefix is 32 bytes long, more than the 16 allowed; shorten it");
+	snprintf(text, sizeof text, "[bot]\ncommand_prefix = %.17s\n", v);
+	expect_error(text, 2, "command_prefix is 17 bytes long");
+	snprintf(text, sizeof text, "[bot]\ncommand_prefix = %.16s\n", v);
+	if (!(c = load(text)))
+		fail_msg("a 16-byte prefix: %s", err);
+	assert_int_equal(strlen(c->bot.command_prefix), 16);
+	config_free(c);
+
+	snprintf(text, sizeof text, "[irc.a]\nserver = s\nnick = %.64s\n", v);
+	expect_error(text, 3, "nick is 64 bytes long, more than the 63 allowed");
+	snprintf(text, sizeof text, "[irc.a]\nserver = s\nnick = n\nalt_nicks = n_, %.64s\n", v);
+	expect_error(text, 4, "alt_nicks: 'xxxxxxxxxxxxxxxxxxxx...' is longer than 63 bytes");
+	snprintf(text, sizeof text, "[irc.a]\nserver = s\nnick = n\nusername = %.64s\n", v);
+	expect_error(text, 4, "username is 64 bytes long");
+	snprintf(text, sizeof text, "[irc.a]\nserver = s\nnick = n\nchannels = #ok, #%.63s key\n", v);
+	expect_error(text, 4, "channels: '#xxxxxxxxxxxxxxxxxxx...' is longer than 63 bytes");
+	snprintf(text, sizeof text, "[irc.a]\nserver = s\nnick = %.63s\nalt_nicks = %.63s\n"
+		 "channels = #%.62s\n", v, v, v);
+	if (!(c = load(text)))
+		fail_msg("the longest nick and channel: %s", err);
+	config_free(c);
+}
+
+/* The config is read by textfile.c too: a reload must not hang on a FIFO
+ * nor read /dev/zero for ever, and a NUL byte is an error with its line. */
+static void on_alarm(int sig)
+{
+	static const char m[] = "config_load blocked or looped for 10 s\n";
+	(void)sig;
+	(void)!write(2, m, sizeof m - 1);
+	_exit(1);
+}
+
+static void test_not_text(void **state)
+{
+	(void)state;
+	signal(SIGALRM, on_alarm);
+	alarm(10);
+	remove(path);
+	assert_int_equal(mkfifo(path, 0600), 0);
+	assert_null(config_load(path, err, sizeof err));
+	assert_non_null(strstr(err, "is a FIFO (named pipe), not a regular file"));
+	remove(path);
+	assert_int_equal(symlink("/dev/zero", path), 0);
+	assert_null(config_load(path, err, sizeof err));
+	assert_non_null(strstr(err, "is a character device, not a regular file"));
+	remove(path);
+	{
+		FILE *f = fopen(path, "wb");
+		assert_non_null(f);
+		fwrite("[bot]\nuser_rate = 6\0 7\n", 1, 24, f);
+		fclose(f);
+	}
+	assert_null(config_load(path, err, sizeof err));
+	char want[300];
+	snprintf(want, sizeof want, "%s:2: NUL byte", path);
+	if (strncmp(err, want, strlen(want)))
+		fail_msg("\"%s\" does not start with \"%s\"", err, want);
+	remove(path);
+	alarm(0);
+}
+
+/* SECURITY.md's config limits: a list line up to 65,536 bytes; one value
+ * of another kind at most 198 bytes (libinih's 200-byte line buffer). */
+static void test_line_limits(void **state)
+{
+	size_t cap = 70000, n;
+	char *text = malloc(cap);
+	struct config *c;
+	int i;
+	(void)state;
+	assert_non_null(text);
+	/* 100-byte items, within the 1024 items of a list */
+	n = (size_t)snprintf(text, cap, "[bot]\nignore = ");
+	for (i = 0; n < 65400; i++)
+		n += (size_t)snprintf(text + n, cap - n, "%s%094d", i ? ", " : "", i);
+	snprintf(text + n, cap - n, "\n");
+	assert_true(n - 6 > 65400 && n - 6 <= 65536);
+	if (!(c = load(text)))
+		fail_msg("a %zu-byte list line: %s", n - 6, err);
+	assert_int_equal(c->bot.ignore.n, (size_t)i);
+	config_free(c);
+	n = (size_t)snprintf(text, cap, "[bot]\nignore = ");
+	while (n < 65600)
+		n += (size_t)snprintf(text + n, cap - n, "%094d, ", 7);
+	snprintf(text + n, cap - n, "\n");
+	expect_error(text, 2, "line longer than 65536 bytes");
+	/* one value: 198 bytes of line */
+	memset(text, 'a', 300);
+	memcpy(text, "[bot]\nstate = ", 14);
+	strcpy(text + 6 + 198, "\n");
+	if (!(c = load(text)))
+		fail_msg("a 198-byte line: %s", err);
+	config_free(c);
+	memset(text, 'a', 300);
+	memcpy(text, "[bot]\nstate = ", 14);
+	strcpy(text + 6 + 199, "\n");
+	expect_error(text, 2, "line longer than 198 bytes");
+	free(text);
+}
+
 static int setup(void **state)
 {
 	(void)state;
@@ -487,6 +642,10 @@ int main(void)
 		cmocka_unit_test(test_dump_masks_secrets),
 		cmocka_unit_test(test_permission_warning),
 		cmocka_unit_test(test_example_config_loads),
+		cmocka_unit_test(test_ranges),
+		cmocka_unit_test(test_string_lengths),
+		cmocka_unit_test(test_not_text),
+		cmocka_unit_test(test_line_limits),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
