@@ -47,7 +47,8 @@ MANDIR     ?= $(PREFIX)/share/man
 UNITDIR    ?= $(PREFIX)/lib/systemd/system
 SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
 INSTALL    ?= install
-KNOWLEDGE_FILES := $(wildcard knowledge/*.ini knowledge/*.jsonl)
+KNOWLEDGE_FILES := $(wildcard knowledge/*.ini knowledge/*.jsonl) knowledge/model.bin
+EXAMPLE_FILES := $(wildcard knowledge/examples/*.jsonl)
 INST_DEFS = -DFAQBOT_KNOWLEDGE_DIR='"$(DATADIR)"'
 
 deps: $(STAMP)
@@ -124,7 +125,8 @@ FORCE:
 $(B)/inst/main-slim.o: bot/main.c $(B)/inst/paths | $(STAMP)
 	$(CC) $(CPPFLAGS_ALL) $(WARN) $(CFLAGS) $(INST_DEFS) \
 		-DFAQBOT_NET_EXEC='"$(LIBEXECDIR)/faqbot-net"' \
-		-DFAQBOT_IRC_EXEC='"$(LIBEXECDIR)/faqbot-irc"' -MMD -MP -c $< -o $@
+		-DFAQBOT_IRC_EXEC='"$(LIBEXECDIR)/faqbot-irc"' \
+		-DFAQBOT_TRAIN_EXEC='"$(LIBEXECDIR)/faqbot-train"' -MMD -MP -c $< -o $@
 $(B)/inst/main-net.o: bot/main.c $(B)/inst/paths | $(STAMP)
 	$(CC) $(CPPFLAGS_ALL) $(WARN) $(CFLAGS) $(INST_DEFS) -MMD -MP -c $< -o $@
 $(B)/inst/faqbot: $(B)/inst/main-slim.o $(B)/libfaqbot.a
@@ -135,15 +137,17 @@ $(B)/inst/faqbot-irc: $(B)/inst/main-net.o $(B)/obj/run-irc.o $(B)/libfaqbot.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -Wl,--as-needed -o $@ $^ $(PKG_LIBS) -lm
 $(B)/inst/faqbot.service: dist/faqbot.service.in $(B)/inst/paths
 	sed -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@UNITDIR@|$(UNITDIR)|g' $< >$@
-installed: $(B)/inst/faqbot $(B)/inst/faqbot-net $(B)/inst/faqbot-irc $(B)/inst/faqbot.service
+installed: $(B)/inst/faqbot $(B)/inst/faqbot-net $(B)/inst/faqbot-irc $(B)/faqbot-train $(B)/inst/faqbot.service
 
 install: installed
 	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(DATADIR) \
 		$(DESTDIR)$(DOCDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 \
 		$(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSUSERSDIR)
 	$(INSTALL) -m 755 $(B)/inst/faqbot $(DESTDIR)$(BINDIR)/faqbot
-	$(INSTALL) -m 755 $(B)/inst/faqbot-net $(B)/inst/faqbot-irc $(DESTDIR)$(LIBEXECDIR)/
+	$(INSTALL) -m 755 $(B)/inst/faqbot-net $(B)/inst/faqbot-irc $(B)/faqbot-train $(DESTDIR)$(LIBEXECDIR)/
 	$(INSTALL) -m 644 $(KNOWLEDGE_FILES) $(DESTDIR)$(DATADIR)/
+	$(INSTALL) -d $(DESTDIR)$(DATADIR)/examples
+	$(INSTALL) -m 644 $(EXAMPLE_FILES) $(DESTDIR)$(DATADIR)/examples/
 	$(INSTALL) -m 644 config.example.ini README.md SECURITY.md $(DESTDIR)$(DOCDIR)/
 	$(INSTALL) -m 644 $(B)/inst/faqbot.service $(DESTDIR)$(UNITDIR)/faqbot.service
 	$(INSTALL) -m 644 dist/faqbot.sysusers $(DESTDIR)$(SYSUSERSDIR)/faqbot.conf
@@ -153,11 +157,13 @@ install: installed
 # Removes exactly what install wrote, then the directories of faqbot's own.
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/faqbot $(DESTDIR)$(LIBEXECDIR)/faqbot-net \
-		$(DESTDIR)$(LIBEXECDIR)/faqbot-irc \
+		$(DESTDIR)$(LIBEXECDIR)/faqbot-irc $(DESTDIR)$(LIBEXECDIR)/faqbot-train \
 		$(addprefix $(DESTDIR)$(DATADIR)/,$(notdir $(KNOWLEDGE_FILES))) \
+		$(addprefix $(DESTDIR)$(DATADIR)/examples/,$(notdir $(EXAMPLE_FILES))) \
 		$(addprefix $(DESTDIR)$(DOCDIR)/,config.example.ini README.md SECURITY.md) \
 		$(DESTDIR)$(UNITDIR)/faqbot.service $(DESTDIR)$(SYSUSERSDIR)/faqbot.conf \
 		$(DESTDIR)$(MANDIR)/man1/faqbot.1 $(DESTDIR)$(MANDIR)/man5/faqbot.ini.5
+	-rmdir $(DESTDIR)$(DATADIR)/examples 2>/dev/null
 	-rmdir $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(DATADIR) $(DESTDIR)$(DOCDIR) 2>/dev/null
 
 $(B)/tests/%: tests/unit/%.c $(B)/libfaqbot.a | $(STAMP)

@@ -485,10 +485,25 @@ static const char *helper_path(const char *env_name, const char *rel, char *buf,
 /* `faqbot [-k DIR] train ...`: training links liblinear (and with it
  * libstdc++ and BLAS), which `ask` must not load: a program of its own
  * does it, with the same command line. */
-static int exec_train(char **argv)
+static int exec_train(int argc, char **argv, const char *kdir)
 {
-	char buf[PATH_MAX];
+	char buf[PATH_MAX], kbuf[PATH_MAX];
 	const char *p = helper_path("FAQBOT_TRAIN", FAQBOT_TRAIN_EXEC, buf, sizeof buf);
+	char **v = NULL;
+
+	/* the knowledge `ask` would use, unless -k names one */
+	if (!kdir) {
+		if (!(v = calloc((size_t)argc + 3, sizeof *v))) {
+			fprintf(stderr, "faqbot: out of memory\n");
+			return 1;
+		}
+		v[0] = argv[0];
+		v[1] = (char *)"-k";
+		v[2] = (char *)default_knowledge(kbuf, sizeof kbuf);
+		for (int i = 1; i < argc; i++)
+			v[i + 2] = argv[i];
+		argv = v;
+	}
 
 	if (!p) {
 		fprintf(stderr, "faqbot: train: the path of faqbot-train is too long\n");
@@ -498,6 +513,7 @@ static int exec_train(char **argv)
 	execv(p, argv);
 	fprintf(stderr, "faqbot: train: cannot start %s: %s (build it with `make`, or name it "
 		"in FAQBOT_TRAIN)\n", p, strerror(errno));
+	free(v);
 	return 1;
 }
 
@@ -646,7 +662,7 @@ int main(int argc, char **argv)
 	if (!strcmp(cmd, "check"))
 		return cmd_check(n, v, kdir);
 	if (!strcmp(cmd, "train"))
-		return exec_train(argv);
+		return exec_train(argc, argv, kdir);
 	if (!strcmp(cmd, "run"))
 #ifdef FAQBOT_NET_EXEC
 		return exec_net(argv, n, v);
