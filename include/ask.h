@@ -25,6 +25,11 @@ struct reply {
 int ask_question(const struct kb *kb, const char *question, size_t len,
 		 struct date today, struct reply *out);
 
+/* The second half of ask_question: stage dates, status and French text
+ * for an already analysed (or completed, conv.h) question q. */
+int ask_render(const struct kb *kb, const struct query *q, struct date today,
+	       struct reply *out);
+
 /* The `faqbot ask --json` object of domain.md, as a malloc'd string. */
 char *ask_json(const struct reply *r);
 
