@@ -32,26 +32,29 @@
  * Folded as norm_text writes them (no accents, SMS spellings rewritten).
  * Sorted for bsearch. */
 static const char *const filler[] = {
-	"a", "accord", "action", "actions", "ah", "ai", "alors", "as", "au",
-	"aura", "auraient", "aurait", "aussi", "autre", "aux", "avaient",
-	"avait", "avec", "avez", "avons", "bah", "ben", "bien", "bon", "c",
-	"ca", "cas", "ce", "cela", "cest", "cet", "cette", "chez", "chose",
-	"combien", "correction", "cote", "d", "dac", "daccord", "dans", "date",
-	"de", "des", "dire", "disais", "disons", "donc", "donne", "donnerait",
+	"a", "accord", "action", "actions", "ah", "ai", "alors", "apparemment",
+	"as", "au", "aura", "auraient", "aurait", "aussi", "autre", "aux",
+	"avaient", "avait", "avec", "avez", "avons", "bah", "ben", "bien",
+	"bon", "c", "ca", "cas", "ce", "cela", "cest", "cet", "cette", "chez",
+	"chose", "combien", "correction", "cote", "crois", "d", "dac",
+	"daccord", "dans", "date", "de", "deja", "depuis", "des", "dire",
+	"disais", "disait", "disons", "dit", "donc", "donne", "donnerait",
 	"dossier", "du", "elle", "elles", "en", "encore", "enfin", "ensuite",
-	"erreur", "est", "et", "etait", "ete", "etre", "eu", "euh", "fait",
-	"faite", "fiche", "fiches", "formation", "formations", "hein", "hmm",
-	"hum", "idem", "il", "ils", "j", "je", "jour", "l", "la", "le", "les",
-	"leur", "lui", "m", "ma", "mais", "me", "meme", "mes", "moi", "mon",
-	"n", "ne", "niveau", "non", "nos", "notre", "nous", "of", "offre",
-	"oh", "ok", "okay", "oki", "on", "ont", "ou", "oui", "par", "pardon",
-	"pareil", "passe", "passee", "plait", "please", "pls", "plus",
-	"plutot", "pour", "puis", "qu", "quand", "que", "question", "qui",
-	"quoi", "s", "sa", "se", "sera", "serait", "seront", "ses", "session",
-	"sessions", "si", "sinon", "son", "sont", "stp", "sur", "svp", "t",
-	"ta", "te", "tes", "ton", "trompe", "trompee", "tu", "un", "une",
-	"validation", "valide", "validee", "validees", "valider", "valides",
-	"vers", "veux", "vos", "votre", "voulais", "vous", "y",
+	"environ", "equipe", "erreur", "est", "et", "etait", "ete", "etre",
+	"eu", "euh", "exactement", "fait", "faite", "fiche", "fiches",
+	"formation", "formations", "hein", "hmm", "hum", "idem", "il", "ils",
+	"j", "je", "jour", "juste", "l", "la", "le", "les", "leur", "lui", "m",
+	"ma", "mais", "me", "meme", "mes", "moi", "mon", "n", "ne", "niveau",
+	"non", "normalement", "nos", "notre", "nous", "of", "offre", "oh",
+	"ok", "okay", "oki", "on", "ont", "ou", "oui", "par", "pardon",
+	"pareil", "passe", "passee", "pense", "plait", "please", "pls", "plus",
+	"plutot", "pour", "precis", "precisement", "puis", "qu", "quand",
+	"que", "question", "qui", "quoi", "s", "sa", "sauf", "se", "semble",
+	"sera", "serait", "seront", "ses", "session", "sessions", "si",
+	"sinon", "son", "sont", "stp", "sur", "svp", "t", "ta", "te", "tes",
+	"ton", "trompe", "trompee", "tu", "un", "une", "validation", "valide",
+	"validee", "validees", "valider", "valides", "vers", "veux", "voila",
+	"vos", "votre", "voulais", "vous", "y",
 };
 
 /* Platform and state names, in part or whole ("site régional", "réseau des
@@ -147,6 +150,12 @@ void conv_shape(const struct kb *kb, const char *text, size_t len, struct date t
 		;
 	if (i < nt->ntok && in_list(markers, NELEM(markers), nt->tok[i].s))
 		sh->marker = 1;
+	/* a state code however typed ("et sais"): the engine may take the
+	 * lowercase word for the verb; in a talk about states it is the code */
+	for (i = 0; i < nt->ntok && !sh->state; i++)
+		sh->state = !strcmp(nt->tok[i].s, "sais") ? STS_SAIS :
+			    !strcmp(nt->tok[i].s, "diff") ? STS_DIFF :
+			    !strcmp(nt->tok[i].s, "arch") ? STS_ARCH : STS_NONE;
 	/* words left: a platform or state name the lists do not know? */
 	for (i = 0; i < nt->ntok; i++) {
 		if (mark[i])
@@ -179,6 +188,7 @@ void conv_complete(const struct conv_last *prev, int asked, const struct conv_sh
 {
 	struct query *q = &out->q;
 	int has_pf = alone->platform != PF_NONE, has_st = alone->state != STS_NONE;
+	enum state_slot st = alone->state;
 	int has_dt = alone->has_date || sh->has_date;
 	struct date dt = alone->has_date ? alone->validation : sh->date;
 
@@ -186,6 +196,10 @@ void conv_complete(const struct conv_last *prev, int asked, const struct conv_sh
 	*q = *alone;
 	if (!prev || !content_intent(prev->intent))
 		return;
+	if (!has_st && sh->state != STS_NONE && prev->intent == IN_STATE) {
+		has_st = 1;
+		st = (enum state_slot)sh->state;
+	}
 	if (sh->slot_only && (has_pf || has_st || has_dt)) {
 		/* A slot alone: what it says replaces what it changes. */
 		int in = prev->intent;
@@ -207,7 +221,7 @@ void conv_complete(const struct conv_last *prev, int asked, const struct conv_sh
 			out->took_platform = q->platform != PF_NONE;
 		}
 		if (has_st) {
-			q->state = alone->state;
+			q->state = st;
 		} else if (in == IN_STATE) {
 			q->state = (enum state_slot)prev->state;
 			q->also[0] = q->also[1] = STS_NONE;

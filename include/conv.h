@@ -51,6 +51,7 @@ struct conv_shape {
 	int slot_only;   /* only dates, platform/state names, filler, markers */
 	int marker;      /* starts like a follow-up: "et ...", "pareil", ... */
 	int topical;     /* tokens left that are none of those */
+	int state;       /* a state code written alone (enum state_slot) */
 	int has_date;    /* a date expression was found ... */
 	struct date date;/* ... the last one */
 };
