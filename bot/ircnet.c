@@ -1137,6 +1137,7 @@ static void h_privmsg(struct ircnet *n, struct irc_msg *m)
 		.network = netname(n),
 		.sender = nick,
 		.account = account,
+		.room = priv ? NULL : target,
 		.text = text,
 		.len = len,
 		.is_private = priv,

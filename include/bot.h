@@ -53,6 +53,10 @@ struct bot_msg {
 	const char *account;  /* services account / Matrix user id; NULL
 			       * when unknown.  Admin rights come from this,
 			       * never from the nick. */
+	const char *room;     /* channel / room id; NULL in an IRC private
+			       * message.  With network and sender, the key
+			       * of the asker's conversation (conv.h) */
+	const char *thread;   /* Matrix thread root event id, or NULL */
 	const char *text;     /* UTF-8, no CR/LF/NUL needed to be valid */
 	size_t len;
 	int is_private;       /* private message / direct chat */

@@ -44,6 +44,7 @@ struct bot_config {
 	double auto_answer_confidence; /* 0..1, or -1: intents.ini auto_answer */
 	int user_rate;           /* default for the networks: 6 per minute */
 	int user_burst;          /* default 5 */
+	int conversation_timeout; /* s a conversation lives idle; 600; 0: off */
 };
 
 enum sasl_mech { SASL_NONE = 0, SASL_PLAIN, SASL_EXTERNAL };
