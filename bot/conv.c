@@ -164,6 +164,10 @@ void conv_shape(const struct kb *kb, const char *text, size_t len, struct date t
 			if (mark[i + w - 1] == 1 || ++windows > CONV_MAX_WINDOWS)
 				break;
 			if (names_slot(kb, nt, i, i + w, today)) {
+				/* only when token i is part of the name: "remboursement
+				 * sur kairos" names Kairos without "remboursement" */
+				if (w > 1 && names_slot(kb, nt, i + 1, i + w, today))
+					break;
 				for (int k = i; k < i + w; k++)
 					if (!mark[k])
 						mark[k] = 3;
@@ -238,7 +242,10 @@ void conv_complete(const struct conv_last *prev, int asked, const struct conv_sh
 		} else {
 			q->has_date = 0;
 		}
-		out->followup = 1;
+		/* "c'est quoi l'état ARCH ?" after DIFF asks anew: a follow-up when
+		 * it took something, says it continues, or answers the ask */
+		out->followup = out->took_platform || out->took_date || out->took_state ||
+				(int)alone->intent != in || sh->marker || out->answers_ask;
 		return;
 	}
 	if (sh->marker && content_intent(alone->intent) && (int)alone->intent == (int)prev->intent) {
