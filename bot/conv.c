@@ -23,7 +23,8 @@
 
 #define CONV_MAX_DATES 8
 #define CONV_WINDOW 3       /* tokens tried together for a platform name */
-#define CONV_MAX_WINDOWS 24 /* engine calls per message, at most */
+#define CONV_MAX_WINDOWS 12 /* engine calls per message, at most */
+#define CONV_MAX_UNKNOWN 2  /* words outside the lists worth a look */
 
 /* ---- the words of a follow-up ---- */
 
@@ -156,7 +157,15 @@ void conv_shape(const struct kb *kb, const char *text, size_t len, struct date t
 		sh->state = !strcmp(nt->tok[i].s, "sais") ? STS_SAIS :
 			    !strcmp(nt->tok[i].s, "diff") ? STS_DIFF :
 			    !strcmp(nt->tok[i].s, "arch") ? STS_ARCH : STS_NONE;
-	/* words left: a platform or state name the lists do not know? */
+	/* words left: a platform or state name the lists do not know?  Asked
+	 * only about one or two words: more is a sentence with a topic */
+	int left = 0;
+	for (i = 0; i < nt->ntok; i++)
+		left += !mark[i];
+	if (left > CONV_MAX_UNKNOWN) {
+		sh->topical = left;
+		return;
+	}
 	for (i = 0; i < nt->ntok; i++) {
 		if (mark[i])
 			continue;
