@@ -74,6 +74,7 @@ static const char *const slotword[] = {
 static const char *const opener[] = {
 	"ah", "alors", "bon", "d", "daccord", "accord", "euh", "merci", "oh", "ok",
 	"okay", "oki", "oui", "non", "parfait", "super", "top", "tres", "bien",
+	"thx", "thanks", "cool", "nickel", "genial", "beaucoup", "entendu", "compris",
 };
 
 /* A follow-up's first word ("et pour Kairos ?", "pareil pour RCO"). */
@@ -149,10 +150,22 @@ void conv_shape(const struct kb *kb, const char *text, size_t len, struct date t
 	/* the marker: the first word after an opener */
 	for (i = 0; i < nt->ntok && in_list(opener, NELEM(opener), nt->tok[i].s); i++)
 		;
-	if (i < nt->ntok && in_list(markers, NELEM(markers), nt->tok[i].s))
+	if (i < nt->ntok && in_list(markers, NELEM(markers), nt->tok[i].s)) {
 		sh->marker = 1;
+		/* "ok merci, et pour RCO ?": the thanks before a marker are filler */
+		for (int k = 0; k < i; k++)
+			if (!mark[k])
+				mark[k] = 2;
+	}
 	/* a state code however typed ("et sais"): the engine may take the
 	 * lowercase word for the verb; in a talk about states it is the code */
+	/* "et regional ?": the adjective alone names the platform for a
+	 * follow-up even where the engine wants "site régional" */
+	for (i = 0; i < nt->ntok && !sh->platform; i++)
+		sh->platform = !strcmp(nt->tok[i].s, "regional") || !strcmp(nt->tok[i].s, "regionale")
+			       ? PF_REGIONAL
+			       : !strcmp(nt->tok[i].s, "national") || !strcmp(nt->tok[i].s, "nationale")
+			       ? PF_RCO : PF_NONE;
 	for (i = 0; i < nt->ntok && !sh->state; i++)
 		sh->state = !strcmp(nt->tok[i].s, "sais") ? STS_SAIS :
 			    !strcmp(nt->tok[i].s, "diff") ? STS_DIFF :
@@ -202,6 +215,7 @@ void conv_complete(const struct conv_last *prev, int asked, const struct conv_sh
 	struct query *q = &out->q;
 	int has_pf = alone->platform != PF_NONE, has_st = alone->state != STS_NONE;
 	enum state_slot st = alone->state;
+	enum platform pf = alone->platform;
 	int has_dt = alone->has_date || sh->has_date;
 	struct date dt = alone->has_date ? alone->validation : sh->date;
 
@@ -209,6 +223,10 @@ void conv_complete(const struct conv_last *prev, int asked, const struct conv_sh
 	*q = *alone;
 	if (!prev || !content_intent(prev->intent))
 		return;
+	if (!has_pf && sh->platform != PF_NONE && sh->slot_only) {
+		has_pf = 1;
+		pf = (enum platform)sh->platform;
+	}
 	if (!has_st && sh->state != STS_NONE && prev->intent == IN_STATE) {
 		has_st = 1;
 		st = (enum state_slot)sh->state;
@@ -228,7 +246,7 @@ void conv_complete(const struct conv_last *prev, int asked, const struct conv_sh
 		if (prev->confidence > q->confidence || (int)alone->intent != in)
 			q->confidence = prev->confidence;
 		if (has_pf) {
-			q->platform = alone->platform;
+			q->platform = pf;
 		} else {
 			q->platform = (enum platform)prev->platform;
 			out->took_platform = q->platform != PF_NONE;

@@ -52,6 +52,7 @@ struct conv_shape {
 	int marker;      /* starts like a follow-up: "et ...", "pareil", ... */
 	int topical;     /* tokens left that are none of those */
 	int state;       /* a state code written alone (enum state_slot) */
+	int platform;    /* "regional", "national" alone (enum platform) */
 	int has_date;    /* a date expression was found ... */
 	struct date date;/* ... the last one */
 };

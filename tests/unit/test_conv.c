@@ -174,7 +174,7 @@ static void test_shape(void **state)
 		"et si elle avait été validée vendredi ?", "et pour Kairos ?", "et sur RCO ?",
 		"et le site régional ?", "validée le 12", "mardi", "le 3/11", "hier",
 		"elle a été validée mardi", "et DIFF ?", "pareil pour le réseau des Carif-Oref",
-		"ET POUR KAIROS ???", "et pr aude",
+		"ET POUR KAIROS ???", "et pr aude", "ok merci, et pour RCO ?", "et regional ?",
 	};
 	static const char *const topical[] = {
 		"et pour le financement ?", "quand sera visible ma session sur RCO ?",
@@ -207,6 +207,9 @@ static void test_off_topic_and_new_question(void **state)
 	/* a full new question inherits nothing */
 	assert_int_equal(turn(t, NULL, NULL, "alice", "quand sera visible une session sur le site régional ?", 4000), 0);
 	assert_false(rep.q.has_date);
+	/* "régional" alone names the platform in a follow-up */
+	assert_int_equal(turn(t, NULL, NULL, "alice", "et regional ?", 4050), 1);
+	assert_int_equal(rep.q.platform, PF_REGIONAL);
 	/* a question about a state after another: asked anew */
 	assert_int_equal(turn(t, NULL, NULL, "alice", "c'est quoi DIFF ?", 4100), 0);
 	assert_int_equal(turn(t, NULL, NULL, "alice", "c'est quoi l'état ARCH ?", 4200), 0);
