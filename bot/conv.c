@@ -33,26 +33,28 @@
  * Folded as norm_text writes them (no accents, SMS spellings rewritten).
  * Sorted for bsearch. */
 static const char *const filler[] = {
-	"a", "accord", "action", "actions", "ah", "ai", "alors", "apparemment",
-	"as", "au", "aura", "auraient", "aurait", "aussi", "autre", "aux",
-	"avaient", "avait", "avec", "avez", "avons", "bah", "ben", "bien",
-	"bon", "c", "ca", "cas", "ce", "cela", "cest", "cet", "cette", "chez",
-	"chose", "combien", "correction", "cote", "crois", "d", "dac",
-	"daccord", "dans", "date", "de", "deja", "depuis", "des", "dire",
-	"disais", "disait", "disons", "dit", "donc", "donne", "donnerait",
-	"dossier", "du", "elle", "elles", "en", "encore", "enfin", "ensuite",
-	"environ", "equipe", "erreur", "est", "et", "etait", "ete", "etre",
-	"eu", "euh", "exactement", "fait", "faite", "fiche", "fiches",
-	"formation", "formations", "hein", "hmm", "hum", "idem", "il", "ils",
-	"j", "je", "jour", "juste", "l", "la", "le", "les", "leur", "lui", "m",
-	"ma", "mais", "me", "meme", "mes", "moi", "mon", "n", "ne", "niveau",
-	"non", "normalement", "nos", "notre", "nous", "of", "offre", "oh",
-	"ok", "okay", "oki", "on", "ont", "ou", "oui", "par", "pardon",
-	"pareil", "passe", "passee", "pense", "plait", "please", "pls", "plus",
-	"plutot", "pour", "precis", "precisement", "puis", "qu", "quand",
-	"que", "question", "qui", "quoi", "s", "sa", "sauf", "se", "semble",
-	"sera", "serait", "seront", "ses", "session", "sessions", "si",
-	"sinon", "son", "sont", "stp", "sur", "svp", "t", "ta", "te", "tes",
+	"a", "accord", "action", "actions", "admettons", "ah", "ai", "alors",
+	"apparemment", "as", "au", "aura", "auraient", "aurait", "aussi",
+	"autre", "aux", "avaient", "avait", "avec", "avez", "avons", "bah",
+	"ben", "bien", "bon", "c", "ca", "cas", "ce", "cela", "cest", "cet",
+	"cette", "chez", "chose", "combien", "correction", "cote", "crois",
+	"d", "dac", "daccord", "dans", "date", "de", "deja", "depuis", "des",
+	"dire", "disais", "disait", "disons", "dit", "donc", "donne",
+	"donnerait", "dossier", "du", "effectuee", "elle", "elles", "en",
+	"encore", "enfin", "ensuite", "environ", "equipe", "erreur", "est",
+	"et", "etait", "ete", "etre", "eu", "euh", "exactement", "exemple",
+	"fait", "faite", "fiche", "fiches", "formation", "formations", "hein",
+	"hmm", "hum", "hypothese", "idem", "il", "ils", "imaginons",
+	"intervenue", "j", "je", "jour", "juste", "l", "la", "le", "les",
+	"leur", "lieu", "lui", "m", "ma", "mais", "me", "meme", "mes",
+	"mettons", "moi", "mon", "n", "ne", "niveau", "non", "normalement",
+	"nos", "notre", "nous", "obtenue", "of", "offre", "oh", "ok", "okay",
+	"oki", "on", "ont", "ou", "oui", "par", "pardon", "pareil", "passe",
+	"passee", "pense", "plait", "please", "pls", "plus", "plutot", "pour",
+	"precis", "precisement", "puis", "qu", "quand", "que", "question",
+	"qui", "quoi", "s", "sa", "sauf", "se", "semble", "sera", "serait",
+	"seront", "ses", "session", "sessions", "si", "sinon", "son", "sont",
+	"stp", "suis", "supposons", "sur", "svp", "t", "ta", "te", "tes",
 	"ton", "trompe", "trompee", "tu", "un", "une", "validation", "valide",
 	"validee", "validees", "valider", "valides", "vers", "veux", "voila",
 	"vos", "votre", "voulais", "vous", "y",
@@ -81,6 +83,13 @@ static const char *const opener[] = {
 static const char *const markers[] = {
 	"aussi", "et", "idem", "meme", "pareil", "plus", "puis", "sinon",
 };
+
+/* The names of the record (domain.md: fiche, formation, session, action). */
+static int record_word(const char *w)
+{
+	return !strcmp(w, "session") || !strcmp(w, "formation") || !strcmp(w, "fiche") ||
+	       !strcmp(w, "action") || !strcmp(w, "sessions") || !strcmp(w, "formations");
+}
 
 static int cmp_str(const void *a, const void *b)
 {
@@ -159,6 +168,17 @@ void conv_shape(const struct kb *kb, const char *text, size_t len, struct date t
 	}
 	/* a state code however typed ("et sais"): the engine may take the
 	 * lowercase word for the verb; in a talk about states it is the code */
+	/* the same session ("elle", "cette session") or another one ("une
+	 * autre session", "une formation") */
+	for (i = 0; i < nt->ntok; i++) {
+		const char *w = nt->tok[i].s, *nx = i + 1 < nt->ntok ? nt->tok[i + 1].s : "";
+		if (!strcmp(w, "elle") || !strcmp(w, "celle") ||
+		    ((!strcmp(w, "cette") || !strcmp(w, "meme")) && record_word(nx)))
+			sh->anaphora = 1;
+		if (!strcmp(w, "autre") || !strcmp(w, "autres") ||
+		    ((!strcmp(w, "une") || !strcmp(w, "un")) && record_word(nx)))
+			sh->new_record = 1;
+	}
 	/* "et regional ?": the adjective alone names the platform for a
 	 * follow-up even where the engine wants "site régional" */
 	for (i = 0; i < nt->ntok && !sh->platform; i++)
@@ -262,7 +282,7 @@ void conv_complete(const struct conv_last *prev, int asked, const struct conv_sh
 			q->has_date = 1;
 			q->validation = dt;
 			out->answers_ask = asked;
-		} else if (prev->has_date && in == IN_DISPLAY_DELAY) {
+		} else if (prev->has_date && in == IN_DISPLAY_DELAY && !sh->new_record) {
 			q->has_date = 1;
 			q->validation = prev->validation;
 			out->took_date = 1;
@@ -275,9 +295,11 @@ void conv_complete(const struct conv_last *prev, int asked, const struct conv_sh
 				(int)alone->intent != in || sh->marker || out->answers_ask;
 		return;
 	}
-	if (sh->marker && content_intent(alone->intent) && (int)alone->intent == (int)prev->intent) {
-		/* "et sur RCO, ça prend combien de temps ?": a question of the same
-		 * kind that says it continues: what it leaves out is kept. */
+	if ((sh->marker || sh->anaphora) && !sh->new_record && content_intent(alone->intent) &&
+	    (int)alone->intent == (int)prev->intent) {
+		/* "et sur RCO, ça prend combien de temps ?", "quand sera-t-elle sur
+		 * RCO ?": a question of the same kind that says it continues, or
+		 * speaks of the same session: what it leaves out is kept. */
 		if (!has_pf && prev->platform != PF_NONE) {
 			q->platform = (enum platform)prev->platform;
 			out->took_platform = 1;

@@ -51,6 +51,8 @@ struct conv_shape {
 	int slot_only;   /* only dates, platform/state names, filler, markers */
 	int marker;      /* starts like a follow-up: "et ...", "pareil", ... */
 	int topical;     /* tokens left that are none of those */
+	int anaphora;    /* speaks of the session in question ("elle") */
+	int new_record;  /* speaks of another one ("une autre session") */
 	int state;       /* a state code written alone (enum state_slot) */
 	int platform;    /* "regional", "national" alone (enum platform) */
 	int has_date;    /* a date expression was found ... */

@@ -207,6 +207,12 @@ static void test_off_topic_and_new_question(void **state)
 	/* a full new question inherits nothing */
 	assert_int_equal(turn(t, NULL, NULL, "alice", "quand sera visible une session sur le site régional ?", 4000), 0);
 	assert_false(rep.q.has_date);
+	/* "elle": the same session, its date kept; "une session": another */
+	turn(t, NULL, NULL, "alice", "validée hier, quand dans Kairos ?", 4010);
+	assert_int_equal(turn(t, NULL, NULL, "alice", "quand sera-t-elle visible sur RCO ?", 4020), 1);
+	assert_true(rep.q.has_date);
+	assert_int_equal(turn(t, NULL, NULL, "alice", "quand sera visible une session sur Aude ?", 4030), 0);
+	assert_false(rep.q.has_date);
 	/* "régional" alone names the platform in a follow-up */
 	assert_int_equal(turn(t, NULL, NULL, "alice", "et regional ?", 4050), 1);
 	assert_int_equal(rep.q.platform, PF_REGIONAL);
