@@ -36,28 +36,29 @@ static const char *const filler[] = {
 	"a", "accord", "action", "actions", "admettons", "ah", "ai", "alors",
 	"apparemment", "as", "au", "aura", "auraient", "aurait", "aussi",
 	"autre", "aux", "avaient", "avait", "avec", "avez", "avons", "bah",
-	"ben", "bien", "bon", "c", "ca", "cas", "ce", "cela", "cest", "cet",
-	"cette", "chez", "chose", "combien", "correction", "cote", "crois",
-	"d", "dac", "daccord", "dans", "date", "de", "deja", "depuis", "des",
-	"dire", "disais", "disait", "disons", "dit", "donc", "donne",
-	"donnerait", "dossier", "du", "effectuee", "elle", "elles", "en",
-	"encore", "enfin", "ensuite", "environ", "equipe", "erreur", "est",
-	"et", "etait", "ete", "etre", "eu", "euh", "exactement", "exemple",
-	"fait", "faite", "fiche", "fiches", "formation", "formations", "hein",
-	"hmm", "hum", "hypothese", "idem", "il", "ils", "imaginons",
-	"intervenue", "j", "je", "jour", "juste", "l", "la", "le", "les",
-	"leur", "lieu", "lui", "m", "ma", "mais", "me", "meme", "mes",
-	"mettons", "moi", "mon", "n", "ne", "niveau", "non", "normalement",
-	"nos", "notre", "nous", "obtenue", "of", "offre", "oh", "ok", "okay",
-	"oki", "on", "ont", "ou", "oui", "par", "pardon", "pareil", "passe",
-	"passee", "pense", "plait", "please", "pls", "plus", "plutot", "pour",
-	"precis", "precisement", "puis", "qu", "quand", "que", "question",
-	"qui", "quoi", "s", "sa", "sauf", "se", "semble", "sera", "serait",
-	"seront", "ses", "session", "sessions", "si", "sinon", "son", "sont",
-	"stp", "suis", "supposons", "sur", "svp", "t", "ta", "te", "tes",
-	"ton", "trompe", "trompee", "tu", "un", "une", "validation", "valide",
-	"validee", "validees", "valider", "valides", "vers", "veux", "voila",
-	"vos", "votre", "voulais", "vous", "y",
+	"ben", "bien", "bon", "bonjour", "bonsoir", "c", "ca", "cas", "ce",
+	"cela", "cest", "cet", "cette", "chez", "chose", "combien",
+	"correction", "cote", "coucou", "crois", "d", "dac", "daccord", "dans",
+	"date", "de", "deja", "depuis", "des", "dire", "disais", "disait",
+	"disons", "dit", "donc", "donne", "donnerait", "dossier", "du",
+	"effectuee", "elle", "elles", "en", "encore", "enfin", "ensuite",
+	"environ", "equipe", "erreur", "est", "et", "etait", "ete", "etre",
+	"eu", "euh", "exactement", "exemple", "fait", "faite", "fiche",
+	"fiches", "formation", "formations", "hein", "hello", "hmm", "hum",
+	"hypothese", "idem", "il", "ils", "imaginons", "intervenue", "j", "je",
+	"jour", "juste", "l", "la", "le", "les", "leur", "lieu", "lui", "m",
+	"ma", "mais", "me", "meme", "mes", "mettons", "moi", "mon", "n", "ne",
+	"niveau", "non", "normalement", "nos", "notre", "nous", "obtenue",
+	"of", "offre", "oh", "ok", "okay", "oki", "on", "ont", "ou", "oui",
+	"par", "pardon", "pareil", "passe", "passee", "pense", "plait",
+	"please", "pls", "plus", "plutot", "pour", "precis", "precisement",
+	"puis", "qu", "quand", "que", "question", "qui", "quoi", "re",
+	"rebonjour", "s", "sa", "salut", "sauf", "se", "semble", "sera",
+	"serait", "seront", "ses", "session", "sessions", "si", "sinon", "son",
+	"sont", "stp", "suis", "supposons", "sur", "svp", "t", "ta", "te",
+	"tes", "ton", "trompe", "trompee", "tu", "un", "une", "validation",
+	"valide", "validee", "validees", "valider", "valides", "vers", "veux",
+	"voila", "vos", "votre", "voulais", "vous", "y",
 };
 
 /* Platform and state names, in part or whole ("site régional", "réseau des
@@ -241,7 +242,37 @@ void conv_complete(const struct conv_last *prev, int asked, const struct conv_sh
 
 	memset(out, 0, sizeof *out);
 	*q = *alone;
-	if (!prev || !content_intent(prev->intent))
+	if (!prev)
+		return;
+	if (prev->intent == IN_OUT_OF_SCOPE) {
+		/* a fragment: slots said alone before ("validée hier", "kairos ?") */
+		if (!has_pf && sh->platform != PF_NONE && sh->slot_only) {
+			has_pf = 1;
+			pf = (enum platform)sh->platform;
+		}
+		if (sh->slot_only && (has_pf || has_dt) && (has_dt || prev->has_date)) {
+			q->intent = IN_DISPLAY_DELAY; /* together they ask when it shows */
+		} else if (alone->intent != IN_DISPLAY_DELAY || sh->new_record) {
+			return;
+		}
+		if (!has_pf && prev->platform != PF_NONE) {
+			q->platform = (enum platform)prev->platform;
+			out->took_platform = 1;
+		} else if (has_pf) {
+			q->platform = pf;
+		}
+		if (!has_dt && prev->has_date) {
+			q->has_date = 1;
+			q->validation = prev->validation;
+			out->took_date = 1;
+		} else if (has_dt) {
+			q->has_date = 1;
+			q->validation = dt;
+		}
+		out->followup = out->took_platform || out->took_date || alone->intent != q->intent;
+		return;
+	}
+	if (!content_intent(prev->intent))
 		return;
 	if (!has_pf && sh->platform != PF_NONE && sh->slot_only) {
 		has_pf = 1;
@@ -580,10 +611,14 @@ static void add_assumption(struct reply *r, struct date today)
 	r->text[r->len] = 0;
 }
 
+/* fragment: q is out of scope but the message was only slots ("validée
+ * hier"): kept, unless a real question is, so the next message can
+ * complete it. */
 static void remember(struct conv_table *t, struct conv_entry *e, const char *key,
-		     const struct query *q, int64_t now_ms)
+		     const struct query *q, int64_t now_ms, int fragment)
 {
-	if (!content_intent(q->intent)) {
+	if (!content_intent(q->intent) &&
+	    !(fragment && (!e || e->last.intent == IN_OUT_OF_SCOPE))) {
 		if (e)
 			touch(t, e, now_ms); /* chatter keeps it alive, changes nothing */
 		return;
@@ -631,8 +666,10 @@ int conv_ask(struct conv_table *t, const struct kb *kb, const struct conv_key *k
 		touch(t, pe, now_ms);
 	}
 	intent_analyse(kb_intents(kb), kb_lexicon(kb), text, len, today, &alone);
-	if (have) {
+	memset(&sh, 0, sizeof sh);
+	if (have || (alone.intent == IN_OUT_OF_SCOPE && (alone.platform != PF_NONE || alone.has_date)))
 		conv_shape(kb, text, len, today, &t->nt, &sh);
+	if (have) {
 		conv_complete(&prev, asked && now_ms - (e ? e->asked_ms : pe->asked_ms) <=
 				  t->timeout_ms, &sh, &alone, &res);
 	} else {
@@ -646,7 +683,9 @@ int conv_ask(struct conv_table *t, const struct kb *kb, const struct conv_key *k
 	if (followup)
 		*followup = res.followup;
 	/* the rendered question: an out-of-range date was dropped by ask_render */
-	remember(t, e, key, &out->q, now_ms);
+	remember(t, e, key, &out->q, now_ms,
+		 sh.slot_only && out->q.intent == IN_OUT_OF_SCOPE &&
+		 (out->q.platform != PF_NONE || out->q.has_date));
 	return 0;
 }
 

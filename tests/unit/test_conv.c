@@ -79,10 +79,11 @@ static void test_two_users_one_channel(void **state)
 	date_is(rep.q.validation, 2026, 11, 25);
 	/* the answer says what it assumed */
 	assert_non_null(strstr(rep.text, "Pour Aude Formation, avec une validation le mercredi 25 novembre : "));
-	/* the same nick in another channel is another conversation */
+	/* the same nick in another channel is another conversation (where the
+	 * bare platform is kept as a fragment of a question to come) */
 	assert_int_equal(turn(t, "#autre", NULL, "alice", "et sur RCO ?", 5000), 0);
 	assert_int_equal(rep.q.intent, IN_OUT_OF_SCOPE);
-	assert_int_equal(conv_count(t), 2);
+	assert_int_equal(conv_count(t), 3);
 	conv_free(t);
 }
 
@@ -99,12 +100,12 @@ static void test_timeout(void **state)
 	assert_int_equal(turn(t, "#of", NULL, "alice", "et pour aude ?", t0 + 2 * TIMEOUT_MS + 1), 0);
 	assert_int_equal(rep.q.intent, IN_OUT_OF_SCOPE);
 	assert_false(rep.q.has_date);
-	assert_int_equal(conv_count(t), 0);
-	/* timeout 0: conversations off */
+	assert_int_equal(conv_count(t), 1); /* only the new fragment ("aude") */
+	/* timeout 0: conversations off (nothing looked up, nothing kept) */
 	conv_set_timeout(t, 0);
-	turn(t, "#of", NULL, "alice", "quand sera visible ma session dans kairos ?", t0);
-	assert_int_equal(turn(t, "#of", NULL, "alice", "validée le 12", t0 + 1), 0);
-	assert_int_equal(conv_count(t), 0);
+	turn(t, "#of", NULL, "bob", "quand sera visible ma session dans kairos ?", t0);
+	assert_int_equal(turn(t, "#of", NULL, "bob", "validée le 12", t0 + 1), 0);
+	assert_int_equal(conv_count(t), 1);
 	conv_free(t);
 }
 
@@ -119,14 +120,15 @@ static void test_cap_drops_oldest(void **state)
 		assert_true(conv_count(t) <= 4);
 	}
 	assert_int_equal(conv_count(t), 4);
-	/* u0 was the least recently used: dropped; u1..u4 continue */
+	/* u0 was the least recently used: dropped (its bare "et sur RCO ?" is
+	 * kept as a fragment, which drops u1, now the oldest) */
 	assert_int_equal(turn(t, "#of", NULL, "u0", "et sur RCO ?", 2000), 0);
-	assert_int_equal(turn(t, "#of", NULL, "u4", "et sur RCO ?", 2001), 1);
-	assert_int_equal(turn(t, "#of", NULL, "u1", "et sur RCO ?", 2002), 1);
-	/* u1 was used just now: a new asker drops u2, the oldest, instead */
-	turn(t, "#of", NULL, "u5", "ma session validée hier, quand sera-t-elle dans Kairos ?", 2003);
-	assert_int_equal(turn(t, "#of", NULL, "u1", "et pour aude ?", 2004), 1);
-	assert_int_equal(turn(t, "#of", NULL, "u2", "et pour aude ?", 2005), 0);
+	assert_int_equal(conv_count(t), 4);
+	/* u2 is used: u3 becomes the oldest, and goes for u1's fragment */
+	assert_int_equal(turn(t, "#of", NULL, "u2", "et sur RCO ?", 2001), 1);
+	assert_int_equal(turn(t, "#of", NULL, "u1", "et sur RCO ?", 2002), 0);
+	assert_int_equal(turn(t, "#of", NULL, "u4", "et pour aude ?", 2003), 1);
+	assert_int_equal(turn(t, "#of", NULL, "u3", "et pour aude ?", 2004), 0);
 	conv_free(t);
 }
 
@@ -213,6 +215,12 @@ static void test_off_topic_and_new_question(void **state)
 	assert_true(rep.q.has_date);
 	assert_int_equal(turn(t, NULL, NULL, "alice", "quand sera visible une session sur Aude ?", 4030), 0);
 	assert_false(rep.q.has_date);
+	/* a question in pieces: a bare date first, then the platform */
+	turn(t, NULL, NULL, "frag", "bonjour, ma session a été validée hier", 4040);
+	assert_int_equal(turn(t, NULL, NULL, "frag", "dans kairos", 4041), 1);
+	assert_int_equal(rep.q.intent, IN_DISPLAY_DELAY);
+	assert_int_equal(rep.q.platform, PF_KAIROS);
+	date_is(rep.q.validation, 2026, 11, 25);
 	/* "régional" alone names the platform in a follow-up */
 	assert_int_equal(turn(t, NULL, NULL, "alice", "et regional ?", 4050), 1);
 	assert_int_equal(rep.q.platform, PF_REGIONAL);
