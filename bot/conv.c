@@ -167,8 +167,6 @@ void conv_shape(const struct kb *kb, const char *text, size_t len, struct date t
 			if (!mark[k])
 				mark[k] = 2;
 	}
-	/* a state code however typed ("et sais"): the engine may take the
-	 * lowercase word for the verb; in a talk about states it is the code */
 	/* the same session ("elle", "cette session") or another one ("une
 	 * autre session", "une formation") */
 	for (i = 0; i < nt->ntok; i++) {
@@ -187,6 +185,8 @@ void conv_shape(const struct kb *kb, const char *text, size_t len, struct date t
 			       ? PF_REGIONAL
 			       : !strcmp(nt->tok[i].s, "national") || !strcmp(nt->tok[i].s, "nationale")
 			       ? PF_RCO : PF_NONE;
+	/* a state code however typed ("et sais"): the engine may take the
+	 * lowercase word for the verb; in a talk about states it is the code */
 	for (i = 0; i < nt->ntok && !sh->state; i++)
 		sh->state = !strcmp(nt->tok[i].s, "sais") ? STS_SAIS :
 			    !strcmp(nt->tok[i].s, "diff") ? STS_DIFF :
