@@ -103,6 +103,23 @@ int main(int argc, char **argv)
 	double a = rounds * NQ / (t1 - t0), c = rounds * NQ / (t2 - t1);
 	printf("questions/s on one core: stateless %.0f, through conversations %.0f "
 	       "(%.0f%%; half are follow-ups, which are analysed twice or more)\n", a, c, 100.0 * c / a);
+	/* the IRC bench's case (tests/bench/20-irc.sh): one asker repeating a
+	 * full question, so every message has a live conversation */
+	const char *fq = "quand sera visible ma session validée hier sur Kairos ?";
+	size_t fl = strlen(fq);
+	int reps = 20000;
+	snprintf(user, sizeof user, "loadclient");
+	t0 = now_s();
+	for (int i = 0; i < reps; i++)
+		ask_question(kb, fq, fl, today, &r);
+	t1 = now_s();
+	for (int i = 0; i < reps; i++)
+		conv_ask(t, kb, &k, fq, fl, today, 3000000 + i, &r, NULL);
+	t2 = now_s();
+	a = reps / (t1 - t0);
+	c = reps / (t2 - t1);
+	printf("one asker repeating a full question: stateless %.0f/s, through its "
+	       "conversation %.0f/s (%.0f%%)\n", a, c, 100.0 * c / a);
 	conv_free(t);
 	kb_free(kb);
 	return 0;
