@@ -134,7 +134,7 @@ static int names_slot(const struct kb *kb, const struct ntext *nt, int i, int j,
 }
 
 void conv_shape(const struct kb *kb, const char *text, size_t len, struct date today,
-		struct ntext *nt, struct conv_shape *sh)
+		const struct query *alone, struct ntext *nt, struct conv_shape *sh)
 {
 	unsigned char mark[NORM_MAX_TOKENS];
 	struct datex dx[CONV_MAX_DATES];
@@ -154,9 +154,9 @@ void conv_shape(const struct kb *kb, const char *text, size_t len, struct date t
 		sh->date = dx[i].date;
 	}
 	for (i = 0; i < nt->ntok; i++)
-		if (!mark[i] && (in_sorted(filler, NELEM(filler), nt->tok[i].s) ||
-				 in_sorted(slotword, NELEM(slotword), nt->tok[i].s)))
-			mark[i] = 2;
+		if (!mark[i])
+			mark[i] = in_sorted(filler, NELEM(filler), nt->tok[i].s) ? 2
+				  : in_sorted(slotword, NELEM(slotword), nt->tok[i].s) ? 4 : 0;
 	/* the marker: the first word after an opener */
 	for (i = 0; i < nt->ntok && in_list(opener, NELEM(opener), nt->tok[i].s); i++)
 		;
@@ -193,18 +193,31 @@ void conv_shape(const struct kb *kb, const char *text, size_t len, struct date t
 			    !strcmp(nt->tok[i].s, "arch") ? STS_ARCH : STS_NONE;
 	/* words left: a platform or state name the lists do not know?  Asked
 	 * only about one or two words: more is a sentence with a topic */
-	int left = 0;
-	for (i = 0; i < nt->ntok; i++)
+	int left = 0, named = 0;
+	for (i = 0; i < nt->ntok; i++) {
 		left += !mark[i];
+		named |= mark[i] == 4;
+	}
+	/* nor when the engine found no platform or state in the whole
+	 * message, or the lists already found the name it found */
+	if (alone && (named || (alone->platform == PF_NONE && alone->state == STS_NONE)))
+		left += CONV_MAX_UNKNOWN + 1;
 	if (left > CONV_MAX_UNKNOWN) {
-		sh->topical = left;
+		for (i = 0; i < nt->ntok; i++)
+			sh->topical += !mark[i];
+		sh->slot_only = sh->topical == 0;
 		return;
 	}
 	for (i = 0; i < nt->ntok; i++) {
 		if (mark[i])
 			continue;
 		for (int w = 1; w <= CONV_WINDOW && i + w <= nt->ntok; w++) {
-			if (mark[i + w - 1] == 1 || ++windows > CONV_MAX_WINDOWS)
+			if (mark[i + w - 1] == 1)
+				break;
+			/* a name does not end on filler ("visible ma session") */
+			if (mark[i + w - 1] == 2)
+				continue;
+			if (++windows > CONV_MAX_WINDOWS)
 				break;
 			if (names_slot(kb, nt, i, i + w, today)) {
 				/* only when token i is part of the name: "remboursement
@@ -668,7 +681,7 @@ int conv_ask(struct conv_table *t, const struct kb *kb, const struct conv_key *k
 	intent_analyse(kb_intents(kb), kb_lexicon(kb), text, len, today, &alone);
 	memset(&sh, 0, sizeof sh);
 	if (have || (alone.intent == IN_OUT_OF_SCOPE && (alone.platform != PF_NONE || alone.has_date)))
-		conv_shape(kb, text, len, today, &t->nt, &sh);
+		conv_shape(kb, text, len, today, &alone, &t->nt, &sh);
 	if (have) {
 		conv_complete(&prev, asked && now_ms - (e ? e->asked_ms : pe->asked_ms) <=
 				  t->timeout_ms, &sh, &alone, &res);
@@ -701,6 +714,6 @@ int conv_date_reply(struct conv_table *t, const struct kb *kb, const struct conv
 	if (!(e = find(t, key, now_ms)) || !e->asked || now_ms - e->asked_ms > CONV_DATE_REPLY_MS ||
 	    now_ms < e->asked_ms)
 		return 0;
-	conv_shape(kb, text, len, today, &t->nt, &sh);
+	conv_shape(kb, text, len, today, NULL, &t->nt, &sh);
 	return sh.slot_only && sh.has_date;
 }

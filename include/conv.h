@@ -74,9 +74,12 @@ void conv_free(struct conv_table *t); /* accepts NULL */
 void conv_set_timeout(struct conv_table *t, int64_t timeout_ms);
 unsigned conv_count(const struct conv_table *t); /* live or not yet purged */
 
-/* Classifies the words of text (nt: scratch space for the tokens). */
+/* Classifies the words of text (nt: scratch space for the tokens).  alone:
+ * the engine's analysis of text, or NULL; when given, words outside the
+ * lists are only tried as platform or state names if the engine found one
+ * the lists did not. */
 void conv_shape(const struct kb *kb, const char *text, size_t len, struct date today,
-		struct ntext *nt, struct conv_shape *sh);
+		const struct query *alone, struct ntext *nt, struct conv_shape *sh);
 
 /* Pure: completes alone (the message analysed on its own) from prev (NULL:
  * no conversation); asked: the bot had asked prev's asker for the date. */

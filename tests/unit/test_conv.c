@@ -183,16 +183,16 @@ static void test_shape(void **state)
 		"on mange à midi ?", "et pour le remboursement sur kairos ?",
 	};
 	for (size_t i = 0; i < sizeof slot_only / sizeof *slot_only; i++) {
-		conv_shape(kb, slot_only[i], strlen(slot_only[i]), today, &nt, &sh);
+		conv_shape(kb, slot_only[i], strlen(slot_only[i]), today, NULL, &nt, &sh);
 		if (!sh.slot_only)
 			fail_msg("%s: not seen as a bare follow-up", slot_only[i]);
 	}
 	for (size_t i = 0; i < sizeof topical / sizeof *topical; i++) {
-		conv_shape(kb, topical[i], strlen(topical[i]), today, &nt, &sh);
+		conv_shape(kb, topical[i], strlen(topical[i]), today, NULL, &nt, &sh);
 		if (sh.slot_only)
 			fail_msg("%s: seen as a bare follow-up", topical[i]);
 	}
-	conv_shape(kb, "et si elle avait été validée vendredi ?", 39, today, &nt, &sh);
+	conv_shape(kb, "et si elle avait été validée vendredi ?", 39, today, NULL, &nt, &sh);
 	assert_true(sh.marker && sh.has_date);
 	date_is(sh.date, 2026, 11, 20);
 }
