@@ -840,6 +840,9 @@ static void handle_message(struct mxnet *n, const struct mx_event *ev)
 	m.network = n->name;
 	m.sender = ev->sender;
 	m.account = ev->sender;
+	/* the conversation key (conv.h): a thread is a conversation of its own */
+	m.room = n->room_id;
+	m.thread = ev->rel_type && !strcmp(ev->rel_type, "m.thread") ? ev->rel_event_id : NULL;
 	m.text = text;
 	m.len = strlen(text);
 	/* Direct chat: invited as one, or only the bot and one person. */

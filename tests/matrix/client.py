@@ -221,6 +221,9 @@ async def cmd_ask(c, a):
     if a.thread:
         # A thread needs a root: a plain message nobody addresses to the bot.
         thread_root = await send(c, rid, {"msgtype": "m.text", "body": "fil de discussion %s" % a.tag}, a.e2ee)
+    elif getattr(a, "thread_of", None):
+        # A thread on an earlier question (tag): its first message is the root.
+        thread_root = State(a.state).read()["questions"][a.thread_of][0]["id"]
     sem = asyncio.Semaphore(a.concurrency)
     out = [None] * a.count
 
@@ -568,6 +571,7 @@ def main():
         p.add_argument("--prefix", default="")
         p.add_argument("--mention")
         p.add_argument("--thread", action="store_true")
+        p.add_argument("--thread-of", help="ask in a thread rooted at this tag's first question")
         p.add_argument("--html", action="store_true")
         p.add_argument("--msgtype", default="m.text")
         p.add_argument("--concurrency", type=int, default=100)
