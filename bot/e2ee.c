@@ -40,6 +40,8 @@ struct e2ee {
 	size_t keylen;
 	int device_uploaded;
 	int64_t fb_rotated_ms;
+	e2ee_room_fn room_ok;  /* may a room key for this room be stored? */
+	void *room_arg;
 };
 
 static void seterr(char *err, size_t errlen, const char *fmt, ...)
@@ -748,24 +750,70 @@ int e2ee_keys_query_done(struct e2ee *e, const char *response, size_t len, char 
 	return e2ee_store_commit(e->db) < 0 ? -1 : accepted;
 }
 
+void e2ee_set_room_filter(struct e2ee *e, e2ee_room_fn fn, void *arg)
+{
+	e->room_ok = fn;
+	e->room_arg = arg;
+}
+
+int e2ee_user_outdated(struct e2ee *e, const char *user_id)
+{
+	return e2ee_store_user_is_outdated(e->db, e->owner, user_id);
+}
+
+int e2ee_user_refresh(struct e2ee *e, const char *user_id)
+{
+	return e2ee_store_user_mark(e->db, e->owner, user_id, 1);
+}
+
+int e2ee_prune(struct e2ee *e, int64_t now, struct e2ee_store_pruned *out)
+{
+	struct e2ee_store_prune p = {
+		.inbound_before_ms = now - E2EE_KEEP_INBOUND_MS,
+		.seen_before_ms = now - E2EE_KEEP_SEEN_MS,
+		.olm_before_ms = now - E2EE_KEEP_OLM_MS,
+		.olm_per_peer = E2EE_KEEP_OLM_PER_PEER,
+		.keyreq_before_ms = now - E2EE_KEEP_KEYREQ_MS,
+	};
+	if (e2ee_store_begin(e->db) < 0)
+		return -1;
+	if (e2ee_store_prune(e->db, e->owner, &p, out) < 0) {
+		e2ee_store_rollback(e->db);
+		return -1;
+	}
+	return e2ee_store_commit(e->db);
+}
+
 /* ---- receiving ---- */
 
 /* Stores an m.room_key's session unless one that starts at the same or an
  * earlier index is stored (spec: a later-starting copy is worth less). */
+/* Returns 0 stored (or an older copy kept), 1 refused (err says why; the
+ * Olm message itself was fine), -1 store error. */
 static int room_key_import(struct e2ee *e, const char *sender_key, const char *sender_ed,
-			   const cJSON *content, char *err, size_t errlen)
+			   const char *sender_user, const cJSON *content, char *err, size_t errlen)
 {
 	const char *alg = gstr(content, "algorithm"), *room = gstr(content, "room_id");
 	const char *sid = gstr(content, "session_id"), *skey = gstr(content, "session_key");
 	if (!alg || strcmp(alg, E2EE_MEGOLM) || !room || !sid || !skey) {
 		seterr(err, errlen, "m.room_key: not a Megolm key");
-		return -1;
+		return 1;
+	}
+	if (strlen(room) > 255 || strlen(sid) >= E2EE_KEY_LEN) {
+		seterr(err, errlen, "m.room_key: room or session id too long");
+		return 1;
+	}
+	/* Bounded state (issue 10): keys only for rooms the bot is in. */
+	if (e->room_ok && !e->room_ok(e->room_arg, room)) {
+		seterr(err, errlen, "m.room_key for %.80s, a room the bot has not joined: not stored", room);
+		return 1;
 	}
 	OlmInboundGroupSession *s = igs_new();
 	char *k = strdup(skey);
 	int rc = -1;
 	if (!s || !k || olm_init_inbound_group_session(s, (uint8_t *)k, strlen(k)) == olm_error()) {
 		seterr(err, errlen, "m.room_key: bad session key");
+		rc = 1;
 		goto out;
 	}
 	char id[E2EE_KEY_LEN];
@@ -775,6 +823,7 @@ static int room_key_import(struct e2ee *e, const char *sender_key, const char *s
 	id[n] = '\0';
 	if (strcmp(id, sid)) {
 		seterr(err, errlen, "m.room_key: session_id does not match the key");
+		rc = 1;
 		goto out;
 	}
 	uint32_t first = olm_inbound_group_session_first_known_index(s);
@@ -788,8 +837,12 @@ static int room_key_import(struct e2ee *e, const char *sender_key, const char *s
 		goto out;
 	}
 	char *p = igs_pickle(e, s);
-	rc = p ? e2ee_store_inbound_put(e->db, e->owner, room, sender_key, sid, p, first, sender_ed) : -1;
+	rc = p ? e2ee_store_inbound_put(e->db, e->owner, room, sender_key, sid, p, first, sender_ed,
+					sender_user, now_ms()) : -1;
 	free(p);
+	/* per-sender quota: the sender's least recently used sessions go */
+	if (rc == 0 && e2ee_store_inbound_quota(e->db, e->owner, sender_user, E2EE_MAX_INBOUND_PER_USER) < 0)
+		rc = -1;
 out:
 	free(k);
 	igs_free(s);
@@ -822,6 +875,13 @@ static char *olm_try(OlmSession *s, size_t type, const char *body)
 
 cJSON *e2ee_olm_decrypt(struct e2ee *e, const cJSON *event, char *err, size_t errlen)
 {
+	int st;
+	return e2ee_olm_decrypt_st(e, event, &st, err, errlen);
+}
+
+cJSON *e2ee_olm_decrypt_st(struct e2ee *e, const cJSON *event, int *status, char *err, size_t errlen)
+{
+	*status = E2EE_FAIL;
 	const char *sender = gstr(event, "sender");
 	const cJSON *content = gobj(event, "content");
 	const char *alg = gstr(content, "algorithm"), *skey = gstr(content, "sender_key");
@@ -840,6 +900,21 @@ cJSON *e2ee_olm_decrypt(struct e2ee *e, const cJSON *event, char *err, size_t er
 	size_t mtype = type->valueint == 0 ? OLM_MESSAGE_TYPE_PRE_KEY : OLM_MESSAGE_TYPE_MESSAGE;
 	if (type->valueint != 0 && type->valueint != 1) {
 		seterr(err, errlen, "olm: unknown message type");
+		return NULL;
+	}
+	/* Issue 10: only from a device of the stated sender that we pinned
+	 * (TOFU from a verified /keys/query).  Checked before decrypting, so
+	 * nothing is used up: the caller holds the event, asks the server
+	 * for the sender's devices, and tries again. */
+	struct e2ee_store_device dev;
+	int known = e2ee_store_device_of(e->db, e->owner, sender, skey, &dev);
+	if (known < 0) {
+		seterr(err, errlen, "olm: store error");
+		return NULL;
+	}
+	if (known == 0) {
+		*status = E2EE_UNKNOWN_DEVICE;
+		seterr(err, errlen, "olm: sender key %.12s... is not a pinned device of %s", skey, sender);
 		return NULL;
 	}
 	char *pk[MAX_PEER_SESSIONS];
@@ -879,6 +954,9 @@ cJSON *e2ee_olm_decrypt(struct e2ee *e, const cJSON *event, char *err, size_t er
 		free(c);
 	}
 	if (!use) {
+		/* a known device whose session we lost (or never had): the
+		 * caller may repair it (new session, m.dummy) */
+		*status = E2EE_WEDGED;
 		seterr(err, errlen, "olm: cannot decrypt (no matching session)");
 		return NULL;
 	}
@@ -891,32 +969,34 @@ cJSON *e2ee_olm_decrypt(struct e2ee *e, const cJSON *event, char *err, size_t er
 	const char *prk = gstr(gobj(pl, "recipient_keys"), "ed25519");
 	const char *pked = gstr(gobj(pl, "keys"), "ed25519");
 	const char *ptype = gstr(pl, "type");
-	struct e2ee_store_device dev;
-	int known = e2ee_store_device_by_curve(e->db, e->owner, skey, &dev);
 	if (!pl || !ptype || !gobj(pl, "content")) {
 		seterr(err, errlen, "olm: malformed plaintext");
 	} else if (!psender || strcmp(psender, sender)) {
 		seterr(err, errlen, "olm: plaintext sender does not match the event sender");
 	} else if (!prec || strcmp(prec, e->user) || !prk || strcmp(prk, e->ed)) {
 		seterr(err, errlen, "olm: not addressed to this device");
-	} else if (!pked || known < 0 ||
-		   (known == 1 && (strcmp(dev.user_id, sender) || strcmp(dev.ed25519, pked)))) {
+	} else if (!pked || strcmp(dev.user_id, sender) || strcmp(dev.ed25519, pked)) {
 		seterr(err, errlen, "olm: sender device keys do not match the pinned ones");
 	} else if (e2ee_store_begin(e->db) == 0) {
-		int rc = 0;
+		int rc = 0, refused = 0;
 		/* one-time key removed only now, after a successful decryption */
 		if (fresh && (olm_remove_one_time_keys(e->acct, use) == olm_error() || acct_store(e) < 0))
 			rc = -1;
 		if (!rc && sess_store(e, skey, use) < 0)
 			rc = -1;
-		if (!rc && !strcmp(ptype, "m.room_key") &&
-		    room_key_import(e, skey, pked, gobj(pl, "content"), err, errlen) < 0)
-			rc = -1;
+		if (!rc && !strcmp(ptype, "m.room_key")) {
+			int k = room_key_import(e, skey, pked, sender, gobj(pl, "content"), err, errlen);
+			if (k < 0)
+				rc = -1;
+			refused = k > 0;
+		}
 		if (rc) {
 			e2ee_store_rollback(e->db);
 			if (!err || !*err)
 				seterr(err, errlen, "olm: store error");
-		} else if (e2ee_store_commit(e->db) == 0) {
+		} else if (e2ee_store_commit(e->db) == 0 && !refused) {
+			/* (a refused room key: the session advanced, the key not kept) */
+			*status = E2EE_OK;
 			ret = pl;
 			pl = NULL;
 		}
@@ -953,6 +1033,8 @@ cJSON *e2ee_megolm_decrypt(struct e2ee *e, const char *room_id, const cJSON *eve
 	}
 	if (!skey)
 		skey = in.sender_key;
+	char in_ed[E2EE_KEY_LEN];
+	snprintf(in_ed, sizeof in_ed, "%s", in.sender_ed25519);
 	OlmInboundGroupSession *s = igs_unpickle(e, in.pickle);
 	free(in.pickle);
 	if (!s) {
@@ -982,17 +1064,27 @@ cJSON *e2ee_megolm_decrypt(struct e2ee *e, const char *room_id, const cJSON *eve
 	p[n] = '\0';
 	pl = cJSON_Parse(p);
 	const char *proom = gstr(pl, "room_id");
+	/* Issue 10: the session must have come from a device of the stated
+	 * sender that is pinned (our own device for our own messages), with
+	 * the ed25519 key its m.room_key claimed. */
 	struct e2ee_store_device dev;
-	int known = e2ee_store_device_by_curve(e->db, e->owner, skey, &dev);
+	int own = !strcmp(sender, e->user) && !strcmp(skey, e->curve);
+	int known = own ? 1 : e2ee_store_device_of(e->db, e->owner, sender, skey, &dev);
 	if (!pl || !gstr(pl, "type") || !gobj(pl, "content")) {
 		seterr(err, errlen, "megolm: malformed plaintext");
 	} else if (!proom || strcmp(proom, room_id)) {
 		/* spec: a payload for another room is a replay across rooms */
 		seterr(err, errlen, "megolm: payload for another room");
-	} else if (known < 0 || (known == 1 && strcmp(dev.user_id, sender))) {
-		seterr(err, errlen, "megolm: session key belongs to another user");
+	} else if (known < 0) {
+		seterr(err, errlen, "megolm: store error");
+	} else if (known == 0 || (!own && in_ed[0] && strcmp(dev.ed25519, in_ed))) {
+		*status = E2EE_UNKNOWN_DEVICE;
+		seterr(err, errlen, "megolm: session not from a pinned device of %s", sender);
 	} else {
-		int seen = e2ee_store_seen(e->db, e->owner, sid, idx, evid);
+		int64_t now = now_ms();
+		int seen = e2ee_store_seen(e->db, e->owner, sid, idx, evid, now);
+		if (seen == 0 && e2ee_store_inbound_used(e->db, e->owner, sid, now) < 0)
+			seen = -1;
 		if (seen == 1) {
 			*status = E2EE_REPLAY;
 			seterr(err, errlen, "megolm: message index %u already used by another event: replay",
@@ -1192,7 +1284,8 @@ static int outbound_new(struct e2ee *e, const char *room_id, int64_t now, struct
 	if (!p || !ip || e2ee_store_begin(e->db) < 0)
 		goto out;
 	if (e2ee_store_outbound_put(e->db, e->owner, room_id, o->session_id, p, now, 0) < 0 ||
-	    e2ee_store_inbound_put(e->db, e->owner, room_id, e->curve, o->session_id, ip, 0, e->ed) < 0) {
+	    e2ee_store_inbound_put(e->db, e->owner, room_id, e->curve, o->session_id, ip, 0, e->ed,
+				   e->user, now) < 0) {
 		e2ee_store_rollback(e->db);
 		goto out;
 	}

@@ -113,7 +113,42 @@ enum e2ee_status {
 	E2EE_NO_SESSION = -2,  /* the room key has not arrived: hold the event */
 	E2EE_UNKNOWN_INDEX = -3, /* we hold the session from a later index only */
 	E2EE_REPLAY = -4,      /* message index seen with another event id */
+	E2EE_UNKNOWN_DEVICE = -5, /* the key is not a pinned device of the
+				   * stated sender (Olm: nothing was used up;
+				   * query the sender's devices and retry) */
+	E2EE_WEDGED = -6,      /* Olm from a pinned device that no session of
+				* ours decrypts: repair (new session, m.dummy) */
 };
+/* The same, with *status: E2EE_OK, E2EE_UNKNOWN_DEVICE (checked before
+ * anything is decrypted: the sender_key is not a device of the event's
+ * sender pinned from /keys/query), E2EE_WEDGED or E2EE_FAIL (also a room
+ * key refused: the room is not joined, see e2ee_set_room_filter). */
+cJSON *e2ee_olm_decrypt_st(struct e2ee *e, const cJSON *event, int *status, char *err, size_t errlen);
+
+/* ---- bounded state (issue 10) ---- */
+/* Inbound Megolm sessions kept per sending user (the least recently used
+ * go past it). */
+#define E2EE_MAX_INBOUND_PER_USER 256
+/* Retention, from the last use: inbound Megolm sessions and the replay
+ * table 30 days; Olm sessions 90 days, and at most 16 per peer device;
+ * our room-key requests 1 day. */
+#define E2EE_KEEP_INBOUND_MS (30LL * 86400 * 1000)
+#define E2EE_KEEP_SEEN_MS (30LL * 86400 * 1000)
+#define E2EE_KEEP_OLM_MS (90LL * 86400 * 1000)
+#define E2EE_KEEP_OLM_PER_PEER 16
+#define E2EE_KEEP_KEYREQ_MS (86400LL * 1000)
+/* A room key (m.room_key) is stored only when fn(arg, room_id) returns
+ * non-zero; NULL (the default): any room. */
+typedef int (*e2ee_room_fn)(void *arg, const char *room_id);
+void e2ee_set_room_filter(struct e2ee *e, e2ee_room_fn fn, void *arg);
+/* 1 when user_id is tracked and its device list outdated, 0 not, -1. */
+int e2ee_user_outdated(struct e2ee *e, const char *user_id);
+/* Marks user_id's devices outdated (tracked from now on): the next
+ * e2ee_keys_query_body asks for them.  0 / -1. */
+int e2ee_user_refresh(struct e2ee *e, const char *user_id);
+struct e2ee_store_pruned;
+/* Deletes what is past the retention above, at wall-clock now (ms). */
+int e2ee_prune(struct e2ee *e, int64_t now_ms, struct e2ee_store_pruned *out);
 /* Decrypts a Megolm room event (object with event_id, sender, content) of
  * room_id.  Returns the payload ({type, content, room_id}) and *status =
  * E2EE_OK, or NULL with *status and err. */

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -709,6 +710,173 @@ static void test_device_lists(void **state)
 	cJSON_Delete(left);
 }
 
+/* ---- issue 10: encrypted messages only from pinned devices; bounded state ---- */
+
+static long count(sqlite3 *db, const char *sql)
+{
+	sqlite3_stmt *st;
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	long n = (long)sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return n;
+}
+
+#define BOT_INBOUND "SELECT count(*) FROM e2ee_inbound WHERE owner = '" BOT "|BOTDEV'"
+
+/* An m.room_key from the peer to the bot for room, as a to-device event;
+ * sid/key from a fresh outbound session (its id into sid_out). */
+static cJSON *room_key_event(struct fx *f, const char *room, char *sid_out, OlmOutboundGroupSession **keep)
+{
+	OlmOutboundGroupSession *s = olm_outbound_group_session(malloc(olm_outbound_group_session_size()));
+	uint8_t r[512];
+	static unsigned seed;
+	memset(r, (int)(++seed & 0xff), sizeof r);
+	r[0] = (uint8_t)(seed >> 8);
+	assert_true(olm_init_outbound_group_session(s, r, olm_init_outbound_group_session_random_length(s)) != olm_error());
+	size_t n = olm_outbound_group_session_id(s, (uint8_t *)sid_out, 64);
+	sid_out[n] = '\0';
+	char *k = og_key(s);
+	cJSON *rk = cJSON_CreateObject();
+	cJSON_AddStringToObject(rk, "algorithm", E2EE_MEGOLM);
+	cJSON_AddStringToObject(rk, "room_id", room);
+	cJSON_AddStringToObject(rk, "session_id", sid_out);
+	cJSON_AddStringToObject(rk, "session_key", k);
+	cJSON *c = e2ee_olm_encrypt(f->peer, BOT, "BOTDEV", "m.room_key", rk);
+	assert_non_null(c);
+	cJSON_Delete(rk);
+	free(k);
+	if (keep) {
+		*keep = s;
+	} else {
+		olm_clear_outbound_group_session(s);
+		free(s);
+	}
+	return to_device_event(PEER, c);
+}
+
+/* Finding 4: an Olm message from a device the bot never pinned is not
+ * taken (nothing is used up: once the device is pinned, the same message
+ * decrypts); a Megolm session whose device is no longer listed is refused. */
+static void test_unknown_device_refused(void **state)
+{
+	struct fx *f = *state;
+	char err[256] = "", sid[64], content[4096];
+	int st = 0;
+	pin(f->peer, f->bot, BOT, "BOTDEV");
+	claim(f->peer, f->bot, BOT, "BOTDEV");
+	/* the bot has not seen alice's device in a /keys/query */
+	OlmOutboundGroupSession *gs;
+	cJSON *ev = room_key_event(f, "!r:localhost", sid, &gs);
+	assert_null(e2ee_olm_decrypt(f->bot, ev, err, sizeof err));
+	assert_non_null(strstr(err, "not a pinned device"));
+	assert_int_equal(count(f->db, BOT_INBOUND), 0);
+	assert_null(e2ee_olm_decrypt_st(f->bot, ev, &st, err, sizeof err));
+	assert_int_equal(st, E2EE_UNKNOWN_DEVICE);
+	/* after the query the same (held) message is taken */
+	pin(f->bot, f->peer, PEER, "ALICEDEV");
+	cJSON *pl = e2ee_olm_decrypt_st(f->bot, ev, &st, err, sizeof err);
+	if (!pl)
+		fail_msg("%s", err);
+	assert_int_equal(st, E2EE_OK);
+	cJSON_Delete(pl);
+	cJSON_Delete(ev);
+	assert_int_equal(count(f->db, BOT_INBOUND), 1);
+	/* a room message under that session decrypts, credited to alice */
+	char *m0 = og_encrypt(gs, "!r:localhost");
+	snprintf(content, sizeof content, "{\"algorithm\":\"%s\",\"sender_key\":\"%s\",\"session_id\":\"%s\",\"ciphertext\":\"%s\"}",
+		 E2EE_MEGOLM, e2ee_curve25519(f->peer), sid, m0);
+	ev = room_event("$a0", PEER, content);
+	pl = e2ee_megolm_decrypt(f->bot, "!r:localhost", ev, &st, err, sizeof err);
+	if (!pl)
+		fail_msg("%s", err);
+	cJSON_Delete(pl);
+	/* stated as from another user: refused */
+	cJSON_ReplaceItemInObject(ev, "sender", cJSON_CreateString("@mallory:localhost"));
+	cJSON_ReplaceItemInObject(ev, "event_id", cJSON_CreateString("$a0m"));
+	assert_null(e2ee_megolm_decrypt(f->bot, "!r:localhost", ev, &st, err, sizeof err));
+	assert_int_equal(st, E2EE_UNKNOWN_DEVICE);
+	cJSON_Delete(ev);
+	/* alice's device is no longer listed: its sessions are not trusted */
+	const char *none = "{\"device_keys\":{\"" PEER "\":{}}}";
+	assert_int_equal(e2ee_keys_query_done(f->bot, none, strlen(none), err, sizeof err), 0);
+	free(m0);
+	m0 = og_encrypt(gs, "!r:localhost");
+	snprintf(content, sizeof content, "{\"algorithm\":\"%s\",\"sender_key\":\"%s\",\"session_id\":\"%s\",\"ciphertext\":\"%s\"}",
+		 E2EE_MEGOLM, e2ee_curve25519(f->peer), sid, m0);
+	ev = room_event("$a1", PEER, content);
+	assert_null(e2ee_megolm_decrypt(f->bot, "!r:localhost", ev, &st, err, sizeof err));
+	assert_int_equal(st, E2EE_UNKNOWN_DEVICE);
+	cJSON_Delete(ev);
+	free(m0);
+	olm_clear_outbound_group_session(gs);
+	free(gs);
+}
+
+static int only_joined(void *arg, const char *room)
+{
+	(void)arg;
+	return !strcmp(room, "!r:localhost");
+}
+
+/* Finding 5: room keys only for joined rooms, a quota per sender, and the
+ * retention of e2ee_prune. */
+static void test_bounded_state(void **state)
+{
+	struct fx *f = *state;
+	char err[256] = "", sid[64];
+	int st = 0;
+	pin(f->peer, f->bot, BOT, "BOTDEV");
+	pin(f->bot, f->peer, PEER, "ALICEDEV");
+	claim(f->peer, f->bot, BOT, "BOTDEV");
+	e2ee_set_room_filter(f->bot, only_joined, NULL);
+	for (int i = 0; i < 20; i++) {
+		char room[64];
+		snprintf(room, sizeof room, "!junk%d:evil", i);
+		cJSON *ev = room_key_event(f, room, sid, NULL);
+		assert_null(e2ee_olm_decrypt_st(f->bot, ev, &st, err, sizeof err));
+		assert_non_null(strstr(err, "not joined"));
+		cJSON_Delete(ev);
+	}
+	assert_int_equal(count(f->db, BOT_INBOUND), 0);
+	/* the Olm session still advanced: the next message decrypts */
+	for (int i = 0; i < E2EE_MAX_INBOUND_PER_USER + 10; i++) {
+		cJSON *ev = room_key_event(f, "!r:localhost", sid, NULL);
+		cJSON *pl = e2ee_olm_decrypt_st(f->bot, ev, &st, err, sizeof err);
+		if (!pl)
+			fail_msg("key %d: %s", i, err);
+		cJSON_Delete(pl);
+		cJSON_Delete(ev);
+	}
+	assert_int_equal(count(f->db, BOT_INBOUND), E2EE_MAX_INBOUND_PER_USER);
+	/* the newest is kept */
+	char q[512];
+	snprintf(q, sizeof q, BOT_INBOUND " AND session_id = '%s'", sid);
+	assert_int_equal(count(f->db, q), 1);
+	/* replay rows, Olm sessions: made directly */
+	const char *owner = BOT "|BOTDEV";
+	int64_t now = (int64_t)time(NULL) * 1000;
+	for (int i = 0; i < 30; i++) {
+		char s[32];
+		snprintf(s, sizeof s, "sess%d", i);
+		assert_int_equal(e2ee_store_olm_put(f->db, owner, "PEERKEY", s, "pickle", now - i * 1000), 0);
+		assert_int_equal(e2ee_store_seen(f->db, owner, sid, (uint32_t)i, s, now - 40LL * 86400 * 1000), 0);
+	}
+	assert_int_equal(e2ee_store_olm_put(f->db, owner, "OLDPEER", "old", "pickle", now - 91LL * 86400 * 1000), 0);
+	struct e2ee_store_pruned p;
+	assert_int_equal(e2ee_prune(f->bot, now, &p), 0);
+	/* 16 sessions a peer, none unused for 90 days; replay rows 30 days */
+	assert_int_equal(count(f->db, "SELECT count(*) FROM e2ee_olm WHERE peer_key = 'PEERKEY'"), E2EE_KEEP_OLM_PER_PEER);
+	assert_int_equal(count(f->db, "SELECT count(*) FROM e2ee_olm WHERE peer_key = 'OLDPEER'"), 0);
+	assert_int_equal(count(f->db, "SELECT count(*) FROM e2ee_olm WHERE peer_key = 'PEERKEY' AND session_id = 'sess0'"), 1);
+	assert_int_equal(count(f->db, "SELECT count(*) FROM e2ee_seen"), 0);
+	/* room keys used in the last 30 days stay; older go */
+	assert_int_equal(count(f->db, BOT_INBOUND), E2EE_MAX_INBOUND_PER_USER);
+	assert_int_equal(e2ee_prune(f->bot, now + 400LL * 86400 * 1000, &p), 0);
+	assert_int_equal(count(f->db, BOT_INBOUND), 0);
+	assert_true(p.inbound >= E2EE_MAX_INBOUND_PER_USER);
+}
+
 /* The Python references are installed when missing (tests/e2ee/need.sh). */
 static int need_python(void **state)
 {
@@ -732,6 +900,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_cross_signing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_python_olm_peer, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_device_lists, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unknown_device_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bounded_state, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, need_python, NULL);
 }
