@@ -78,6 +78,7 @@ int e2ee_store_init(sqlite3 *db)
 	    add_column(db, "e2ee_inbound", "sender_user", "TEXT NOT NULL DEFAULT ''") < 0 ||
 	    add_column(db, "e2ee_inbound", "used_ms", "INTEGER NOT NULL DEFAULT 0") < 0 ||
 	    add_column(db, "e2ee_seen", "seen_ms", "INTEGER NOT NULL DEFAULT 0") < 0 ||
+	    add_column(db, "e2ee_shared", "chain_index", "INTEGER NOT NULL DEFAULT -1") < 0 ||
 	    sqlite3_exec(db, "CREATE INDEX IF NOT EXISTS e2ee_inbound_user ON e2ee_inbound(owner, sender_user, used_ms);"
 			 "CREATE TABLE IF NOT EXISTS e2ee_keyreq(owner TEXT, request_id TEXT, room_id TEXT NOT NULL,"
 			 " session_id TEXT NOT NULL, sender_user TEXT NOT NULL, sent INTEGER NOT NULL,"
@@ -363,10 +364,54 @@ int e2ee_store_shared_has(sqlite3 *db, const char *owner, const char *session_id
 }
 
 int e2ee_store_shared_add(sqlite3 *db, const char *owner, const char *session_id,
-			  const char *user_id, const char *device_id)
+			  const char *user_id, const char *device_id, int64_t chain_index)
 {
-	return done(prep(db, "INSERT OR IGNORE INTO e2ee_shared VALUES(?, ?, ?, ?)", "ssss",
-			 owner, session_id, user_id, device_id));
+	return done(prep(db, "INSERT OR IGNORE INTO e2ee_shared(owner, session_id, user_id, device_id,"
+			 " chain_index) VALUES(?, ?, ?, ?, ?)", "ssssi",
+			 owner, session_id, user_id, device_id, chain_index));
+}
+
+int64_t e2ee_store_shared_index(sqlite3 *db, const char *owner, const char *session_id,
+				const char *user_id, const char *device_id)
+{
+	sqlite3_stmt *st = prep(db, "SELECT chain_index FROM e2ee_shared WHERE owner = ? AND session_id = ?"
+				" AND user_id = ? AND device_id = ?", "ssss", owner, session_id, user_id, device_id);
+	int rc = one(st);
+	if (rc != 1)
+		return rc == 0 ? -2 : -3;
+	int64_t i = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return i;
+}
+
+int e2ee_store_keyreq_put(sqlite3 *db, const char *owner, const char *request_id, const char *room_id,
+			  const char *session_id, const char *sender_user, int64_t now_ms)
+{
+	return done(prep(db, "INSERT OR REPLACE INTO e2ee_keyreq(owner, request_id, room_id, session_id,"
+			 " sender_user, sent, created_ms) VALUES(?, ?, ?, ?, ?, 1, ?)", "sssssi",
+			 owner, request_id, room_id, session_id, sender_user, now_ms));
+}
+
+int e2ee_store_keyreq_get(sqlite3 *db, const char *owner, const char *session_id,
+			  struct e2ee_store_keyreq *r)
+{
+	sqlite3_stmt *st = prep(db, "SELECT request_id, room_id, sender_user, created_ms FROM e2ee_keyreq"
+				" WHERE owner = ? AND session_id = ? ORDER BY created_ms DESC LIMIT 1", "ss",
+				owner, session_id);
+	int rc = one(st);
+	if (rc != 1)
+		return rc;
+	colcpy(st, 0, r->request_id, sizeof r->request_id);
+	colcpy(st, 1, r->room_id, sizeof r->room_id);
+	colcpy(st, 2, r->sender_user, sizeof r->sender_user);
+	r->created_ms = sqlite3_column_int64(st, 3);
+	sqlite3_finalize(st);
+	return 1;
+}
+
+int e2ee_store_keyreq_del(sqlite3 *db, const char *owner, const char *session_id)
+{
+	return done(prep(db, "DELETE FROM e2ee_keyreq WHERE owner = ? AND session_id = ?", "ss", owner, session_id));
 }
 
 static void dev_read(sqlite3_stmt *st, struct e2ee_store_device *d)

@@ -196,6 +196,35 @@ int e2ee_room_key_share_done(struct e2ee *e, const char *session_id, const char 
 char *e2ee_megolm_encrypt(struct e2ee *e, const char *room_id, const char *type,
 			  const cJSON *content);
 
+/* ---- Olm repair and room-key requests (issue 10, finding 11) ---- */
+
+/* The device id of user_id whose curve25519 key is curve: 1 / 0 / -1. */
+int e2ee_device_for_key(struct e2ee *e, const char *user_id, const char *curve, char *device_id,
+			size_t len);
+/* Unwedging (spec: an Olm message no session decrypts): the /keys/claim
+ * body for that one pinned device, even though a session exists; after
+ * e2ee_keys_claim_done the new session is the most recent, so
+ * e2ee_olm_encrypt(..., "m.dummy", {}) goes over it.  NULL: not pinned. */
+char *e2ee_unwedge_claim_body(struct e2ee *e, const char *user_id, const char *device_id);
+/* A Megolm session we lack (its events are held): the m.room_key_request
+ * content to send to sender_user's devices, recorded; NULL when asked
+ * less than E2EE_KEYREQ_AGAIN_MS ago (or on error).  request_id filled. */
+#define E2EE_KEYREQ_AGAIN_MS (3600 * 1000LL)
+cJSON *e2ee_key_request(struct e2ee *e, const char *room_id, const char *sender_user,
+			const char *session_id, int64_t now_ms, char *request_id, size_t idlen);
+/* The session came (m.room_key or an m.forwarded_room_key we asked for):
+ * the request_cancellation content, to send to *user's devices, and the
+ * request forgotten; NULL when none was pending. */
+cJSON *e2ee_key_request_cancel(struct e2ee *e, const char *session_id, char *user, size_t ulen);
+/* An m.room_key_request to-device event (plain): for one of our own room
+ * sessions, from a pinned device that received it from us, the
+ * /sendToDevice body of an Olm m.forwarded_room_key exported at the index
+ * that device got; NULL with err otherwise (refused, no Olm session).
+ * An m.forwarded_room_key received over Olm is stored only when we asked
+ * that user for that session and it is the forwarding device's own
+ * session (e2ee_olm_decrypt). */
+char *e2ee_key_request_answer(struct e2ee *e, const cJSON *event, char *err, size_t errlen);
+
 /* ---- cross-signing (olm_pk_signing) ---- */
 
 /* Makes master and self-signing keys once (their seeds stored encrypted

@@ -106,8 +106,27 @@ int e2ee_store_outbound_del(struct sqlite3 *db, const char *owner, const char *r
 /* Which devices already hold an outbound session: 1 / 0 / -1. */
 int e2ee_store_shared_has(struct sqlite3 *db, const char *owner, const char *session_id,
 			  const char *user_id, const char *device_id);
+/* chain_index: the message index the device got the session at. */
 int e2ee_store_shared_add(struct sqlite3 *db, const char *owner, const char *session_id,
-			  const char *user_id, const char *device_id);
+			  const char *user_id, const char *device_id, int64_t chain_index);
+/* That index (-1: shared before it was recorded), -2 not shared with that
+ * device, -3 error. */
+int64_t e2ee_store_shared_index(struct sqlite3 *db, const char *owner, const char *session_id,
+				const char *user_id, const char *device_id);
+
+/* ---- our m.room_key_request's (issue 10), one per missing session ---- */
+struct e2ee_store_keyreq {
+	char request_id[E2EE_KEY_LEN];
+	char room_id[E2EE_ID_LEN];
+	char sender_user[E2EE_ID_LEN];
+	int64_t created_ms;
+};
+int e2ee_store_keyreq_put(struct sqlite3 *db, const char *owner, const char *request_id, const char *room_id,
+			  const char *session_id, const char *sender_user, int64_t now_ms);
+/* 1 / 0 / -1 */
+int e2ee_store_keyreq_get(struct sqlite3 *db, const char *owner, const char *session_id,
+			  struct e2ee_store_keyreq *r);
+int e2ee_store_keyreq_del(struct sqlite3 *db, const char *owner, const char *session_id);
 
 /* ---- devices: keys pinned from verified /keys/query answers ---- */
 struct e2ee_store_device {
