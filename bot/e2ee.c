@@ -1491,7 +1491,8 @@ char *e2ee_unwedge_claim_body(struct e2ee *e, const char *user_id, const char *d
 }
 
 cJSON *e2ee_key_request(struct e2ee *e, const char *room_id, const char *sender_user,
-			const char *session_id, int64_t now, char *request_id, size_t idlen)
+			const char *sender_key, const char *session_id, int64_t now, char *request_id,
+			size_t idlen)
 {
 	struct e2ee_store_keyreq old;
 	unsigned char r[12];
@@ -1516,6 +1517,9 @@ cJSON *e2ee_key_request(struct e2ee *e, const char *room_id, const char *sender_
 	cJSON *body = cJSON_AddObjectToObject(c, "body");
 	cJSON_AddStringToObject(body, "algorithm", E2EE_MEGOLM);
 	cJSON_AddStringToObject(body, "room_id", room_id);
+	/* deprecated (spec v1.3) but still required by some clients (nio) */
+	if (sender_key)
+		cJSON_AddStringToObject(body, "sender_key", sender_key);
 	cJSON_AddStringToObject(body, "session_id", session_id);
 	cJSON_AddStringToObject(c, "request_id", id);
 	cJSON_AddStringToObject(c, "requesting_device_id", e->device);

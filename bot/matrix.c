@@ -75,7 +75,25 @@ static const char msg_cmd_limited[] =
 /* The one crypto request in flight (they run one after another). */
 enum crypto_op {
 	CR_NONE, CR_UPLOAD, CR_XSIGN, CR_XSIGN_SIGS, CR_CHANGES,
-	CR_MEMBERS, CR_QUERY, CR_CLAIM, CR_SHARE
+	CR_MEMBERS, CR_QUERY, CR_CLAIM, CR_SHARE, CR_UNWEDGE, CR_TODEVICE
+};
+
+/* Issue 10, finding 11: to-device messages waiting to go (key requests and
+ * their cancellations, forwarded keys, m.dummy), and Olm sessions to
+ * repair. */
+#define MX_TDQ_MAX 32
+#define MX_UNWEDGE_MAX 16
+#define MX_UNWEDGE_AGAIN_MS (3600 * 1000LL) /* one repair a device an hour */
+struct tdmsg {
+	char *type;        /* event type of the /sendToDevice */
+	char *body;        /* {"messages":...} */
+	char what[96];     /* for the log */
+};
+struct unwedge {
+	char user[256];
+	char device[128];
+	int64_t at;        /* loop ms of the last repair */
+	int pending;
 };
 
 struct members {
@@ -190,6 +208,11 @@ struct mxnet {
 	char td_net[300];       /* store key of the held to-device messages */
 	int dec_verified;       /* handle_message: decrypted from a pinned device */
 	struct cmdbudget cmdb[MX_CMD_SLOTS];
+	struct tdmsg tdq[MX_TDQ_MAX];
+	int ntdq;
+	struct unwedge uw[MX_UNWEDGE_MAX];
+	int uw_cur;             /* the repair in flight (CR_UNWEDGE), -1 none */
+	char *td_body;          /* the to-device body in flight (CR_TODEVICE) */
 	long prune_timer;
 
 	struct bot_out out;     /* big: kept off the stack */
@@ -212,6 +235,7 @@ static void crypto_counts(struct mxnet *n);
 static int q_needs_crypto(struct mxnet *n, struct sendq *q);
 static int room_joined_cb(void *arg, const char *room_id);
 static void prune_state(struct mxnet *n);
+static void tdq_free(struct mxnet *n);
 
 /* ---- small helpers ---- */
 
@@ -1591,6 +1615,7 @@ struct mxnet *mxnet_start(struct loop *lp, const struct matrix_config *cfg,
 		n->have_since = 1;
 	n->otk_count = -1;
 	n->fb_unused = -1;
+	n->uw_cur = -1;
 	if (cfg->e2ee && crypto_start_check(n) < 0) {
 		/* A missing or wrong pickle key: nothing in the state file is
 		 * written; the caller decides (run.c: faqbot stops at start-up,
@@ -1666,6 +1691,7 @@ void mxnet_free(struct mxnet *n)
 		free(n->declines[i]);
 	for (i = 0; i < MX_MEMBER_CACHE; i++)
 		cJSON_Delete(n->mem[i].users);
+	tdq_free(n);
 	e2ee_free(n->e2);
 	store_free(n->st);
 	free(n->base);
@@ -1798,6 +1824,9 @@ static void crypto_cancel(struct mxnet *n)
 	clear_timer(n, &n->cr_timer);
 	free(n->share_body);
 	n->share_body = NULL;
+	free(n->td_body);
+	n->td_body = NULL;
+	n->uw_cur = -1;
 	n->prep_queried = n->prep_claimed = 0;
 }
 
@@ -1849,6 +1878,112 @@ static void keyed_add(struct mxnet *n, const char *room_id)
 	snprintf(n->keyed[n->nkeyed++], sizeof n->keyed[0], "%s", room_id);
 }
 
+/* Queues a /sendToDevice (body {"messages":...}); crypto_kick sends it. */
+static void tdq_add(struct mxnet *n, const char *type, char *body, const char *what)
+{
+	if (!body)
+		return;
+	if (n->ntdq >= MX_TDQ_MAX) {
+		log_warn("matrix.%s: %d to-device messages wait already: %s not sent", n->name, MX_TDQ_MAX, what);
+		free(body);
+		return;
+	}
+	n->tdq[n->ntdq].type = strdup(type);
+	n->tdq[n->ntdq].body = body;
+	snprintf(n->tdq[n->ntdq].what, sizeof n->tdq[0].what, "%s", what);
+	if (!n->tdq[n->ntdq].type) {
+		free(body);
+		return;
+	}
+	n->ntdq++;
+}
+
+static void tdq_free(struct mxnet *n)
+{
+	int i;
+	for (i = 0; i < n->ntdq; i++) {
+		free(n->tdq[i].type);
+		free(n->tdq[i].body);
+	}
+	n->ntdq = 0;
+	free(n->td_body);
+	n->td_body = NULL;
+}
+
+/* {"messages":{user:{device:content}}} (content taken). */
+static char *td_body(const char *user, const char *device, cJSON *content)
+{
+	cJSON *b = cJSON_CreateObject();
+	char *out;
+	cJSON_AddItemToObject(cJSON_AddObjectToObject(cJSON_AddObjectToObject(b, "messages"), user), device,
+			      content);
+	out = cJSON_PrintUnformatted(b);
+	cJSON_Delete(b);
+	return out;
+}
+
+/* The session came: cancel our request for it, if any. */
+static void keyreq_cancel(struct mxnet *n, const char *session_id)
+{
+	char user[256];
+	cJSON *c = e2ee_key_request_cancel(n->e2, session_id, user, sizeof user);
+	if (c)
+		tdq_add(n, "m.room_key_request", td_body(user, "*", c), "a key request cancellation");
+}
+
+/* An Olm message from a pinned device that no session decrypts: a new
+ * session and an m.dummy over it (spec, "Recovering from undecryptable
+ * messages"), at most once an hour per device. */
+static void unwedge_add(struct mxnet *n, const char *user, const cJSON *it)
+{
+	const char *skey = mx_str(mx_obj(it, "content"), "sender_key");
+	char dev[128];
+	int i, slot = -1;
+	int64_t now = loop_now_ms(n->lp);
+	if (!skey || strlen(user) >= sizeof n->uw[0].user ||
+	    e2ee_device_for_key(n->e2, user, skey, dev, sizeof dev) != 1)
+		return;
+	for (i = 0; i < MX_UNWEDGE_MAX; i++) {
+		struct unwedge *u = &n->uw[i];
+		if (!strcmp(u->user, user) && !strcmp(u->device, dev)) {
+			if (u->pending || now - u->at < MX_UNWEDGE_AGAIN_MS)
+				return;
+			slot = i;
+			break;
+		}
+		if (!u->pending && (slot < 0 || u->at < n->uw[slot].at))
+			slot = i;
+	}
+	if (slot < 0) {
+		log_warn("matrix.%s: %d Olm repairs wait already; %s of %s not repaired now", n->name,
+			 MX_UNWEDGE_MAX, dev, user);
+		return;
+	}
+	snprintf(n->uw[slot].user, sizeof n->uw[slot].user, "%s", user);
+	snprintf(n->uw[slot].device, sizeof n->uw[slot].device, "%s", dev);
+	n->uw[slot].at = now;
+	n->uw[slot].pending = 1;
+	log_info("matrix.%s: the Olm session with %s of %s is broken: making a new one", n->name, dev, user);
+}
+
+/* An unencrypted m.room_key_request: answered for our own sessions to
+ * devices that received them (e2ee_key_request_answer decides). */
+static void key_request_in(struct mxnet *n, const cJSON *it, const char *sender)
+{
+	const cJSON *c = mx_obj(it, "content");
+	const char *action = mx_str(c, "action");
+	char err[256] = "", *body;
+	if (!action || strcmp(action, "request"))
+		return; /* cancellations: nothing is queued long enough to withdraw */
+	if (!(body = e2ee_key_request_answer(n->e2, it, err, sizeof err))) {
+		log_info("matrix.%s: room-key request from %s not answered: %s", n->name, sender, err);
+		return;
+	}
+	log_info("matrix.%s: room-key request from %s (device %s) answered", n->name, sender,
+		 mx_str(c, "requesting_device_id") ? mx_str(c, "requesting_device_id") : "?");
+	tdq_add(n, "m.room.encrypted", body, "a forwarded room key");
+}
+
 /* Holds a to-device message whose sender key is not (yet) a pinned device
  * of its sender, and asks for the sender's devices (issue 10). */
 static void td_hold(struct mxnet *n, const cJSON *it, const char *sender, const char *why)
@@ -1894,6 +2029,8 @@ static int to_device_one(struct mxnet *n, const cJSON *it, int held)
 		if (!strcmp(type, "m.room_key") || !strcmp(type, "m.forwarded_room_key"))
 			log_warn("matrix.%s: unencrypted %s from %s ignored (room keys are taken only "
 				 "over Olm)", n->name, type, sender);
+		else if (!strcmp(type, "m.room_key_request") && strcmp(sender, n->acct.user_id))
+			key_request_in(n, it, sender);
 		return E2EE_FAIL;
 	}
 	if (!(pl = e2ee_olm_decrypt_st(n->e2, it, &st, err, sizeof err))) {
@@ -1902,15 +2039,20 @@ static int to_device_one(struct mxnet *n, const cJSON *it, int held)
 				td_hold(n, it, sender, err);
 			return st;
 		}
+		if (st == E2EE_WEDGED)
+			unwedge_add(n, sender, it);
 		log_warn("matrix.%s: to-device message from %s not decrypted: %s", n->name, sender, err);
 		return st;
 	}
 	ptype = mx_str(pl, "type");
 	room = mx_str(mx_obj(pl, "content"), "room_id");
-	if (ptype && !strcmp(ptype, "m.room_key") && room) {
-		log_info("matrix.%s: room key for %s from %s (session %.12s)", n->name, room, sender,
-			 mx_str(mx_obj(pl, "content"), "session_id") ? mx_str(mx_obj(pl, "content"), "session_id") : "?");
+	if (ptype && (!strcmp(ptype, "m.room_key") || !strcmp(ptype, "m.forwarded_room_key")) && room) {
+		const char *sid = mx_str(mx_obj(pl, "content"), "session_id");
+		log_info("matrix.%s: %s for %s from %s (session %.12s)", n->name,
+			 ptype[2] == 'f' ? "forwarded room key" : "room key", room, sender, sid ? sid : "?");
 		keyed_add(n, room);
+		if (sid)
+			keyreq_cancel(n, sid);
 	} else {
 		log_debug("matrix.%s: to-device %s from %s", n->name, ptype ? ptype : "?", sender);
 	}
@@ -1981,6 +2123,20 @@ static int decrypt_handle(struct mxnet *n, const cJSON *evj, const struct mx_eve
 		if (rc == 1)
 			log_warn("matrix.%s: %d events already wait for their keys: the oldest, %s, "
 				 "is dropped", n->name, MX_HELD_MAX, dropped);
+		if (rc >= 0) {
+			/* ask the sender's devices for it (m.room_key_request),
+			 * once an hour per session */
+			char reqid[64];
+			const char *sid = mx_str(ev->content, "session_id");
+			cJSON *req = e2ee_key_request(n->e2, n->room_id, ev->sender,
+						      mx_str(ev->content, "sender_key"), sid, wall_ms(),
+						      reqid, sizeof reqid);
+			if (req) {
+				log_info("matrix.%s: %s: asking %s's devices for room key %.12s (request %s)",
+					 n->name, n->room_id, ev->sender, sid, reqid);
+				tdq_add(n, "m.room_key_request", td_body(ev->sender, "*", req), "a room-key request");
+			}
+		}
 	} else if (st == E2EE_UNKNOWN_DEVICE) {
 		log_warn("matrix.%s: %s: %s from %s dropped: %s", n->name, n->room_id, ev->event_id,
 			 ev->sender, err);
@@ -2377,6 +2533,7 @@ static void xsign_start(struct mxnet *n, int with_auth, const char *session)
 static void crypto_kick(struct mxnet *n)
 {
 	char err[256];
+	int i;
 	if (!n->e2 || n->stopped || n->cr_req > 0 || n->cr_timer > 0 || !n->acct.access_token[0] ||
 	    !n->acct.user_id[0])
 		return;
@@ -2419,6 +2576,42 @@ static void crypto_kick(struct mxnet *n)
 			return;
 		}
 		n->changes_pending = 0;
+	}
+	for (i = 0; i < MX_UNWEDGE_MAX; i++) {
+		char *body;
+		if (!n->uw[i].pending)
+			continue;
+		n->uw[i].pending = 0;
+		if (!(body = e2ee_unwedge_claim_body(n->e2, n->uw[i].user, n->uw[i].device)))
+			continue;
+		n->uw_cur = i;
+		crypto_request(n, CR_UNWEDGE, "POST", "/keys/claim", NULL, body);
+		free(body);
+		if (n->cr_req > 0)
+			return;
+		n->uw_cur = -1;
+	}
+	if (n->ntdq) {
+		char *txn = txn_for_share(n), tq[200], path[400];
+		struct tdmsg m = n->tdq[0];
+		memmove(&n->tdq[0], &n->tdq[1], (size_t)(n->ntdq - 1) * sizeof n->tdq[0]);
+		n->ntdq--;
+		if (txn && mx_url_escape(txn, tq, sizeof tq) == 0) {
+			snprintf(path, sizeof path, "/sendToDevice/%s/%s", m.type, tq);
+			n->td_body = m.body;
+			m.body = NULL;
+			log_debug("matrix.%s: sending %s", n->name, m.what);
+			crypto_request(n, CR_TODEVICE, "PUT", path, NULL, n->td_body);
+			if (n->cr_req <= 0) {
+				free(n->td_body);
+				n->td_body = NULL;
+			}
+		}
+		free(txn);
+		free(m.type);
+		free(m.body);
+		if (n->cr_req > 0 || n->cr_timer > 0)
+			return;
 	}
 	if (n->td_waiting) {
 		char *body = e2ee_keys_query_body(n->e2);
@@ -2589,6 +2782,32 @@ static void on_crypto(void *arg, const struct http_resp *r)
 		}
 		free(n->share_body);
 		n->share_body = NULL;
+		break;
+	case CR_UNWEDGE:
+		if (r->status == 200 && n->uw_cur >= 0) {
+			struct unwedge *u = &n->uw[n->uw_cur];
+			cJSON *empty = cJSON_CreateObject(), *c = NULL;
+			if (empty && e2ee_keys_claim_done(n->e2, r->body, r->len) > 0)
+				c = e2ee_olm_encrypt(n->e2, u->user, u->device, "m.dummy", empty);
+			cJSON_Delete(empty);
+			if (c) {
+				log_info("matrix.%s: new Olm session with %s of %s: m.dummy goes over it",
+					 n->name, u->device, u->user);
+				tdq_add(n, "m.room.encrypted", td_body(u->user, u->device, c), "m.dummy");
+			} else {
+				log_warn("matrix.%s: no one-time key claimed for %s of %s: the Olm session "
+					 "is not repaired", n->name, u->device, u->user);
+			}
+		} else if (r->status != 200) {
+			log_warn("matrix.%s: repairing an Olm session: /keys/claim failed (%s)", n->name, why);
+		}
+		n->uw_cur = -1;
+		break;
+	case CR_TODEVICE:
+		if (r->status != 200)
+			log_warn("matrix.%s: a to-device message was not sent (%s)", n->name, why);
+		free(n->td_body);
+		n->td_body = NULL;
 		break;
 	case CR_NONE:
 		break;

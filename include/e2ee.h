@@ -211,7 +211,8 @@ char *e2ee_unwedge_claim_body(struct e2ee *e, const char *user_id, const char *d
  * less than E2EE_KEYREQ_AGAIN_MS ago (or on error).  request_id filled. */
 #define E2EE_KEYREQ_AGAIN_MS (3600 * 1000LL)
 cJSON *e2ee_key_request(struct e2ee *e, const char *room_id, const char *sender_user,
-			const char *session_id, int64_t now_ms, char *request_id, size_t idlen);
+			const char *sender_key, const char *session_id, int64_t now_ms,
+			char *request_id, size_t idlen);
 /* The session came (m.room_key or an m.forwarded_room_key we asked for):
  * the request_cancellation content, to send to *user's devices, and the
  * request forgotten; NULL when none was pending. */

@@ -21,7 +21,8 @@ db() {
 import sqlite3, sys
 c = sqlite3.connect(sys.argv[1])
 for r in c.execute(sys.argv[2]):
-    print("|".join(map(str, r)))' "$WORK/faqbot.db" "$1"
+    print("|".join(map(str, r)))
+c.commit()' "$WORK/faqbot.db" "$1"
 }
 
 need_debs python3-signedjson
@@ -55,6 +56,15 @@ as alice --e2ee ask sec s2 --text "!status"
 check "the same command, encrypted from alice's device, is obeyed" \
 	as alice --e2ee expect sec s2 "$BOT_ID" --encrypted --timeout 30 --settle 0
 
+# 11. A question whose room key never comes: the bot asks bob's devices
+# (m.room_key_request), bob forwards the key, the question is answered and
+# the request cancelled.
+check "the bot asks for a missing room key, and cancels once it is forwarded" \
+	peer bob withheld-key sec w1 "$BOT_ID" --text "faqbot: que veut dire DIFF ?" --timeout 30
+check "... the held question is answered with the forwarded key" \
+	as bob --e2ee expect sec w1 "$BOT_ID" --encrypted --timeout 30 --settle 0
+check "... the bot logged the forwarded key" wait_log "forwarded room key for"
+
 # 5. Room keys only for rooms the bot is in.
 peer alice junk-keys "$BOT_ID" --count 20
 as alice --e2ee ask sec q2 --prefix "faqbot: " --text "c'est quoi l'état ARCH ?"
@@ -64,5 +74,18 @@ bot_stop || true
 check "... none of them stored" test "$(db "SELECT count(*) FROM e2ee_inbound WHERE room_id LIKE '!junk%'")" = 0
 check "... each refused with a log line" \
 	test "$(grep -c 'a room the bot has not joined: not stored' "$WORK/bot.$BOT_N.log")" = 20
+
+# 11. Olm repair: the bot loses its Olm sessions; bob's room key comes over
+# his old session, which the bot cannot read: it makes a new session and
+# sends m.dummy over it (the spec's unwedging), asks for the key, and bob's
+# answer, over the new session, decrypts.
+db "DELETE FROM e2ee_olm" >/dev/null
+check "the bot's Olm sessions are gone" test "$(db "SELECT count(*) FROM e2ee_olm")" = 0
+bot_start
+check "after losing its Olm sessions, the bot asks for the key it cannot read" \
+	peer bob withheld-key sec w2 "$BOT_ID" --text "faqbot: c'est quoi l'état ARCH ?" --send-key --timeout 40
+check "... it repaired the Olm session with bob's device" wait_log "is broken: making a new one"
+check "... with m.dummy" wait_log "m.dummy goes over it"
+check "... and answers the question" as bob --e2ee expect sec w2 "$BOT_ID" --encrypted --timeout 30 --settle 0
 CHECKS_DONE=1
 log "$CHECKS_OK checks passed"

@@ -18,6 +18,13 @@ it is the same device as the `as USER --e2ee` steps.
                              device of ours the server never listed, an
                              Olm account made here and never uploaded,
                              then a Megolm question under that session)
+       withheld-key NAME TAG BOT_ID --text T [--send-key] [--timeout S]
+                            (issue 10: a question under a Megolm session whose
+                             key the bot does not get (with --send-key: sent
+                             over our Olm session, which the bot has lost);
+                             we wait for the bot's m.room_key_request, answer
+                             it with m.forwarded_room_key, and wait for its
+                             cancellation)
        junk-keys BOT_ID --count N
                             (issue 10: N m.room_key over our real Olm
                              session, for rooms the bot is not in)
@@ -43,6 +50,7 @@ import olm
 from signedjson.key import decode_verify_key_base64
 from signedjson.sign import SignatureVerifyException, verify_signed_json
 from nio import MegolmEvent, RoomLeaveResponse, RoomMessageNotice
+from nio.events.to_device import RoomKeyRequest, RoomKeyRequestCancellation
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import client  # noqa: E402  (client.py: connect, sync, State, room_id)
@@ -161,6 +169,57 @@ async def cmd_ghost_key(c, a):
                       "room": rid, "sent": t})
     print("room key from an unlisted device %s..., then question %s"
           % (ghost.identity_keys["curve25519"][:8], r["event_id"]))
+
+
+async def cmd_withheld_key(c, a):
+    rid = client.room_id(a, a.name)
+    dev = await bot_device(c, a.bot_id)
+    gs = olm.OutboundGroupSession()
+    key0 = gs.session_key
+    plain = {"type": "m.room.message", "content": {"msgtype": "m.text", "body": a.text},
+             "room_id": rid}
+    enc = {"algorithm": MEGOLM, "sender_key": c.olm.account.identity_keys["curve25519"],
+           "ciphertext": gs.encrypt(json.dumps(plain)), "session_id": gs.id,
+           "device_id": c.device_id}
+    txn = "withheld-%d" % time.time_ns()
+    if a.send_key:
+        room_key = {"algorithm": MEGOLM, "room_id": rid, "session_id": gs.id, "session_key": key0}
+        sess = c.olm.session_store.get(dev.curve25519)
+        msg = c.olm._olm_encrypt(sess, dev, "m.room_key", room_key)
+        await raw(c, "PUT", "/_matrix/client/v3/sendToDevice/m.room.encrypted/%s" % (txn + "k"),
+                  {"messages": {a.bot_id: {dev.id: msg}}})
+    t = time.time()
+    r = await raw(c, "PUT", "/_matrix/client/v3/rooms/%s/send/m.room.encrypted/%s"
+                  % (urllib.parse.quote(rid), txn), enc)
+    record(a, a.tag, {"id": r["event_id"], "text": a.text, "thread": None, "sender": c.user_id,
+                      "room": rid, "sent": t})
+    end = time.monotonic() + a.timeout
+    req_id = None
+    while time.monotonic() < end:
+        resp = await client.sync(c, 500)
+        for ev in resp.to_device_events:
+            if isinstance(ev, RoomKeyRequestCancellation):
+                if req_id and ev.request_id == req_id and ev.sender == a.bot_id:
+                    print("the bot cancelled its request %s once the key came" % req_id)
+                    return
+            elif isinstance(ev, RoomKeyRequest) and ev.sender == a.bot_id and ev.session_id == gs.id:
+                if req_id:
+                    continue
+                req_id = ev.request_id
+                if ev.room_id != rid or ev.requesting_device_id != dev.id:
+                    fail("request for room %s from device %s" % (ev.room_id, ev.requesting_device_id))
+                exported = olm.InboundGroupSession(key0).export_session(0)
+                fwd = {"algorithm": MEGOLM, "room_id": rid,
+                       "sender_key": c.olm.account.identity_keys["curve25519"],
+                       "sender_claimed_ed25519_key": c.olm.account.identity_keys["ed25519"],
+                       "session_id": gs.id, "session_key": exported,
+                       "forwarding_curve25519_key_chain": []}
+                sess = c.olm.session_store.get(dev.curve25519)
+                msg = c.olm._olm_encrypt(sess, dev, "m.forwarded_room_key", fwd)
+                await raw(c, "PUT", "/_matrix/client/v3/sendToDevice/m.room.encrypted/%s"
+                          % (txn + "f"), {"messages": {a.bot_id: {dev.id: msg}}})
+                print("the bot asked for session %s... (request %s): forwarded" % (gs.id[:8], req_id))
+    fail("no %s from the bot within %ss" % ("cancellation" if req_id else "m.room_key_request", a.timeout))
 
 
 async def cmd_junk_keys(c, a):
@@ -322,6 +381,13 @@ def main():
     p.add_argument("tag")
     p.add_argument("bot_id")
     p.add_argument("--text", required=True)
+    p = sub.add_parser("withheld-key")
+    p.add_argument("name")
+    p.add_argument("tag")
+    p.add_argument("bot_id")
+    p.add_argument("--text", required=True)
+    p.add_argument("--send-key", action="store_true")
+    p.add_argument("--timeout", type=float, default=30)
     p = sub.add_parser("junk-keys")
     p.add_argument("bot_id")
     p.add_argument("--count", type=int, default=20)

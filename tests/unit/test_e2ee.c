@@ -935,12 +935,12 @@ static void test_repair_and_key_requests(void **state)
 	size_t n = olm_outbound_group_session_id(gs, (uint8_t *)sid, sizeof sid);
 	sid[n] = '\0';
 	int64_t now = (int64_t)time(NULL) * 1000;
-	cJSON *req = e2ee_key_request(f->bot, "!r:localhost", PEER, sid, now, rid, sizeof rid);
+	cJSON *req = e2ee_key_request(f->bot, "!r:localhost", PEER, e2ee_curve25519(f->peer), sid, now, rid, sizeof rid);
 	assert_non_null(req);
 	assert_string_equal(cJSON_GetObjectItem(req, "action")->valuestring, "request");
 	assert_string_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(req, "body"), "session_id")->valuestring, sid);
 	cJSON_Delete(req);
-	assert_null(e2ee_key_request(f->bot, "!r:localhost", PEER, sid, now + 1000, rid, sizeof rid));
+	assert_null(e2ee_key_request(f->bot, "!r:localhost", PEER, NULL, sid, now + 1000, rid, sizeof rid));
 	/* the peer forwards its session (exported at index 0) */
 	char *k0 = og_key(gs);
 	OlmInboundGroupSession *ig = olm_inbound_group_session(malloc(olm_inbound_group_session_size()));
@@ -1014,7 +1014,7 @@ static void test_repair_and_key_requests(void **state)
 	cJSON *enc = cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(aj, "messages"), PEER), "ALICEDEV");
 	ev = to_device_event(BOT, cJSON_Duplicate(enc, 1));
 	/* (the peer, built from this module, takes it only once it asked) */
-	req = e2ee_key_request(f->peer, "!b:localhost", BOT, bsid, now, rid, sizeof rid);
+	req = e2ee_key_request(f->peer, "!b:localhost", BOT, NULL, bsid, now, rid, sizeof rid);
 	assert_non_null(req);
 	cJSON_Delete(req);
 	pl = e2ee_olm_decrypt_st(f->peer, ev, &st, err, sizeof err);
