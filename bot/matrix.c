@@ -2657,6 +2657,16 @@ static void on_crypto(void *arg, const struct http_resp *r)
 			free(n->share_body);
 			n->share_body = NULL;
 		}
+		if (op == CR_TODEVICE) {
+			/* rate-limited: this one is not retried (a key request
+			 * is made again for the next held event after an hour) */
+			log_warn("matrix.%s: a to-device message was rate-limited and dropped", n->name);
+			free(n->td_body);
+			n->td_body = NULL;
+		}
+		if (op == CR_UNWEDGE && n->uw_cur >= 0)
+			n->uw[n->uw_cur].pending = 1; /* claimed again after the pause */
+		n->uw_cur = -1;
 		cJSON_Delete(j);
 		return;
 	}
@@ -2857,6 +2867,10 @@ int mxnet_fuzz_check(const struct mxnet *n, struct mxnet_fuzz *f, char *why, siz
 		snprintf(why, len, "crypto request %ld with op %d", n->cr_req, (int)n->cr_op);
 	else if (n->share_body && n->cr_op != CR_SHARE)
 		snprintf(why, len, "a room-key share body kept with no share in flight");
+	else if (n->td_body && n->cr_op != CR_TODEVICE)
+		snprintf(why, len, "a to-device body kept with no send in flight");
+	else if (n->ntdq > MX_TDQ_MAX)
+		snprintf(why, len, "the to-device queue is past its cap");
 	else if (!n->stopped && n->acct.access_token[0] && n->req <= 0 && n->timer <= 0)
 		snprintf(why, len, "nothing in flight or armed for /sync: the network is stuck");
 	else if (!n->stopped && n->batch && n->req <= 0 && n->timer <= 0)

@@ -98,8 +98,10 @@ int e2ee_keys_query_done(struct e2ee *e, const char *response, size_t len, char 
  * the stored sessions with that sender key first
  * (olm_matches_inbound_session_from), else make a new inbound session;
  * the one-time key is removed only after a successful decryption.  The
- * plaintext must name the event's sender, us as recipient with our
- * ed25519 key, and, when the sender's device is pinned, its ed25519 key.
+ * sender_key must be a pinned device of the event's sender (issue 10:
+ * checked first, nothing used up otherwise), and the plaintext must name
+ * the event's sender, us as recipient with our ed25519 key, and that
+ * device's pinned ed25519 key.
  * An m.room_key payload (Megolm) is stored here, never replacing a
  * stored session that starts at an earlier or equal index: the caller may
  * then retry the events held for that room (payload content.room_id).

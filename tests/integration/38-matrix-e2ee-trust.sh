@@ -87,5 +87,21 @@ check "after losing its Olm sessions, the bot asks for the key it cannot read" \
 check "... it repaired the Olm session with bob's device" wait_log "is broken: making a new one"
 check "... with m.dummy" wait_log "m.dummy goes over it"
 check "... and answers the question" as bob --e2ee expect sec w2 "$BOT_ID" --encrypted --timeout 30 --settle 0
+
+# 5. Retention: rows past it are pruned at start-up (then every hour).
+bot_stop || true
+own="(SELECT owner FROM e2ee_account LIMIT 1)"
+db "INSERT INTO e2ee_inbound(owner, room_id, sender_key, session_id, pickle, first_index,
+	sender_ed25519, sender_user, used_ms) VALUES($own, '!old:localhost', 'OLDKEY', 'OLDSESSION', 'x', 0,
+	'', '@bob:localhost', 1000)" >/dev/null
+db "INSERT INTO e2ee_seen(owner, session_id, idx, event_id, seen_ms) VALUES($own, 'OLDSESSION', 0, '\$old', 1000)" >/dev/null
+db "INSERT INTO e2ee_olm(owner, peer_key, session_id, pickle, used_ms) VALUES($own, 'OLDPEER', 'OLDOLM', 'x', 1000)" >/dev/null
+db "INSERT INTO answers(net, event_id, room_id, txn_id, state, content, created) VALUES('test', '\$oldq', '!old:localhost', 't', 1, '{}', 1000)" >/dev/null
+bot_start
+check "old crypto state is pruned at start-up" wait_log "crypto state pruned: 1 room key(s)"
+check "... and old answer records" wait_log "old answer record(s) pruned"
+bot_stop || true
+check "... gone from the state file" test "$(db "SELECT (SELECT count(*) FROM e2ee_inbound WHERE session_id = 'OLDSESSION') + (SELECT count(*) FROM e2ee_olm WHERE peer_key = 'OLDPEER') + (SELECT count(*) FROM answers WHERE event_id = '\$oldq')")" = 0
+check "... while the live ones stay" test "$(db "SELECT count(*) FROM e2ee_inbound")" -gt 0
 CHECKS_DONE=1
 log "$CHECKS_OK checks passed"
