@@ -989,6 +989,10 @@ cJSON *e2ee_olm_decrypt_st(struct e2ee *e, const cJSON *event, int *status, char
 			rc = -1;
 		if (!rc && sess_store(e, skey, use) < 0)
 			rc = -1;
+		/* a new inbound session (a pre-key message, possibly on our
+		 * fallback key): a device keeps at most 16 */
+		if (!rc && fresh && e2ee_store_olm_trim(e->db, e->owner, skey, E2EE_KEEP_OLM_PER_PEER) < 0)
+			rc = -1;
 		if (!rc && !strcmp(ptype, "m.room_key")) {
 			int k = room_key_import(e, skey, pked, sender, gobj(pl, "content"), err, errlen);
 			if (k < 0)

@@ -207,6 +207,13 @@ int e2ee_store_olm_put(sqlite3 *db, const char *owner, const char *peer_key,
 			 owner, peer_key, session_id, pickle, used_ms));
 }
 
+int e2ee_store_olm_trim(sqlite3 *db, const char *owner, const char *peer_key, int keep)
+{
+	return done(prep(db, "DELETE FROM e2ee_olm WHERE owner = ?1 AND peer_key = ?2 AND rowid NOT IN"
+			 " (SELECT rowid FROM e2ee_olm WHERE owner = ?1 AND peer_key = ?2"
+			 " ORDER BY used_ms DESC, rowid DESC LIMIT ?3)", "ssi", owner, peer_key, (int64_t)keep));
+}
+
 int e2ee_store_inbound_get(sqlite3 *db, const char *owner, const char *room_id,
 			   const char *sender_key, const char *session_id, struct e2ee_store_inbound *in)
 {

@@ -52,6 +52,7 @@
 #define MX_MEMBER_TTL_MS (10 * 60 * 1000) /* re-read even without a member event */
 #define MX_TD_HELD_MAX 256      /* to-device messages waiting for their sender's devices */
 #define MX_TD_RETRY 64          /* of them tried after each /keys/query */
+#define MX_TD_HELD_SENDER 16    /* of them from one sender */
 #define MX_PRUNE_EVERY_MS (3600 * 1000LL) /* answers and crypto state pruned hourly */
 /* Sends that are not answers (refusals, !status/!reload results) have
  * their own small budget per sender (issue 10):
@@ -1993,7 +1994,21 @@ static void td_hold(struct mxnet *n, const cJSON *it, const char *sender, const 
 	const char *skey = mx_str(c, "sender_key");
 	const cJSON *ct = mx_obj(c, "ciphertext");
 	const char *body = ct && ct->child ? mx_str(ct->child, "body") : NULL;
-	int rc;
+	int rc, k;
+	struct store_held *h = malloc(sizeof *h * MX_TD_HELD_SENDER);
+	/* one sender cannot push the others' messages out */
+	k = h ? store_held_list(n->st, n->td_net, sender, h, MX_TD_HELD_SENDER) : -1;
+	for (rc = 0; rc < k; rc++)
+		free(h[rc].event);
+	free(h);
+	if (k < 0 || k >= MX_TD_HELD_SENDER) {
+		free(text);
+		log_warn("matrix.%s: to-device message from %s dropped: %d of its messages already wait "
+			 "for its devices (%s)", n->name, sender, MX_TD_HELD_SENDER, why);
+		if (k >= 0)
+			n->td_waiting = 1;
+		return;
+	}
 	/* no event id on to-device messages: the key and the ciphertext's
 	 * start name it (the ratchet key and counter make it unique) */
 	snprintf(id, sizeof id, "td:%.60s:%.120s", skey ? skey : "", body ? body : "");

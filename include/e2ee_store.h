@@ -47,6 +47,9 @@ int e2ee_store_olm_list(struct sqlite3 *db, const char *owner, const char *peer_
 int e2ee_store_olm_put(struct sqlite3 *db, const char *owner, const char *peer_key,
 		       const char *session_id, const char *pickle, int64_t used_ms);
 
+/* Keeps the keep most recently used sessions with peer_key.  0 / -1. */
+int e2ee_store_olm_trim(struct sqlite3 *db, const char *owner, const char *peer_key, int keep);
+
 /* ---- Megolm inbound sessions ---- */
 struct e2ee_store_inbound {
 	char *pickle;      /* malloc'd */
