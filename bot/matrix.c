@@ -1584,6 +1584,7 @@ struct mxnet *mxnet_start(struct loop *lp, const struct matrix_config *cfg,
 	}
 	n->cfg = &n->cfgcopy;
 	n->name = n->cfgcopy.name;
+	snprintf(n->td_net, sizeof n->td_net, "%s/to-device", n->name);
 	n->max_age_s = 600;
 	n->rng = (uint32_t)wall_ms() ^ (uint32_t)getpid() ^ (uint32_t)(uintptr_t)n;
 	if (!(n->st = store_open(state_path, err, sizeof err))) {
@@ -1625,7 +1626,6 @@ struct mxnet *mxnet_start(struct loop *lp, const struct matrix_config *cfg,
 			  "(see above)", n->name);
 		goto fail;
 	}
-	snprintf(n->td_net, sizeof n->td_net, "%s/to-device", n->name);
 	prune_state(n);
 	{
 		long pending = store_pending_count(n->st, n->name);
@@ -1801,6 +1801,8 @@ static int crypto_open(struct mxnet *n)
 	}
 	snprintf(n->e2_owner, sizeof n->e2_owner, "%s", owner);
 	e2ee_set_room_filter(n->e2, room_joined_cb, n);
+	/* to-device messages held by an earlier run: queried for again */
+	n->td_waiting = store_held_count(n->st, n->td_net) > 0;
 	log_info("matrix.%s: end-to-end encryption on for device %s (curve25519 %s, ed25519 %s)",
 		 n->name, n->acct.device_id, e2ee_curve25519(n->e2), e2ee_ed25519(n->e2));
 	/* Cross-signed: the device it was done for (a new device after a
