@@ -40,6 +40,18 @@ int ask_question(const struct kb *kb, const char *question, size_t len,
 	} else {
 		intent_analyse(kb_intents(kb), kb_lexicon(kb), question, len, today, &out->q);
 	}
+	return ask_render(kb, &out->q, today, out);
+}
+
+int ask_render(const struct kb *kb, const struct query *q, struct date today,
+	       struct reply *out)
+{
+	if (!kb || !q || !out)
+		return -1;
+	if (q != &out->q)
+		out->q = *q;
+	out->has_dates = 0;
+	out->status = ST_NONE;
 	/* cal_easter covers 1583..9999; a validation date outside ASK_MIN_YEAR..
 	 * ASK_MAX_YEAR is nonsense for this bot and would push the stage dates
 	 * past year 9999: treated as no date. */
@@ -89,7 +101,7 @@ char *ask_json(const struct reply *r)
 	char *s = NULL;
 	if (!o)
 		return NULL;
-	const char *in = r->q.name[0] ? r->q.name : intent_name(r->q.intent);
+	const char *in = query_intent_name(&r->q);
 	/* three decimals: a score, not a measurement */
 	double conf = round(r->q.confidence * 1000.0) / 1000.0;
 	if (!(conf >= 0.0))

@@ -11,6 +11,7 @@
 #include <strings.h>
 
 #include "bot.h"
+#include "conv.h"
 #include "intent.h"
 #include "kb.h"
 #include "log.h"
@@ -57,6 +58,7 @@ struct bot {
 	uint64_t rate_clock;
 	struct bot_stats st;
 	struct reply scratch; /* 4 KiB: kept off the stack and reused */
+	struct conv_table *conv; /* conversations: follow-ups (conv.h) */
 	char q[BOT_MAX_QUESTION + 64];
 };
 
@@ -105,6 +107,7 @@ int bot_set_config(struct bot *b, const struct bot_config *cfg)
 	b->prefix_len = strlen(b->prefix);
 	/* < 0: the knowledge's own threshold (intents.ini auto_answer). */
 	b->threshold = cfg->auto_answer_confidence;
+	conv_set_timeout(b->conv, (int64_t)cfg->conversation_timeout * 1000);
 	/* The process has one time zone; the bot is its only user (the
 	 * language and rules layers never read the clock). */
 	if (cfg->timezone && *cfg->timezone)
@@ -122,6 +125,10 @@ struct bot *bot_new(const struct bot_config *cfg, struct kb *kb)
 		free(b);
 		return NULL;
 	}
+	if (!(b->conv = conv_new(0, (int64_t)cfg->conversation_timeout * 1000))) {
+		bot_free(b);
+		return NULL;
+	}
 	b->kb = kb;
 	b->st.started = b->st.kb_loaded = time(NULL);
 	return b;
@@ -133,6 +140,7 @@ void bot_free(struct bot *b)
 		return;
 	kb_free(b->kb);
 	strlist_clear(&b->ignore);
+	conv_free(b->conv);
 	free(b);
 }
 
@@ -579,6 +587,7 @@ int bot_handle(struct bot *b, const struct bot_msg *m, struct bot_out *out)
 	size_t qlen = 0;
 	int addressed, auto_mode = 0, delai = 0, r;
 	struct date today;
+	const struct conv_key ck = { m->network, m->room, m->thread, m->sender };
 
 	b->st.messages++;
 	out->extra_target[0] = 0;
@@ -636,7 +645,11 @@ int bot_handle(struct bot *b, const struct bot_msg *m, struct bot_out *out)
 	} else if (b->feedback && (m->is_private || addressed) && end - p == 4 &&
 		   !strncasecmp(p, "faux", 4)) {
 		goto wrong;
-	} else if (m->is_private || addressed) {
+	} else if (m->is_private || addressed ||
+		   conv_date_reply(b->conv, b->kb, &ck, p, (size_t)(end - p),
+				   bot_today(b, m->now), m->now_ms)) {
+		/* a bare date just after the bot asked this user for it counts
+		 * as addressed (conv.h) */
 		q = p;
 		qlen = (size_t)(end - p);
 	} else if (m->auto_answer) {
@@ -673,7 +686,8 @@ int bot_handle(struct bot *b, const struct bot_msg *m, struct bot_out *out)
 	if (delai) {
 		if (ask_delai(b, q, qlen, today) < 0)
 			return none(b, out);
-	} else if (!auto_mode && ask_question(b->kb, q, qlen, today, &b->scratch) < 0) {
+	} else if (!auto_mode && conv_ask(b->conv, b->kb, &ck, q, qlen, today, m->now_ms,
+					  &b->scratch, NULL) < 0) {
 		return none(b, out);
 	}
 	b->st.answered++;

@@ -74,6 +74,7 @@ static const struct key bot_keys[] = {
 	KB("user_burst", K_INT, user_burst, 1, 100000),
 	KB("record_questions", K_BOOL, record_questions, 0, 0),
 	KB("record_days", K_INT, record_days, 1, 3650),
+	KB("conversation_timeout", K_INT, conversation_timeout, 0, 86400),
 	{ NULL, K_STR, 0, 0, 0, 0 }
 };
 
@@ -951,6 +952,7 @@ struct config *config_load(const char *path, char *err, size_t errlen)
 	c->bot.auto_answer_confidence = -1;
 	c->bot.user_rate = 6;
 	c->bot.user_burst = 5; /* a 4th quick question is normal use */
+	c->bot.conversation_timeout = 600;
 	p.c = c;
 	r = ini_parse_stream(reader, &p, handler, &p);
 	if (!p.failed && r != 0)

@@ -40,6 +40,10 @@ struct e2ee {
 	size_t keylen;
 	int device_uploaded;
 	int64_t fb_rotated_ms;
+	e2ee_room_fn room_ok;  /* may a room key for this room be stored? */
+	char share_sid[E2EE_KEY_LEN]; /* the last share body built: session */
+	int64_t share_index;          /* and the index it carries */
+	void *room_arg;
 };
 
 static void seterr(char *err, size_t errlen, const char *fmt, ...)
@@ -185,6 +189,9 @@ static int acct_save(struct e2ee *e)
 	}
 	return e2ee_store_commit(e->db);
 }
+
+static int forwarded_import(struct e2ee *e, const char *skey, const char *ed, const char *sender,
+			    const cJSON *c, char *err, size_t errlen);
 
 static int sess_id(OlmSession *s, char *out, size_t len)
 {
@@ -748,24 +755,70 @@ int e2ee_keys_query_done(struct e2ee *e, const char *response, size_t len, char 
 	return e2ee_store_commit(e->db) < 0 ? -1 : accepted;
 }
 
+void e2ee_set_room_filter(struct e2ee *e, e2ee_room_fn fn, void *arg)
+{
+	e->room_ok = fn;
+	e->room_arg = arg;
+}
+
+int e2ee_user_outdated(struct e2ee *e, const char *user_id)
+{
+	return e2ee_store_user_is_outdated(e->db, e->owner, user_id);
+}
+
+int e2ee_user_refresh(struct e2ee *e, const char *user_id)
+{
+	return e2ee_store_user_mark(e->db, e->owner, user_id, 1);
+}
+
+int e2ee_prune(struct e2ee *e, int64_t now, struct e2ee_store_pruned *out)
+{
+	struct e2ee_store_prune p = {
+		.inbound_before_ms = now - E2EE_KEEP_INBOUND_MS,
+		.seen_before_ms = now - E2EE_KEEP_SEEN_MS,
+		.olm_before_ms = now - E2EE_KEEP_OLM_MS,
+		.olm_per_peer = E2EE_KEEP_OLM_PER_PEER,
+		.keyreq_before_ms = now - E2EE_KEEP_KEYREQ_MS,
+	};
+	if (e2ee_store_begin(e->db) < 0)
+		return -1;
+	if (e2ee_store_prune(e->db, e->owner, &p, out) < 0) {
+		e2ee_store_rollback(e->db);
+		return -1;
+	}
+	return e2ee_store_commit(e->db);
+}
+
 /* ---- receiving ---- */
 
 /* Stores an m.room_key's session unless one that starts at the same or an
  * earlier index is stored (spec: a later-starting copy is worth less). */
+/* Returns 0 stored (or an older copy kept), 1 refused (err says why; the
+ * Olm message itself was fine), -1 store error. */
 static int room_key_import(struct e2ee *e, const char *sender_key, const char *sender_ed,
-			   const cJSON *content, char *err, size_t errlen)
+			   const char *sender_user, const cJSON *content, char *err, size_t errlen)
 {
 	const char *alg = gstr(content, "algorithm"), *room = gstr(content, "room_id");
 	const char *sid = gstr(content, "session_id"), *skey = gstr(content, "session_key");
 	if (!alg || strcmp(alg, E2EE_MEGOLM) || !room || !sid || !skey) {
 		seterr(err, errlen, "m.room_key: not a Megolm key");
-		return -1;
+		return 1;
+	}
+	if (strlen(room) > 255 || strlen(sid) >= E2EE_KEY_LEN) {
+		seterr(err, errlen, "m.room_key: room or session id too long");
+		return 1;
+	}
+	/* Bounded state (issue 10): keys only for rooms the bot is in. */
+	if (e->room_ok && !e->room_ok(e->room_arg, room)) {
+		seterr(err, errlen, "m.room_key for %.80s, a room the bot has not joined: not stored", room);
+		return 1;
 	}
 	OlmInboundGroupSession *s = igs_new();
 	char *k = strdup(skey);
 	int rc = -1;
 	if (!s || !k || olm_init_inbound_group_session(s, (uint8_t *)k, strlen(k)) == olm_error()) {
 		seterr(err, errlen, "m.room_key: bad session key");
+		rc = 1;
 		goto out;
 	}
 	char id[E2EE_KEY_LEN];
@@ -775,6 +828,7 @@ static int room_key_import(struct e2ee *e, const char *sender_key, const char *s
 	id[n] = '\0';
 	if (strcmp(id, sid)) {
 		seterr(err, errlen, "m.room_key: session_id does not match the key");
+		rc = 1;
 		goto out;
 	}
 	uint32_t first = olm_inbound_group_session_first_known_index(s);
@@ -788,8 +842,12 @@ static int room_key_import(struct e2ee *e, const char *sender_key, const char *s
 		goto out;
 	}
 	char *p = igs_pickle(e, s);
-	rc = p ? e2ee_store_inbound_put(e->db, e->owner, room, sender_key, sid, p, first, sender_ed) : -1;
+	rc = p ? e2ee_store_inbound_put(e->db, e->owner, room, sender_key, sid, p, first, sender_ed,
+					sender_user, now_ms()) : -1;
 	free(p);
+	/* per-sender quota: the sender's least recently used sessions go */
+	if (rc == 0 && e2ee_store_inbound_quota(e->db, e->owner, sender_user, E2EE_MAX_INBOUND_PER_USER) < 0)
+		rc = -1;
 out:
 	free(k);
 	igs_free(s);
@@ -822,6 +880,13 @@ static char *olm_try(OlmSession *s, size_t type, const char *body)
 
 cJSON *e2ee_olm_decrypt(struct e2ee *e, const cJSON *event, char *err, size_t errlen)
 {
+	int st;
+	return e2ee_olm_decrypt_st(e, event, &st, err, errlen);
+}
+
+cJSON *e2ee_olm_decrypt_st(struct e2ee *e, const cJSON *event, int *status, char *err, size_t errlen)
+{
+	*status = E2EE_FAIL;
 	const char *sender = gstr(event, "sender");
 	const cJSON *content = gobj(event, "content");
 	const char *alg = gstr(content, "algorithm"), *skey = gstr(content, "sender_key");
@@ -840,6 +905,21 @@ cJSON *e2ee_olm_decrypt(struct e2ee *e, const cJSON *event, char *err, size_t er
 	size_t mtype = type->valueint == 0 ? OLM_MESSAGE_TYPE_PRE_KEY : OLM_MESSAGE_TYPE_MESSAGE;
 	if (type->valueint != 0 && type->valueint != 1) {
 		seterr(err, errlen, "olm: unknown message type");
+		return NULL;
+	}
+	/* Issue 10: only from a device of the stated sender that we pinned
+	 * (TOFU from a verified /keys/query).  Checked before decrypting, so
+	 * nothing is used up: the caller holds the event, asks the server
+	 * for the sender's devices, and tries again. */
+	struct e2ee_store_device dev;
+	int known = e2ee_store_device_of(e->db, e->owner, sender, skey, &dev);
+	if (known < 0) {
+		seterr(err, errlen, "olm: store error");
+		return NULL;
+	}
+	if (known == 0) {
+		*status = E2EE_UNKNOWN_DEVICE;
+		seterr(err, errlen, "olm: sender key %.12s... is not a pinned device of %s", skey, sender);
 		return NULL;
 	}
 	char *pk[MAX_PEER_SESSIONS];
@@ -879,6 +959,9 @@ cJSON *e2ee_olm_decrypt(struct e2ee *e, const cJSON *event, char *err, size_t er
 		free(c);
 	}
 	if (!use) {
+		/* a known device whose session we lost (or never had): the
+		 * caller may repair it (new session, m.dummy) */
+		*status = E2EE_WEDGED;
 		seterr(err, errlen, "olm: cannot decrypt (no matching session)");
 		return NULL;
 	}
@@ -891,32 +974,43 @@ cJSON *e2ee_olm_decrypt(struct e2ee *e, const cJSON *event, char *err, size_t er
 	const char *prk = gstr(gobj(pl, "recipient_keys"), "ed25519");
 	const char *pked = gstr(gobj(pl, "keys"), "ed25519");
 	const char *ptype = gstr(pl, "type");
-	struct e2ee_store_device dev;
-	int known = e2ee_store_device_by_curve(e->db, e->owner, skey, &dev);
 	if (!pl || !ptype || !gobj(pl, "content")) {
 		seterr(err, errlen, "olm: malformed plaintext");
 	} else if (!psender || strcmp(psender, sender)) {
 		seterr(err, errlen, "olm: plaintext sender does not match the event sender");
 	} else if (!prec || strcmp(prec, e->user) || !prk || strcmp(prk, e->ed)) {
 		seterr(err, errlen, "olm: not addressed to this device");
-	} else if (!pked || known < 0 ||
-		   (known == 1 && (strcmp(dev.user_id, sender) || strcmp(dev.ed25519, pked)))) {
+	} else if (!pked || strcmp(dev.user_id, sender) || strcmp(dev.ed25519, pked)) {
 		seterr(err, errlen, "olm: sender device keys do not match the pinned ones");
 	} else if (e2ee_store_begin(e->db) == 0) {
-		int rc = 0;
+		int rc = 0, refused = 0;
 		/* one-time key removed only now, after a successful decryption */
 		if (fresh && (olm_remove_one_time_keys(e->acct, use) == olm_error() || acct_store(e) < 0))
 			rc = -1;
 		if (!rc && sess_store(e, skey, use) < 0)
 			rc = -1;
-		if (!rc && !strcmp(ptype, "m.room_key") &&
-		    room_key_import(e, skey, pked, gobj(pl, "content"), err, errlen) < 0)
+		/* a new inbound session (a pre-key message, possibly on our
+		 * fallback key): a device keeps at most 16 */
+		if (!rc && fresh && e2ee_store_olm_trim(e->db, e->owner, skey, E2EE_KEEP_OLM_PER_PEER) < 0)
 			rc = -1;
+		if (!rc && !strcmp(ptype, "m.room_key")) {
+			int k = room_key_import(e, skey, pked, sender, gobj(pl, "content"), err, errlen);
+			if (k < 0)
+				rc = -1;
+			refused = k > 0;
+		} else if (!rc && !strcmp(ptype, "m.forwarded_room_key")) {
+			int k = forwarded_import(e, skey, pked, sender, gobj(pl, "content"), err, errlen);
+			if (k < 0)
+				rc = -1;
+			refused = k > 0;
+		}
 		if (rc) {
 			e2ee_store_rollback(e->db);
 			if (!err || !*err)
 				seterr(err, errlen, "olm: store error");
-		} else if (e2ee_store_commit(e->db) == 0) {
+		} else if (e2ee_store_commit(e->db) == 0 && !refused) {
+			/* (a refused room key: the session advanced, the key not kept) */
+			*status = E2EE_OK;
 			ret = pl;
 			pl = NULL;
 		}
@@ -953,6 +1047,8 @@ cJSON *e2ee_megolm_decrypt(struct e2ee *e, const char *room_id, const cJSON *eve
 	}
 	if (!skey)
 		skey = in.sender_key;
+	char in_ed[E2EE_KEY_LEN];
+	snprintf(in_ed, sizeof in_ed, "%s", in.sender_ed25519);
 	OlmInboundGroupSession *s = igs_unpickle(e, in.pickle);
 	free(in.pickle);
 	if (!s) {
@@ -982,17 +1078,27 @@ cJSON *e2ee_megolm_decrypt(struct e2ee *e, const char *room_id, const cJSON *eve
 	p[n] = '\0';
 	pl = cJSON_Parse(p);
 	const char *proom = gstr(pl, "room_id");
+	/* Issue 10: the session must have come from a device of the stated
+	 * sender that is pinned (our own device for our own messages), with
+	 * the ed25519 key its m.room_key claimed. */
 	struct e2ee_store_device dev;
-	int known = e2ee_store_device_by_curve(e->db, e->owner, skey, &dev);
+	int own = !strcmp(sender, e->user) && !strcmp(skey, e->curve);
+	int known = own ? 1 : e2ee_store_device_of(e->db, e->owner, sender, skey, &dev);
 	if (!pl || !gstr(pl, "type") || !gobj(pl, "content")) {
 		seterr(err, errlen, "megolm: malformed plaintext");
 	} else if (!proom || strcmp(proom, room_id)) {
 		/* spec: a payload for another room is a replay across rooms */
 		seterr(err, errlen, "megolm: payload for another room");
-	} else if (known < 0 || (known == 1 && strcmp(dev.user_id, sender))) {
-		seterr(err, errlen, "megolm: session key belongs to another user");
+	} else if (known < 0) {
+		seterr(err, errlen, "megolm: store error");
+	} else if (known == 0 || (!own && in_ed[0] && strcmp(dev.ed25519, in_ed))) {
+		*status = E2EE_UNKNOWN_DEVICE;
+		seterr(err, errlen, "megolm: session not from a pinned device of %s", sender);
 	} else {
-		int seen = e2ee_store_seen(e->db, e->owner, sid, idx, evid);
+		int64_t now = now_ms();
+		int seen = e2ee_store_seen(e->db, e->owner, sid, idx, evid, now);
+		if (seen == 0 && e2ee_store_inbound_used(e->db, e->owner, sid, now) < 0)
+			seen = -1;
 		if (seen == 1) {
 			*status = E2EE_REPLAY;
 			seterr(err, errlen, "megolm: message index %u already used by another event: replay",
@@ -1192,7 +1298,8 @@ static int outbound_new(struct e2ee *e, const char *room_id, int64_t now, struct
 	if (!p || !ip || e2ee_store_begin(e->db) < 0)
 		goto out;
 	if (e2ee_store_outbound_put(e->db, e->owner, room_id, o->session_id, p, now, 0) < 0 ||
-	    e2ee_store_inbound_put(e->db, e->owner, room_id, e->curve, o->session_id, ip, 0, e->ed) < 0) {
+	    e2ee_store_inbound_put(e->db, e->owner, room_id, e->curve, o->session_id, ip, 0, e->ed,
+				   e->user, now) < 0) {
 		e2ee_store_rollback(e->db);
 		goto out;
 	}
@@ -1252,6 +1359,8 @@ char *e2ee_room_key_share_body(struct e2ee *e, const char *room_id, const cJSON 
 	cJSON_AddStringToObject(rk, "session_id", o.session_id);
 	cJSON_AddStringToObject(rk, "session_key", key);
 	cJSON_AddNumberToObject(rk, "chain_index", idx);
+	snprintf(e->share_sid, sizeof e->share_sid, "%s", o.session_id);
+	e->share_index = idx;
 	memset(key, 0, kl);
 	free(key);
 	cJSON *b = cJSON_CreateObject();
@@ -1301,7 +1410,8 @@ int e2ee_room_key_share_done(struct e2ee *e, const char *session_id, const char 
 	int rc = 0;
 	for (const cJSON *u = m->child; u && !rc; u = u->next)
 		for (const cJSON *d = u->child; d && !rc; d = d->next)
-			rc = e2ee_store_shared_add(e->db, e->owner, session_id, u->string, d->string);
+			rc = e2ee_store_shared_add(e->db, e->owner, session_id, u->string, d->string,
+						   strcmp(session_id, e->share_sid) ? -1 : e->share_index);
 	cJSON_Delete(j);
 	if (rc) {
 		e2ee_store_rollback(e->db);
@@ -1356,6 +1466,217 @@ out:
 	free(msg);
 	free(plain);
 	ogs_free(s);
+	return out;
+}
+
+/* ---- Olm repair and room-key requests (issue 10, finding 11) ---- */
+
+int e2ee_device_for_key(struct e2ee *e, const char *user_id, const char *curve, char *device_id,
+			size_t len)
+{
+	struct e2ee_store_device d;
+	int rc = e2ee_store_device_of(e->db, e->owner, user_id, curve, &d);
+	if (rc == 1)
+		snprintf(device_id, len, "%s", d.device_id);
+	return rc;
+}
+
+char *e2ee_unwedge_claim_body(struct e2ee *e, const char *user_id, const char *device_id)
+{
+	struct e2ee_store_device d;
+	if (e2ee_store_device_get(e->db, e->owner, user_id, device_id, &d) != 1)
+		return NULL;
+	cJSON *b = cJSON_CreateObject();
+	cJSON *u = cJSON_AddObjectToObject(cJSON_AddObjectToObject(b, "one_time_keys"), user_id);
+	cJSON_AddStringToObject(u, device_id, "signed_curve25519");
+	char *out = cJSON_PrintUnformatted(b);
+	cJSON_Delete(b);
+	return out;
+}
+
+cJSON *e2ee_key_request(struct e2ee *e, const char *room_id, const char *sender_user,
+			const char *sender_key, const char *session_id, int64_t now, char *request_id,
+			size_t idlen)
+{
+	struct e2ee_store_keyreq old;
+	unsigned char r[12];
+	char id[64];
+	if (!room_id || !sender_user || !session_id || strlen(session_id) >= E2EE_KEY_LEN ||
+	    strlen(room_id) >= E2EE_ID_LEN || strlen(sender_user) >= E2EE_ID_LEN)
+		return NULL;
+	int got = e2ee_store_keyreq_get(e->db, e->owner, session_id, &old);
+	if (got < 0 || (got == 1 && now - old.created_ms < E2EE_KEYREQ_AGAIN_MS))
+		return NULL; /* asked already, recently */
+	if (rnd(r, sizeof r) < 0)
+		return NULL;
+	snprintf(id, sizeof id, "fbkr");
+	for (size_t i = 0; i < sizeof r; i++)
+		snprintf(id + 4 + 2 * i, sizeof id - 4 - 2 * i, "%02x", r[i]);
+	if (e2ee_store_keyreq_del(e->db, e->owner, session_id) < 0 ||
+	    e2ee_store_keyreq_put(e->db, e->owner, id, room_id, session_id, sender_user, now) < 0)
+		return NULL;
+	snprintf(request_id, idlen, "%s", id);
+	cJSON *c = cJSON_CreateObject();
+	cJSON_AddStringToObject(c, "action", "request");
+	cJSON *body = cJSON_AddObjectToObject(c, "body");
+	cJSON_AddStringToObject(body, "algorithm", E2EE_MEGOLM);
+	cJSON_AddStringToObject(body, "room_id", room_id);
+	/* deprecated (spec v1.3) but still required by some clients (nio) */
+	if (sender_key)
+		cJSON_AddStringToObject(body, "sender_key", sender_key);
+	cJSON_AddStringToObject(body, "session_id", session_id);
+	cJSON_AddStringToObject(c, "request_id", id);
+	cJSON_AddStringToObject(c, "requesting_device_id", e->device);
+	return c;
+}
+
+cJSON *e2ee_key_request_cancel(struct e2ee *e, const char *session_id, char *user, size_t ulen)
+{
+	struct e2ee_store_keyreq r;
+	if (!session_id || e2ee_store_keyreq_get(e->db, e->owner, session_id, &r) != 1)
+		return NULL;
+	if (e2ee_store_keyreq_del(e->db, e->owner, session_id) < 0)
+		return NULL;
+	snprintf(user, ulen, "%s", r.sender_user);
+	cJSON *c = cJSON_CreateObject();
+	cJSON_AddStringToObject(c, "action", "request_cancellation");
+	cJSON_AddStringToObject(c, "request_id", r.request_id);
+	cJSON_AddStringToObject(c, "requesting_device_id", e->device);
+	return c;
+}
+
+/* An m.forwarded_room_key over Olm from skey (a pinned device of sender,
+ * ed25519 ed): taken only when we asked for that session, from that user,
+ * and the session is the forwarding device's own (sender_key = skey,
+ * sender_claimed_ed25519_key = its pinned key, no forwarding chain): a
+ * key relayed by a third device could not be tied to a pinned sender.
+ * 0 stored, 1 refused (err), -1 store error. */
+static int forwarded_import(struct e2ee *e, const char *skey, const char *ed, const char *sender,
+			    const cJSON *c, char *err, size_t errlen)
+{
+	const char *alg = gstr(c, "algorithm"), *room = gstr(c, "room_id"), *sid = gstr(c, "session_id");
+	const char *key = gstr(c, "session_key"), *osk = gstr(c, "sender_key");
+	const char *oed = gstr(c, "sender_claimed_ed25519_key");
+	const cJSON *chain = cJSON_GetObjectItemCaseSensitive(c, "forwarding_curve25519_key_chain");
+	struct e2ee_store_keyreq r;
+	if (!alg || strcmp(alg, E2EE_MEGOLM) || !room || !sid || !key || strlen(sid) >= E2EE_KEY_LEN) {
+		seterr(err, errlen, "m.forwarded_room_key: not a Megolm key");
+		return 1;
+	}
+	int got = e2ee_store_keyreq_get(e->db, e->owner, sid, &r);
+	if (got < 0)
+		return -1;
+	if (got == 0 || strcmp(r.sender_user, sender) || strcmp(r.room_id, room)) {
+		seterr(err, errlen, "m.forwarded_room_key for session %.12s we did not ask %s for: not stored",
+		       sid, sender);
+		return 1;
+	}
+	if (!osk || strcmp(osk, skey) || !oed || strcmp(oed, ed) ||
+	    (cJSON_IsArray(chain) && cJSON_GetArraySize(chain) > 0)) {
+		seterr(err, errlen, "m.forwarded_room_key: not the forwarding device's own session: not stored");
+		return 1;
+	}
+	if (e->room_ok && !e->room_ok(e->room_arg, room)) {
+		seterr(err, errlen, "m.forwarded_room_key for %.80s, a room the bot has not joined: not stored", room);
+		return 1;
+	}
+	OlmInboundGroupSession *s = igs_new();
+	char *k = strdup(key);
+	int rc = 1;
+	if (!s || !k || olm_import_inbound_group_session(s, (uint8_t *)k, strlen(k)) == olm_error()) {
+		seterr(err, errlen, "m.forwarded_room_key: bad session key");
+		goto out;
+	}
+	char id[E2EE_KEY_LEN];
+	size_t n = olm_inbound_group_session_id_length(s);
+	if (n + 1 > sizeof id || olm_inbound_group_session_id(s, (uint8_t *)id, n) == olm_error() ||
+	    (id[n] = '\0', strcmp(id, sid))) {
+		seterr(err, errlen, "m.forwarded_room_key: session_id does not match the key");
+		goto out;
+	}
+	uint32_t first = olm_inbound_group_session_first_known_index(s);
+	struct e2ee_store_inbound old = {0};
+	got = e2ee_store_inbound_get(e->db, e->owner, room, skey, sid, &old);
+	free(old.pickle);
+	if (got < 0) {
+		rc = -1;
+		goto out;
+	}
+	if (got == 1 && old.first_index <= first) {
+		rc = 0;
+		goto out;
+	}
+	char *p = igs_pickle(e, s);
+	rc = p && e2ee_store_inbound_put(e->db, e->owner, room, skey, sid, p, first, ed, sender, now_ms()) == 0 &&
+	     e2ee_store_inbound_quota(e->db, e->owner, sender, E2EE_MAX_INBOUND_PER_USER) >= 0 ? 0 : -1;
+	free(p);
+out:
+	free(k);
+	igs_free(s);
+	return rc;
+}
+
+char *e2ee_key_request_answer(struct e2ee *e, const cJSON *event, char *err, size_t errlen)
+{
+	const char *sender = gstr(event, "sender");
+	const cJSON *c = gobj(event, "content");
+	const cJSON *body = gobj(c, "body");
+	const char *action = gstr(c, "action"), *dev = gstr(c, "requesting_device_id");
+	const char *room = gstr(body, "room_id"), *sid = gstr(body, "session_id");
+	const char *alg = gstr(body, "algorithm");
+	if (!sender || !action || strcmp(action, "request") || !dev || !room || !sid || !alg ||
+	    strcmp(alg, E2EE_MEGOLM) || strlen(sid) >= E2EE_KEY_LEN) {
+		seterr(err, errlen, "not a Megolm key request");
+		return NULL;
+	}
+	struct e2ee_store_inbound in = {0};
+	if (e2ee_store_inbound_get(e->db, e->owner, room, e->curve, sid, &in) != 1) {
+		seterr(err, errlen, "session %.12s is not one of ours in %.80s", sid, room);
+		return NULL;
+	}
+	/* only a device that received the session from us, from the index it
+	 * got then: a request gives nothing it did not already have */
+	int64_t idx = e2ee_store_shared_index(e->db, e->owner, sid, sender, dev);
+	struct e2ee_store_device d;
+	char *out = NULL, *exp = NULL;
+	OlmInboundGroupSession *s = NULL;
+	if (idx < -1 || e2ee_store_device_get(e->db, e->owner, sender, dev, &d) != 1) {
+		seterr(err, errlen, "device %s of %s never received session %.12s: refused", dev, sender, sid);
+		goto out;
+	}
+	if (idx < 0)
+		idx = in.first_index; /* shared before the index was kept */
+	s = igs_unpickle(e, in.pickle);
+	size_t n = s ? olm_export_inbound_group_session_length(s) : 0;
+	if (!s || !(exp = malloc(n + 1)) ||
+	    olm_export_inbound_group_session(s, (uint8_t *)exp, n, (uint32_t)idx) == olm_error()) {
+		seterr(err, errlen, "cannot export session %.12s", sid);
+		goto out;
+	}
+	exp[n] = '\0';
+	cJSON *fk = cJSON_CreateObject();
+	cJSON_AddStringToObject(fk, "algorithm", E2EE_MEGOLM);
+	cJSON_AddStringToObject(fk, "room_id", room);
+	cJSON_AddStringToObject(fk, "sender_key", e->curve);
+	cJSON_AddStringToObject(fk, "sender_claimed_ed25519_key", e->ed);
+	cJSON_AddStringToObject(fk, "session_id", sid);
+	cJSON_AddStringToObject(fk, "session_key", exp);
+	cJSON_AddArrayToObject(fk, "forwarding_curve25519_key_chain");
+	cJSON *enc = e2ee_olm_encrypt(e, sender, dev, "m.forwarded_room_key", fk);
+	memset(exp, 0, n);
+	cJSON_Delete(fk);
+	if (!enc) {
+		seterr(err, errlen, "no Olm session with device %s of %s", dev, sender);
+		goto out;
+	}
+	cJSON *b = cJSON_CreateObject();
+	cJSON_AddItemToObject(cJSON_AddObjectToObject(cJSON_AddObjectToObject(b, "messages"), sender), dev, enc);
+	out = cJSON_PrintUnformatted(b);
+	cJSON_Delete(b);
+out:
+	free(exp);
+	free(in.pickle);
+	igs_free(s);
 	return out;
 }
 

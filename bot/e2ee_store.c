@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static const char schema[] =
 	"CREATE TABLE IF NOT EXISTS e2ee_account(owner TEXT PRIMARY KEY, pickle TEXT NOT NULL,"
@@ -17,9 +18,10 @@ static const char schema[] =
 	" pickle TEXT NOT NULL, used_ms INTEGER NOT NULL, PRIMARY KEY(owner, peer_key, session_id));"
 	"CREATE TABLE IF NOT EXISTS e2ee_inbound(owner TEXT, room_id TEXT, sender_key TEXT,"
 	" session_id TEXT, pickle TEXT NOT NULL, first_index INTEGER NOT NULL, sender_ed25519 TEXT,"
+	" sender_user TEXT NOT NULL DEFAULT '', used_ms INTEGER NOT NULL DEFAULT 0,"
 	" PRIMARY KEY(owner, room_id, sender_key, session_id));"
 	"CREATE TABLE IF NOT EXISTS e2ee_seen(owner TEXT, session_id TEXT, idx INTEGER,"
-	" event_id TEXT NOT NULL, PRIMARY KEY(owner, session_id, idx));"
+	" event_id TEXT NOT NULL, seen_ms INTEGER NOT NULL DEFAULT 0, PRIMARY KEY(owner, session_id, idx));"
 	"CREATE TABLE IF NOT EXISTS e2ee_outbound(owner TEXT, room_id TEXT, session_id TEXT NOT NULL,"
 	" pickle TEXT NOT NULL, created_ms INTEGER NOT NULL, msgs INTEGER NOT NULL,"
 	" PRIMARY KEY(owner, room_id));"
@@ -33,13 +35,55 @@ static const char schema[] =
 	"CREATE TABLE IF NOT EXISTS e2ee_xsign(owner TEXT PRIMARY KEY, master TEXT NOT NULL,"
 	" self TEXT NOT NULL);";
 
+/* Columns added after the first release (issue 10: who sent an inbound
+ * session and when it was last used, when an index was seen), for files
+ * whose tables CREATE TABLE IF NOT EXISTS left as they were.  0 / -1. */
+static int add_column(sqlite3 *db, const char *table, const char *col, const char *decl)
+{
+	/* rows from before: as if last used now, so an upgrade prunes
+	 * nothing at once (the retention counts from the upgrade) */
+	int64_t now = (int64_t)time(NULL) * 1000;
+	char sql[256];
+	sqlite3_stmt *st = NULL;
+	int found = 0;
+	snprintf(sql, sizeof sql, "PRAGMA table_info(%s)", table);
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		const unsigned char *name = sqlite3_column_text(st, 1);
+		if (name && !strcmp((const char *)name, col))
+			found = 1;
+	}
+	sqlite3_finalize(st);
+	if (found)
+		return 0;
+	snprintf(sql, sizeof sql, "ALTER TABLE %s ADD COLUMN %s %s", table, col, decl);
+	if (sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK)
+		return -1;
+	if (strstr(decl, "INTEGER")) {
+		snprintf(sql, sizeof sql, "UPDATE %s SET %s = %lld", table, col, (long long)now);
+		if (sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK)
+			return -1;
+	}
+	return 0;
+}
+
 int e2ee_store_init(sqlite3 *db)
 {
 	if (!db)
 		return -1;
 	if (e2ee_store_begin(db) < 0)
 		return -1;
-	if (sqlite3_exec(db, schema, NULL, NULL, NULL) != SQLITE_OK) {
+	if (sqlite3_exec(db, schema, NULL, NULL, NULL) != SQLITE_OK ||
+	    add_column(db, "e2ee_inbound", "sender_user", "TEXT NOT NULL DEFAULT ''") < 0 ||
+	    add_column(db, "e2ee_inbound", "used_ms", "INTEGER NOT NULL DEFAULT 0") < 0 ||
+	    add_column(db, "e2ee_seen", "seen_ms", "INTEGER NOT NULL DEFAULT 0") < 0 ||
+	    add_column(db, "e2ee_shared", "chain_index", "INTEGER NOT NULL DEFAULT -1") < 0 ||
+	    sqlite3_exec(db, "CREATE INDEX IF NOT EXISTS e2ee_inbound_user ON e2ee_inbound(owner, sender_user, used_ms);"
+			 "CREATE TABLE IF NOT EXISTS e2ee_keyreq(owner TEXT, request_id TEXT, room_id TEXT NOT NULL,"
+			 " session_id TEXT NOT NULL, sender_user TEXT NOT NULL, sent INTEGER NOT NULL,"
+			 " created_ms INTEGER NOT NULL, PRIMARY KEY(owner, request_id));",
+			 NULL, NULL, NULL) != SQLITE_OK) {
 		e2ee_store_rollback(db);
 		return -1;
 	}
@@ -163,6 +207,13 @@ int e2ee_store_olm_put(sqlite3 *db, const char *owner, const char *peer_key,
 			 owner, peer_key, session_id, pickle, used_ms));
 }
 
+int e2ee_store_olm_trim(sqlite3 *db, const char *owner, const char *peer_key, int keep)
+{
+	return done(prep(db, "DELETE FROM e2ee_olm WHERE owner = ?1 AND peer_key = ?2 AND rowid NOT IN"
+			 " (SELECT rowid FROM e2ee_olm WHERE owner = ?1 AND peer_key = ?2"
+			 " ORDER BY used_ms DESC, rowid DESC LIMIT ?3)", "ssi", owner, peer_key, (int64_t)keep));
+}
+
 int e2ee_store_inbound_get(sqlite3 *db, const char *owner, const char *room_id,
 			   const char *sender_key, const char *session_id, struct e2ee_store_inbound *in)
 {
@@ -186,15 +237,83 @@ int e2ee_store_inbound_get(sqlite3 *db, const char *owner, const char *room_id,
 
 int e2ee_store_inbound_put(sqlite3 *db, const char *owner, const char *room_id,
 			   const char *sender_key, const char *session_id, const char *pickle,
-			   uint32_t first_index, const char *sender_ed25519)
+			   uint32_t first_index, const char *sender_ed25519, const char *sender_user,
+			   int64_t now_ms)
 {
-	return done(prep(db, "INSERT OR REPLACE INTO e2ee_inbound VALUES(?, ?, ?, ?, ?, ?, ?)", "sssssis",
+	return done(prep(db, "INSERT OR REPLACE INTO e2ee_inbound(owner, room_id, sender_key, session_id,"
+			 " pickle, first_index, sender_ed25519, sender_user, used_ms)"
+			 " VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?)", "sssssissi",
 			 owner, room_id, sender_key, session_id, pickle, (int64_t)first_index,
-			 sender_ed25519 ? sender_ed25519 : ""));
+			 sender_ed25519 ? sender_ed25519 : "", sender_user ? sender_user : "", now_ms));
+}
+
+int e2ee_store_inbound_used(sqlite3 *db, const char *owner, const char *session_id, int64_t now_ms)
+{
+	return done(prep(db, "UPDATE e2ee_inbound SET used_ms = ? WHERE owner = ? AND session_id = ?",
+			 "iss", now_ms, owner, session_id));
+}
+
+long e2ee_store_inbound_quota(sqlite3 *db, const char *owner, const char *sender_user, int max)
+{
+	if (done(prep(db, "DELETE FROM e2ee_inbound WHERE rowid IN (SELECT rowid FROM e2ee_inbound"
+		      " WHERE owner = ? AND sender_user = ? ORDER BY used_ms DESC, rowid DESC"
+		      " LIMIT -1 OFFSET ?)", "ssi", owner, sender_user, (int64_t)max)) < 0)
+		return -1;
+	return (long)sqlite3_changes(db);
+}
+
+long e2ee_store_inbound_count(sqlite3 *db, const char *owner, const char *sender_user)
+{
+	sqlite3_stmt *st = prep(db, "SELECT count(*) FROM e2ee_inbound WHERE owner = ?"
+				" AND (?2 IS NULL OR sender_user = ?2)", "ss", owner, sender_user);
+	int rc = one(st);
+	if (rc != 1)
+		return rc;
+	long n = (long)sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return n;
+}
+
+/* One DELETE, its changed rows added to *n.  0 / -1. */
+static int del_count(sqlite3 *db, sqlite3_stmt *st, long *n)
+{
+	if (done(st) < 0)
+		return -1;
+	*n += (long)sqlite3_changes(db);
+	return 0;
+}
+
+int e2ee_store_prune(sqlite3 *db, const char *owner, const struct e2ee_store_prune *p,
+		     struct e2ee_store_pruned *out)
+{
+	memset(out, 0, sizeof *out);
+	/* our own sessions (sender_key = our key) go with the outbound ones:
+	 * the bot never needs to read its old answers */
+	if (del_count(db, prep(db, "DELETE FROM e2ee_inbound WHERE owner = ? AND used_ms < ?", "si",
+			       owner, p->inbound_before_ms), &out->inbound) < 0 ||
+	    del_count(db, prep(db, "DELETE FROM e2ee_seen WHERE owner = ? AND (seen_ms < ? OR session_id"
+			       " NOT IN (SELECT session_id FROM e2ee_inbound WHERE owner = ?1))", "si",
+			       owner, p->seen_before_ms), &out->seen) < 0 ||
+	    del_count(db, prep(db, "DELETE FROM e2ee_olm WHERE owner = ? AND used_ms < ?", "si",
+			       owner, p->olm_before_ms), &out->olm) < 0 ||
+	    /* beyond the most recent olm_per_peer of each peer key */
+	    del_count(db, prep(db, "DELETE FROM e2ee_olm WHERE owner = ?1 AND rowid IN (SELECT o.rowid"
+			       " FROM e2ee_olm o WHERE o.owner = ?1 AND (SELECT count(*) FROM e2ee_olm p"
+			       " WHERE p.owner = ?1 AND p.peer_key = o.peer_key AND (p.used_ms > o.used_ms"
+			       " OR (p.used_ms = o.used_ms AND p.rowid > o.rowid))) >= ?2)", "si",
+			       owner, (int64_t)p->olm_per_peer), &out->olm) < 0 ||
+	    del_count(db, prep(db, "DELETE FROM e2ee_shared WHERE owner = ?1 AND session_id NOT IN"
+			       " (SELECT session_id FROM e2ee_outbound WHERE owner = ?1)"
+			       " AND session_id NOT IN (SELECT session_id FROM e2ee_inbound WHERE owner = ?1)",
+			       "s", owner), &out->shared) < 0 ||
+	    del_count(db, prep(db, "DELETE FROM e2ee_keyreq WHERE owner = ? AND created_ms < ?", "si",
+			       owner, p->keyreq_before_ms), &out->keyreq) < 0)
+		return -1;
+	return 0;
 }
 
 int e2ee_store_seen(sqlite3 *db, const char *owner, const char *session_id, uint32_t index,
-		    const char *event_id)
+		    const char *event_id, int64_t now_ms)
 {
 	sqlite3_stmt *st = prep(db, "SELECT event_id FROM e2ee_seen WHERE owner = ? AND session_id = ?"
 				" AND idx = ?", "ssi", owner, session_id, (int64_t)index);
@@ -207,8 +326,8 @@ int e2ee_store_seen(sqlite3 *db, const char *owner, const char *session_id, uint
 		sqlite3_finalize(st);
 		return same ? 0 : 1;
 	}
-	return done(prep(db, "INSERT INTO e2ee_seen VALUES(?, ?, ?, ?)", "ssis", owner, session_id,
-			 (int64_t)index, event_id));
+	return done(prep(db, "INSERT INTO e2ee_seen(owner, session_id, idx, event_id, seen_ms)"
+			 " VALUES(?, ?, ?, ?, ?)", "ssisi", owner, session_id, (int64_t)index, event_id, now_ms));
 }
 
 int e2ee_store_outbound_get(sqlite3 *db, const char *owner, const char *room_id,
@@ -252,10 +371,54 @@ int e2ee_store_shared_has(sqlite3 *db, const char *owner, const char *session_id
 }
 
 int e2ee_store_shared_add(sqlite3 *db, const char *owner, const char *session_id,
-			  const char *user_id, const char *device_id)
+			  const char *user_id, const char *device_id, int64_t chain_index)
 {
-	return done(prep(db, "INSERT OR IGNORE INTO e2ee_shared VALUES(?, ?, ?, ?)", "ssss",
-			 owner, session_id, user_id, device_id));
+	return done(prep(db, "INSERT OR IGNORE INTO e2ee_shared(owner, session_id, user_id, device_id,"
+			 " chain_index) VALUES(?, ?, ?, ?, ?)", "ssssi",
+			 owner, session_id, user_id, device_id, chain_index));
+}
+
+int64_t e2ee_store_shared_index(sqlite3 *db, const char *owner, const char *session_id,
+				const char *user_id, const char *device_id)
+{
+	sqlite3_stmt *st = prep(db, "SELECT chain_index FROM e2ee_shared WHERE owner = ? AND session_id = ?"
+				" AND user_id = ? AND device_id = ?", "ssss", owner, session_id, user_id, device_id);
+	int rc = one(st);
+	if (rc != 1)
+		return rc == 0 ? -2 : -3;
+	int64_t i = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return i;
+}
+
+int e2ee_store_keyreq_put(sqlite3 *db, const char *owner, const char *request_id, const char *room_id,
+			  const char *session_id, const char *sender_user, int64_t now_ms)
+{
+	return done(prep(db, "INSERT OR REPLACE INTO e2ee_keyreq(owner, request_id, room_id, session_id,"
+			 " sender_user, sent, created_ms) VALUES(?, ?, ?, ?, ?, 1, ?)", "sssssi",
+			 owner, request_id, room_id, session_id, sender_user, now_ms));
+}
+
+int e2ee_store_keyreq_get(sqlite3 *db, const char *owner, const char *session_id,
+			  struct e2ee_store_keyreq *r)
+{
+	sqlite3_stmt *st = prep(db, "SELECT request_id, room_id, sender_user, created_ms FROM e2ee_keyreq"
+				" WHERE owner = ? AND session_id = ? ORDER BY created_ms DESC LIMIT 1", "ss",
+				owner, session_id);
+	int rc = one(st);
+	if (rc != 1)
+		return rc;
+	colcpy(st, 0, r->request_id, sizeof r->request_id);
+	colcpy(st, 1, r->room_id, sizeof r->room_id);
+	colcpy(st, 2, r->sender_user, sizeof r->sender_user);
+	r->created_ms = sqlite3_column_int64(st, 3);
+	sqlite3_finalize(st);
+	return 1;
+}
+
+int e2ee_store_keyreq_del(sqlite3 *db, const char *owner, const char *session_id)
+{
+	return done(prep(db, "DELETE FROM e2ee_keyreq WHERE owner = ? AND session_id = ?", "ss", owner, session_id));
 }
 
 static void dev_read(sqlite3_stmt *st, struct e2ee_store_device *d)
@@ -284,6 +447,20 @@ int e2ee_store_device_by_curve(sqlite3 *db, const char *owner, const char *key,
 {
 	sqlite3_stmt *st = prep(db, "SELECT user_id, device_id, curve25519, ed25519 FROM e2ee_device"
 				" WHERE owner = ? AND curve25519 = ? LIMIT 1", "ss", owner, key);
+	int rc = one(st);
+	if (rc == 1) {
+		dev_read(st, d);
+		sqlite3_finalize(st);
+	}
+	return rc;
+}
+
+int e2ee_store_device_of(sqlite3 *db, const char *owner, const char *user_id, const char *key,
+			 struct e2ee_store_device *d)
+{
+	sqlite3_stmt *st = prep(db, "SELECT user_id, device_id, curve25519, ed25519 FROM e2ee_device"
+				" WHERE owner = ? AND user_id = ? AND curve25519 = ? LIMIT 1", "sss",
+				owner, user_id, key);
 	int rc = one(st);
 	if (rc == 1) {
 		dev_read(st, d);
@@ -348,6 +525,18 @@ int e2ee_store_user_tracked(sqlite3 *db, const char *owner, const char *user_id)
 	int rc = one(st);
 	if (rc == 1)
 		sqlite3_finalize(st);
+	return rc;
+}
+
+int e2ee_store_user_is_outdated(sqlite3 *db, const char *owner, const char *user_id)
+{
+	sqlite3_stmt *st = prep(db, "SELECT outdated FROM e2ee_user WHERE owner = ? AND user_id = ?", "ss",
+				owner, user_id);
+	int rc = one(st);
+	if (rc == 1) {
+		rc = sqlite3_column_int(st, 0) ? 1 : 0;
+		sqlite3_finalize(st);
+	}
 	return rc;
 }
 

@@ -627,6 +627,13 @@ const char *intent_model_name(const struct intent_model *m, int in)
 	return intent_name((enum intent)in);
 }
 
+const char *query_intent_name(const struct query *q)
+{
+	if ((int)q->intent >= IN__COUNT && q->name[0])
+		return q->name;
+	return intent_name(q->intent);
+}
+
 int intent_model_count(const struct intent_model *m)
 {
 	return IN__COUNT + (m ? m->ndyn : 0);

@@ -20,6 +20,7 @@
 
 #include "ask.h"
 #include "config.h"
+#include "conv.h"
 #include "datex.h"
 #include "intent.h"
 #include "kb.h"
@@ -52,10 +53,17 @@ static const char usage_text[] =
 	"  ask [--now DATE] [--json] QUESTION...\n"
 	"        answer one question (its words are joined by spaces) and exit;\n"
 	"        --json prints the machine-readable object of domain.md\n"
-	"  console [--now DATE]\n"
+	"  console [--now DATE] [--json] [--script]\n"
 	"        questions and answers in the terminal (`make run`); when standard\n"
 	"        input is not a terminal, reads one question per line and prints\n"
-	"        each answer followed by an empty line (blank lines are skipped)\n"
+	"        each answer followed by an empty line.  The console is one\n"
+	"        conversation: a follow-up (\"et pour RCO ?\", \"validée le 12\")\n"
+	"        completes the last question; an empty line forgets it, and so do\n"
+	"        10 minutes without a question.  --json prints, for each non-empty\n"
+	"        line, one line holding the ask --json object of the completed\n"
+	"        question plus \"followup\": true|false.  --script: a line\n"
+	"        \"#now YYYY-MM-DDTHH:MM\" sets the clock (date and time) and\n"
+	"        prints nothing, so a script can let a conversation time out\n"
 	"  check [-c CONFIG]\n"
 	"        validate the knowledge (and the config file when given); exit 1\n"
 	"        with file:line on the first error\n"
@@ -212,7 +220,7 @@ static int answer_one(const struct kb *kb, const char *q, size_t len, size_t ful
 	return 0;
 }
 
-enum { OPT_NOW = 256, OPT_JSON };
+enum { OPT_NOW = 256, OPT_JSON, OPT_SCRIPT };
 
 /* Common parsing of ask/console options; 0, or an exit status. */
 struct cmd_opts {
@@ -220,8 +228,20 @@ struct cmd_opts {
 	const char *config;
 	int has_now;
 	struct date now;
+	int now_min; /* --now's time of day, minutes (0 when not given) */
 	int json;
+	int script;  /* console: "#now" lines set the clock */
 };
+
+/* "HH:MM" after "YYYY-MM-DDT" (datex_parse_now checked it): minutes. */
+static int now_minutes(const char *s)
+{
+	int h = 0, m = 0;
+	if (strlen(s) > 11 && (s[10] == 'T' || s[10] == 't' || s[10] == ' ') &&
+	    sscanf(s + 11, "%2d:%2d", &h, &m) == 2)
+		return h * 60 + m;
+	return 0;
+}
 
 static int parse_cmd(int argc, char **argv, const char *shortopts, int allow_json,
 		     int allow_now, struct cmd_opts *o)
@@ -229,6 +249,7 @@ static int parse_cmd(int argc, char **argv, const char *shortopts, int allow_jso
 	static const struct option longopts[] = {
 		{ "now", required_argument, NULL, OPT_NOW },
 		{ "json", no_argument, NULL, OPT_JSON },
+		{ "script", no_argument, NULL, OPT_SCRIPT },
 		{ "knowledge", required_argument, NULL, 'k' },
 		{ "config", required_argument, NULL, 'c' },
 		{ "help", no_argument, NULL, 'h' },
@@ -259,11 +280,17 @@ static int parse_cmd(int argc, char **argv, const char *shortopts, int allow_jso
 				return EXIT_USAGE;
 			}
 			o->has_now = 1;
+			o->now_min = now_minutes(optarg);
 			break;
 		case OPT_JSON:
-			if (!allow_json)
+			if (!(allow_json & 1))
 				goto bad;
 			o->json = 1;
+			break;
+		case OPT_SCRIPT:
+			if (!(allow_json & 2))
+				goto bad;
+			o->script = 1;
 			break;
 		case ':':
 			usage_error("option `%s` needs a value", argv[optind - 1]);
@@ -354,10 +381,53 @@ static int read_line(FILE *f, char *buf, size_t cap, size_t *len, size_t *full)
 	return 1;
 }
 
+/* The console's clock in ms: from --now and "#now" lines when given (a
+ * script's time), else the monotonic clock. */
+static int64_t console_ms(const struct cmd_opts *o)
+{
+	if (o->has_now)
+		return ((int64_t)date_to_days(o->now) * 1440 + o->now_min) * 60000;
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* "#now YYYY-MM-DD[THH:MM]" (console --script): 1 when line is one (the
+ * clock is then set), 0 otherwise, -1 when malformed. */
+static int script_now(char *line, size_t len, struct cmd_opts *o)
+{
+	if (len < 5 || memcmp(line, "#now ", 5))
+		return 0;
+	line[len] = '\0';
+	const char *v = line + 5;
+	while (*v == ' ')
+		v++;
+	if (datex_parse_now(v, &o->now) < 0)
+		return -1;
+	o->has_now = 1;
+	o->now_min = now_minutes(v);
+	return 1;
+}
+
+/* Prints the ask --json object with "followup" added. */
+static int print_json_turn(const struct reply *r, int followup)
+{
+	char *js = ask_json(r);
+	size_t n;
+	if (!js || !(n = strlen(js)) || js[n - 1] != '}') {
+		free(js);
+		fprintf(stderr, "faqbot: out of memory\n");
+		return 1;
+	}
+	printf("%.*s,\"followup\":%s}\n", (int)(n - 1), js, followup ? "true" : "false");
+	free(js);
+	return 0;
+}
+
 static int cmd_console(int argc, char **argv, const char *kdir)
 {
 	struct cmd_opts o = { .kdir = kdir };
-	int rc = parse_cmd(argc, argv, ":k:h", 0, 1, &o);
+	int rc = parse_cmd(argc, argv, ":k:h", 3, 1, &o);
 	if (rc)
 		return rc < 0 ? 0 : rc;
 	if (optind < argc) {
@@ -368,14 +438,24 @@ static int cmd_console(int argc, char **argv, const char *kdir)
 	struct kb *kb = load_kb(o.kdir ? o.kdir : default_knowledge(buf, sizeof buf));
 	if (!kb)
 		return 1;
+	/* one conversation: the console's single asker */
+	struct conv_table *conv = conv_new(4, (int64_t)CONV_TIMEOUT_DEFAULT_S * 1000);
+	const struct conv_key ck = { "console", NULL, NULL, "console" };
+	if (!conv) {
+		kb_free(kb);
+		fprintf(stderr, "faqbot: out of memory\n");
+		return 1;
+	}
 	int tty = isatty(STDIN_FILENO);
 	if (tty)
 		printf("Bonjour ! Je réponds aux questions sur l'affichage des sessions de "
 		       "formation (site régional, RCO, Aude Formation, Kairos).\n"
-		       "Posez votre question, puis Entrée ; Ctrl-D pour quitter.\n\n");
+		       "Posez votre question, puis Entrée ; une ligne vide pour changer de "
+		       "sujet, Ctrl-D pour quitter.\n\n");
 	static char line[NORM_MAX_INPUT + 1];
 	static struct reply r;
 	size_t len, full;
+	unsigned long lineno = 0;
 	rc = 0;
 	for (;;) {
 		if (tty) {
@@ -384,16 +464,41 @@ static int cmd_console(int argc, char **argv, const char *kdir)
 		}
 		if (!read_line(stdin, line, NORM_MAX_INPUT, &len, &full))
 			break;
-		if (blank(line, len) && full == len)
+		lineno++;
+		if (blank(line, len) && full == len) {
+			conv_forget(conv, &ck); /* an empty line: a new subject */
 			continue;
+		}
+		if (o.script) {
+			int sn = script_now(line, len, &o);
+			if (sn < 0) {
+				fprintf(stderr, "faqbot: stdin:%lu: malformed `#now` line; write "
+					"#now YYYY-MM-DDTHH:MM\n", lineno);
+				rc = EXIT_USAGE;
+				break;
+			}
+			if (sn > 0)
+				continue;
+		}
 		struct date today = o.has_now ? o.now : local_today();
-		if ((rc = answer_one(kb, line, len, full, today, 0, &r)) != 0)
-			break;
-		putchar('\n');
+		int followup = 0;
+		if (full > len)
+			fprintf(stderr, "faqbot: note: the question is %zu bytes long; only its "
+				"first %zu bytes were read (limit %d)\n", full, len, NORM_MAX_INPUT);
+		if (!utf8_valid(line, len))
+			fprintf(stderr, "faqbot: note: invalid UTF-8 in the question was replaced\n");
+		conv_ask(conv, kb, &ck, line, len, today, console_ms(&o), &r, &followup);
+		if (o.json) {
+			if ((rc = print_json_turn(&r, followup)) != 0)
+				break;
+		} else {
+			printf("%s\n\n", r.text);
+		}
 		fflush(stdout);
 	}
 	if (tty)
 		printf("\nAu revoir !\n");
+	conv_free(conv);
 	kb_free(kb);
 	if (fflush(stdout) != 0 || ferror(stdout))
 		return 1;

@@ -22,6 +22,7 @@
 #include "bot.h"
 #include "config.h"
 #include "e2ee.h"
+#include "e2ee_store.h"
 #include "http.h"
 #include "log.h"
 #include "loop.h"
@@ -49,11 +50,51 @@
 #define MX_KEYED_ROOMS 32       /* rooms given a room key in one batch (more: retry all) */
 #define MX_MEMBER_CACHE 32      /* encrypted rooms whose member list is kept */
 #define MX_MEMBER_TTL_MS (10 * 60 * 1000) /* re-read even without a member event */
+#define MX_TD_HELD_MAX 256      /* to-device messages waiting for their sender's devices */
+#define MX_TD_RETRY 64          /* of them tried after each /keys/query */
+#define MX_TD_HELD_SENDER 16    /* of them from one sender */
+#define MX_PRUNE_EVERY_MS (3600 * 1000LL) /* answers and crypto state pruned hourly */
+/* Sends that are not answers (refusals, !status/!reload results) have
+ * their own small budget per sender (issue 10):
+ * MX_CMD_BURST at once, then one every MX_CMD_REFILL_MS; past it one
+ * notice, then silence until the budget refills.  Answers are limited by
+ * bot.c (user_rate/user_burst), one send each. */
+#define MX_CMD_SLOTS 256
+#define MX_CMD_BURST 3
+#define MX_CMD_REFILL_MS 20000
+
+struct cmdbudget {
+	char user[256];
+	int64_t at;        /* loop ms of the last refill */
+	int tokens;
+	int noticed;       /* the "too many" notice went out */
+};
+
+static const char msg_cmd_limited[] =
+	"Trop de commandes d'un coup : je ne réponds plus aux commandes pendant quelques instants.";
 
 /* The one crypto request in flight (they run one after another). */
 enum crypto_op {
 	CR_NONE, CR_UPLOAD, CR_XSIGN, CR_XSIGN_SIGS, CR_CHANGES,
-	CR_MEMBERS, CR_QUERY, CR_CLAIM, CR_SHARE
+	CR_MEMBERS, CR_QUERY, CR_CLAIM, CR_SHARE, CR_UNWEDGE, CR_TODEVICE
+};
+
+/* Issue 10, finding 11: to-device messages waiting to go (key requests and
+ * their cancellations, forwarded keys, m.dummy), and Olm sessions to
+ * repair. */
+#define MX_TDQ_MAX 32
+#define MX_UNWEDGE_MAX 16
+#define MX_UNWEDGE_AGAIN_MS (3600 * 1000LL) /* one repair a device an hour */
+struct tdmsg {
+	char *type;        /* event type of the /sendToDevice */
+	char *body;        /* {"messages":...} */
+	char what[96];     /* for the log */
+};
+struct unwedge {
+	char user[256];
+	char device[128];
+	int64_t at;        /* loop ms of the last repair */
+	int pending;
 };
 
 struct members {
@@ -163,6 +204,17 @@ struct mxnet {
 	char keyed[MX_KEYED_ROOMS][256];
 	int nkeyed, keyed_all;
 	unsigned long share_seq;
+	int td_waiting;         /* to-device messages held for a /keys/query */
+	int td_query;           /* the /keys/query in flight is for them */
+	char td_net[300];       /* store key of the held to-device messages */
+	int dec_verified;       /* handle_message: decrypted from a pinned device */
+	struct cmdbudget cmdb[MX_CMD_SLOTS];
+	struct tdmsg tdq[MX_TDQ_MAX];
+	int ntdq;
+	struct unwedge uw[MX_UNWEDGE_MAX];
+	int uw_cur;             /* the repair in flight (CR_UNWEDGE), -1 none */
+	char *td_body;          /* the to-device body in flight (CR_TODEVICE) */
+	long prune_timer;
 
 	struct bot_out out;     /* big: kept off the stack */
 };
@@ -182,6 +234,9 @@ static void crypto_batch_pre(struct mxnet *n);
 static void crypto_batch_post(struct mxnet *n);
 static void crypto_counts(struct mxnet *n);
 static int q_needs_crypto(struct mxnet *n, struct sendq *q);
+static int room_joined_cb(void *arg, const char *room_id);
+static void prune_state(struct mxnet *n);
+static void tdq_free(struct mxnet *n);
 
 /* ---- small helpers ---- */
 
@@ -804,6 +859,43 @@ static void handle_reaction(struct mxnet *n, const struct mx_event *ev)
 		log_info("matrix.%s: feedback on the answer %s recorded", n->name, ev->rel_event_id);
 }
 
+/* Takes one non-answer send from user's budget: 1 send, 2 send the
+ * "too many" notice instead, 0 say nothing. */
+static int cmd_take(struct mxnet *n, const char *user, int64_t now)
+{
+	struct cmdbudget *b = NULL, *old = &n->cmdb[0];
+	int i;
+	for (i = 0; i < MX_CMD_SLOTS && !b; i++) {
+		if (!strcmp(n->cmdb[i].user, user))
+			b = &n->cmdb[i];
+		else if (n->cmdb[i].at < old->at)
+			old = &n->cmdb[i];
+	}
+	if (!b) {
+		b = old; /* a free slot has at = 0: the oldest */
+		snprintf(b->user, sizeof b->user, "%s", user);
+		b->at = now;
+		b->tokens = MX_CMD_BURST;
+		b->noticed = 0;
+	}
+	while (b->tokens < MX_CMD_BURST && now - b->at >= MX_CMD_REFILL_MS) {
+		b->tokens++;
+		b->at += MX_CMD_REFILL_MS;
+	}
+	if (b->tokens >= MX_CMD_BURST)
+		b->at = now;
+	if (b->tokens > 0) {
+		b->tokens--;
+		b->noticed = 0;
+		return 1;
+	}
+	if (!b->noticed) {
+		b->noticed = 1;
+		return 2;
+	}
+	return 0;
+}
+
 static void handle_message(struct mxnet *n, const struct mx_event *ev)
 {
 	struct bot_msg m;
@@ -839,7 +931,16 @@ static void handle_message(struct mxnet *n, const struct mx_event *ev)
 	memset(&m, 0, sizeof m);
 	m.network = n->name;
 	m.sender = ev->sender;
-	m.account = ev->sender;
+	/* Admin rights in an encrypted room only for a message decrypted
+	 * from a pinned device of its sender (issue 10): a plain event there
+	 * may come from the homeserver itself. */
+	m.account = n->room.encrypted && !n->dec_verified ? NULL : ev->sender;
+	if (!m.account)
+		log_debug("matrix.%s: %s: %s from %s is not encrypted in an encrypted room: no admin "
+			  "rights", n->name, n->room_id, ev->event_id, ev->sender);
+	/* the conversation key (conv.h): a thread is a conversation of its own */
+	m.room = n->room_id;
+	m.thread = ev->rel_type && !strcmp(ev->rel_type, "m.thread") ? ev->rel_event_id : NULL;
 	m.text = text;
 	m.len = strlen(text);
 	/* Direct chat: invited as one, or only the bot and one person. */
@@ -854,6 +955,20 @@ static void handle_message(struct mxnet *n, const struct mx_event *ev)
 	m.event_id = ev->event_id;
 	if (!bot_handle(n->bot, &m, &n->out))
 		return;
+	if (n->out.kind == BOT_REFUSED || n->out.kind == BOT_ADMIN) {
+		int t = cmd_take(n, ev->sender, m.now_ms);
+		if (!t) {
+			log_debug("matrix.%s: %s: nothing sent for %s from %s: past the command budget",
+				  n->name, n->room_id, ev->event_id, ev->sender);
+			return;
+		}
+		if (t == 2) {
+			log_info("matrix.%s: %s sends commands too fast: one notice, then silence",
+				 n->name, ev->sender);
+			n->out.len = sizeof msg_cmd_limited - 1;
+			memcpy(n->out.text, msg_cmd_limited, sizeof msg_cmd_limited);
+		}
+	}
 	memset(&rp, 0, sizeof rp);
 	rp.text = n->out.text;
 	rp.len = n->out.len;
@@ -1457,6 +1572,34 @@ static int cfg_copy(struct matrix_config *d, const struct matrix_config *s)
 	return 0;
 }
 
+static void prune_timer_cb(struct loop *lp, void *arg)
+{
+	struct mxnet *n = arg;
+	(void)lp;
+	n->prune_timer = 0;
+	prune_state(n);
+}
+
+/* Retention (issue 10): answer records 30 days (MX_PRUNE_AGE_MS), the
+ * crypto state as e2ee.h says; at start-up, then every hour. */
+static void prune_state(struct mxnet *n)
+{
+	long pruned = store_answer_prune(n->st, wall_ms() - MX_PRUNE_AGE_MS);
+	if (pruned > 0)
+		log_info("matrix.%s: %ld old answer record(s) pruned", n->name, pruned);
+	if (n->e2) {
+		struct e2ee_store_pruned p;
+		if (e2ee_prune(n->e2, wall_ms(), &p) < 0)
+			log_warn("matrix.%s: pruning the crypto state failed (state file error)", n->name);
+		else if (p.inbound || p.seen || p.olm || p.shared || p.keyreq)
+			log_info("matrix.%s: crypto state pruned: %ld room key(s), %ld replay record(s), "
+				 "%ld Olm session(s), %ld share record(s), %ld key request(s)", n->name,
+				 p.inbound, p.seen, p.olm, p.shared, p.keyreq);
+	}
+	if (!n->stopped)
+		set_timer(n, &n->prune_timer, MX_PRUNE_EVERY_MS, prune_timer_cb);
+}
+
 struct mxnet *mxnet_start(struct loop *lp, const struct matrix_config *cfg,
 			  struct bot *bot, const char *state_path)
 {
@@ -1475,6 +1618,7 @@ struct mxnet *mxnet_start(struct loop *lp, const struct matrix_config *cfg,
 	}
 	n->cfg = &n->cfgcopy;
 	n->name = n->cfgcopy.name;
+	snprintf(n->td_net, sizeof n->td_net, "%s/to-device", n->name);
 	n->max_age_s = 600;
 	n->rng = (uint32_t)wall_ms() ^ (uint32_t)getpid() ^ (uint32_t)(uintptr_t)n;
 	if (!(n->st = store_open(state_path, err, sizeof err))) {
@@ -1507,6 +1651,7 @@ struct mxnet *mxnet_start(struct loop *lp, const struct matrix_config *cfg,
 		n->have_since = 1;
 	n->otk_count = -1;
 	n->fb_unused = -1;
+	n->uw_cur = -1;
 	if (cfg->e2ee && crypto_start_check(n) < 0) {
 		/* A missing or wrong pickle key: nothing in the state file is
 		 * written; the caller decides (run.c: faqbot stops at start-up,
@@ -1515,11 +1660,9 @@ struct mxnet *mxnet_start(struct loop *lp, const struct matrix_config *cfg,
 			  "(see above)", n->name);
 		goto fail;
 	}
+	prune_state(n);
 	{
-		long pruned = store_answer_prune(n->st, wall_ms() - MX_PRUNE_AGE_MS);
 		long pending = store_pending_count(n->st, n->name);
-		if (pruned > 0)
-			log_info("matrix.%s: %ld old answer record(s) pruned", n->name, pruned);
 		log_info("matrix.%s: starting on %s (%s, %ld answer(s) pending)", n->name, n->base,
 			 n->have_since ? "resuming the stored sync" : "first start: the backlog is skipped",
 			 pending < 0 ? 0 : pending);
@@ -1549,6 +1692,7 @@ void mxnet_stop(struct mxnet *n)
 	clear_timer(n, &n->send_timer);
 	clear_timer(n, &n->join_timer);
 	clear_timer(n, &n->cfg_timer);
+	clear_timer(n, &n->prune_timer);
 	if (n->http) {
 		if (n->req > 0)
 			http_cancel(n->http, n->req);
@@ -1582,6 +1726,7 @@ void mxnet_free(struct mxnet *n)
 		free(n->declines[i]);
 	for (i = 0; i < MX_MEMBER_CACHE; i++)
 		cJSON_Delete(n->mem[i].users);
+	tdq_free(n);
 	e2ee_free(n->e2);
 	store_free(n->st);
 	free(n->base);
@@ -1689,6 +1834,9 @@ static int crypto_open(struct mxnet *n)
 		return -1;
 	}
 	snprintf(n->e2_owner, sizeof n->e2_owner, "%s", owner);
+	e2ee_set_room_filter(n->e2, room_joined_cb, n);
+	/* to-device messages held by an earlier run: queried for again */
+	n->td_waiting = store_held_count(n->st, n->td_net) > 0;
 	log_info("matrix.%s: end-to-end encryption on for device %s (curve25519 %s, ed25519 %s)",
 		 n->name, n->acct.device_id, e2ee_curve25519(n->e2), e2ee_ed25519(n->e2));
 	/* Cross-signed: the device it was done for (a new device after a
@@ -1713,6 +1861,9 @@ static void crypto_cancel(struct mxnet *n)
 	clear_timer(n, &n->cr_timer);
 	free(n->share_body);
 	n->share_body = NULL;
+	free(n->td_body);
+	n->td_body = NULL;
+	n->uw_cur = -1;
 	n->prep_queried = n->prep_claimed = 0;
 }
 
@@ -1764,33 +1915,216 @@ static void keyed_add(struct mxnet *n, const char *room_id)
 	snprintf(n->keyed[n->nkeyed++], sizeof n->keyed[0], "%s", room_id);
 }
 
-static void to_device(struct mxnet *n, const cJSON *it)
+/* Queues a /sendToDevice (body {"messages":...}); crypto_kick sends it. */
+static void tdq_add(struct mxnet *n, const char *type, char *body, const char *what)
+{
+	if (!body)
+		return;
+	if (n->ntdq >= MX_TDQ_MAX) {
+		log_warn("matrix.%s: %d to-device messages wait already: %s not sent", n->name, MX_TDQ_MAX, what);
+		free(body);
+		return;
+	}
+	n->tdq[n->ntdq].type = strdup(type);
+	n->tdq[n->ntdq].body = body;
+	snprintf(n->tdq[n->ntdq].what, sizeof n->tdq[0].what, "%s", what);
+	if (!n->tdq[n->ntdq].type) {
+		free(body);
+		return;
+	}
+	n->ntdq++;
+}
+
+static void tdq_free(struct mxnet *n)
+{
+	int i;
+	for (i = 0; i < n->ntdq; i++) {
+		free(n->tdq[i].type);
+		free(n->tdq[i].body);
+	}
+	n->ntdq = 0;
+	free(n->td_body);
+	n->td_body = NULL;
+}
+
+/* {"messages":{user:{device:content}}} (content taken). */
+static char *td_body(const char *user, const char *device, cJSON *content)
+{
+	cJSON *b = cJSON_CreateObject();
+	char *out;
+	cJSON_AddItemToObject(cJSON_AddObjectToObject(cJSON_AddObjectToObject(b, "messages"), user), device,
+			      content);
+	out = cJSON_PrintUnformatted(b);
+	cJSON_Delete(b);
+	return out;
+}
+
+/* The session came: cancel our request for it, if any. */
+static void keyreq_cancel(struct mxnet *n, const char *session_id)
+{
+	char user[256];
+	cJSON *c = e2ee_key_request_cancel(n->e2, session_id, user, sizeof user);
+	if (c)
+		tdq_add(n, "m.room_key_request", td_body(user, "*", c), "a key request cancellation");
+}
+
+/* An Olm message from a pinned device that no session decrypts: a new
+ * session and an m.dummy over it (spec, "Recovering from undecryptable
+ * messages"), at most once an hour per device. */
+static void unwedge_add(struct mxnet *n, const char *user, const cJSON *it)
+{
+	const char *skey = mx_str(mx_obj(it, "content"), "sender_key");
+	char dev[128];
+	int i, slot = -1;
+	int64_t now = loop_now_ms(n->lp);
+	if (!skey || strlen(user) >= sizeof n->uw[0].user ||
+	    e2ee_device_for_key(n->e2, user, skey, dev, sizeof dev) != 1)
+		return;
+	for (i = 0; i < MX_UNWEDGE_MAX; i++) {
+		struct unwedge *u = &n->uw[i];
+		if (!strcmp(u->user, user) && !strcmp(u->device, dev)) {
+			if (u->pending || now - u->at < MX_UNWEDGE_AGAIN_MS)
+				return;
+			slot = i;
+			break;
+		}
+		if (!u->pending && (slot < 0 || u->at < n->uw[slot].at))
+			slot = i;
+	}
+	if (slot < 0) {
+		log_warn("matrix.%s: %d Olm repairs wait already; %s of %s not repaired now", n->name,
+			 MX_UNWEDGE_MAX, dev, user);
+		return;
+	}
+	snprintf(n->uw[slot].user, sizeof n->uw[slot].user, "%s", user);
+	snprintf(n->uw[slot].device, sizeof n->uw[slot].device, "%s", dev);
+	n->uw[slot].at = now;
+	n->uw[slot].pending = 1;
+	log_info("matrix.%s: the Olm session with %s of %s is broken: making a new one", n->name, dev, user);
+}
+
+/* An unencrypted m.room_key_request: answered for our own sessions to
+ * devices that received them (e2ee_key_request_answer decides). */
+static void key_request_in(struct mxnet *n, const cJSON *it, const char *sender)
+{
+	const cJSON *c = mx_obj(it, "content");
+	const char *action = mx_str(c, "action");
+	char err[256] = "", *body;
+	if (!action || strcmp(action, "request"))
+		return; /* cancellations: nothing is queued long enough to withdraw */
+	if (!(body = e2ee_key_request_answer(n->e2, it, err, sizeof err))) {
+		log_info("matrix.%s: room-key request from %s not answered: %s", n->name, sender, err);
+		return;
+	}
+	log_info("matrix.%s: room-key request from %s (device %s) answered", n->name, sender,
+		 mx_str(c, "requesting_device_id") ? mx_str(c, "requesting_device_id") : "?");
+	tdq_add(n, "m.room.encrypted", body, "a forwarded room key");
+}
+
+/* Holds a to-device message whose sender key is not (yet) a pinned device
+ * of its sender, and asks for the sender's devices (issue 10). */
+static void td_hold(struct mxnet *n, const cJSON *it, const char *sender, const char *why)
+{
+	char *text = cJSON_PrintUnformatted(it), id[256], dropped[256];
+	const cJSON *c = mx_obj(it, "content");
+	const char *skey = mx_str(c, "sender_key");
+	const cJSON *ct = mx_obj(c, "ciphertext");
+	const char *body = ct && ct->child ? mx_str(ct->child, "body") : NULL;
+	int rc, k;
+	struct store_held *h = malloc(sizeof *h * MX_TD_HELD_SENDER);
+	/* one sender cannot push the others' messages out */
+	k = h ? store_held_list(n->st, n->td_net, sender, h, MX_TD_HELD_SENDER) : -1;
+	for (rc = 0; rc < k; rc++)
+		free(h[rc].event);
+	free(h);
+	if (k < 0 || k >= MX_TD_HELD_SENDER) {
+		free(text);
+		log_warn("matrix.%s: to-device message from %s dropped: %d of its messages already wait "
+			 "for its devices (%s)", n->name, sender, MX_TD_HELD_SENDER, why);
+		if (k >= 0)
+			n->td_waiting = 1;
+		return;
+	}
+	/* no event id on to-device messages: the key and the ciphertext's
+	 * start name it (the ratchet key and counter make it unique) */
+	snprintf(id, sizeof id, "td:%.60s:%.120s", skey ? skey : "", body ? body : "");
+	rc = text && strlen(sender) < 256 ? store_held_add(n->st, n->td_net, sender, id, text, wall_ms(),
+							   MX_TD_HELD_MAX, dropped, sizeof dropped) : -1;
+	free(text);
+	if (rc < 0) {
+		log_warn("matrix.%s: to-device message from %s cannot be held (%s)", n->name, sender, why);
+		return;
+	}
+	if (rc == 1)
+		log_warn("matrix.%s: %d to-device messages already wait for their senders' devices: "
+			 "the oldest is dropped", n->name, MX_TD_HELD_MAX);
+	if (e2ee_user_refresh(n->e2, sender) < 0)
+		log_warn("matrix.%s: cannot mark the devices of %s for a query", n->name, sender);
+	log_info("matrix.%s: to-device message from %s held until its devices are queried: %s",
+		 n->name, sender, why);
+	n->td_waiting = 1;
+}
+
+/* Decrypts and takes one to-device message.  held: it comes from the held
+ * table (an unknown device is then left to the caller).  Returns the
+ * e2ee status. */
+static int to_device_one(struct mxnet *n, const cJSON *it, int held)
 {
 	const char *type = mx_str(it, "type"), *sender = mx_str(it, "sender"), *ptype, *room;
 	char err[256] = "";
+	int st = E2EE_FAIL;
 	cJSON *pl;
 	if (!type || !sender)
-		return;
+		return E2EE_FAIL;
 	if (strcmp(type, "m.room.encrypted")) {
 		if (!strcmp(type, "m.room_key") || !strcmp(type, "m.forwarded_room_key"))
 			log_warn("matrix.%s: unencrypted %s from %s ignored (room keys are taken only "
 				 "over Olm)", n->name, type, sender);
-		return;
+		else if (!strcmp(type, "m.room_key_request") && strcmp(sender, n->acct.user_id))
+			key_request_in(n, it, sender);
+		return E2EE_FAIL;
 	}
-	if (!(pl = e2ee_olm_decrypt(n->e2, it, err, sizeof err))) {
+	if (!(pl = e2ee_olm_decrypt_st(n->e2, it, &st, err, sizeof err))) {
+		if (st == E2EE_UNKNOWN_DEVICE) {
+			if (!held)
+				td_hold(n, it, sender, err);
+			return st;
+		}
+		if (st == E2EE_WEDGED)
+			unwedge_add(n, sender, it);
 		log_warn("matrix.%s: to-device message from %s not decrypted: %s", n->name, sender, err);
-		return;
+		return st;
 	}
 	ptype = mx_str(pl, "type");
 	room = mx_str(mx_obj(pl, "content"), "room_id");
-	if (ptype && !strcmp(ptype, "m.room_key") && room) {
-		log_info("matrix.%s: room key for %s from %s (session %.12s)", n->name, room, sender,
-			 mx_str(mx_obj(pl, "content"), "session_id") ? mx_str(mx_obj(pl, "content"), "session_id") : "?");
+	if (ptype && (!strcmp(ptype, "m.room_key") || !strcmp(ptype, "m.forwarded_room_key")) && room) {
+		const char *sid = mx_str(mx_obj(pl, "content"), "session_id");
+		log_info("matrix.%s: %s for %s from %s (session %.12s)", n->name,
+			 ptype[2] == 'f' ? "forwarded room key" : "room key", room, sender, sid ? sid : "?");
 		keyed_add(n, room);
+		if (sid)
+			keyreq_cancel(n, sid);
 	} else {
 		log_debug("matrix.%s: to-device %s from %s", n->name, ptype ? ptype : "?", sender);
 	}
 	cJSON_Delete(pl);
+	return E2EE_OK;
+}
+
+static void to_device(struct mxnet *n, const cJSON *it)
+{
+	to_device_one(n, it, 0);
+}
+
+/* Room keys are stored only for rooms the bot is in or joining, or that
+ * this batch shows it in (issue 10). */
+static int room_joined_cb(void *arg, const char *room_id)
+{
+	struct mxnet *n = arg;
+	struct store_room r;
+	if (store_room_get(n->st, n->name, room_id, &r) == 1 && r.joined != STORE_LEFT)
+		return 1;
+	return n->batch && mx_obj(mx_obj(mx_obj(n->batch, "rooms"), "join"), room_id) != NULL;
 }
 
 static void crypto_batch_pre(struct mxnet *n)
@@ -1817,8 +2151,11 @@ static int decrypt_handle(struct mxnet *n, const cJSON *evj, const struct mx_eve
 	if (pl) {
 		cJSON *dec = mx_decrypted_event(ev, pl);
 		struct mx_event m;
-		if (dec && mx_event_parse(dec, &m) == 0 && !strcmp(m.type, "m.room.message"))
+		if (dec && mx_event_parse(dec, &m) == 0 && !strcmp(m.type, "m.room.message")) {
+			n->dec_verified = 1;
 			handle_message(n, &m);
+			n->dec_verified = 0;
+		}
 		cJSON_Delete(dec);
 		cJSON_Delete(pl);
 		return E2EE_OK;
@@ -1837,6 +2174,23 @@ static int decrypt_handle(struct mxnet *n, const cJSON *evj, const struct mx_eve
 		if (rc == 1)
 			log_warn("matrix.%s: %d events already wait for their keys: the oldest, %s, "
 				 "is dropped", n->name, MX_HELD_MAX, dropped);
+		if (rc >= 0) {
+			/* ask the sender's devices for it (m.room_key_request),
+			 * once an hour per session */
+			char reqid[64];
+			const char *sid = mx_str(ev->content, "session_id");
+			cJSON *req = e2ee_key_request(n->e2, n->room_id, ev->sender,
+						      mx_str(ev->content, "sender_key"), sid, wall_ms(),
+						      reqid, sizeof reqid);
+			if (req) {
+				log_info("matrix.%s: %s: asking %s's devices for room key %.12s (request %s)",
+					 n->name, n->room_id, ev->sender, sid, reqid);
+				tdq_add(n, "m.room_key_request", td_body(ev->sender, "*", req), "a room-key request");
+			}
+		}
+	} else if (st == E2EE_UNKNOWN_DEVICE) {
+		log_warn("matrix.%s: %s: %s from %s dropped: %s", n->name, n->room_id, ev->event_id,
+			 ev->sender, err);
 	} else if (st != E2EE_NO_SESSION) {
 		log_warn("matrix.%s: %s: %s not decrypted: %s", n->name, n->room_id, ev->event_id, err);
 	}
@@ -1971,6 +2325,57 @@ static void crypto_batch_post(struct mxnet *n)
 			retry_held_room(n, n->keyed[i]);
 	if (!n->changes_pending && store_kv_set(n->st, n->name, "devlists", n->batch_next) == 0)
 		snprintf(n->devtoken, sizeof n->devtoken, "%s", n->batch_next);
+}
+
+/* After a /keys/query: the to-device messages held for their senders'
+ * devices (issue 10).  A sender whose devices are now known: taken (a
+ * room key then releases the events held for it); still unknown although
+ * the list was just read: dropped and logged; still outdated (the query
+ * did not cover them): kept for the next query. */
+static void td_retry(struct mxnet *n)
+{
+	struct store_held *h;
+	int k, i, left = 0, answers0 = n->answers_added;
+	if (!n->e2 || !(h = malloc(sizeof *h * MX_TD_RETRY)))
+		return;
+	if (store_begin(n->st) < 0) {
+		free(h);
+		return;
+	}
+	n->nkeyed = n->keyed_all = 0;
+	n->answers_added = 0;
+	k = store_held_list(n->st, n->td_net, NULL, h, MX_TD_RETRY);
+	for (i = 0; i < k; i++) {
+		char err[160];
+		cJSON *j = mx_json_parse(h[i].event, strlen(h[i].event), err, sizeof err);
+		int st = j ? to_device_one(n, j, 1) : E2EE_FAIL;
+		if (st == E2EE_UNKNOWN_DEVICE && e2ee_user_outdated(n->e2, h[i].room_id) == 1) {
+			left++;
+		} else {
+			if (st == E2EE_UNKNOWN_DEVICE)
+				log_warn("matrix.%s: to-device message from %s dropped: its sender key is "
+					 "not a device %s lists", n->name, h[i].room_id, h[i].room_id);
+			store_held_del(n->st, h[i].id);
+		}
+		cJSON_Delete(j);
+		free(h[i].event);
+	}
+	free(h);
+	if (n->keyed_all)
+		retry_held_room(n, NULL);
+	else
+		for (i = 0; i < n->nkeyed; i++)
+			retry_held_room(n, n->keyed[i]);
+	n->nkeyed = n->keyed_all = 0;
+	if (store_commit(n->st) < 0) {
+		store_rollback(n->st);
+		n->answers_added = answers0;
+		return;
+	}
+	n->td_waiting = left > 0 || k == MX_TD_RETRY;
+	if (n->answers_added)
+		kick_sender(n);
+	n->answers_added += answers0;
 }
 
 /* After a batch: the key counts it gave, unless the sync left before our
@@ -2179,6 +2584,7 @@ static void xsign_start(struct mxnet *n, int with_auth, const char *session)
 static void crypto_kick(struct mxnet *n)
 {
 	char err[256];
+	int i;
 	if (!n->e2 || n->stopped || n->cr_req > 0 || n->cr_timer > 0 || !n->acct.access_token[0] ||
 	    !n->acct.user_id[0])
 		return;
@@ -2222,6 +2628,55 @@ static void crypto_kick(struct mxnet *n)
 		}
 		n->changes_pending = 0;
 	}
+	for (i = 0; i < MX_UNWEDGE_MAX; i++) {
+		char *body;
+		if (!n->uw[i].pending)
+			continue;
+		n->uw[i].pending = 0;
+		if (!(body = e2ee_unwedge_claim_body(n->e2, n->uw[i].user, n->uw[i].device)))
+			continue;
+		n->uw_cur = i;
+		crypto_request(n, CR_UNWEDGE, "POST", "/keys/claim", NULL, body);
+		free(body);
+		if (n->cr_req > 0)
+			return;
+		n->uw_cur = -1;
+	}
+	if (n->ntdq) {
+		char *txn = txn_for_share(n), tq[200], path[400];
+		struct tdmsg m = n->tdq[0];
+		memmove(&n->tdq[0], &n->tdq[1], (size_t)(n->ntdq - 1) * sizeof n->tdq[0]);
+		n->ntdq--;
+		if (txn && mx_url_escape(txn, tq, sizeof tq) == 0) {
+			snprintf(path, sizeof path, "/sendToDevice/%s/%s", m.type, tq);
+			n->td_body = m.body;
+			m.body = NULL;
+			log_debug("matrix.%s: sending %s", n->name, m.what);
+			crypto_request(n, CR_TODEVICE, "PUT", path, NULL, n->td_body);
+			if (n->cr_req <= 0) {
+				free(n->td_body);
+				n->td_body = NULL;
+			}
+		}
+		free(txn);
+		free(m.type);
+		free(m.body);
+		if (n->cr_req > 0 || n->cr_timer > 0)
+			return;
+	}
+	if (n->td_waiting) {
+		char *body = e2ee_keys_query_body(n->e2);
+		if (body) {
+			n->td_query = 1;
+			crypto_request(n, CR_QUERY, "POST", "/keys/query", NULL, body);
+			free(body);
+			if (n->cr_req > 0)
+				return;
+			n->td_query = 0;
+		} else {
+			td_retry(n); /* nobody outdated: decide now */
+		}
+	}
 	while (n->cr_req <= 0 && n->cr_timer <= 0 && prep_step(n))
 		;
 }
@@ -2244,14 +2699,25 @@ static void on_crypto(void *arg, const struct http_resp *r)
 		set_timer(n, &n->cr_timer, mx_retry_after_ms(j, r->retry_after_ms), crypto_timer_cb);
 		if (op == CR_UPLOAD)
 			n->upload_check = 1;
-		if (op == CR_QUERY)
+		if (op == CR_QUERY && !n->td_query)
 			n->prep_queried = 0;
+		n->td_query = 0;
 		if (op == CR_CLAIM)
 			n->prep_claimed = 0;
 		if (op == CR_SHARE) {
 			free(n->share_body);
 			n->share_body = NULL;
 		}
+		if (op == CR_TODEVICE) {
+			/* rate-limited: this one is not retried (a key request
+			 * is made again for the next held event after an hour) */
+			log_warn("matrix.%s: a to-device message was rate-limited and dropped", n->name);
+			free(n->td_body);
+			n->td_body = NULL;
+		}
+		if (op == CR_UNWEDGE && n->uw_cur >= 0)
+			n->uw[n->uw_cur].pending = 1; /* claimed again after the pause */
+		n->uw_cur = -1;
 		cJSON_Delete(j);
 		return;
 	}
@@ -2347,8 +2813,13 @@ static void on_crypto(void *arg, const struct http_resp *r)
 			if (k < 0 || err[0])
 				log_warn("matrix.%s: /keys/query: %s", n->name, err[0] ? err : "unusable answer");
 			log_debug("matrix.%s: /keys/query: %d device(s) verified and pinned", n->name, k);
+			n->td_query = 0;
+			if (n->td_waiting)
+				td_retry(n);
 		} else {
-			n->prep_queried = 0;
+			if (!n->td_query)
+				n->prep_queried = 0;
+			n->td_query = 0;
 			crypto_backoff(n, "/keys/query", why);
 		}
 		break;
@@ -2372,6 +2843,32 @@ static void on_crypto(void *arg, const struct http_resp *r)
 		}
 		free(n->share_body);
 		n->share_body = NULL;
+		break;
+	case CR_UNWEDGE:
+		if (r->status == 200 && n->uw_cur >= 0) {
+			struct unwedge *u = &n->uw[n->uw_cur];
+			cJSON *empty = cJSON_CreateObject(), *c = NULL;
+			if (empty && e2ee_keys_claim_done(n->e2, r->body, r->len) > 0)
+				c = e2ee_olm_encrypt(n->e2, u->user, u->device, "m.dummy", empty);
+			cJSON_Delete(empty);
+			if (c) {
+				log_info("matrix.%s: new Olm session with %s of %s: m.dummy goes over it",
+					 n->name, u->device, u->user);
+				tdq_add(n, "m.room.encrypted", td_body(u->user, u->device, c), "m.dummy");
+			} else {
+				log_warn("matrix.%s: no one-time key claimed for %s of %s: the Olm session "
+					 "is not repaired", n->name, u->device, u->user);
+			}
+		} else if (r->status != 200) {
+			log_warn("matrix.%s: repairing an Olm session: /keys/claim failed (%s)", n->name, why);
+		}
+		n->uw_cur = -1;
+		break;
+	case CR_TODEVICE:
+		if (r->status != 200)
+			log_warn("matrix.%s: a to-device message was not sent (%s)", n->name, why);
+		free(n->td_body);
+		n->td_body = NULL;
 		break;
 	case CR_NONE:
 		break;
@@ -2411,6 +2908,7 @@ int mxnet_fuzz_check(const struct mxnet *n, struct mxnet_fuzz *f, char *why, siz
 	fuzz_id(n->join_timer, f->timers, &f->ntimers, 8);
 	fuzz_id(n->cfg_timer, f->timers, &f->ntimers, 8);
 	fuzz_id(n->cr_timer, f->timers, &f->ntimers, 8);
+	fuzz_id(n->prune_timer, f->timers, &f->ntimers, 8);
 	if (n->nq > MX_SENDQ_MAX || n->ngaps > MX_MAX_GAPS || n->cur_gap > n->ngaps ||
 	    n->ndeclines > MX_MAX_DECLINES || n->nkeyed > MX_KEYED_ROOMS)
 		snprintf(why, len, "a table is past its cap");
@@ -2420,6 +2918,10 @@ int mxnet_fuzz_check(const struct mxnet *n, struct mxnet_fuzz *f, char *why, siz
 		snprintf(why, len, "crypto request %ld with op %d", n->cr_req, (int)n->cr_op);
 	else if (n->share_body && n->cr_op != CR_SHARE)
 		snprintf(why, len, "a room-key share body kept with no share in flight");
+	else if (n->td_body && n->cr_op != CR_TODEVICE)
+		snprintf(why, len, "a to-device body kept with no send in flight");
+	else if (n->ntdq > MX_TDQ_MAX)
+		snprintf(why, len, "the to-device queue is past its cap");
 	else if (!n->stopped && n->acct.access_token[0] && n->req <= 0 && n->timer <= 0)
 		snprintf(why, len, "nothing in flight or armed for /sync: the network is stuck");
 	else if (!n->stopped && n->batch && n->req <= 0 && n->timer <= 0)

@@ -31,6 +31,11 @@ int ask_question(const struct kb *kb, const char *question, size_t len,
  * auto_answer probability. */
 int ask_auto_answer(const struct kb *kb, const struct reply *r);
 
+/* The second half of ask_question: stage dates, status and French text
+ * for an already analysed (or completed, conv.h) question q. */
+int ask_render(const struct kb *kb, const struct query *q, struct date today,
+	       struct reply *out);
+
 /* The `faqbot ask --json` object of domain.md, as a malloc'd string. */
 char *ask_json(const struct reply *r);
 

@@ -56,6 +56,9 @@ struct bot_msg {
 	const char *user_id;  /* who the per-user limits count: on IRC the
 			       * account, else user@host (a nick change
 			       * keeps the bucket); NULL: sender */
+	const char *thread;   /* Matrix thread root event id, or NULL; with
+			       * network, room and sender, the key of the
+			       * asker's conversation (conv.h) */
 	const char *text;     /* UTF-8, no CR/LF/NUL needed to be valid */
 	size_t len;
 	int is_private;       /* private message / direct chat */
@@ -65,7 +68,8 @@ struct bot_msg {
 	const struct chat_policy *policy; /* admins, ignore, user rate */
 	int64_t now_ms;       /* monotonic ms (loop_now_ms), rate limiter */
 	time_t now;           /* wall clock for "today"; 0: time(NULL) */
-	const char *room;     /* channel / room id (the record); may be NULL */
+	const char *room;     /* channel / room id (the record, the
+			       * conversation); NULL in an IRC private message */
 	const char *event_id; /* Matrix: this event's id (the record); NULL on IRC */
 };
 

@@ -47,6 +47,7 @@ struct bot_config {
 	int user_burst;          /* default 5 */
 	int record_questions;    /* keep missed questions for `faqbot report`; 0 */
 	int record_days;         /* days they are kept; default 90 */
+	int conversation_timeout; /* s a conversation lives idle; 600; 0: off */
 };
 
 enum sasl_mech { SASL_NONE = 0, SASL_PLAIN, SASL_EXTERNAL };

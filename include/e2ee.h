@@ -98,8 +98,10 @@ int e2ee_keys_query_done(struct e2ee *e, const char *response, size_t len, char 
  * the stored sessions with that sender key first
  * (olm_matches_inbound_session_from), else make a new inbound session;
  * the one-time key is removed only after a successful decryption.  The
- * plaintext must name the event's sender, us as recipient with our
- * ed25519 key, and, when the sender's device is pinned, its ed25519 key.
+ * sender_key must be a pinned device of the event's sender (issue 10:
+ * checked first, nothing used up otherwise), and the plaintext must name
+ * the event's sender, us as recipient with our ed25519 key, and that
+ * device's pinned ed25519 key.
  * An m.room_key payload (Megolm) is stored here, never replacing a
  * stored session that starts at an earlier or equal index: the caller may
  * then retry the events held for that room (payload content.room_id).
@@ -113,7 +115,42 @@ enum e2ee_status {
 	E2EE_NO_SESSION = -2,  /* the room key has not arrived: hold the event */
 	E2EE_UNKNOWN_INDEX = -3, /* we hold the session from a later index only */
 	E2EE_REPLAY = -4,      /* message index seen with another event id */
+	E2EE_UNKNOWN_DEVICE = -5, /* the key is not a pinned device of the
+				   * stated sender (Olm: nothing was used up;
+				   * query the sender's devices and retry) */
+	E2EE_WEDGED = -6,      /* Olm from a pinned device that no session of
+				* ours decrypts: repair (new session, m.dummy) */
 };
+/* The same, with *status: E2EE_OK, E2EE_UNKNOWN_DEVICE (checked before
+ * anything is decrypted: the sender_key is not a device of the event's
+ * sender pinned from /keys/query), E2EE_WEDGED or E2EE_FAIL (also a room
+ * key refused: the room is not joined, see e2ee_set_room_filter). */
+cJSON *e2ee_olm_decrypt_st(struct e2ee *e, const cJSON *event, int *status, char *err, size_t errlen);
+
+/* ---- bounded state (issue 10) ---- */
+/* Inbound Megolm sessions kept per sending user (the least recently used
+ * go past it). */
+#define E2EE_MAX_INBOUND_PER_USER 256
+/* Retention, from the last use: inbound Megolm sessions and the replay
+ * table 30 days; Olm sessions 90 days, and at most 16 per peer device;
+ * our room-key requests 1 day. */
+#define E2EE_KEEP_INBOUND_MS (30LL * 86400 * 1000)
+#define E2EE_KEEP_SEEN_MS (30LL * 86400 * 1000)
+#define E2EE_KEEP_OLM_MS (90LL * 86400 * 1000)
+#define E2EE_KEEP_OLM_PER_PEER 16
+#define E2EE_KEEP_KEYREQ_MS (86400LL * 1000)
+/* A room key (m.room_key) is stored only when fn(arg, room_id) returns
+ * non-zero; NULL (the default): any room. */
+typedef int (*e2ee_room_fn)(void *arg, const char *room_id);
+void e2ee_set_room_filter(struct e2ee *e, e2ee_room_fn fn, void *arg);
+/* 1 when user_id is tracked and its device list outdated, 0 not, -1. */
+int e2ee_user_outdated(struct e2ee *e, const char *user_id);
+/* Marks user_id's devices outdated (tracked from now on): the next
+ * e2ee_keys_query_body asks for them.  0 / -1. */
+int e2ee_user_refresh(struct e2ee *e, const char *user_id);
+struct e2ee_store_pruned;
+/* Deletes what is past the retention above, at wall-clock now (ms). */
+int e2ee_prune(struct e2ee *e, int64_t now_ms, struct e2ee_store_pruned *out);
 /* Decrypts a Megolm room event (object with event_id, sender, content) of
  * room_id.  Returns the payload ({type, content, room_id}) and *status =
  * E2EE_OK, or NULL with *status and err. */
@@ -160,6 +197,36 @@ int e2ee_room_key_share_done(struct e2ee *e, const char *session_id, const char 
  * room has no outbound session. */
 char *e2ee_megolm_encrypt(struct e2ee *e, const char *room_id, const char *type,
 			  const cJSON *content);
+
+/* ---- Olm repair and room-key requests (issue 10, finding 11) ---- */
+
+/* The device id of user_id whose curve25519 key is curve: 1 / 0 / -1. */
+int e2ee_device_for_key(struct e2ee *e, const char *user_id, const char *curve, char *device_id,
+			size_t len);
+/* Unwedging (spec: an Olm message no session decrypts): the /keys/claim
+ * body for that one pinned device, even though a session exists; after
+ * e2ee_keys_claim_done the new session is the most recent, so
+ * e2ee_olm_encrypt(..., "m.dummy", {}) goes over it.  NULL: not pinned. */
+char *e2ee_unwedge_claim_body(struct e2ee *e, const char *user_id, const char *device_id);
+/* A Megolm session we lack (its events are held): the m.room_key_request
+ * content to send to sender_user's devices, recorded; NULL when asked
+ * less than E2EE_KEYREQ_AGAIN_MS ago (or on error).  request_id filled. */
+#define E2EE_KEYREQ_AGAIN_MS (3600 * 1000LL)
+cJSON *e2ee_key_request(struct e2ee *e, const char *room_id, const char *sender_user,
+			const char *sender_key, const char *session_id, int64_t now_ms,
+			char *request_id, size_t idlen);
+/* The session came (m.room_key or an m.forwarded_room_key we asked for):
+ * the request_cancellation content, to send to *user's devices, and the
+ * request forgotten; NULL when none was pending. */
+cJSON *e2ee_key_request_cancel(struct e2ee *e, const char *session_id, char *user, size_t ulen);
+/* An m.room_key_request to-device event (plain): for one of our own room
+ * sessions, from a pinned device that received it from us, the
+ * /sendToDevice body of an Olm m.forwarded_room_key exported at the index
+ * that device got; NULL with err otherwise (refused, no Olm session).
+ * An m.forwarded_room_key received over Olm is stored only when we asked
+ * that user for that session and it is the forwarding device's own
+ * session (e2ee_olm_decrypt). */
+char *e2ee_key_request_answer(struct e2ee *e, const cJSON *event, char *err, size_t errlen);
 
 /* ---- cross-signing (olm_pk_signing) ---- */
 

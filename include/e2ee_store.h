@@ -47,6 +47,9 @@ int e2ee_store_olm_list(struct sqlite3 *db, const char *owner, const char *peer_
 int e2ee_store_olm_put(struct sqlite3 *db, const char *owner, const char *peer_key,
 		       const char *session_id, const char *pickle, int64_t used_ms);
 
+/* Keeps the keep most recently used sessions with peer_key.  0 / -1. */
+int e2ee_store_olm_trim(struct sqlite3 *db, const char *owner, const char *peer_key, int keep);
+
 /* ---- Megolm inbound sessions ---- */
 struct e2ee_store_inbound {
 	char *pickle;      /* malloc'd */
@@ -57,15 +60,39 @@ struct e2ee_store_inbound {
 /* sender_key NULL: any sender (the session id alone). */
 int e2ee_store_inbound_get(struct sqlite3 *db, const char *owner, const char *room_id,
 			   const char *sender_key, const char *session_id, struct e2ee_store_inbound *in);
+/* sender_user: the pinned owner of sender_key (for the per-sender quota);
+ * now_ms: received, counts as last used. */
 int e2ee_store_inbound_put(struct sqlite3 *db, const char *owner, const char *room_id,
 			   const char *sender_key, const char *session_id, const char *pickle,
-			   uint32_t first_index, const char *sender_ed25519);
+			   uint32_t first_index, const char *sender_ed25519, const char *sender_user,
+			   int64_t now_ms);
+/* A message was decrypted with session_id at now_ms.  0 / -1. */
+int e2ee_store_inbound_used(struct sqlite3 *db, const char *owner, const char *session_id, int64_t now_ms);
+/* Keeps the max most recently used sessions of sender_user, deleting the
+ * rest.  Returns rows deleted, or -1. */
+long e2ee_store_inbound_quota(struct sqlite3 *db, const char *owner, const char *sender_user, int max);
+/* Inbound sessions of sender_user (NULL: all).  Count or -1. */
+long e2ee_store_inbound_count(struct sqlite3 *db, const char *owner, const char *sender_user);
+
+/* Retention (issue 10): what e2ee_store_prune deletes. */
+struct e2ee_store_prune {
+	int64_t inbound_before_ms; /* inbound sessions last used before */
+	int64_t seen_before_ms;    /* (session, index) rows seen before; and those of deleted sessions */
+	int64_t olm_before_ms;     /* Olm sessions last used before */
+	int olm_per_peer;          /* and beyond the most recent olm_per_peer per peer key */
+	int64_t keyreq_before_ms;  /* room-key requests made before */
+};
+struct e2ee_store_pruned {
+	long inbound, seen, olm, shared, keyreq;
+};
+int e2ee_store_prune(struct sqlite3 *db, const char *owner, const struct e2ee_store_prune *p,
+		     struct e2ee_store_pruned *out);
 
 /* Replay protection: records (session_id, index) -> event_id.  0 when new
  * or the same event seen again (a sync may repeat it), 1 when that index
  * was seen with another event id (a replay), -1 on error. */
 int e2ee_store_seen(struct sqlite3 *db, const char *owner, const char *session_id,
-		    uint32_t index, const char *event_id);
+		    uint32_t index, const char *event_id, int64_t now_ms);
 
 /* ---- Megolm outbound session per room ---- */
 struct e2ee_store_outbound {
@@ -82,8 +109,27 @@ int e2ee_store_outbound_del(struct sqlite3 *db, const char *owner, const char *r
 /* Which devices already hold an outbound session: 1 / 0 / -1. */
 int e2ee_store_shared_has(struct sqlite3 *db, const char *owner, const char *session_id,
 			  const char *user_id, const char *device_id);
+/* chain_index: the message index the device got the session at. */
 int e2ee_store_shared_add(struct sqlite3 *db, const char *owner, const char *session_id,
-			  const char *user_id, const char *device_id);
+			  const char *user_id, const char *device_id, int64_t chain_index);
+/* That index (-1: shared before it was recorded), -2 not shared with that
+ * device, -3 error. */
+int64_t e2ee_store_shared_index(struct sqlite3 *db, const char *owner, const char *session_id,
+				const char *user_id, const char *device_id);
+
+/* ---- our m.room_key_request's (issue 10), one per missing session ---- */
+struct e2ee_store_keyreq {
+	char request_id[E2EE_KEY_LEN];
+	char room_id[E2EE_ID_LEN];
+	char sender_user[E2EE_ID_LEN];
+	int64_t created_ms;
+};
+int e2ee_store_keyreq_put(struct sqlite3 *db, const char *owner, const char *request_id, const char *room_id,
+			  const char *session_id, const char *sender_user, int64_t now_ms);
+/* 1 / 0 / -1 */
+int e2ee_store_keyreq_get(struct sqlite3 *db, const char *owner, const char *session_id,
+			  struct e2ee_store_keyreq *r);
+int e2ee_store_keyreq_del(struct sqlite3 *db, const char *owner, const char *session_id);
 
 /* ---- devices: keys pinned from verified /keys/query answers ---- */
 struct e2ee_store_device {
@@ -97,6 +143,9 @@ int e2ee_store_device_get(struct sqlite3 *db, const char *owner, const char *use
 /* The device whose curve25519 key is key: 1 / 0 / -1. */
 int e2ee_store_device_by_curve(struct sqlite3 *db, const char *owner, const char *key,
 			       struct e2ee_store_device *d);
+/* The device of user_id whose curve25519 key is key: 1 / 0 / -1. */
+int e2ee_store_device_of(struct sqlite3 *db, const char *owner, const char *user_id, const char *key,
+			 struct e2ee_store_device *d);
 /* Up to max devices of user_id; how many, or -1. */
 int e2ee_store_device_list(struct sqlite3 *db, const char *owner, const char *user_id,
 			   struct e2ee_store_device *out, int max);
@@ -112,6 +161,8 @@ int e2ee_store_user_done(struct sqlite3 *db, const char *owner, const char *user
 int e2ee_store_user_del(struct sqlite3 *db, const char *owner, const char *user_id);
 /* 1 tracked, 0 not, -1 error. */
 int e2ee_store_user_tracked(struct sqlite3 *db, const char *owner, const char *user_id);
+/* 1 tracked and outdated, 0 up to date or not tracked, -1 error. */
+int e2ee_store_user_is_outdated(struct sqlite3 *db, const char *owner, const char *user_id);
 /* Up to max outdated users (each E2EE_ID_LEN bytes in ids); how many or -1. */
 int e2ee_store_user_outdated(struct sqlite3 *db, const char *owner, char (*ids)[E2EE_ID_LEN], int max);
 

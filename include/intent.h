@@ -36,7 +36,7 @@ const char *state_name(enum state_slot st); /* "SAIS"...; NULL for none */
 
 struct query {
 	enum intent intent;      /* >= IN__COUNT: an intent defined in knowledge/ only */
-	char name[INTENT_NAME_MAX]; /* its name ("display_delay", "contact") */
+	char name[INTENT_NAME_MAX]; /* the name of an intent >= IN__COUNT ("contact") */
 	double confidence; /* 0..1 */
 	enum platform platform;
 	enum state_slot state;   /* the first state named (the JSON slot) */
@@ -65,6 +65,10 @@ struct intent_model *intent_model_load_untrained(const char *dir, struct lexicon
  * model cannot serve (no out_of_scope class). */
 int intent_model_attach(struct intent_model *m, struct lmodel *lm, char *err, size_t errlen);
 void intent_model_free(struct intent_model *m); /* accepts NULL */
+
+/* The name of q's intent: a built-in one by its id (a conversation may
+ * change the id of an analysed query), one of knowledge/ by q->name. */
+const char *query_intent_name(const struct query *q);
 
 /* The name of intent id in (built-in or defined in knowledge/). */
 const char *intent_model_name(const struct intent_model *m, int in);

@@ -256,7 +256,7 @@ static int judge(const struct kb *kb, const struct example *e, struct score *s, 
 	struct reply r;
 	struct date today = e->has_now ? e->now : no_now;
 	ask_question(kb, e->question, strlen(e->question), today, &r);
-	const char *got = r.q.name[0] ? r.q.name : intent_name(r.q.intent);
+	const char *got = query_intent_name(&r.q);
 	/* chatter is answered as out_of_scope */
 	const char *want = !strcmp(e->intent, "chatter") ? "out_of_scope" : e->intent;
 	int ok = !strcmp(got, want);
@@ -500,7 +500,7 @@ static int eval_chatter(struct kb *kb, const char *path, int verbose, char *err,
 		if (ask_auto_answer(kb, &r)) {
 			spoke++;
 			if (verbose)
-				printf("  would speak: [%s %.3f] %s\n", r.q.name, r.q.confidence, line);
+				printf("  would speak: [%s %.3f] %s\n", query_intent_name(&r.q), r.q.confidence, line);
 		}
 	}
 	fclose(f);

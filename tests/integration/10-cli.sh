@@ -53,7 +53,7 @@ for bad in 2026-13-01 26/11/2026 2026-02-30 2026-11-26T25:00 2026-11-26T10 "" de
 done
 run_fb "--now without value" 2 ask --now
 err_has "--now without value: message" "needs a value"
-run_fb "console unknown option" 2 console --json
+run_fb "console unknown option" 2 console --bogus
 run_fb "console malformed --now" 2 console --now 2026-99-99 </dev/null
 err_has "console malformed --now: message" "malformed --now"
 run_fb "check takes no --now" 2 check --now 2026-11-26

@@ -221,6 +221,9 @@ async def cmd_ask(c, a):
     if a.thread:
         # A thread needs a root: a plain message nobody addresses to the bot.
         thread_root = await send(c, rid, {"msgtype": "m.text", "body": "fil de discussion %s" % a.tag}, a.e2ee)
+    elif getattr(a, "thread_of", None):
+        # A thread on an earlier question (tag): its first message is the root.
+        thread_root = State(a.state).read()["questions"][a.thread_of][0]["id"]
     sem = asyncio.Semaphore(a.concurrency)
     out = [None] * a.count
 
@@ -439,6 +442,23 @@ async def cmd_expect_none(c, a):
              [q["text"] for q in qs if q["id"] in answered][:3])
 
 
+async def cmd_count(c, a):
+    """Issue 10: the bot's replies to the messages of TAG, counted after
+    --wait seconds, must be between --min and --max."""
+    rid = room_id(a, a.name)
+    qs = tag_questions(a, rid)
+    end = time.monotonic() + a.wait
+    while True:
+        await sync(c, 500)
+        if time.monotonic() > end:
+            break
+    got, _ = await replies(c, rid, a.bot_id, qs)
+    n = sum(len(v) for v in got.values())
+    print("%s/%s: %d messages, %d replies (want %d..%d)" % (a.name, a.tag, len(qs), n, a.min, a.max))
+    if n < a.min or n > a.max:
+        fail("%d replies to %d messages, want %d..%d" % (n, len(qs), a.min, a.max))
+
+
 async def cmd_devices(c, a):
     """Prints how many devices a user has (admin API: run as an admin)."""
     path = "/_synapse/admin/v2/users/%s/devices" % a.user_id
@@ -568,6 +588,7 @@ def main():
         p.add_argument("--prefix", default="")
         p.add_argument("--mention")
         p.add_argument("--thread", action="store_true")
+        p.add_argument("--thread-of", help="ask in a thread rooted at this tag's first question")
         p.add_argument("--html", action="store_true")
         p.add_argument("--msgtype", default="m.text")
         p.add_argument("--concurrency", type=int, default=100)
@@ -582,6 +603,13 @@ def main():
     p.add_argument("--body-has", help="every reply's body must contain this")
     p.add_argument("--encrypted", action="store_true",
                    help="also check each reply was Megolm-encrypted, relation in the clear")
+    p = sub.add_parser("count")
+    p.add_argument("name")
+    p.add_argument("tag")
+    p.add_argument("bot_id")
+    p.add_argument("--wait", type=float, default=3)
+    p.add_argument("--min", type=int, default=0)
+    p.add_argument("--max", type=int, required=True)
     p = sub.add_parser("expect-none")
     p.add_argument("name")
     p.add_argument("tag")

@@ -10,6 +10,24 @@ it is the same device as the `as USER --e2ee` steps.
   CMD: late-key NAME TAG BOT_ID --text T [--delay S]
        answer NAME TAG BOT_ID --contains TEXT [--timeout S]
        leave NAME
+       plain NAME TAG --text T   (an unencrypted m.room.message, sent raw
+                            into a room that may be encrypted: what a
+                            homeserver could forge)
+       ghost-key NAME TAG BOT_ID --text T
+                            (issue 10: an Olm m.room_key to the bot from a
+                             device of ours the server never listed, an
+                             Olm account made here and never uploaded,
+                             then a Megolm question under that session)
+       withheld-key NAME TAG BOT_ID --text T [--send-key] [--timeout S]
+                            (issue 10: a question under a Megolm session whose
+                             key the bot does not get (with --send-key: sent
+                             over our Olm session, which the bot has lost);
+                             we wait for the bot's m.room_key_request, answer
+                             it with m.forwarded_room_key, and wait for its
+                             cancellation)
+       junk-keys BOT_ID --count N
+                            (issue 10: N m.room_key over our real Olm
+                             session, for rooms the bot is not in)
        xsign-check BOT_ID [--master-out FILE] [--not-master FILE]
                             (the bot's device is cross-signed: signatures
                              checked with python3-signedjson; the published
@@ -32,6 +50,7 @@ import olm
 from signedjson.key import decode_verify_key_base64
 from signedjson.sign import SignatureVerifyException, verify_signed_json
 from nio import MegolmEvent, RoomLeaveResponse, RoomMessageNotice
+from nio.events.to_device import RoomKeyRequest, RoomKeyRequestCancellation
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import client  # noqa: E402  (client.py: connect, sync, State, room_id)
@@ -96,6 +115,124 @@ async def cmd_late_key(c, a):
     await raw(c, "PUT", "/_matrix/client/v3/sendToDevice/m.room.encrypted/%s" % (txn + "k"),
               {"messages": {a.bot_id: {dev.id: msg}}})
     print("question %s sent; its room key followed %.1f s later" % (q["id"], a.delay))
+
+
+def record(a, tag, q):
+    client.State(a.state).update(lambda d: d["questions"].setdefault(tag, []).append(q))
+
+
+async def cmd_plain(c, a):
+    rid = client.room_id(a, a.name)
+    txn = "plain-%d" % time.time_ns()
+    t = time.time()
+    r = await raw(c, "PUT", "/_matrix/client/v3/rooms/%s/send/m.room.message/%s"
+                  % (urllib.parse.quote(rid), txn), {"msgtype": "m.text", "body": a.text})
+    record(a, a.tag, {"id": r["event_id"], "text": a.text, "thread": None, "sender": c.user_id,
+                      "room": rid, "sent": t})
+    print("plain message %s sent" % r["event_id"])
+
+
+async def cmd_ghost_key(c, a):
+    rid = client.room_id(a, a.name)
+    dev = await bot_device(c, a.bot_id)
+    r = await raw(c, "POST", "/_matrix/client/v3/keys/claim",
+                  {"one_time_keys": {a.bot_id: {dev.id: "signed_curve25519"}}})
+    keys = r.get("one_time_keys", {}).get(a.bot_id, {}).get(dev.id, {})
+    if not keys:
+        fail("no one-time key of the bot to claim")
+    otk = next(iter(keys.values()))["key"]
+    ghost = olm.Account()  # never uploaded: /keys/query does not list it
+    sess = olm.OutboundSession(ghost, dev.curve25519, otk)
+    gs = olm.OutboundGroupSession()
+    room_key = {"algorithm": MEGOLM, "room_id": rid, "session_id": gs.id,
+                "session_key": gs.session_key}
+    payload = {"type": "m.room_key", "content": room_key, "sender": c.user_id,
+               "sender_device": "GHOST", "recipient": a.bot_id,
+               "recipient_keys": {"ed25519": dev.ed25519},
+               "keys": {"ed25519": ghost.identity_keys["ed25519"]}}
+    m = sess.encrypt(json.dumps(payload))
+    content = {"algorithm": "m.olm.v1.curve25519-aes-sha2",
+               "sender_key": ghost.identity_keys["curve25519"],
+               "ciphertext": {dev.curve25519: {"type": m.message_type, "body": m.ciphertext}}}
+    txn = "ghost-%d" % time.time_ns()
+    await raw(c, "PUT", "/_matrix/client/v3/sendToDevice/m.room.encrypted/%s" % (txn + "k"),
+              {"messages": {a.bot_id: {dev.id: content}}})
+    plain = {"type": "m.room.message", "content": {"msgtype": "m.text", "body": a.text},
+             "room_id": rid}
+    enc = {"algorithm": MEGOLM, "sender_key": ghost.identity_keys["curve25519"],
+           "ciphertext": gs.encrypt(json.dumps(plain)), "session_id": gs.id,
+           "device_id": "GHOST"}
+    t = time.time()
+    r = await raw(c, "PUT", "/_matrix/client/v3/rooms/%s/send/m.room.encrypted/%s"
+                  % (urllib.parse.quote(rid), txn), enc)
+    record(a, a.tag, {"id": r["event_id"], "text": a.text, "thread": None, "sender": c.user_id,
+                      "room": rid, "sent": t})
+    print("room key from an unlisted device %s..., then question %s"
+          % (ghost.identity_keys["curve25519"][:8], r["event_id"]))
+
+
+async def cmd_withheld_key(c, a):
+    rid = client.room_id(a, a.name)
+    dev = await bot_device(c, a.bot_id)
+    gs = olm.OutboundGroupSession()
+    key0 = gs.session_key
+    plain = {"type": "m.room.message", "content": {"msgtype": "m.text", "body": a.text},
+             "room_id": rid}
+    enc = {"algorithm": MEGOLM, "sender_key": c.olm.account.identity_keys["curve25519"],
+           "ciphertext": gs.encrypt(json.dumps(plain)), "session_id": gs.id,
+           "device_id": c.device_id}
+    txn = "withheld-%d" % time.time_ns()
+    if a.send_key:
+        room_key = {"algorithm": MEGOLM, "room_id": rid, "session_id": gs.id, "session_key": key0}
+        sess = c.olm.session_store.get(dev.curve25519)
+        msg = c.olm._olm_encrypt(sess, dev, "m.room_key", room_key)
+        await raw(c, "PUT", "/_matrix/client/v3/sendToDevice/m.room.encrypted/%s" % (txn + "k"),
+                  {"messages": {a.bot_id: {dev.id: msg}}})
+    t = time.time()
+    r = await raw(c, "PUT", "/_matrix/client/v3/rooms/%s/send/m.room.encrypted/%s"
+                  % (urllib.parse.quote(rid), txn), enc)
+    record(a, a.tag, {"id": r["event_id"], "text": a.text, "thread": None, "sender": c.user_id,
+                      "room": rid, "sent": t})
+    end = time.monotonic() + a.timeout
+    req_id = None
+    while time.monotonic() < end:
+        resp = await client.sync(c, 500)
+        for ev in resp.to_device_events:
+            if isinstance(ev, RoomKeyRequestCancellation):
+                if req_id and ev.request_id == req_id and ev.sender == a.bot_id:
+                    print("the bot cancelled its request %s once the key came" % req_id)
+                    return
+            elif isinstance(ev, RoomKeyRequest) and ev.sender == a.bot_id and ev.session_id == gs.id:
+                if req_id:
+                    continue
+                req_id = ev.request_id
+                if ev.room_id != rid or ev.requesting_device_id != dev.id:
+                    fail("request for room %s from device %s" % (ev.room_id, ev.requesting_device_id))
+                exported = olm.InboundGroupSession(key0).export_session(0)
+                fwd = {"algorithm": MEGOLM, "room_id": rid,
+                       "sender_key": c.olm.account.identity_keys["curve25519"],
+                       "sender_claimed_ed25519_key": c.olm.account.identity_keys["ed25519"],
+                       "session_id": gs.id, "session_key": exported,
+                       "forwarding_curve25519_key_chain": []}
+                sess = c.olm.session_store.get(dev.curve25519)
+                msg = c.olm._olm_encrypt(sess, dev, "m.forwarded_room_key", fwd)
+                await raw(c, "PUT", "/_matrix/client/v3/sendToDevice/m.room.encrypted/%s"
+                          % (txn + "f"), {"messages": {a.bot_id: {dev.id: msg}}})
+                print("the bot asked for session %s... (request %s): forwarded" % (gs.id[:8], req_id))
+    fail("no %s from the bot within %ss" % ("cancellation" if req_id else "m.room_key_request", a.timeout))
+
+
+async def cmd_junk_keys(c, a):
+    dev = await bot_device(c, a.bot_id)
+    for i in range(a.count):
+        gs = olm.OutboundGroupSession()
+        room_key = {"algorithm": MEGOLM, "room_id": "!junk%d:evil.example" % i,
+                    "session_id": gs.id, "session_key": gs.session_key}
+        sess = c.olm.session_store.get(dev.curve25519)
+        msg = c.olm._olm_encrypt(sess, dev, "m.room_key", room_key)
+        await raw(c, "PUT", "/_matrix/client/v3/sendToDevice/m.room.encrypted/junk-%d-%d"
+                  % (time.time_ns(), i), {"messages": {a.bot_id: {dev.id: msg}}})
+    print("%d room keys for rooms the bot is not in sent" % a.count)
 
 
 async def cmd_answer(c, a):
@@ -235,6 +372,25 @@ def main():
     p.add_argument("--timeout", type=float, default=20)
     p = sub.add_parser("leave")
     p.add_argument("name")
+    p = sub.add_parser("plain")
+    p.add_argument("name")
+    p.add_argument("tag")
+    p.add_argument("--text", required=True)
+    p = sub.add_parser("ghost-key")
+    p.add_argument("name")
+    p.add_argument("tag")
+    p.add_argument("bot_id")
+    p.add_argument("--text", required=True)
+    p = sub.add_parser("withheld-key")
+    p.add_argument("name")
+    p.add_argument("tag")
+    p.add_argument("bot_id")
+    p.add_argument("--text", required=True)
+    p.add_argument("--send-key", action="store_true")
+    p.add_argument("--timeout", type=float, default=30)
+    p = sub.add_parser("junk-keys")
+    p.add_argument("bot_id")
+    p.add_argument("--count", type=int, default=20)
     p = sub.add_parser("xsign-check")
     p.add_argument("bot_id")
     p.add_argument("--master-out", help="write the published master key there")

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -19,6 +20,7 @@
 #include <sqlite3.h>
 #include <olm/olm.h>
 #include <olm/outbound_group_session.h>
+#include <olm/inbound_group_session.h>
 
 #include "canonjson.h"
 #include "e2ee.h"
@@ -709,6 +711,345 @@ static void test_device_lists(void **state)
 	cJSON_Delete(left);
 }
 
+/* ---- issue 10: encrypted messages only from pinned devices; bounded state ---- */
+
+static long count(sqlite3 *db, const char *sql)
+{
+	sqlite3_stmt *st;
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	long n = (long)sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return n;
+}
+
+#define BOT_INBOUND "SELECT count(*) FROM e2ee_inbound WHERE owner = '" BOT "|BOTDEV'"
+
+/* An m.room_key from the peer to the bot for room, as a to-device event;
+ * sid/key from a fresh outbound session (its id into sid_out). */
+static cJSON *room_key_event(struct fx *f, const char *room, char *sid_out, OlmOutboundGroupSession **keep)
+{
+	OlmOutboundGroupSession *s = olm_outbound_group_session(malloc(olm_outbound_group_session_size()));
+	uint8_t r[512];
+	static unsigned seed;
+	memset(r, (int)(++seed & 0xff), sizeof r);
+	r[0] = (uint8_t)(seed >> 8);
+	assert_true(olm_init_outbound_group_session(s, r, olm_init_outbound_group_session_random_length(s)) != olm_error());
+	size_t n = olm_outbound_group_session_id(s, (uint8_t *)sid_out, 64);
+	sid_out[n] = '\0';
+	char *k = og_key(s);
+	cJSON *rk = cJSON_CreateObject();
+	cJSON_AddStringToObject(rk, "algorithm", E2EE_MEGOLM);
+	cJSON_AddStringToObject(rk, "room_id", room);
+	cJSON_AddStringToObject(rk, "session_id", sid_out);
+	cJSON_AddStringToObject(rk, "session_key", k);
+	cJSON *c = e2ee_olm_encrypt(f->peer, BOT, "BOTDEV", "m.room_key", rk);
+	assert_non_null(c);
+	cJSON_Delete(rk);
+	free(k);
+	if (keep) {
+		*keep = s;
+	} else {
+		olm_clear_outbound_group_session(s);
+		free(s);
+	}
+	return to_device_event(PEER, c);
+}
+
+/* Finding 4: an Olm message from a device the bot never pinned is not
+ * taken (nothing is used up: once the device is pinned, the same message
+ * decrypts); a Megolm session whose device is no longer listed is refused. */
+static void test_unknown_device_refused(void **state)
+{
+	struct fx *f = *state;
+	char err[256] = "", sid[64], content[4096];
+	int st = 0;
+	pin(f->peer, f->bot, BOT, "BOTDEV");
+	claim(f->peer, f->bot, BOT, "BOTDEV");
+	/* the bot has not seen alice's device in a /keys/query */
+	OlmOutboundGroupSession *gs;
+	cJSON *ev = room_key_event(f, "!r:localhost", sid, &gs);
+	assert_null(e2ee_olm_decrypt(f->bot, ev, err, sizeof err));
+	assert_non_null(strstr(err, "not a pinned device"));
+	assert_int_equal(count(f->db, BOT_INBOUND), 0);
+	assert_null(e2ee_olm_decrypt_st(f->bot, ev, &st, err, sizeof err));
+	assert_int_equal(st, E2EE_UNKNOWN_DEVICE);
+	/* after the query the same (held) message is taken */
+	pin(f->bot, f->peer, PEER, "ALICEDEV");
+	cJSON *pl = e2ee_olm_decrypt_st(f->bot, ev, &st, err, sizeof err);
+	if (!pl)
+		fail_msg("%s", err);
+	assert_int_equal(st, E2EE_OK);
+	cJSON_Delete(pl);
+	cJSON_Delete(ev);
+	assert_int_equal(count(f->db, BOT_INBOUND), 1);
+	/* a room message under that session decrypts, credited to alice */
+	char *m0 = og_encrypt(gs, "!r:localhost");
+	snprintf(content, sizeof content, "{\"algorithm\":\"%s\",\"sender_key\":\"%s\",\"session_id\":\"%s\",\"ciphertext\":\"%s\"}",
+		 E2EE_MEGOLM, e2ee_curve25519(f->peer), sid, m0);
+	ev = room_event("$a0", PEER, content);
+	pl = e2ee_megolm_decrypt(f->bot, "!r:localhost", ev, &st, err, sizeof err);
+	if (!pl)
+		fail_msg("%s", err);
+	cJSON_Delete(pl);
+	/* stated as from another user: refused */
+	cJSON_ReplaceItemInObject(ev, "sender", cJSON_CreateString("@mallory:localhost"));
+	cJSON_ReplaceItemInObject(ev, "event_id", cJSON_CreateString("$a0m"));
+	assert_null(e2ee_megolm_decrypt(f->bot, "!r:localhost", ev, &st, err, sizeof err));
+	assert_int_equal(st, E2EE_UNKNOWN_DEVICE);
+	cJSON_Delete(ev);
+	/* alice's device is no longer listed: its sessions are not trusted */
+	const char *none = "{\"device_keys\":{\"" PEER "\":{}}}";
+	assert_int_equal(e2ee_keys_query_done(f->bot, none, strlen(none), err, sizeof err), 0);
+	free(m0);
+	m0 = og_encrypt(gs, "!r:localhost");
+	snprintf(content, sizeof content, "{\"algorithm\":\"%s\",\"sender_key\":\"%s\",\"session_id\":\"%s\",\"ciphertext\":\"%s\"}",
+		 E2EE_MEGOLM, e2ee_curve25519(f->peer), sid, m0);
+	ev = room_event("$a1", PEER, content);
+	assert_null(e2ee_megolm_decrypt(f->bot, "!r:localhost", ev, &st, err, sizeof err));
+	assert_int_equal(st, E2EE_UNKNOWN_DEVICE);
+	cJSON_Delete(ev);
+	free(m0);
+	olm_clear_outbound_group_session(gs);
+	free(gs);
+}
+
+static int only_joined(void *arg, const char *room)
+{
+	(void)arg;
+	return !strcmp(room, "!r:localhost");
+}
+
+/* Finding 5: room keys only for joined rooms, a quota per sender, and the
+ * retention of e2ee_prune. */
+static void test_bounded_state(void **state)
+{
+	struct fx *f = *state;
+	char err[256] = "", sid[64];
+	int st = 0;
+	pin(f->peer, f->bot, BOT, "BOTDEV");
+	pin(f->bot, f->peer, PEER, "ALICEDEV");
+	claim(f->peer, f->bot, BOT, "BOTDEV");
+	e2ee_set_room_filter(f->bot, only_joined, NULL);
+	for (int i = 0; i < 20; i++) {
+		char room[64];
+		snprintf(room, sizeof room, "!junk%d:evil", i);
+		cJSON *ev = room_key_event(f, room, sid, NULL);
+		assert_null(e2ee_olm_decrypt_st(f->bot, ev, &st, err, sizeof err));
+		assert_non_null(strstr(err, "not joined"));
+		cJSON_Delete(ev);
+	}
+	assert_int_equal(count(f->db, BOT_INBOUND), 0);
+	/* the Olm session still advanced: the next message decrypts */
+	for (int i = 0; i < E2EE_MAX_INBOUND_PER_USER + 10; i++) {
+		cJSON *ev = room_key_event(f, "!r:localhost", sid, NULL);
+		cJSON *pl = e2ee_olm_decrypt_st(f->bot, ev, &st, err, sizeof err);
+		if (!pl)
+			fail_msg("key %d: %s", i, err);
+		cJSON_Delete(pl);
+		cJSON_Delete(ev);
+	}
+	assert_int_equal(count(f->db, BOT_INBOUND), E2EE_MAX_INBOUND_PER_USER);
+	/* the newest is kept */
+	char q[512];
+	snprintf(q, sizeof q, BOT_INBOUND " AND session_id = '%s'", sid);
+	assert_int_equal(count(f->db, q), 1);
+	/* replay rows, Olm sessions: made directly */
+	const char *owner = BOT "|BOTDEV";
+	int64_t now = (int64_t)time(NULL) * 1000;
+	for (int i = 0; i < 30; i++) {
+		char s[32];
+		snprintf(s, sizeof s, "sess%d", i);
+		assert_int_equal(e2ee_store_olm_put(f->db, owner, "PEERKEY", s, "pickle", now - i * 1000), 0);
+		assert_int_equal(e2ee_store_seen(f->db, owner, sid, (uint32_t)i, s, now - 40LL * 86400 * 1000), 0);
+	}
+	assert_int_equal(e2ee_store_olm_put(f->db, owner, "OLDPEER", "old", "pickle", now - 91LL * 86400 * 1000), 0);
+	struct e2ee_store_pruned p;
+	assert_int_equal(e2ee_prune(f->bot, now, &p), 0);
+	/* 16 sessions a peer, none unused for 90 days; replay rows 30 days */
+	assert_int_equal(count(f->db, "SELECT count(*) FROM e2ee_olm WHERE peer_key = 'PEERKEY'"), E2EE_KEEP_OLM_PER_PEER);
+	assert_int_equal(count(f->db, "SELECT count(*) FROM e2ee_olm WHERE peer_key = 'OLDPEER'"), 0);
+	assert_int_equal(count(f->db, "SELECT count(*) FROM e2ee_olm WHERE peer_key = 'PEERKEY' AND session_id = 'sess0'"), 1);
+	assert_int_equal(count(f->db, "SELECT count(*) FROM e2ee_seen"), 0);
+	/* room keys used in the last 30 days stay; older go */
+	assert_int_equal(count(f->db, BOT_INBOUND), E2EE_MAX_INBOUND_PER_USER);
+	assert_int_equal(e2ee_prune(f->bot, now + 400LL * 86400 * 1000, &p), 0);
+	assert_int_equal(count(f->db, BOT_INBOUND), 0);
+	assert_true(p.inbound >= E2EE_MAX_INBOUND_PER_USER);
+}
+
+/* Finding 11: a lost Olm session is repaired (new session, m.dummy); a
+ * missing room key is asked for and a forwarded key taken only when asked;
+ * requests for the bot's own sessions answered only to devices that
+ * received them. */
+static void test_repair_and_key_requests(void **state)
+{
+	struct fx *f = *state;
+	char err[256] = "", rid[64], user[256], sid[64], bsid[96];
+	int st = 0;
+	pin(f->peer, f->bot, BOT, "BOTDEV");
+	pin(f->bot, f->peer, PEER, "ALICEDEV");
+	claim(f->peer, f->bot, BOT, "BOTDEV");
+	cJSON *content = cJSON_Parse("{\"n\":1}");
+	cJSON *ev = to_device_event(PEER, e2ee_olm_encrypt(f->peer, BOT, "BOTDEV", "m.test", content));
+	cJSON *pl = e2ee_olm_decrypt_st(f->bot, ev, &st, err, sizeof err);
+	assert_non_null(pl);
+	cJSON_Delete(pl);
+	cJSON_Delete(ev);
+	/* the bot loses its Olm sessions: the peer's next message is wedged */
+	assert_int_equal(sqlite3_exec(f->db, "DELETE FROM e2ee_olm WHERE owner = '" BOT "|BOTDEV'", NULL, NULL, NULL), SQLITE_OK);
+	ev = to_device_event(PEER, e2ee_olm_encrypt(f->peer, BOT, "BOTDEV", "m.test", content));
+	assert_null(e2ee_olm_decrypt_st(f->bot, ev, &st, err, sizeof err));
+	assert_int_equal(st, E2EE_WEDGED);
+	char dev[64];
+	assert_int_equal(e2ee_device_for_key(f->bot, PEER, e2ee_curve25519(f->peer), dev, sizeof dev), 1);
+	assert_string_equal(dev, "ALICEDEV");
+	cJSON_Delete(ev);
+	/* repair: claim a one-time key of that device, send m.dummy over it */
+	char *cb = e2ee_unwedge_claim_body(f->bot, PEER, "ALICEDEV");
+	assert_non_null(cb);
+	assert_non_null(strstr(cb, "ALICEDEV"));
+	free(cb);
+	claim(f->bot, f->peer, PEER, "ALICEDEV");
+	cJSON *empty = cJSON_CreateObject();
+	ev = to_device_event(BOT, e2ee_olm_encrypt(f->bot, PEER, "ALICEDEV", "m.dummy", empty));
+	pl = e2ee_olm_decrypt_st(f->peer, ev, &st, err, sizeof err);
+	if (!pl)
+		fail_msg("the peer cannot read m.dummy: %s", err);
+	assert_string_equal(cJSON_GetObjectItem(pl, "type")->valuestring, "m.dummy");
+	cJSON_Delete(pl);
+	cJSON_Delete(ev);
+	/* the peer now writes over the new session: the bot reads it */
+	ev = to_device_event(PEER, e2ee_olm_encrypt(f->peer, BOT, "BOTDEV", "m.test", content));
+	pl = e2ee_olm_decrypt_st(f->bot, ev, &st, err, sizeof err);
+	if (!pl)
+		fail_msg("after the repair: %s", err);
+	cJSON_Delete(pl);
+	cJSON_Delete(ev);
+
+	/* a missing room key: asked once (not again within the hour) */
+	OlmOutboundGroupSession *gs = olm_outbound_group_session(malloc(olm_outbound_group_session_size()));
+	uint8_t r[512];
+	memset(r, 42, sizeof r);
+	assert_true(olm_init_outbound_group_session(gs, r, olm_init_outbound_group_session_random_length(gs)) != olm_error());
+	size_t n = olm_outbound_group_session_id(gs, (uint8_t *)sid, sizeof sid);
+	sid[n] = '\0';
+	int64_t now = (int64_t)time(NULL) * 1000;
+	cJSON *req = e2ee_key_request(f->bot, "!r:localhost", PEER, e2ee_curve25519(f->peer), sid, now, rid, sizeof rid);
+	assert_non_null(req);
+	assert_string_equal(cJSON_GetObjectItem(req, "action")->valuestring, "request");
+	assert_string_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(req, "body"), "session_id")->valuestring, sid);
+	cJSON_Delete(req);
+	assert_null(e2ee_key_request(f->bot, "!r:localhost", PEER, NULL, sid, now + 1000, rid, sizeof rid));
+	/* the peer forwards its session (exported at index 0) */
+	char *k0 = og_key(gs);
+	OlmInboundGroupSession *ig = olm_inbound_group_session(malloc(olm_inbound_group_session_size()));
+	assert_true(olm_init_inbound_group_session(ig, (uint8_t *)k0, strlen(k0)) != olm_error());
+	size_t xl = olm_export_inbound_group_session_length(ig);
+	char *xk = malloc(xl + 1);
+	assert_true(olm_export_inbound_group_session(ig, (uint8_t *)xk, xl, 0) != olm_error());
+	xk[xl] = '\0';
+	cJSON *fk = cJSON_CreateObject();
+	cJSON_AddStringToObject(fk, "algorithm", E2EE_MEGOLM);
+	cJSON_AddStringToObject(fk, "room_id", "!r:localhost");
+	cJSON_AddStringToObject(fk, "sender_key", e2ee_curve25519(f->peer));
+	cJSON_AddStringToObject(fk, "sender_claimed_ed25519_key", e2ee_ed25519(f->peer));
+	cJSON_AddStringToObject(fk, "session_id", sid);
+	cJSON_AddStringToObject(fk, "session_key", xk);
+	cJSON_AddArrayToObject(fk, "forwarding_curve25519_key_chain");
+	/* for a room the request was not about: refused */
+	cJSON_ReplaceItemInObject(fk, "room_id", cJSON_CreateString("!other:localhost"));
+	ev = to_device_event(PEER, e2ee_olm_encrypt(f->peer, BOT, "BOTDEV", "m.forwarded_room_key", fk));
+	assert_null(e2ee_olm_decrypt_st(f->bot, ev, &st, err, sizeof err));
+	assert_non_null(strstr(err, "did not ask"));
+	cJSON_Delete(ev);
+	cJSON_ReplaceItemInObject(fk, "room_id", cJSON_CreateString("!r:localhost"));
+	ev = to_device_event(PEER, e2ee_olm_encrypt(f->peer, BOT, "BOTDEV", "m.forwarded_room_key", fk));
+	pl = e2ee_olm_decrypt_st(f->bot, ev, &st, err, sizeof err);
+	if (!pl)
+		fail_msg("forwarded key: %s", err);
+	cJSON_Delete(pl);
+	cJSON_Delete(ev);
+	char *m0 = og_encrypt(gs, "!r:localhost"), c2[4096];
+	snprintf(c2, sizeof c2, "{\"algorithm\":\"%s\",\"sender_key\":\"%s\",\"session_id\":\"%s\",\"ciphertext\":\"%s\"}",
+		 E2EE_MEGOLM, e2ee_curve25519(f->peer), sid, m0);
+	ev = room_event("$fk", PEER, c2);
+	pl = e2ee_megolm_decrypt(f->bot, "!r:localhost", ev, &st, err, sizeof err);
+	if (!pl)
+		fail_msg("with the forwarded key: %s", err);
+	cJSON_Delete(pl);
+	cJSON_Delete(ev);
+	cJSON *cancel = e2ee_key_request_cancel(f->bot, sid, user, sizeof user);
+	assert_non_null(cancel);
+	assert_string_equal(user, PEER);
+	assert_string_equal(cJSON_GetObjectItem(cancel, "action")->valuestring, "request_cancellation");
+	cJSON_Delete(cancel);
+	assert_null(e2ee_key_request_cancel(f->bot, sid, user, sizeof user));
+	/* a forwarded key nobody asked for is not stored */
+	long before = count(f->db, BOT_INBOUND);
+	ev = to_device_event(PEER, e2ee_olm_encrypt(f->peer, BOT, "BOTDEV", "m.forwarded_room_key", fk));
+	/* (sid now stored: same index, kept; the refusal is that it was not asked) */
+	assert_null(e2ee_olm_decrypt_st(f->bot, ev, &st, err, sizeof err));
+	assert_int_equal(count(f->db, BOT_INBOUND), before);
+	cJSON_Delete(ev);
+
+	/* requests for the bot's own session: only from a recipient device */
+	cJSON *users = cJSON_CreateArray();
+	cJSON_AddItemToArray(users, cJSON_CreateString(PEER));
+	char *share = e2ee_room_key_share_body(f->bot, "!b:localhost", users, 0, 0, now, bsid, sizeof bsid);
+	assert_non_null(share);
+	assert_int_equal(e2ee_room_key_share_done(f->bot, bsid, share), 0);
+	free(share);
+	char rq[1024];
+	snprintf(rq, sizeof rq, "{\"sender\":\"%s\",\"type\":\"m.room_key_request\",\"content\":{\"action\":\"request\","
+		 "\"requesting_device_id\":\"%%s\",\"request_id\":\"x\",\"body\":{\"algorithm\":\"%s\","
+		 "\"room_id\":\"!b:localhost\",\"session_id\":\"%s\"}}}", PEER, E2EE_MEGOLM, bsid);
+	char rq2[1200];
+	snprintf(rq2, sizeof rq2, rq, "ALICEDEV");
+	cJSON *rqe = cJSON_Parse(rq2);
+	char *ans = e2ee_key_request_answer(f->bot, rqe, err, sizeof err);
+	if (!ans)
+		fail_msg("answer: %s", err);
+	cJSON *aj = cJSON_Parse(ans);
+	cJSON *enc = cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(aj, "messages"), PEER), "ALICEDEV");
+	ev = to_device_event(BOT, cJSON_Duplicate(enc, 1));
+	/* (the peer, built from this module, takes it only once it asked) */
+	req = e2ee_key_request(f->peer, "!b:localhost", BOT, NULL, bsid, now, rid, sizeof rid);
+	assert_non_null(req);
+	cJSON_Delete(req);
+	pl = e2ee_olm_decrypt_st(f->peer, ev, &st, err, sizeof err);
+	if (!pl)
+		fail_msg("the peer cannot take the forwarded key: %s", err);
+	assert_string_equal(cJSON_GetObjectItem(pl, "type")->valuestring, "m.forwarded_room_key");
+	assert_string_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(pl, "content"), "session_id")->valuestring, bsid);
+	cJSON_Delete(pl);
+	cJSON_Delete(ev);
+	cJSON_Delete(aj);
+	free(ans);
+	cJSON_Delete(rqe);
+	/* another device of alice, pinned but never a recipient: refused */
+	struct e2ee *tab = e2ee_open(f->db, PEER, "TABLET", "k3", err, sizeof err);
+	assert_non_null(tab);
+	pin(f->bot, tab, PEER, "TABLET");
+	snprintf(rq2, sizeof rq2, rq, "TABLET");
+	rqe = cJSON_Parse(rq2);
+	assert_null(e2ee_key_request_answer(f->bot, rqe, err, sizeof err));
+	assert_non_null(strstr(err, "never received"));
+	cJSON_Delete(rqe);
+	e2ee_free(tab);
+	cJSON_Delete(users);
+	cJSON_Delete(fk);
+	free(m0);
+	free(xk);
+	free(k0);
+	olm_clear_inbound_group_session(ig);
+	free(ig);
+	olm_clear_outbound_group_session(gs);
+	free(gs);
+	cJSON_Delete(empty);
+	cJSON_Delete(content);
+}
+
 /* The Python references are installed when missing (tests/e2ee/need.sh). */
 static int need_python(void **state)
 {
@@ -732,6 +1073,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_cross_signing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_python_olm_peer, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_device_lists, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unknown_device_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bounded_state, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_repair_and_key_requests, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, need_python, NULL);
 }
