@@ -85,7 +85,9 @@ json_check() { # file, python assertions on o
 	/usr/bin/python3 - "$1" "$2" <<'PY'
 import json, sys
 o = json.load(open(sys.argv[1]))
-assert list(o) == ["intent", "confidence", "slots", "dates", "status", "answer"], list(o)
+# domain.md's keys in its order, then the field issue 11 added
+assert list(o) == ["intent", "confidence", "slots", "dates", "status", "answer", "auto_answer"], list(o)
+assert isinstance(o["auto_answer"], bool)
 assert list(o["slots"]) == ["platform", "state", "validation_date"], o["slots"]
 assert isinstance(o["confidence"], (int, float)) and 0 <= o["confidence"] <= 1
 assert isinstance(o["answer"], str) and 0 < len(o["answer"].encode()) < 4096
