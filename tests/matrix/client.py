@@ -410,6 +410,9 @@ async def cmd_expect(c, a):
             if a.body_has and a.body_has not in str(ev.source.get("content", {}).get("body")):
                 problems.append("reply %s: body lacks %r: %r" % (ev.event_id, a.body_has,
                                                                   ev.source.get("content", {}).get("body")))
+            if a.body_lacks and a.body_lacks in str(ev.source.get("content", {}).get("body")):
+                problems.append("reply %s: body has %r: %r" % (ev.event_id, a.body_lacks,
+                                                                ev.source.get("content", {}).get("body")))
             if a.encrypted:
                 check_encrypted(raw, qmap[qid], ev, problems)
     doubled = {i: len(v) for i, v in got.items() if len(v) > 1}
@@ -601,6 +604,7 @@ def main():
     p.add_argument("--timeout", type=float, default=30)
     p.add_argument("--settle", type=float, default=2)
     p.add_argument("--body-has", help="every reply's body must contain this")
+    p.add_argument("--body-lacks", help="no reply's body may contain this")
     p.add_argument("--encrypted", action="store_true",
                    help="also check each reply was Megolm-encrypted, relation in the clear")
     p = sub.add_parser("count")
