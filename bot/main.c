@@ -654,25 +654,8 @@ static int irc_only(int argc, char **argv)
  * Writes into buf; NULL when the path does not fit. */
 static const char *net_binary(const char *rel, char *buf, size_t n)
 {
-	const char *env = getenv("FAQBOT_NET");
-	char exe[PATH_MAX];
-	ssize_t len;
-	char *slash;
-
-	if (env && *env)
-		return env;
-	if (rel[0] == '/') /* an installed build: libexec, fixed at build time */
-		return rel;
-	len = readlink("/proc/self/exe", exe, sizeof exe - 1);
-	if (len <= 0)
-		return rel;
-	exe[len] = '\0';
-	slash = strrchr(exe, '/');
-	if (slash)
-		*slash = '\0';
-	if (snprintf(buf, n, "%s/%s", slash ? exe : ".", rel) >= (int)n)
-		return NULL;
-	return buf;
+	/* an installed build's rel is absolute: libexec, fixed at build time */
+	return helper_path("FAQBOT_NET", rel, buf, n);
 }
 
 /* `faqbot [-k DIR] run ...`: the same command line, run by a networked
