@@ -69,15 +69,20 @@ int ask_render(const struct kb *kb, const struct query *q, struct date today,
 	out->len = answer_render(kb_answers(kb), kb_delays(kb), &out->q,
 				 out->has_dates ? &out->dates : NULL, out->status, today,
 				 out->text, sizeof out->text);
-	out->auto_answer = ask_auto_answer(kb, out);
+	out->auto_answer = ask_auto_answer(kb, out, -1);
 	return 0;
 }
 
-int ask_auto_answer(const struct kb *kb, const struct reply *r)
+int ask_auto_intent(enum intent in)
 {
-	enum intent in = r->q.intent;
-	return in != IN_OUT_OF_SCOPE && in != IN_GREETING && in != IN_THANKS &&
-	       r->q.confidence >= intent_auto_threshold(kb_intents(kb));
+	return in != IN_OUT_OF_SCOPE && in != IN_GREETING && in != IN_THANKS;
+}
+
+int ask_auto_answer(const struct kb *kb, const struct reply *r, double threshold)
+{
+	if (threshold < 0)
+		threshold = intent_auto_threshold(kb_intents(kb));
+	return ask_auto_intent(r->q.intent) && r->q.confidence >= threshold;
 }
 
 /* Adds "key": "YYYY-MM-DD". */

@@ -667,10 +667,7 @@ int bot_handle(struct bot *b, const struct bot_msg *m, struct bot_out *out)
 		/* Unaddressed: speak only when sure it is a question for us. */
 		if (ask_question(b->kb, q, qlen, today, &b->scratch) < 0)
 			return none(b, out);
-		enum intent in = b->scratch.q.intent;
-		if (in == IN_OUT_OF_SCOPE || in == IN_GREETING || in == IN_THANKS ||
-		    b->scratch.q.confidence < (b->threshold >= 0 ? b->threshold :
-					       intent_auto_threshold(kb_intents(b->kb))))
+		if (!ask_auto_answer(b->kb, &b->scratch, b->threshold))
 			return none(b, out);
 	}
 	r = rate_take(b, m);
@@ -692,12 +689,11 @@ int bot_handle(struct bot *b, const struct bot_msg *m, struct bot_out *out)
 	}
 	b->st.answered++;
 	if (b->record) {
+		/* missed: refused, or a question below the auto-answer bar */
 		enum intent in = b->scratch.q.intent;
-		double th = b->threshold >= 0 ? b->threshold
-					      : intent_auto_threshold(kb_intents(b->kb));
 		int missed = in == IN_OUT_OF_SCOPE ||
-			     (in != IN_GREETING && in != IN_THANKS && in != IN_HELP &&
-			      b->scratch.q.confidence < th);
+			     (in != IN_HELP && ask_auto_intent(in) &&
+			      !ask_auto_answer(b->kb, &b->scratch, b->threshold));
 		b->record(b->record_arg, m, q, qlen, &b->scratch.q, missed);
 	}
 	set_text(out, BOT_ANSWER, b->scratch.text, b->scratch.len);

@@ -15,8 +15,6 @@ const struct feat_settings feat_default = {
 	.w_char = 0.7f, .w_word = 1.0f, .w_bigram = 0.5f, .w_extra = 1.5f,
 };
 
-enum { G_CHAR, G_WORD, G_BIGRAM, G_EXTRA, G__COUNT };
-
 #define FNV_OFF 2166136261u
 #define FNV_MUL 16777619u
 /* the canonical text of one question: at most NORM_MAX_TOKENS tokens */
@@ -55,13 +53,12 @@ static const char *tok_word(const struct token *t, unsigned *len)
 	return t->s;
 }
 
+/* The vector being filled (out's arrays), group after group. */
 struct acc {
 	int n, cap;
 	uint32_t *idx;
 	float *val;
-	int group_start[G__COUNT + 1];
 	uint32_t mask;
-	unsigned bits;
 };
 
 static void add(struct acc *a, uint32_t h)
@@ -161,13 +158,11 @@ void feat_sort(struct featvec *fv, unsigned dim_bits)
 void feat_extract(const struct feat_settings *fs, const struct ntext *nt,
 		  const uint32_t *extra, int nextra, struct featvec *out)
 {
-	uint32_t idx[FEAT_MAX];
-	float val[FEAT_MAX];
 	char text[FEAT_TEXT_MAX];
 	size_t tl = 0;
-	struct acc a = {.idx = idx, .val = val, .cap = FEAT_MAX,
-			.mask = (fs->dim_bits >= 32 ? 0xffffffffu : (1u << fs->dim_bits) - 1),
-			.bits = fs->dim_bits};
+	int from;
+	struct acc a = {.idx = out->idx, .val = out->val, .cap = FEAT_MAX,
+			.mask = (fs->dim_bits >= 32 ? 0xffffffffu : (1u << fs->dim_bits) - 1)};
 
 	/* the canonical text, one space between words, " | " between
 	 * sentences, a space at both ends */
@@ -188,7 +183,6 @@ void feat_extract(const struct feat_settings *fs, const struct ntext *nt,
 
 	/* character n-grams; the budget keeps room for the other groups */
 	int char_cap = FEAT_MAX - FEAT_MAX_EXTRA - NORM_MAX_TOKENS;
-	a.group_start[G_CHAR] = 0;
 	for (size_t i = 0; i < tl && a.n < char_cap; i++) {
 		if (text[i] == ' ' && i + 1 < tl && text[i + 1] == ' ')
 			continue;
@@ -199,17 +193,17 @@ void feat_extract(const struct feat_settings *fs, const struct ntext *nt,
 				add(&a, h);
 		}
 	}
-	close_group(&a, a.group_start[G_CHAR], fs->w_char);
+	close_group(&a, 0, fs->w_char);
 
-	a.group_start[G_WORD] = a.n;
+	from = a.n;
 	for (int i = 0; i < nt->ntok && a.n < FEAT_MAX - FEAT_MAX_EXTRA - NORM_MAX_TOKENS / 2; i++) {
 		unsigned wl;
 		const char *w = tok_word(&nt->tok[i], &wl);
 		add(&a, fnv(fnv(FNV_OFF, "w:", 2), w, wl));
 	}
-	close_group(&a, a.group_start[G_WORD], fs->w_word);
+	close_group(&a, from, fs->w_word);
 
-	a.group_start[G_BIGRAM] = a.n;
+	from = a.n;
 	for (int i = 0; i < nt->ntok && a.n < FEAT_MAX - FEAT_MAX_EXTRA; i++) {
 		unsigned l1, l2;
 		const char *w1 = i > 0 && nt->tok[i - 1].sent == nt->tok[i].sent
@@ -219,17 +213,14 @@ void feat_extract(const struct feat_settings *fs, const struct ntext *nt,
 		h = fnv(fnv(h, " ", 1), w2, l2);
 		add(&a, h);
 	}
-	close_group(&a, a.group_start[G_BIGRAM], fs->w_bigram);
+	close_group(&a, from, fs->w_bigram);
 
-	a.group_start[G_EXTRA] = a.n;
+	from = a.n;
 	if (nextra > FEAT_MAX_EXTRA)
 		nextra = FEAT_MAX_EXTRA;
 	for (int i = 0; i < nextra && a.n < FEAT_MAX; i++)
 		add(&a, extra[i]);
-	close_group(&a, a.group_start[G_EXTRA], fs->w_extra);
-	a.group_start[G__COUNT] = a.n;
-	memcpy(out->idx, a.idx, (size_t)a.n * sizeof *out->idx);
-	memcpy(out->val, a.val, (size_t)a.n * sizeof *out->val);
+	close_group(&a, from, fs->w_extra);
 	out->n = a.n;
 }
 

@@ -587,39 +587,47 @@ static const char *helper_path(const char *env_name, const char *rel, char *buf,
 	return buf;
 }
 
+/* Runs the helper program rel (see helper_path; env names the variable
+ * that overrides it) with argv; returns only on failure. */
+static int exec_helper(const char *cmd, const char *env, const char *rel, char **argv)
+{
+	char buf[PATH_MAX];
+	const char *p = helper_path(env, rel, buf, sizeof buf);
+
+	if (!p) {
+		fprintf(stderr, "faqbot: %s: the path of %s is too long\n", cmd, rel);
+		return 1;
+	}
+	fflush(NULL);
+	execv(p, argv);
+	fprintf(stderr, "faqbot: %s: cannot start %s: %s (build it with `make`, or name it "
+		"in %s)\n", cmd, p, strerror(errno), env);
+	return 1;
+}
+
 /* `faqbot [-k DIR] train ...`: training links liblinear (and with it
  * libstdc++ and BLAS), which `ask` must not load: a program of its own
  * does it, with the same command line. */
 static int exec_train(int argc, char **argv, const char *kdir)
 {
-	char buf[PATH_MAX], kbuf[PATH_MAX];
-	const char *p = helper_path("FAQBOT_TRAIN", FAQBOT_TRAIN_EXEC, buf, sizeof buf);
-	char **v = NULL;
+	char kbuf[PATH_MAX];
+	char **v;
 
+	if (kdir)
+		return exec_helper("train", "FAQBOT_TRAIN", FAQBOT_TRAIN_EXEC, argv);
 	/* the knowledge `ask` would use, unless -k names one */
-	if (!kdir) {
-		if (!(v = calloc((size_t)argc + 3, sizeof *v))) {
-			fprintf(stderr, "faqbot: out of memory\n");
-			return 1;
-		}
-		v[0] = argv[0];
-		v[1] = (char *)"-k";
-		v[2] = (char *)default_knowledge(kbuf, sizeof kbuf);
-		for (int i = 1; i < argc; i++)
-			v[i + 2] = argv[i];
-		argv = v;
-	}
-
-	if (!p) {
-		fprintf(stderr, "faqbot: train: the path of faqbot-train is too long\n");
+	if (!(v = calloc((size_t)argc + 3, sizeof *v))) {
+		fprintf(stderr, "faqbot: out of memory\n");
 		return 1;
 	}
-	fflush(NULL);
-	execv(p, argv);
-	fprintf(stderr, "faqbot: train: cannot start %s: %s (build it with `make`, or name it "
-		"in FAQBOT_TRAIN)\n", p, strerror(errno));
+	v[0] = argv[0];
+	v[1] = (char *)"-k";
+	v[2] = (char *)default_knowledge(kbuf, sizeof kbuf);
+	for (int i = 1; i < argc; i++)
+		v[i + 2] = argv[i];
+	int rc = exec_helper("train", "FAQBOT_TRAIN", FAQBOT_TRAIN_EXEC, v);
 	free(v);
-	return 1;
+	return rc;
 }
 
 #ifdef FAQBOT_NET_EXEC
@@ -649,35 +657,15 @@ static int irc_only(int argc, char **argv)
 	return yes;
 }
 
-/* The networked faqbot: $FAQBOT_NET, else rel (FAQBOT_IRC_EXEC or
- * FAQBOT_NET_EXEC) taken relative to the directory of this executable.
- * Writes into buf; NULL when the path does not fit. */
-static const char *net_binary(const char *rel, char *buf, size_t n)
-{
-	/* an installed build's rel is absolute: libexec, fixed at build time */
-	return helper_path("FAQBOT_NET", rel, buf, n);
-}
-
 /* `faqbot [-k DIR] run ...`: the same command line, run by a networked
  * build (it parses -k and the run options itself).  run_argc/run_argv:
  * the words from "run" on. */
 static int exec_net(char **argv, int run_argc, char **run_argv)
 {
-	char buf[PATH_MAX];
 	/* report reads the state file (SQLite): the full build */
 	const char *rel = strcmp(run_argv[0], "report") && irc_only(run_argc, run_argv)
 				  ? FAQBOT_IRC_EXEC : FAQBOT_NET_EXEC;
-	const char *net = net_binary(rel, buf, sizeof buf);
-
-	if (!net) {
-		fprintf(stderr, "faqbot: run: the path of the networked faqbot is too long\n");
-		return 1;
-	}
-	fflush(NULL);
-	execv(net, argv);
-	fprintf(stderr, "faqbot: run: cannot start %s: %s (build it with `make`, or name it "
-		"in FAQBOT_NET)\n", net, strerror(errno));
-	return 1;
+	return exec_helper(run_argv[0], "FAQBOT_NET", rel, argv);
 }
 #else
 /* `faqbot -k DIR run ...` passes -k on to run_main. */

@@ -26,10 +26,12 @@ struct reply {
 int ask_question(const struct kb *kb, const char *question, size_t len,
 		 struct date today, struct reply *out);
 
-/* 1 when r is sure enough to be answered unasked: an in-scope question
- * (not out_of_scope, a greeting or thanks) at or above intents.ini's
- * auto_answer probability. */
-int ask_auto_answer(const struct kb *kb, const struct reply *r);
+/* 1 for an intent the bot may answer unasked: in scope, not a greeting
+ * or thanks. */
+int ask_auto_intent(enum intent in);
+/* 1 when r is sure enough to be answered unasked: ask_auto_intent, at or
+ * above threshold (< 0: intents.ini's auto_answer probability). */
+int ask_auto_answer(const struct kb *kb, const struct reply *r, double threshold);
 
 /* The second half of ask_question: stage dates, status and French text
  * for an already analysed (or completed, conv.h) question q. */

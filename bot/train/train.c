@@ -245,11 +245,6 @@ static int per_slot(struct score *s, const char *name)
 static double last_conf;
 static int last_eligible;
 
-static int eligible(int in)
-{
-	return in != IN_OUT_OF_SCOPE && in != IN_GREETING && in != IN_THANKS;
-}
-
 static int judge(const struct kb *kb, const struct example *e, struct score *s, int verbose,
 		 const char *file)
 {
@@ -261,7 +256,7 @@ static int judge(const struct kb *kb, const struct example *e, struct score *s, 
 	const char *want = !strcmp(e->intent, "chatter") ? "out_of_scope" : e->intent;
 	int ok = !strcmp(got, want);
 	last_conf = r.q.confidence;
-	last_eligible = eligible(r.q.intent);
+	last_eligible = ask_auto_intent(r.q.intent);
 	int dd = !strcmp(e->intent, "display_delay");
 	int in_ok = ok;
 
@@ -497,7 +492,7 @@ static int eval_chatter(struct kb *kb, const char *path, int verbose, char *err,
 		struct reply r;
 		ask_question(kb, line, l, no_now, &r);
 		n++;
-		if (ask_auto_answer(kb, &r)) {
+		if (ask_auto_answer(kb, &r, -1)) {
 			spoke++;
 			if (verbose)
 				printf("  would speak: [%s %.3f] %s\n", query_intent_name(&r.q), r.q.confidence, line);
