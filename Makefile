@@ -22,8 +22,10 @@ CPPFLAGS_ALL = -std=c11 -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L \
 SAN := -fsanitize=address,undefined,float-cast-overflow -fno-omit-frame-pointer -fno-sanitize-recover=undefined,float-cast-overflow
 
 B := build
-SRCS      := $(wildcard bot/*.c)
-LIB_SRCS  := $(filter-out bot/main.c,$(SRCS))
+# bot/ holds one folder a layer (base, lang, rules, engine, chat, io, irc,
+# matrix, daemon); main.c and train/ are the programs.
+LAYERS    := base lang rules engine chat io irc matrix daemon
+LIB_SRCS  := $(foreach l,$(LAYERS),$(wildcard bot/$(l)/*.c))
 LIB_OBJS  := $(LIB_SRCS:bot/%.c=$(B)/obj/%.o)
 ASAN_OBJS := $(LIB_SRCS:bot/%.c=$(B)/asan/%.o)
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
@@ -102,7 +104,7 @@ $(B)/obj/train/%.o: bot/train/%.c | $(STAMP)
 	$(CC) $(CPPFLAGS_ALL) $(WARN) $(CFLAGS) -MMD -MP -c $< -o $@
 $(B)/faqbot-train: $(B)/obj/train/train.o $(B)/libfaqbot.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -Wl,--as-needed -o $@ $^ $(PKG_LIBS) -llinear -lm
-$(B)/obj/run-irc.o: bot/run.c | $(STAMP)
+$(B)/obj/run-irc.o: bot/daemon/run.c | $(STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS_ALL) $(WARN) $(CFLAGS) -DFAQBOT_NO_MATRIX -MMD -MP -c $< -o $@
 # run-irc.o comes before the archive, so the archive's run.o (and with it
@@ -194,4 +196,4 @@ fuzz:
 clean:
 	rm -rf $(B) faqbot
 
--include $(wildcard $(B)/obj/train/*.d $(B)/inst/*.d $(B)/obj/*.d $(B)/asan/*.d $(B)/tests/*.d $(B)/tests-asan/*.d)
+-include $(wildcard $(B)/inst/*.d $(B)/obj/*.d $(B)/obj/*/*.d $(B)/asan/*.d $(B)/asan/*/*.d $(B)/tests/*.d $(B)/tests-asan/*.d)

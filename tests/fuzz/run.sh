@@ -30,8 +30,8 @@ PKGS="libcurl libcjson olm sqlite3 libutf8proc inih openssl libsystemd"
 CF="-std=c11 -g -O1 -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L -DFAQBOT_FUZZ -Iinclude $(pkg-config --cflags $PKGS) -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined"
 # Library objects once, shared by all targets.
 objs=()
-for c in bot/*.c; do
-	[ "$c" = bot/main.c ] && continue
+for c in bot/*/*.c; do
+	case $c in bot/train/*) continue ;; esac
 	o="$B/obj/$(basename "$c" .c).o"; mkdir -p "$B/obj"
 	if [ ! -f "$o" ] || [ "$c" -nt "$o" ] || [ -n "$(find include -newer "$o" -name '*.h' | head -1)" ]; then
 		clang $CF -c "$c" -o "$o" || { echo "fuzz: build of $c failed"; exit 1; }
