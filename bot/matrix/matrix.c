@@ -19,7 +19,7 @@
 #include <unistd.h>
 #include <cjson/cJSON.h>
 
-#include "bot.h"
+#include "chat.h"
 #include "config.h"
 #include "e2ee.h"
 #include "e2ee_store.h"
@@ -127,7 +127,7 @@ struct mxnet {
 	struct matrix_config newcfg;     /* from mxnet_set_config, applied later */
 	int has_newcfg;
 	long cfg_timer;
-	struct bot *bot;
+	struct chat_sink sink;   /* where messages go up (chat.h) */
 	struct store *st;
 	struct http *http;
 	char *base;             /* homeserver URL without a trailing '/' */
@@ -216,7 +216,7 @@ struct mxnet {
 	char *td_body;          /* the to-device body in flight (CR_TODEVICE) */
 	long prune_timer;
 
-	struct bot_out out;     /* big: kept off the stack */
+	struct chat_reply out;     /* big: kept off the stack */
 };
 
 static void session_start(struct mxnet *n);
@@ -837,7 +837,7 @@ static void p2_event(void *arg, const char *room_id, const struct mx_event *ev, 
  * when [bot] record_questions is on (record.c); nothing is sent. */
 static void handle_reaction(struct mxnet *n, const struct mx_event *ev)
 {
-	struct bot_msg m;
+	struct chat_msg m;
 
 	if (!strcmp(ev->sender, n->acct.user_id) || n->initial || n->before_join ||
 	    ev->redacted || !ev->rel_type || strcmp(ev->rel_type, "m.annotation") ||
@@ -854,8 +854,10 @@ static void handle_reaction(struct mxnet *n, const struct mx_event *ev)
 	m.event_id = ev->event_id;
 	m.now = (time_t)(wall_ms() / 1000);
 	m.now_ms = loop_now_ms(n->lp);
-	if (bot_reaction(n->bot, &m, ev->rel_event_id,
-			 mx_str(mx_obj(ev->content, "m.relates_to"), "key")))
+	m.event = CHAT_REACTION;
+	m.rel_event = ev->rel_event_id;
+	m.key = mx_str(mx_obj(ev->content, "m.relates_to"), "key");
+	if (n->sink.on_msg(n->sink.arg, &m, &n->out) > 0)
 		log_info("matrix.%s: feedback on the answer %s recorded", n->name, ev->rel_event_id);
 }
 
@@ -898,7 +900,7 @@ static int cmd_take(struct mxnet *n, const char *user, int64_t now)
 
 static void handle_message(struct mxnet *n, const struct mx_event *ev)
 {
-	struct bot_msg m;
+	struct chat_msg m;
 	struct mx_reply rp;
 	const char *text;
 	char txn[MX_TXN_LEN], *content;
@@ -953,9 +955,9 @@ static void handle_message(struct mxnet *n, const struct mx_event *ev)
 	m.now = (time_t)(now / 1000);
 	m.room = n->room_id;
 	m.event_id = ev->event_id;
-	if (!bot_handle(n->bot, &m, &n->out))
+	if (!n->sink.on_msg(n->sink.arg, &m, &n->out))
 		return;
-	if (n->out.kind == BOT_REFUSED || n->out.kind == BOT_ADMIN) {
+	if (n->out.kind == CHAT_REFUSED || n->out.kind == CHAT_ADMIN) {
 		int t = cmd_take(n, ev->sender, m.now_ms);
 		if (!t) {
 			log_debug("matrix.%s: %s: nothing sent for %s from %s: past the command budget",
@@ -1601,17 +1603,17 @@ static void prune_state(struct mxnet *n)
 }
 
 struct mxnet *mxnet_start(struct loop *lp, const struct matrix_config *cfg,
-			  struct bot *bot, const char *state_path)
+			  const struct chat_sink *sink, const char *state_path)
 {
 	struct mxnet *n;
 	char err[512], mf[512];
 	size_t len;
-	if (!lp || !cfg || !bot || !cfg->homeserver || !cfg->user)
+	if (!lp || !cfg || !sink || !sink->on_msg || !cfg->homeserver || !cfg->user)
 		return NULL;
 	if (!(n = calloc(1, sizeof *n)))
 		return NULL;
 	n->lp = lp;
-	n->bot = bot;
+	n->sink = *sink;
 	if (cfg_copy(&n->cfgcopy, cfg) < 0) {
 		free(n);
 		return NULL;

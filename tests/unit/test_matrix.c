@@ -650,6 +650,7 @@ static void test_start_refused_without_pickle_key(void **state)
 	snprintf(path, sizeof path, "%s/state.db", dir);
 	memset(&bc, 0, sizeof bc);
 	assert_non_null(b = bot_new(&bc, kb));
+	struct chat_sink sink = { bot_on_msg, b };
 	memset(&mc, 0, sizeof mc);
 	mc.name = "t";
 	mc.homeserver = "http://127.0.0.1:9";
@@ -657,9 +658,9 @@ static void test_start_refused_without_pickle_key(void **state)
 	mc.password = "not-used-here";
 	mc.e2ee = 1;
 	unsetenv("FAQBOT_PICKLE_KEY");
-	assert_null(mxnet_start(lp, &mc, b, path));
+	assert_null(mxnet_start(lp, &mc, &sink, path));
 	mc.e2ee = 0;
-	n = mxnet_start(lp, &mc, b, path);
+	n = mxnet_start(lp, &mc, &sink, path);
 	assert_non_null(n);
 	mxnet_free(n);
 	bot_free(b);
