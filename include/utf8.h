@@ -5,6 +5,7 @@
 #define FAQBOT_UTF8_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* Length (1 to 4) of the valid UTF-8 sequence at s[0..n), or 0 when the
  * bytes there are not one (invalid, or cut short by n).  0 when n is 0. */
@@ -16,5 +17,9 @@ size_t utf8_prefix(const char *s, size_t n);
 
 /* 1 when s[0..n) is valid UTF-8, else 0. */
 int utf8_valid(const char *s, size_t n);
+
+/* utf8_seq that also gives the code point: its length (1 to 4) with *cp
+ * set, or 0 (*cp untouched) when s[0..n) does not start a valid one. */
+size_t utf8_decode(const char *s, size_t n, int32_t *cp);
 
 #endif

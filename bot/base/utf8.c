@@ -7,16 +7,9 @@
 
 size_t utf8_seq(const char *s, size_t n)
 {
-	utf8proc_int32_t cp;
-	utf8proc_ssize_t r;
+	int32_t cp;
 
-	if (!n)
-		return 0;
-	if (!((unsigned char)s[0] & 0x80))
-		return 1;
-	r = utf8proc_iterate((const utf8proc_uint8_t *)s,
-			     (utf8proc_ssize_t)(n < 4 ? n : 4), &cp);
-	return r > 0 ? (size_t)r : 0;
+	return utf8_decode(s, n, &cp);
 }
 
 size_t utf8_prefix(const char *s, size_t n)
@@ -39,4 +32,23 @@ size_t utf8_prefix(const char *s, size_t n)
 int utf8_valid(const char *s, size_t n)
 {
 	return utf8_prefix(s, n) == n;
+}
+
+size_t utf8_decode(const char *s, size_t n, int32_t *cp)
+{
+	utf8proc_int32_t c;
+	utf8proc_ssize_t r;
+
+	if (!n)
+		return 0;
+	if (!((unsigned char)s[0] & 0x80)) {
+		*cp = (unsigned char)s[0];
+		return 1;
+	}
+	r = utf8proc_iterate((const utf8proc_uint8_t *)s,
+			     (utf8proc_ssize_t)(n < 4 ? n : 4), &c);
+	if (r <= 0)
+		return 0;
+	*cp = c;
+	return (size_t)r;
 }

@@ -18,6 +18,7 @@
 #include <sqlite3.h>
 
 #include "config.h"
+#include "fold.h"
 #include "norm.h"
 #include "record.h"
 #include "store.h"
@@ -75,7 +76,7 @@ static void local_day(time_t t, char out[11])
 static void tokenize(struct row *r)
 {
 	char buf[NORM_MAX_INPUT * 3];
-	size_t n = norm_fold(r->text, strlen(r->text), buf, sizeof buf, NULL), i = 0;
+	size_t n = fold_text(r->text, strlen(r->text), buf, sizeof buf, NULL), i = 0;
 	while (i < n && r->ntok < MAX_TOKS) {
 		while (i < n && !isalnum((unsigned char)buf[i]))
 			i++;

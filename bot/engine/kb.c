@@ -15,7 +15,7 @@
 
 #include "answer.h"
 #include "intent.h"
-#include "norm.h"
+#include "lexicon.h"
 #include "textfile.h"
 
 /* A physical line is at most this long: the knowledge is hand-written

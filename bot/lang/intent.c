@@ -19,6 +19,7 @@
 #include "examples.h"
 #include "feat.h"
 #include "intent.h"
+#include "lexicon.h"
 #include "lmodel.h"
 #include "norm.h"
 #include "textfile.h"

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "intent.h"
+#include "lexicon.h"
 #include "norm.h"
 
 #define KDIR "knowledge"

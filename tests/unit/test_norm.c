@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fold.h"
+#include "lexicon.h"
 #include "norm.h"
 
 static struct ntext nt; /* 30 KiB: static, not on the test's stack */
@@ -19,7 +21,7 @@ static const char *fold(const char *s)
 {
 	static char out[1024];
 
-	norm_fold(s, strlen(s), out, sizeof out, NULL);
+	fold_text(s, strlen(s), out, sizeof out, NULL);
 	return out;
 }
 
@@ -195,18 +197,18 @@ static void test_fold_invalid_utf8(void **st)
 	(void)st;
 	for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) {
 		bad = 0;
-		norm_fold(c[i].in, strlen(c[i].in), out, sizeof out, &bad);
+		fold_text(c[i].in, strlen(c[i].in), out, sizeof out, &bad);
 		assert_string_equal(out, c[i].out);
 		assert_int_equal(bad, 1);
 	}
-	norm_fold("d\xc3\xa9j\xc3\xa0", 7, out, sizeof out, &bad);
+	fold_text("d\xc3\xa9j\xc3\xa0", 7, out, sizeof out, &bad);
 	assert_string_equal(out, "deja");
 	assert_int_equal(bad, 0);
 	/* U+FFFD itself is valid: a word boundary, not an error */
-	norm_fold("a\xef\xbf\xbd" "b", 5, out, sizeof out, &bad);
+	fold_text("a\xef\xbf\xbd" "b", 5, out, sizeof out, &bad);
 	assert_string_equal(out, "a b");
 	assert_int_equal(bad, 0);
-	norm_fold("ok", 2, out, sizeof out, NULL); /* invalid may be NULL */
+	fold_text("ok", 2, out, sizeof out, NULL); /* invalid may be NULL */
 	assert_string_equal(out, "ok");
 
 	norm_text(NULL, "quand\xc3 visible \xed\xa0\x80?", 19, &nt);
@@ -221,26 +223,26 @@ static void test_fold_bounds(void **st)
 
 	(void)st;
 	memset(out, 'Z', sizeof out);
-	assert_int_equal(norm_fold("abcdef", 6, out, 1, NULL), 0);
+	assert_int_equal(fold_text("abcdef", 6, out, 1, NULL), 0);
 	assert_string_equal(out, "");
 	assert_int_equal(out[1], 'Z');
 	/* a character that does not fit is left out whole */
 	memset(out, 'Z', sizeof out);
-	assert_int_equal(norm_fold("ab\xf0\x9f\x91\x8d", 6, out, 5, NULL), 2);
+	assert_int_equal(fold_text("ab\xf0\x9f\x91\x8d", 6, out, 5, NULL), 2);
 	assert_string_equal(out, "ab");
 	assert_int_equal(out[5], 'Z');
-	assert_int_equal(norm_fold("\xc5\x93\xc5\x93\xc5\x93", 6, out, 6, NULL), 4);
+	assert_int_equal(fold_text("\xc5\x93\xc5\x93\xc5\x93", 6, out, 6, NULL), 4);
 	assert_string_equal(out, "oeoe");
 	/* never reads past len: an exact-size heap block without NUL */
 	in = malloc(3);
 	assert_non_null(in);
 	memcpy(in, "ab\xc3", 3);
-	assert_int_equal(norm_fold(in, 3, out, sizeof out, NULL), 2);
+	assert_int_equal(fold_text(in, 3, out, sizeof out, NULL), 2);
 	assert_string_equal(out, "ab");
 	memcpy(in, "x\xc3\xa9", 3);
-	assert_int_equal(norm_fold(in, 2, out, sizeof out, NULL), 1);
+	assert_int_equal(fold_text(in, 2, out, sizeof out, NULL), 1);
 	free(in);
-	assert_int_equal(norm_fold(NULL, 0, out, sizeof out, NULL), 0);
+	assert_int_equal(fold_text(NULL, 0, out, sizeof out, NULL), 0);
 }
 
 static void test_truncate_1mib(void **st)
@@ -278,7 +280,7 @@ static void test_truncate_1mib(void **st)
 	assert_int_equal(nt.truncated, 1);
 	assert_int_equal(nt.invalid_utf8, 0);
 	assert_int_equal(nt.ntok, 0);
-	assert_int_equal(norm_fold(in, n, out, sizeof out, &bad), 60);
+	assert_int_equal(fold_text(in, n, out, sizeof out, &bad), 60);
 	assert_int_equal(bad, 0);
 
 	/* tokens beyond NORM_MAX_TOKENS are dropped, not overrun */
@@ -625,27 +627,27 @@ static void test_edit_distance(void **st)
 	char a[200], b[200];
 
 	(void)st;
-	assert_int_equal(norm_edit_distance("kitten", 6, "sitting", 7, 5), 3);
-	assert_int_equal(norm_edit_distance("kitten", 6, "sitting", 7, 2), 3); /* max + 1 */
-	assert_int_equal(norm_edit_distance("session", 7, "sesion", 6, 1), 1);
-	assert_int_equal(norm_edit_distance("kairos", 6, "kaiors", 6, 1), 1); /* transposition */
-	assert_int_equal(norm_edit_distance("ab", 2, "ba", 2, 3), 1);
-	assert_int_equal(norm_edit_distance("abc", 3, "abc", 3, 0), 0);
-	assert_int_equal(norm_edit_distance("", 0, "abc", 3, 3), 3);
-	assert_int_equal(norm_edit_distance("abc", 3, "", 0, 1), 2);
-	assert_int_equal(norm_edit_distance("a", 1, "abcdef", 6, 2), 3);
-	assert_int_equal(norm_edit_distance("abcdef", 6, "badcfe", 6, 3), 3);
-	assert_int_equal(norm_edit_distance("abcdef", 6, "ghijkl", 6, 1), 2);
-	assert_int_equal(norm_edit_distance("abc", 3, "abd", 3, -1), 1);
+	assert_int_equal(lexicon_edit_distance("kitten", 6, "sitting", 7, 5), 3);
+	assert_int_equal(lexicon_edit_distance("kitten", 6, "sitting", 7, 2), 3); /* max + 1 */
+	assert_int_equal(lexicon_edit_distance("session", 7, "sesion", 6, 1), 1);
+	assert_int_equal(lexicon_edit_distance("kairos", 6, "kaiors", 6, 1), 1); /* transposition */
+	assert_int_equal(lexicon_edit_distance("ab", 2, "ba", 2, 3), 1);
+	assert_int_equal(lexicon_edit_distance("abc", 3, "abc", 3, 0), 0);
+	assert_int_equal(lexicon_edit_distance("", 0, "abc", 3, 3), 3);
+	assert_int_equal(lexicon_edit_distance("abc", 3, "", 0, 1), 2);
+	assert_int_equal(lexicon_edit_distance("a", 1, "abcdef", 6, 2), 3);
+	assert_int_equal(lexicon_edit_distance("abcdef", 6, "badcfe", 6, 3), 3);
+	assert_int_equal(lexicon_edit_distance("abcdef", 6, "ghijkl", 6, 1), 2);
+	assert_int_equal(lexicon_edit_distance("abc", 3, "abd", 3, -1), 1);
 	/* only len bytes are read */
-	assert_int_equal(norm_edit_distance("abcX", 3, "abcY", 3, 1), 0);
+	assert_int_equal(lexicon_edit_distance("abcX", 3, "abcY", 3, 1), 0);
 	/* long strings (heap rows) */
 	memset(a, 'a', sizeof a);
 	memcpy(b, a, sizeof b);
 	b[100] = 'b';
 	b[150] = 'c';
-	assert_int_equal(norm_edit_distance(a, sizeof a, b, sizeof b, 5), 2);
-	assert_int_equal(norm_edit_distance(a, sizeof a, b, sizeof b - 1, 5), 3);
+	assert_int_equal(lexicon_edit_distance(a, sizeof a, b, sizeof b, 5), 2);
+	assert_int_equal(lexicon_edit_distance(a, sizeof a, b, sizeof b - 1, 5), 3);
 }
 
 int main(void)
