@@ -1,6 +1,8 @@
-/* test_norm.c - unit tests of bot/norm.c: Unicode folding, invalid UTF-8,
- * truncation, the tokenising conventions datex.c relies on, rewrite rules,
- * typo and doubled-letter fixes, number words and edit distance. */
+/* test_norm.c - unit tests of the normalisation pipeline, bot/lang/norm.c
+ * with fold.c under it: Unicode folding, invalid UTF-8, truncation, the
+ * tokenising conventions datex.c relies on, rewrite rules, typo and
+ * doubled-letter fixes as norm_text applies them, and number words
+ * (lexicon.c's own API: test_lexicon.c). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -481,28 +483,6 @@ static void test_rewrite_errors(void **st)
 	lexicon_free(NULL);
 }
 
-static void test_words(void **st)
-{
-	struct lexicon *lx = lexicon_new();
-
-	(void)st;
-	assert_int_equal(lexicon_has_word(lx, "session"), 0);
-	assert_int_equal(lexicon_add_word(lx, "Sessión"), 0);
-	assert_int_equal(lexicon_has_word(lx, "session"), 1);
-	assert_int_equal(lexicon_has_word(lx, "SESSION"), 1);
-	assert_int_equal(lexicon_add_word(lx, "deux mots"), -1);
-	assert_int_equal(lexicon_add_word(lx, ""), -1);
-	assert_int_equal(lexicon_add_word(lx, "12"), -1);
-	assert_int_equal(lexicon_add_word(lx, NULL), -1);
-	assert_int_equal(lexicon_add_keep(lx, "vite"), 0);
-	assert_int_equal(lexicon_has_word(lx, "vite"), 0);
-	assert_int_equal(lexicon_has_word(NULL, "vite"), 0);
-	lexicon_seal(lx);
-	lexicon_seal(lx); /* twice is harmless */
-	assert_string_equal(toks(lx, "sesion"), "session");
-	lexicon_free(lx);
-}
-
 static void test_typos(void **st)
 {
 	struct lexicon *lx = test_lexicon();
@@ -524,30 +504,6 @@ static void test_typos(void **st)
 		assert_int_equal(nt.tok[i].flags, 0);
 	/* number words are not "corrected" into vocabulary */
 	assert_string_equal(toks(lx, "quinze"), "15");
-	lexicon_free(lx);
-}
-
-static void test_typo_ties(void **st)
-{
-	struct lexicon *lx = lexicon_new();
-
-	(void)st;
-	/* "mardo" is one edit from both: the word added first wins */
-	assert_int_equal(lexicon_add_word(lx, "mardi"), 0);
-	assert_int_equal(lexicon_add_word(lx, "mardx"), 0);
-	/* "parle" vs "barle"/"parla": the same first letter wins first */
-	assert_int_equal(lexicon_add_word(lx, "barles"), 0);
-	assert_int_equal(lexicon_add_word(lx, "parles"), 0);
-	/* a nearer word beats a farther one added earlier */
-	assert_int_equal(lexicon_add_word(lx, "abcdefgh"), 0);
-	assert_int_equal(lexicon_add_word(lx, "abcdefgz"), 0);
-	lexicon_seal(lx);
-	assert_string_equal(toks(lx, "mardo"), "mardi");
-	assert_string_equal(toks(lx, "carles"), "barles"); /* neither starts with c: first added */
-	assert_string_equal(toks(lx, "parlez"), "parles");
-	assert_string_equal(toks(lx, "barlez"), "barles");
-	assert_string_equal(toks(lx, "abcdefgzz"), "abcdefgz");
-	assert_string_equal(toks(lx, "abcdeggz"), "abcdefgz");
 	lexicon_free(lx);
 }
 
@@ -620,36 +576,6 @@ static void test_numbers_beyond(void **st)
 	assert_int_equal(nt.tok[0].flags, TOK_NUM);
 }
 
-/* ------------------------------------------------------- edit distance */
-
-static void test_edit_distance(void **st)
-{
-	char a[200], b[200];
-
-	(void)st;
-	assert_int_equal(lexicon_edit_distance("kitten", 6, "sitting", 7, 5), 3);
-	assert_int_equal(lexicon_edit_distance("kitten", 6, "sitting", 7, 2), 3); /* max + 1 */
-	assert_int_equal(lexicon_edit_distance("session", 7, "sesion", 6, 1), 1);
-	assert_int_equal(lexicon_edit_distance("kairos", 6, "kaiors", 6, 1), 1); /* transposition */
-	assert_int_equal(lexicon_edit_distance("ab", 2, "ba", 2, 3), 1);
-	assert_int_equal(lexicon_edit_distance("abc", 3, "abc", 3, 0), 0);
-	assert_int_equal(lexicon_edit_distance("", 0, "abc", 3, 3), 3);
-	assert_int_equal(lexicon_edit_distance("abc", 3, "", 0, 1), 2);
-	assert_int_equal(lexicon_edit_distance("a", 1, "abcdef", 6, 2), 3);
-	assert_int_equal(lexicon_edit_distance("abcdef", 6, "badcfe", 6, 3), 3);
-	assert_int_equal(lexicon_edit_distance("abcdef", 6, "ghijkl", 6, 1), 2);
-	assert_int_equal(lexicon_edit_distance("abc", 3, "abd", 3, -1), 1);
-	/* only len bytes are read */
-	assert_int_equal(lexicon_edit_distance("abcX", 3, "abcY", 3, 1), 0);
-	/* long strings (heap rows) */
-	memset(a, 'a', sizeof a);
-	memcpy(b, a, sizeof b);
-	b[100] = 'b';
-	b[150] = 'c';
-	assert_int_equal(lexicon_edit_distance(a, sizeof a, b, sizeof b, 5), 2);
-	assert_int_equal(lexicon_edit_distance(a, sizeof a, b, sizeof b - 1, 5), 3);
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -671,13 +597,10 @@ int main(void)
 		cmocka_unit_test(test_tok_upper_orig),
 		cmocka_unit_test(test_rewrite),
 		cmocka_unit_test(test_rewrite_errors),
-		cmocka_unit_test(test_words),
 		cmocka_unit_test(test_typos),
-		cmocka_unit_test(test_typo_ties),
 		cmocka_unit_test(test_doubled_letters),
 		cmocka_unit_test(test_numbers_2_31),
 		cmocka_unit_test(test_numbers_beyond),
-		cmocka_unit_test(test_edit_distance),
 		cmocka_unit_test(test_glued_je),
 	};
 
