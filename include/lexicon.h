@@ -41,6 +41,14 @@ int lexicon_add_word(struct lexicon *lx, const char *word);
 /* A word that must never be "corrected" (valid French words that sit one
  * edit away from vocabulary, e.g. "vite" vs "visite"). */
 int lexicon_add_keep(struct lexicon *lx, const char *word);
+/* One line of knowledge/lexicon.ini as an INI reader hands it over: a
+ * section header (key and val NULL), "from = to" under [rewrite] (key
+ * NULL when the line has no '='), or under [words] and [keep] a list of
+ * words separated by spaces or commas (key NULL; val is cut up in place).
+ * Returns 0, or -1 with what is wrong and how to fix it in err (the
+ * caller adds file:line). */
+int lexicon_ini_line(struct lexicon *lx, const char *section, const char *key, char *val,
+		     char *err, size_t errlen);
 /* Call once after the last add: builds the index of lexicon_correct. */
 void lexicon_seal(struct lexicon *lx);
 int lexicon_has_word(const struct lexicon *lx, const char *word);

@@ -383,31 +383,13 @@ out:
 	return rc;
 }
 
-/* lexicon.ini: [rewrite] from = to; [words] and [keep] list words. */
+/* lexicon.ini: its sections are the lexicon's (lexicon_ini_line). */
 static int lexicon_cb(struct loadctx *c, const char *section, char *key, char *val)
 {
-	char e[256];
+	char e[400]; /* fail() keeps as much */
 
-	if (!val) {
-		if (strcmp(section, "rewrite") && strcmp(section, "words") && strcmp(section, "keep"))
-			return fail(c, "unknown section [%s]; use [rewrite], [words] or [keep]", section, NULL);
-		return 0;
-	}
-	if (!strcmp(section, "rewrite")) {
-		if (!key)
-			return fail(c, "\"%s\" is no rule; write: from words = to words", val, NULL);
-		if (lexicon_add_rewrite(c->lx, key, val, e, sizeof e) < 0)
-			return fail(c, "%s", e, NULL);
-		return 0;
-	}
-	if (key)
-		return fail(c, "[%s] lists words separated by spaces, without '='", section, NULL);
-	char *save = NULL;
-	for (char *w = strtok_r(val, " \t,", &save); w; w = strtok_r(NULL, " \t,", &save)) {
-		int r = !strcmp(section, "keep") ? lexicon_add_keep(c->lx, w) : lexicon_add_word(c->lx, w);
-		if (r < 0)
-			return fail(c, "\"%s\" is not one word of letters; fix it", w, NULL);
-	}
+	if (lexicon_ini_line(c->lx, section, key, val, e, sizeof e) < 0)
+		return fail(c, "%s", e, NULL);
 	return 0;
 }
 

@@ -419,6 +419,43 @@ int lexicon_has_word(const struct lexicon *lx, const char *word)
 	return e >= 0 && (lx->ent[e].flags & LEX_KNOWN);
 }
 
+int lexicon_ini_line(struct lexicon *lx, const char *section, const char *key, char *val,
+		     char *err, size_t errlen)
+{
+	char e[256], *save = NULL;
+
+	if (!val) {
+		if (!strcmp(section, "rewrite") || !strcmp(section, "words") || !strcmp(section, "keep"))
+			return 0;
+		seterr(err, errlen, "unknown section [%s]; use [rewrite], [words] or [keep]", section);
+		return -1;
+	}
+	if (!strcmp(section, "rewrite")) {
+		if (!key) {
+			seterr(err, errlen, "\"%s\" is no rule; write: from words = to words", val);
+			return -1;
+		}
+		if (lexicon_add_rewrite(lx, key, val, e, sizeof e) < 0) {
+			seterr(err, errlen, "%s", e);
+			return -1;
+		}
+		return 0;
+	}
+	if (key) {
+		seterr(err, errlen, "[%s] lists words separated by spaces, without '='", section);
+		return -1;
+	}
+	for (char *w = strtok_r(val, " \t,", &save); w; w = strtok_r(NULL, " \t,", &save)) {
+		int r = !strcmp(section, "keep") ? lexicon_add_keep(lx, w) : lexicon_add_word(lx, w);
+
+		if (r < 0) {
+			seterr(err, errlen, "\"%s\" is not one word of letters; fix it", w);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 static int fuzzy_target(const struct lent *en)
 {
 	return (en->flags & LEX_KNOWN) && en->len >= FUZZ_MIN && en->len <= FUZZ_MAX;

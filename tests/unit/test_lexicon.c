@@ -108,6 +108,44 @@ static void test_words(void **st)
 	lexicon_free(lx);
 }
 
+/* lexicon.ini's lines as the INI reader hands them over. */
+static void test_ini_line(void **st)
+{
+	struct lexicon *lx = lexicon_new();
+	char err[512], line[64];
+
+	(void)st;
+	assert_int_equal(lexicon_ini_line(lx, "rewrite", NULL, NULL, err, sizeof err), 0);
+	assert_int_equal(lexicon_ini_line(lx, "words", NULL, NULL, err, sizeof err), 0);
+	assert_int_equal(lexicon_ini_line(lx, "keep", NULL, NULL, err, sizeof err), 0);
+	assert_int_equal(lexicon_ini_line(lx, "mots", NULL, NULL, err, sizeof err), -1);
+	assert_string_equal(err, "unknown section [mots]; use [rewrite], [words] or [keep]");
+	strcpy(line, "quand");
+	assert_int_equal(lexicon_ini_line(lx, "rewrite", "kan", line, err, sizeof err), 0);
+	assert_true(find(lx, "kan") >= 0);
+	strcpy(line, "kan quand");
+	assert_int_equal(lexicon_ini_line(lx, "rewrite", NULL, line, err, sizeof err), -1);
+	assert_string_equal(err, "\"kan quand\" is no rule; write: from words = to words");
+	strcpy(line, "x");
+	assert_int_equal(lexicon_ini_line(lx, "rewrite", "kan", line, err, sizeof err), -1);
+	assert_string_equal(err, "rewrite rule \"kan\": defined twice; keep one");
+	strcpy(line, "session, Visible\tkairos");
+	assert_int_equal(lexicon_ini_line(lx, "words", NULL, line, err, sizeof err), 0);
+	assert_int_equal(lexicon_has_word(lx, "visible"), 1);
+	assert_int_equal(lexicon_has_word(lx, "kairos"), 1);
+	strcpy(line, "vite");
+	assert_int_equal(lexicon_ini_line(lx, "keep", NULL, line, err, sizeof err), 0);
+	assert_true(find(lx, "vite") >= 0);
+	assert_int_equal(lexicon_has_word(lx, "vite"), 0);
+	strcpy(line, "session 12");
+	assert_int_equal(lexicon_ini_line(lx, "words", NULL, line, err, sizeof err), -1);
+	assert_string_equal(err, "\"12\" is not one word of letters; fix it");
+	strcpy(line, "b");
+	assert_int_equal(lexicon_ini_line(lx, "keep", "a", line, err, sizeof err), -1);
+	assert_string_equal(err, "[keep] lists words separated by spaces, without '='");
+	lexicon_free(lx);
+}
+
 /* Tokens of words w[] in sentences sent[], with their entry ids. */
 static int mktoks(const struct lexicon *lx, const char *const *w, const unsigned *sent,
 		  struct token *tok, int32_t *ent)
@@ -366,6 +404,7 @@ int main(void)
 		cmocka_unit_test(test_new_free_empty),
 		cmocka_unit_test(test_entries),
 		cmocka_unit_test(test_words),
+		cmocka_unit_test(test_ini_line),
 		cmocka_unit_test(test_rule_at),
 		cmocka_unit_test(test_correct_squeeze),
 		cmocka_unit_test(test_correct_fuzzy),
