@@ -30,8 +30,8 @@ struct token {
 			  * (once per run, never inside "12.11.2026" or "14:30") */
 };
 
-/* Where the tokens go: the caller sets buf, cap, tok and max, and used
- * and n to 0 (or to what is already there); the tokeniser appends. */
+/* Where the tokens go: the caller sets buf, cap (>= 1), tok and max, and
+ * used, n and overflow to 0. */
 struct fold_tokens {
 	char *buf;          /* token text, each NUL-terminated */
 	size_t cap, used;

@@ -439,8 +439,6 @@ static void tokenise(const char *f, const uint16_t *meta, size_t n, struct fold_
 	}
 }
 
-/* ------------------------------------------------------------- lexicon */
-
 void fold_tokenise(const char *f, size_t n, struct fold_tokens *o)
 {
 	tokenise(f, NULL, n, o);
@@ -453,7 +451,7 @@ int fold_tokens(const char *in, size_t len, struct fold_tokens *o)
 	struct sink k = {0};
 	int bad;
 
-	if (!in)
+	if (!in || !o->cap)
 		return 0;
 	if (len > META_ORIG(~0u)) /* offsets must fit META's 14 bits */
 		len = META_ORIG(~0u);

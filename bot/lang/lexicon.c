@@ -701,7 +701,7 @@ int32_t lexicon_correct(const struct lexicon *lx, const char *s, unsigned len)
 	return e;
 }
 
-/* ---------------------------------------------------------- the reader */
+/* ------------------------------------------- what norm_text reads */
 
 int lexicon_empty(const struct lexicon *lx)
 {
