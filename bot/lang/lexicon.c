@@ -1,10 +1,10 @@
 /* lexicon.c - the vocabulary (lexicon.h): an arena of canonical words in
  * an open-addressing hash table, rewrite rules chained from their first
  * word, and for spelling correction a symmetric-delete index (SymSpell):
- * every known word is filed under itself with 1 (from 8 letters: 1 or 2)
- * letters deleted, so a typo finds its candidates by looking up its own
- * deletions instead of comparing itself with every word.  Filled once by
- * the knowledge loader, then read-only. */
+ * every known word is filed under itself and under what deleting one
+ * letter (from 8 letters, one or two) leaves, so a typo finds its
+ * candidates by looking up its own deletions instead of comparing itself
+ * with every word.  Filled once by the knowledge loader, then read-only. */
 
 #include "lexicon.h"
 
