@@ -14,6 +14,10 @@
 
 /* tokens on either side of a rewrite rule */
 #define LEXICON_RULE_MAX 8
+/* lexicon_correct leaves shorter and longer words alone (the longer ones
+ * are no word, and bound its work) */
+#define LEXICON_CORRECT_MIN 3
+#define LEXICON_CORRECT_MAX 32
 
 struct lexicon;
 
@@ -69,8 +73,8 @@ const struct lexicon_rule *lexicon_rule_at(const struct lexicon *lx, const struc
  * doubled letters squeezed when that gives a known or kept word
  * ("sesssion" -> session), else, from 5 letters, the nearest known word
  * (1 edit, 2 from 8 letters; ties as lexicon_add_word says).  Entry id,
- * or -1 when none (and always below 3 or above 32 letters).  Needs
- * lexicon_seal for the nearest-word part. */
+ * or -1 when none (always outside LEXICON_CORRECT_MIN..MAX letters).
+ * Needs lexicon_seal for the nearest-word part. */
 int32_t lexicon_correct(const struct lexicon *lx, const char *s, unsigned len);
 
 /* Damerau-Levenshtein distance, stopping early above max (returns max+1). */

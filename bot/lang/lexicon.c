@@ -17,7 +17,7 @@
 #define LEX_MAX_ARENA (16u << 20)  /* bytes of word text */
 #define LEX_WORD_MAX 255          /* longest word or rule text accepted */
 #define FUZZ_MIN 5                /* shorter tokens are never corrected */
-#define FUZZ_MAX 32               /* longer tokens are no word: left alone */
+#define FUZZ_MAX LEXICON_CORRECT_MAX
 #define FUZZ_SEEN 128             /* candidates remembered per token */
 #define SQUEEZE_RUNS 6            /* doubled-letter runs tried (2^6 forms) */
 
@@ -693,7 +693,7 @@ int32_t lexicon_correct(const struct lexicon *lx, const char *s, unsigned len)
 {
 	int32_t e;
 
-	if (!lx || len < 3 || len > FUZZ_MAX)
+	if (!lx || len < LEXICON_CORRECT_MIN || len > FUZZ_MAX)
 		return -1;
 	e = squeeze(lx, s, len);
 	if (e < 0 && len >= FUZZ_MIN)

@@ -48,7 +48,9 @@ static void pipe_rewrite(const struct lexicon *lx, struct pipe *p)
 
 	/* a rule may lengthen the text: what no longer fits is dropped */
 	while (i < nt->ntok && m < NORM_MAX_TOKENS) {
-		const struct lexicon_rule *r = lexicon_rule_at(lx, nt->tok, p->ent, nt->ntok, i);
+		/* most tokens are no rule's first word: spare them the call */
+		const struct lexicon_rule *r = p->ent[i] < 0 ? NULL :
+			lexicon_rule_at(lx, nt->tok, p->ent, nt->ntok, i);
 		size_t need = 0;
 		unsigned len;
 
@@ -247,7 +249,8 @@ static void pipe_typos(const struct lexicon *lx, struct pipe *p)
 
 		/* known words, rule words, numbers, dates and number words stay */
 		if (p->ent[i] >= 0 || t->flags & (TOK_NUM | TOK_DATE | TOK_FIXED) ||
-		    !ISLOW(t->s[0]) || numword(t->s, t->len) >= 0)
+		    !ISLOW(t->s[0]) || t->len < LEXICON_CORRECT_MIN || t->len > LEXICON_CORRECT_MAX ||
+		    numword(t->s, t->len) >= 0)
 			continue;
 		if ((e = lexicon_correct(lx, t->s, t->len)) < 0)
 			continue;
