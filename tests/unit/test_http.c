@@ -5,7 +5,8 @@
  * date, capped, absent), the body cap (exactly at it, announced over it,
  * chunked over it), a server closing mid-response, a refused connection,
  * a timeout, cancel and free with requests in flight, a callback starting
- * and cancelling requests, many requests at once over several
+ * and cancelling requests (also one whose result is already queued), a
+ * redirect handed back unfollowed, many requests at once over several
  * connections, HTTP_MAX_ACTIVE, and no access token in the log. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -191,6 +192,10 @@ static int serve_one(int fd)
 			k -= c;
 		}
 		sendstr(fd, "0\r\n\r\n");
+	} else if (!strcmp(path, "/redirect")) {
+		snprintf(out, sizeof out, "HTTP/1.1 302 Found\r\nLocation: http://127.0.0.1:%d/json?i=9\r\n"
+			 "Content-Length: 0\r\n\r\n", srv.port);
+		sendstr(fd, out);
 	} else if (!strcmp(path, "/close")) {
 		/* promises 100 bytes, sends 10, hangs up */
 		sendstr(fd, "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n0123456789");
@@ -653,6 +658,52 @@ static void test_callback_starts_and_cancels(void **state)
 	assert_int_equal(http_active(fx.h), 0);
 }
 
+/* Two requests that fail in the same pass of curl (a scheme it refuses):
+ * the first callback cancels the other, whose result is already queued. */
+struct pair {
+	long id[2];
+	int calls[2];
+};
+static void pair_cb(void *arg, const struct http_resp *r)
+{
+	struct pair *p = arg;
+	int me = r->id == p->id[1];
+	p->calls[me]++;
+	http_cancel(fx.h, p->id[!me]);
+	note(1);
+}
+
+static void test_cancel_finished_in_callback(void **state)
+{
+	struct pair p;
+	struct http_req rq = { .method = "GET", .url = "gopher://127.0.0.1/", .max_body = 100 };
+	memset(&p, 0, sizeof p);
+	(void)state;
+	p.id[0] = http_start(fx.h, &rq, pair_cb, &p);
+	p.id[1] = http_start(fx.h, &rq, pair_cb, &p);
+	assert_true(p.id[0] > 0 && p.id[1] > 0);
+	run_until(1);
+	run_for(100);
+	/* one callback in all, and no use of the cancelled one (ASan) */
+	assert_int_equal(p.calls[0] + p.calls[1], 1);
+	assert_int_equal(fx.responses, 1);
+	assert_int_equal(http_active(fx.h), 0);
+}
+
+/* A redirect is handed back, never followed (the token would go along). */
+static void test_redirect_not_followed(void **state)
+{
+	struct got g = { 0 };
+	(void)state;
+	assert_true(get(&g, "/redirect", 4096, 0, "tok-redirect") > 0);
+	run_until(1);
+	assert_int_equal(g.r.status, 302);
+	assert_null(g.r.error);
+	run_for(100);
+	assert_int_equal(srv_get(&srv.nreq), 1);
+	assert_string_equal(srv.path, "/redirect");
+}
+
 static struct got many[MAXR];
 static void test_many_concurrent(void **state)
 {
@@ -772,6 +823,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_timeout, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cancel, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_callback_starts_and_cancels, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cancel_finished_in_callback, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_redirect_not_followed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_many_concurrent, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_max_active_and_free_in_flight, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_token_not_logged, setup, teardown),
