@@ -46,7 +46,7 @@ static void f_close(struct ircnet *n, void *arg, int flush, const char *reason)
 static int64_t f_now(struct ircnet *n, void *arg) { (void)n; return ((struct fake *)arg)->now; }
 static void f_arm(struct ircnet *n, void *arg, int64_t at) { (void)n; ((struct fake *)arg)->armed = at; }
 
-static const struct ircnet_io io = { f_open, f_send, f_pending, f_close, f_now, f_arm };
+static const struct ircnet_io io = { f_open, f_send, f_pending, f_close, f_now, f_arm, NULL };
 
 static char *alt[] = { "faqbot_", "faqbot__" };
 static char *auto_chans[] = { "#auto" };

@@ -87,7 +87,7 @@ static void f_arm(struct ircnet *n, void *arg, int64_t at)
 	((struct fake *)arg)->armed = at;
 }
 
-static const struct ircnet_io fake_io = { f_open, f_send, f_pending, f_close, f_now, f_arm };
+static const struct ircnet_io fake_io = { f_open, f_send, f_pending, f_close, f_now, f_arm, NULL };
 
 /* ---- fixture ---- */
 static char *alt[] = { "faqbot_", "faqbot__" };
