@@ -23,18 +23,17 @@ struct ircinbox {
 struct ircinbox *ircinbox_new(int max_msgs, size_t max_bytes)
 {
 	struct ircinbox *q = calloc(1, sizeof *q);
-	if (!q)
-		return NULL;
-	q->max_msgs = max_msgs;
-	q->max_bytes = max_bytes;
+	if (q) {
+		q->max_msgs = max_msgs;
+		q->max_bytes = max_bytes;
+	}
 	return q;
 }
 
 void ircinbox_free(struct ircinbox *q)
 {
-	if (!q)
-		return;
-	free(q->buf);
+	if (q)
+		free(q->buf);
 	free(q);
 }
 

@@ -22,9 +22,6 @@
 #define IDENT_MAX 320
 #define NICK_MAX IRCNET_NICK_MAX
 
-#define netname ircnet_name
-#define build ircnet_build
-#define enqueue ircnet_enqueue
 
 /* strlen(":nick!user@host") minus the ':', as the server prepends it to
  * what we send; the longest plausible parts until we know them. */
@@ -101,7 +98,7 @@ static void send_answer(struct ircnet *n, uint64_t key, const char *asker, const
 			if (!pl)
 				break;
 			if (lines == IRCNET_ANSWER_LINES) {
-				log_warn("[%s] answer to %s cut after %d lines", netname(n), asker, lines);
+				log_warn("[%s] answer to %s cut after %d lines", ircnet_name(n), asker, lines);
 				lines++;
 				break;
 			}
@@ -110,13 +107,13 @@ static void send_answer(struct ircnet *n, uint64_t key, const char *asker, const
 			if (first && target == chan)
 				used = (size_t)snprintf(text, sizeof text, "%.*s: ", NICK_MAX, asker);
 			if (room < used + 16) {
-				log_error("[%s] no room to answer in %s", netname(n), target);
+				log_error("[%s] no room to answer in %s", ircnet_name(n), target);
 				return;
 			}
 			size_t k = irc_split_next(q, pl, room - used);
 			memcpy(text + used, q, k);
 			text[used + k] = '\0';
-			int len = build(out[lines], cmd, 2, target, text);
+			int len = ircnet_build(out[lines], cmd, 2, target, text);
 			if (len >= 0) {
 				outlen[lines] = (size_t)len;
 				bytes += (size_t)len + 2;
@@ -135,11 +132,11 @@ static void send_answer(struct ircnet *n, uint64_t key, const char *asker, const
 	if (!outq_room(n->oq, key, lines, bytes)) {
 		if (n->dropped++ % 100 == 0)
 			log_warn("[%s] %s has %d lines waiting already: a %d-line answer dropped (%lu dropped "
-			         "so far)", netname(n), asker, outq_user_lines(n->oq, key), lines, n->dropped);
+			         "so far)", ircnet_name(n), asker, outq_user_lines(n->oq, key), lines, n->dropped);
 		return;
 	}
 	for (int i = 0; i < lines; i++)
-		enqueue(n, key, out[i], outlen[i]);
+		ircnet_enqueue(n, key, out[i], outlen[i]);
 }
 
 /* Only trust account from the server's account-tag when we asked for
@@ -163,7 +160,7 @@ static void question(struct ircnet *n, const char *source, const char *target, c
 	identity(source, nick, account, id, sizeof id);
 	uint64_t key = ident_key(id);
 	struct chat_msg bm = {
-		.network = netname(n),
+		.network = ircnet_name(n),
 		.sender = nick,
 		.account = account,
 		.user_id = id,
@@ -187,10 +184,10 @@ static void question(struct ircnet *n, const char *source, const char *target, c
 		bm.event = CHAT_MINOR;
 		int r = n->sink.on_msg(n->sink.arg, &bm, &n->out);
 		if (r > 0)
-			log_info("[%s] CTCP %.*s from %s", netname(n), (int)c.cmd_len < 20 ? (int)c.cmd_len : 20,
+			log_info("[%s] CTCP %.*s from %s", ircnet_name(n), (int)c.cmd_len < 20 ? (int)c.cmd_len : 20,
 			         c.cmd, nick);
 		if (r > 0)
-			enqueue(n, key, line, (size_t)len);
+			ircnet_enqueue(n, key, line, (size_t)len);
 		else if (r == 0)
 			send_answer(n, key, nick, NULL, &n->out);
 		return;
@@ -199,7 +196,7 @@ static void question(struct ircnet *n, const char *source, const char *target, c
 	bm.text = text;
 	if (!n->sink.on_msg(n->sink.arg, &bm, &n->out))
 		return;
-	log_debug("[%s] answering %s%s%s (kind %d, %zu bytes)", netname(n), nick, priv ? "" : " in ",
+	log_debug("[%s] answering %s%s%s (kind %d, %zu bytes)", ircnet_name(n), nick, priv ? "" : " in ",
 	          priv ? "" : target, (int)n->out.kind, n->out.len);
 	send_answer(n, key, nick, priv ? NULL : target, &n->out);
 	if (n->out.extra_target[0]) { /* hand-over (bot.h): one more line, as is */
@@ -230,7 +227,7 @@ void ircmsg_hold(struct ircnet *n, const struct irc_msg *m)
 		return;
 	if (n->held_dropped++ % 100 == 0)
 		log_warn("[%s] %d questions already wait for the send window: dropped one from %s "
-		         "(%lu dropped so far)", netname(n), ircinbox_count(n->inbox), nick,
+		         "(%lu dropped so far)", ircnet_name(n), ircinbox_count(n->inbox), nick,
 		         n->held_dropped);
 }
 

@@ -29,15 +29,6 @@
 #define REJOIN_MAX IRCNET_REJOIN_SLOTS
 #define NICK_MAX IRCNET_NICK_MAX
 
-#define netname ircnet_name
-#define connected ircnet_connected_now
-#define now_ms ircnet_now
-#define copy ircnet_copy
-#define build ircnet_build
-#define last_param ircnet_last_param
-#define send_raw ircnet_send_raw
-#define sendf ircnet_sendf
-#define enqueue ircnet_enqueue
 
 int64_t ircnet_now(struct ircnet *n)
 {
@@ -62,11 +53,11 @@ int ircnet_send_raw(struct ircnet *n, const char *line, size_t len)
 {
 	char buf[IRC_LINE_MAX];
 	if (len > IRC_LINE_MAX - 2) {
-		log_error("[%s] refusing to send an over-long line (%zu bytes): %.40s", netname(n), len,
+		log_error("[%s] refusing to send an over-long line (%zu bytes): %.40s", ircnet_name(n), len,
 		          line);
 		return -1;
 	}
-	log_proto(netname(n), ">>", line, len);
+	log_proto(ircnet_name(n), ">>", line, len);
 	memcpy(buf, line, len);
 	buf[len] = '\r';
 	buf[len + 1] = '\n';
@@ -82,10 +73,10 @@ int ircnet_sendf(struct ircnet *n, const char *fmt, ...)
 	int len = vsnprintf(buf, sizeof buf, fmt, ap);
 	va_end(ap);
 	if (len < 0 || (size_t)len >= sizeof buf - 2 || strpbrk(buf, "\r\n")) {
-		log_error("[%s] refusing to send a malformed line: %.40s", netname(n), buf);
+		log_error("[%s] refusing to send a malformed line: %.40s", ircnet_name(n), buf);
 		return -1;
 	}
-	return send_raw(n, buf, (size_t)len);
+	return ircnet_send_raw(n, buf, (size_t)len);
 }
 
 
@@ -112,15 +103,15 @@ static void limits(const struct irc_config *c, struct outq_limits *l)
 static void fc_ping(struct ircnet *n, int force)
 {
 	unsigned seq;
-	if (outq_ping(n->oq, now_ms(n), force, &seq))
-		sendf(n, "PING :fb%u", seq);
+	if (outq_ping(n->oq, ircnet_now(n), force, &seq))
+		ircnet_sendf(n, "PING :fb%u", seq);
 }
 
 static int may_send(struct ircnet *n, size_t len)
 {
 	if (n->io->pending && n->io->pending(n, n->io_arg) > PENDING_MAX)
 		return 0;
-	return outq_may_send(n->oq, len, now_ms(n));
+	return outq_may_send(n->oq, len, ircnet_now(n));
 }
 
 /* A queued line of len bytes (CR LF included) went out. */
@@ -137,21 +128,21 @@ static void flush(struct ircnet *n)
 	size_t len;
 	const char *text;
 	for (;;) {
-		while (connected(n) && (text = outq_head(n->oq, &len)) != NULL) {
+		while (ircnet_connected_now(n) && (text = outq_head(n->oq, &len)) != NULL) {
 			if (!may_send(n, len))
 				break;
-			log_proto(netname(n), ">>", text, len - 2u);
+			log_proto(ircnet_name(n), ">>", text, len - 2u);
 			n->io->send(n, n->io_arg, text, len);
 			outq_pop(n->oq);
 			sent(n, len);
 		}
-		if (outq_lines(n->oq) > 0 || ircinbox_count(n->inbox) == 0 || !connected(n))
+		if (outq_lines(n->oq) > 0 || ircinbox_count(n->inbox) == 0 || !ircnet_connected_now(n))
 			break;
 		ircmsg_handle_held(n);
 	}
 	/* Blocked by the window: make sure a PING covers what is out, or
 	 * nothing would ever reopen it. */
-	if (connected(n) && (text = outq_head(n->oq, &len)) != NULL && !outq_window_open(n->oq, len))
+	if (ircnet_connected_now(n) && (text = outq_head(n->oq, &len)) != NULL && !outq_window_open(n->oq, len))
 		fc_ping(n, 1);
 }
 
@@ -161,7 +152,7 @@ static void flush(struct ircnet *n)
  * so the bot's work overlaps the server's instead of following it. */
 static void prepare(struct ircnet *n)
 {
-	while (ircinbox_count(n->inbox) > 0 && outq_lines(n->oq) > 0 && connected(n) &&
+	while (ircinbox_count(n->inbox) > 0 && outq_lines(n->oq) > 0 && ircnet_connected_now(n) &&
 	       outq_bytes(n->oq) < IRCNET_WINDOW)
 		ircmsg_handle_held(n);
 }
@@ -174,8 +165,8 @@ int ircnet_enqueue(struct ircnet *n, uint64_t key, const char *line, size_t len)
 	char buf[IRC_LINE_MAX];
 	if (len > IRC_LINE_MAX - 2)
 		return -1;
-	if (outq_lines(n->oq) == 0 && connected(n) && may_send(n, len + 2)) {
-		if (send_raw(n, line, len) == 0)
+	if (outq_lines(n->oq) == 0 && ircnet_connected_now(n) && may_send(n, len + 2)) {
+		if (ircnet_send_raw(n, line, len) == 0)
 			sent(n, len + 2);
 		return 0;
 	}
@@ -188,7 +179,7 @@ int ircnet_enqueue(struct ircnet *n, uint64_t key, const char *line, size_t len)
 	 * flood the log too. */
 	if (n->dropped++ % 100 == 0)
 		log_warn("[%s] send queue: no room for %.60s (%d lines wait, %d of them for this user; "
-		         "%lu dropped so far)", netname(n), line, outq_lines(n->oq),
+		         "%lu dropped so far)", ircnet_name(n), line, outq_lines(n->oq),
 		         outq_user_lines(n->oq, key), n->dropped);
 	return -1;
 }
@@ -207,7 +198,7 @@ static int64_t next_deadline(struct ircnet *n)
 #define EARLIEST(t) do { int64_t t_ = (t); if (at < 0 || t_ < at) at = t_; } while (0)
 	if (n->st == ST_WAITING)
 		return n->reconnect_at;
-	if (!connected(n))
+	if (!ircnet_connected_now(n))
 		return -1;
 	if (lag_ms(n)) {
 		if (!n->ping_sent)
@@ -215,7 +206,7 @@ static int64_t next_deadline(struct ircnet *n)
 		EARLIEST(n->last_rx + lag_ms(n));
 	}
 	if (outq_lines(n->oq) > 0) {
-		int64_t t = now_ms(n);
+		int64_t t = ircnet_now(n);
 		if (n->io->pending && n->io->pending(n, n->io_arg) > PENDING_MAX)
 			EARLIEST(t + PENDING_RETRY_MS);
 		else
@@ -223,7 +214,7 @@ static int64_t next_deadline(struct ircnet *n)
 		if (ircinbox_count(n->inbox) > 0 && outq_bytes(n->oq) < IRCNET_WINDOW)
 			EARLIEST(t); /* prepare() */
 	} else if (ircinbox_count(n->inbox) > 0) {
-		EARLIEST(now_ms(n)); /* held questions and nothing to wait for */
+		EARLIEST(ircnet_now(n)); /* held questions and nothing to wait for */
 	}
 	for (int i = 0; i < REJOIN_MAX; i++)
 		if (n->rejoin[i].chan[0])
@@ -249,15 +240,15 @@ static void schedule_reconnect(struct ircnet *n)
 	 * client come back in the same second, and the cap still holds. */
 	int64_t delay = base / 2 + (int64_t)(ircnet_rnd(n) % (uint32_t)(base / 2 + 1));
 	n->st = ST_WAITING;
-	n->reconnect_at = now_ms(n) + delay;
-	log_info("[%s] reconnecting in %.1f s (attempt %d, backoff cap %lld s)", netname(n),
+	n->reconnect_at = ircnet_now(n) + delay;
+	log_info("[%s] reconnecting in %.1f s (attempt %d, backoff cap %lld s)", ircnet_name(n),
 	         (double)delay / 1000.0, n->failures, (long long)(cap / 1000));
 }
 
 static void do_open(struct ircnet *n)
 {
 	n->st = ST_CONNECTING;
-	log_info("[%s] connecting to %s:%d (%s)", netname(n), n->cfg->server, n->cfg->port,
+	log_info("[%s] connecting to %s:%d (%s)", ircnet_name(n), n->cfg->server, n->cfg->port,
 	         n->cfg->tls ? "TLS" : "plain TCP");
 	if (n->io->open(n, n->io_arg) != 0) {
 		if (n->st == ST_CONNECTING) {
@@ -269,7 +260,7 @@ static void do_open(struct ircnet *n)
 
 void ircnet_set_nick(struct ircnet *n, const char *nick)
 {
-	copy(n->nick, sizeof n->nick, nick, strlen(nick));
+	ircnet_copy(n->nick, sizeof n->nick, nick, strlen(nick));
 }
 
 void ircnet_learn_mask(struct ircnet *n, const char *mask)
@@ -277,9 +268,9 @@ void ircnet_learn_mask(struct ircnet *n, const char *mask)
 	struct irc_userhost u;
 	irc_userhost_split(mask, &u);
 	if (u.user_len)
-		copy(n->user, sizeof n->user, u.user, u.user_len);
+		ircnet_copy(n->user, sizeof n->user, u.user, u.user_len);
 	if (u.host_len)
-		copy(n->host, sizeof n->host, u.host, u.host_len);
+		ircnet_copy(n->host, sizeof n->host, u.host, u.host_len);
 }
 
 static int is_me(const struct ircnet *n, const char *source)
@@ -307,12 +298,12 @@ static int in_config(const struct ircnet *n, const char *chan)
 static void join(struct ircnet *n, const char *chan, const char *key)
 {
 	char line[IRC_LINE_MAX];
-	int len = key && *key ? build(line, "JOIN", 2, chan, key) : build(line, "JOIN", 1, chan, NULL);
+	int len = key && *key ? ircnet_build(line, "JOIN", 2, chan, key) : ircnet_build(line, "JOIN", 1, chan, NULL);
 	if (len < 0) {
-		log_error("[%s] cannot join \"%s\": not a valid channel name or key", netname(n), chan);
+		log_error("[%s] cannot join \"%s\": not a valid channel name or key", ircnet_name(n), chan);
 		return;
 	}
-	enqueue(n, OUTQ_SELF, line, (size_t)len);
+	ircnet_enqueue(n, OUTQ_SELF, line, (size_t)len);
 }
 
 void ircnet_join_all(struct ircnet *n)
@@ -326,9 +317,9 @@ void ircnet_join_all(struct ircnet *n)
 static void h_ping(struct ircnet *n, struct irc_msg *m)
 {
 	char line[IRC_LINE_MAX];
-	int len = build(line, "PONG", 1, m->nparams ? m->params[0] : "", NULL);
+	int len = ircnet_build(line, "PONG", 1, m->nparams ? m->params[0] : "", NULL);
 	if (len >= 0)
-		send_raw(n, line, (size_t)len);
+		ircnet_send_raw(n, line, (size_t)len);
 }
 
 /* "PONG server :fb<seq>" confirms every counted byte sent before that
@@ -336,9 +327,9 @@ static void h_ping(struct ircnet *n, struct irc_msg *m)
  * PING whose PONG went missing is confirmed with it. */
 static void h_pong(struct ircnet *n, struct irc_msg *m)
 {
-	const char *tok = last_param(m);
+	const char *tok = ircnet_last_param(m);
 	if (strncmp(tok, "fb", 2) != 0 || tok[2] < '0' || tok[2] > '9') {
-		log_debug("[%s] PONG: server alive", netname(n));
+		log_debug("[%s] PONG: server alive", ircnet_name(n));
 		return;
 	}
 	char *end;
@@ -350,13 +341,13 @@ static void h_pong(struct ircnet *n, struct irc_msg *m)
 
 static void h_error(struct ircnet *n, struct irc_msg *m)
 {
-	log_warn("[%s] server says ERROR: %s", netname(n), last_param(m));
+	log_warn("[%s] server says ERROR: %s", ircnet_name(n), ircnet_last_param(m));
 }
 
 static void h_nick(struct ircnet *n, struct irc_msg *m)
 {
 	if (m->nparams >= 1 && is_me(n, m->source)) {
-		log_info("[%s] now known as %s", netname(n), m->params[0]);
+		log_info("[%s] now known as %s", ircnet_name(n), m->params[0]);
 		ircnet_set_nick(n, m->params[0]);
 	}
 }
@@ -366,7 +357,7 @@ static void h_join(struct ircnet *n, struct irc_msg *m)
 	if (m->nparams < 1 || !is_me(n, m->source))
 		return;
 	ircnet_learn_mask(n, m->source);
-	log_info("[%s] joined %s", netname(n), m->params[0]);
+	log_info("[%s] joined %s", ircnet_name(n), m->params[0]);
 	for (int i = 0; i < REJOIN_MAX; i++)
 		if (irc_nick_eq(n->rejoin[i].chan, m->params[0]))
 			n->rejoin[i].chan[0] = '\0';
@@ -388,36 +379,36 @@ static void h_kick(struct ircnet *n, struct irc_msg *m)
 		}
 	if (!in_config(n, chan))
 		slot = -1; /* only configured channels are rejoined */
-	log_warn("[%s] kicked from %s by %s (%s)%s", netname(n), chan, by,
+	log_warn("[%s] kicked from %s by %s (%s)%s", ircnet_name(n), chan, by,
 	         m->nparams >= 3 ? m->params[2] : "", slot >= 0 ? ": rejoining in 10 s" : "");
 	if (slot >= 0) {
-		copy(n->rejoin[slot].chan, sizeof n->rejoin[slot].chan, chan, strlen(chan));
-		n->rejoin[slot].at = now_ms(n) + IRCNET_REJOIN_MS;
+		ircnet_copy(n->rejoin[slot].chan, sizeof n->rejoin[slot].chan, chan, strlen(chan));
+		n->rejoin[slot].at = ircnet_now(n) + IRCNET_REJOIN_MS;
 	}
 }
 
 static void h_join_fail(struct ircnet *n, struct irc_msg *m)
 {
-	log_warn("[%s] cannot join %s: %s (%s)", netname(n), m->nparams >= 2 ? m->params[1] : "?",
-	         last_param(m), m->command);
+	log_warn("[%s] cannot join %s: %s (%s)", ircnet_name(n), m->nparams >= 2 ? m->params[1] : "?",
+	         ircnet_last_param(m), m->command);
 }
 
 static void h_fatal(struct ircnet *n, struct irc_msg *m) /* 464 465 */
 {
-	log_error("[%s] server refuses us (%s): %s", netname(n), m->command, last_param(m));
+	log_error("[%s] server refuses us (%s): %s", ircnet_name(n), m->command, ircnet_last_param(m));
 }
 
 static void h_host(struct ircnet *n, struct irc_msg *m) /* 396 */
 {
 	if (m->nparams >= 2)
-		copy(n->host, sizeof n->host, m->params[1], strlen(m->params[1]));
+		ircnet_copy(n->host, sizeof n->host, m->params[1], strlen(m->params[1]));
 }
 
 static void h_userhost(struct ircnet *n, struct irc_msg *m) /* 302 "nick*=+user@host" */
 {
 	char buf[IRC_LINE_MAX];
-	const char *list = last_param(m);
-	copy(buf, sizeof buf, list, strlen(list));
+	const char *list = ircnet_last_param(m);
+	ircnet_copy(buf, sizeof buf, list, strlen(list));
 	for (char *save = NULL, *tok = strtok_r(buf, " ", &save); tok; tok = strtok_r(NULL, " ", &save)) {
 		char *eq = strchr(tok, '=');
 		if (!eq)
@@ -433,15 +424,19 @@ static void h_userhost(struct ircnet *n, struct irc_msg *m) /* 302 "nick*=+user@
 		char *at = strchr(uh, '@');
 		if (!at)
 			continue;
-		copy(n->user, sizeof n->user, uh, (size_t)(at - uh));
-		copy(n->host, sizeof n->host, at + 1, strlen(at + 1));
+		ircnet_copy(n->user, sizeof n->user, uh, (size_t)(at - uh));
+		ircnet_copy(n->host, sizeof n->host, at + 1, strlen(at + 1));
 	}
 }
 
-static const struct {
+/* Every server command the client reads, and who handles it: this
+ * file, the registration (ircreg_*) or the users' messages (ircmsg_*). */
+struct ircnet_cmd {
 	const char *cmd;
 	ircnet_handler fn;
-} handlers[] = {
+};
+
+static const struct ircnet_cmd handlers[] = {
 	/* PRIVMSG first: it is the hot path. */
 	{ "PRIVMSG", ircmsg_privmsg },
 	{ "PING", h_ping },
@@ -494,10 +489,10 @@ static void handle_line(struct ircnet *n, size_t len)
 		len--;
 	if (len == 0)
 		return; /* blank lines are allowed noise */
-	log_proto(netname(n), "<<", n->line, len);
+	log_proto(ircnet_name(n), "<<", n->line, len);
 	struct irc_msg m;
 	if (irc_parse(n->line, len, &m) != 0) {
-		log_warn("[%s] malformed line from server skipped (%zu bytes)", netname(n), len);
+		log_warn("[%s] malformed line from server skipped (%zu bytes)", ircnet_name(n), len);
 		return;
 	}
 	if (must_hold(n) && strcmp(m.command, "PRIVMSG") == 0) {
@@ -568,7 +563,7 @@ void ircnet_connected(struct ircnet *n)
 		return;
 	const struct irc_config *c = n->cfg;
 	n->st = ST_REGISTERING;
-	n->last_rx = now_ms(n);
+	n->last_rx = ircnet_now(n);
 	n->ping_sent = 0;
 	n->user[0] = n->host[0] = '\0';
 	outq_reset(n->oq, n->last_rx);
@@ -576,7 +571,7 @@ void ircnet_connected(struct ircnet *n)
 	n->skipping = 0;
 	memset(n->rejoin, 0, sizeof n->rejoin);
 	ircnet_set_nick(n, c->nick);
-	log_info("[%s] connected to %s:%d, registering as %s", netname(n), c->server, c->port, c->nick);
+	log_info("[%s] connected to %s:%d, registering as %s", ircnet_name(n), c->server, c->port, c->nick);
 	ircreg_begin(n);
 	rearm(n);
 }
@@ -585,15 +580,15 @@ size_t ircnet_feed(struct ircnet *n, const char *data, size_t len)
 {
 	size_t off = 0;
 	drop_retired(n);
-	if (len && connected(n)) {
-		n->last_rx = now_ms(n);
+	if (len && ircnet_connected_now(n)) {
+		n->last_rx = ircnet_now(n);
 		n->ping_sent = 0;
 	}
-	while (off < len && connected(n)) {
+	while (off < len && ircnet_connected_now(n)) {
 		const char *nl = memchr(data + off, '\n', len - off);
 		if (!nl) {
 			if (len - off > IRC_READ_MAX) {
-				log_warn("[%s] over-long line from server (over %d bytes) skipped", netname(n),
+				log_warn("[%s] over-long line from server (over %d bytes) skipped", ircnet_name(n),
 				         IRC_READ_MAX);
 				n->skipping = 1;
 				off = len;
@@ -604,7 +599,7 @@ size_t ircnet_feed(struct ircnet *n, const char *data, size_t len)
 		if (n->skipping) {
 			n->skipping = 0;
 		} else if (ll > IRC_READ_MAX) {
-			log_warn("[%s] over-long line from server (%zu bytes) skipped", netname(n), ll);
+			log_warn("[%s] over-long line from server (%zu bytes) skipped", ircnet_name(n), ll);
 		} else {
 			memcpy(n->line, data + off, ll);
 			n->line[ll] = '\0';
@@ -612,7 +607,7 @@ size_t ircnet_feed(struct ircnet *n, const char *data, size_t len)
 		}
 		off += ll + 1;
 	}
-	if (connected(n))
+	if (ircnet_connected_now(n))
 		flush(n);
 	else
 		off = len; /* closed while handling: the rest is for a dead connection */
@@ -627,15 +622,15 @@ void ircnet_closed(struct ircnet *n, const char *reason)
 		return;
 	if (outq_lines(n->oq) || ircinbox_count(n->inbox))
 		log_info("[%s] %d queued lines and %d held questions dropped with the connection",
-		         netname(n), outq_lines(n->oq), ircinbox_count(n->inbox));
-	outq_reset(n->oq, now_ms(n));
+		         ircnet_name(n), outq_lines(n->oq), ircinbox_count(n->inbox));
+	outq_reset(n->oq, ircnet_now(n));
 	ircinbox_clear(n->inbox);
 	n->cap_busy = n->sasl_busy = 0;
 	if (was == ST_QUITTING) {
-		log_info("[%s] disconnected after QUIT", netname(n));
+		log_info("[%s] disconnected after QUIT", ircnet_name(n));
 		n->st = ST_DONE;
 	} else {
-		log_warn("[%s] connection to %s:%d lost: %s", netname(n), n->cfg->server, n->cfg->port,
+		log_warn("[%s] connection to %s:%d lost: %s", ircnet_name(n), n->cfg->server, n->cfg->port,
 		         reason ? reason : "closed");
 		if (was != ST_REGISTERED)
 			n->failures++;
@@ -648,25 +643,25 @@ void ircnet_closed(struct ircnet *n, const char *reason)
 
 void ircnet_tick(struct ircnet *n)
 {
-	int64_t t = now_ms(n);
+	int64_t t = ircnet_now(n);
 	drop_retired(n);
 	if (n->st == ST_WAITING && t >= n->reconnect_at) {
 		do_open(n);
-	} else if (connected(n)) {
+	} else if (ircnet_connected_now(n)) {
 		int64_t lag = lag_ms(n);
 		if (lag && t - n->last_rx >= lag) {
 			char why[96];
 			snprintf(why, sizeof why, "no data from the server for %lld s (lag_timeout)",
 			         (long long)((t - n->last_rx) / 1000));
-			log_warn("[%s] %s: reconnecting", netname(n), why);
+			log_warn("[%s] %s: reconnecting", ircnet_name(n), why);
 			n->io->close(n, n->io_arg, 0, why);
 		} else {
 			if (outq_window_expired(n->oq, t))
 				log_warn("[%s] no PONG to the flow-control PING within %d s: reopening the send window",
-				         netname(n), IRCNET_WINDOW_TIMEOUT_MS / 1000);
+				         ircnet_name(n), IRCNET_WINDOW_TIMEOUT_MS / 1000);
 			if (lag && !n->ping_sent && t - n->last_rx >= lag / 2) {
 				n->ping_sent = 1;
-				sendf(n, "PING :faqbot-lag");
+				ircnet_sendf(n, "PING :faqbot-lag");
 			}
 			for (int i = 0; i < REJOIN_MAX && n->st == ST_REGISTERED; i++)
 				if (n->rejoin[i].chan[0] && t >= n->rejoin[i].at) {
@@ -684,7 +679,7 @@ void ircnet_quit(struct ircnet *n, const char *msg)
 {
 	if (!n)
 		return;
-	if (connected(n)) {
+	if (ircnet_connected_now(n)) {
 		char text[IRC_LINE_MAX];
 		const char *m = msg ? msg : n->cfg->quit_message ? n->cfg->quit_message : "faqbot s'arrête";
 		size_t len = strlen(m);
@@ -693,10 +688,10 @@ void ircnet_quit(struct ircnet *n, const char *msg)
 		memcpy(text, m, len);
 		len = irc_sanitize(text, len);
 		char line[IRC_LINE_MAX];
-		int ll = build(line, "QUIT", 1, text, NULL);
+		int ll = ircnet_build(line, "QUIT", 1, text, NULL);
 		if (ll >= 0)
-			send_raw(n, line, (size_t)ll);
-		log_info("[%s] quitting: %s", netname(n), text);
+			ircnet_send_raw(n, line, (size_t)ll);
+		log_info("[%s] quitting: %s", ircnet_name(n), text);
 		n->st = ST_QUITTING;
 		n->io->close(n, n->io_arg, 1, "quit");
 	} else if (n->st == ST_CONNECTING) {
@@ -727,7 +722,7 @@ int ircnet_set_config(struct ircnet *n, const struct irc_config *cfg)
 {
 	struct irccfg *box = irccfg_dup(cfg);
 	if (!box) {
-		log_error("[%s] reload: out of memory, the old settings stay", netname(n));
+		log_error("[%s] reload: out of memory, the old settings stay", ircnet_name(n));
 		return -1;
 	}
 	/* The old copy may be read by the handler that asked for this reload
@@ -741,7 +736,7 @@ int ircnet_set_config(struct ircnet *n, const struct irc_config *cfg)
 	 * lines keep a deadline (issue 3: a reload mid-answer). */
 	struct outq_limits lim;
 	limits(cfg, &lim);
-	outq_set_limits(n->oq, &lim, now_ms(n));
+	outq_set_limits(n->oq, &lim, ircnet_now(n));
 	/* No flush here: a reload runs inside bot_handle (an admin's
 	 * !reload on this or another network), and flushing would answer
 	 * held questions, another !reload among them, under it.  The tick,

@@ -16,13 +16,7 @@
 #define SASL_CHUNK 400
 #define SASL_RAW_MAX 1024
 
-#define netname ircnet_name
-#define copy ircnet_copy
-#define sendf ircnet_sendf
-#define send_raw ircnet_send_raw
-#define build ircnet_build
-#define last_param ircnet_last_param
-
+/* The capabilities asked for when offered, and their bits in n->caps. */
 static const struct {
 	const char *name;
 	unsigned bit;
@@ -33,10 +27,6 @@ static const struct {
 	{ "account-tag", CAP_ACCOUNT },
 	{ "multi-prefix", CAP_MPREFIX },
 };
-
-/* A held question in the inbox's byte FIFO: QHDR bytes (its length, 2
- * bytes little-endian, and a spare byte), then the line. */
-#define QHDR 3
 
 void ircreg_begin(struct ircnet *n)
 {
@@ -51,18 +41,18 @@ void ircreg_begin(struct ircnet *n)
 	/* CAP LS 302 first: the server holds registration until CAP END, so
 	 * NICK/USER can follow at once (a server without CAP just ignores
 	 * it and registers us). */
-	sendf(n, "CAP LS 302");
+	ircnet_sendf(n, "CAP LS 302");
 	char line[IRC_LINE_MAX];
-	int len = build(line, "NICK", 1, c->nick, NULL);
+	int len = ircnet_build(line, "NICK", 1, c->nick, NULL);
 	if (len >= 0)
-		send_raw(n, line, (size_t)len);
+		ircnet_send_raw(n, line, (size_t)len);
 	const char *user = c->username ? c->username : c->nick;
 	const char *p[4] = { user, "0", "*", c->realname ? c->realname : "faqbot" };
 	len = irc_build(line, IRC_LINE_MAX - 2, "USER", 4, p);
 	if (len >= 0)
-		send_raw(n, line, (size_t)len);
+		ircnet_send_raw(n, line, (size_t)len);
 	else
-		log_error("[%s] username/realname cannot be sent (spaces or control characters?)", netname(n));
+		log_error("[%s] username/realname cannot be sent (spaces or control characters?)", ircnet_name(n));
 }
 
 static void cap_end(struct ircnet *n)
@@ -70,7 +60,7 @@ static void cap_end(struct ircnet *n)
 	if (!n->cap_busy)
 		return;
 	n->cap_busy = 0;
-	sendf(n, "CAP END");
+	ircnet_sendf(n, "CAP END");
 }
 
 static const char *mech_name(enum sasl_mech m)
@@ -107,11 +97,11 @@ static void sasl_send_payload(struct ircnet *n, const unsigned char *raw, size_t
 	size_t off = 0;
 	while (off < blen) {
 		size_t k = blen - off > SASL_CHUNK ? SASL_CHUNK : blen - off;
-		sendf(n, "AUTHENTICATE %.*s", (int)k, b64 + off);
+		ircnet_sendf(n, "AUTHENTICATE %.*s", (int)k, b64 + off);
 		off += k;
 	}
 	if (blen % SASL_CHUNK == 0)
-		sendf(n, "AUTHENTICATE +");
+		ircnet_sendf(n, "AUTHENTICATE +");
 }
 
 static void sasl_start(struct ircnet *n)
@@ -120,14 +110,14 @@ static void sasl_start(struct ircnet *n)
 	if (c->sasl_mechanism == SASL_PLAIN && !c->tls && !c->allow_plaintext_password) {
 		log_error("[%s] SASL PLAIN over plain TCP would send the password in clear: not "
 		          "authenticating (set tls = yes, or allow_plaintext_password = yes)",
-		          netname(n));
+		          ircnet_name(n));
 		cap_end(n);
 		return;
 	}
 	n->sasl_busy = 1;
-	log_info("[%s] SASL %s: authenticating as %s", netname(n), mech_name(c->sasl_mechanism),
+	log_info("[%s] SASL %s: authenticating as %s", ircnet_name(n), mech_name(c->sasl_mechanism),
 	         c->sasl_username ? c->sasl_username : c->nick);
-	sendf(n, "AUTHENTICATE %s", mech_name(c->sasl_mechanism));
+	ircnet_sendf(n, "AUTHENTICATE %s", mech_name(c->sasl_mechanism));
 }
 
 static void sasl_continue(struct ircnet *n)
@@ -145,8 +135,8 @@ static void sasl_continue(struct ircnet *n)
 	unsigned char raw[SASL_RAW_MAX];
 	if (2 * ul + pl + 2 > sizeof raw) {
 		log_error("[%s] SASL PLAIN: sasl_username/sasl_password too long; aborting SASL",
-		          netname(n));
-		sendf(n, "AUTHENTICATE *");
+		          ircnet_name(n));
+		ircnet_sendf(n, "AUTHENTICATE *");
 		return;
 	}
 	memcpy(raw, user, ul);
@@ -164,9 +154,9 @@ void ircreg_cap(struct ircnet *n, struct irc_msg *m)
 	const char *sub = m->params[1];
 	/* CAP LS 302 may span lines: "CAP * LS * :a b" then "CAP * LS :c". */
 	int more = m->nparams >= 4 && strcmp(m->params[2], "*") == 0;
-	const char *list = last_param(m);
+	const char *list = ircnet_last_param(m);
 	char buf[IRC_LINE_MAX];
-	copy(buf, sizeof buf, list, strlen(list));
+	ircnet_copy(buf, sizeof buf, list, strlen(list));
 	if (strcmp(sub, "LS") == 0 && n->cap_busy) {
 		for (char *save = NULL, *tok = strtok_r(buf, " ", &save); tok; tok = strtok_r(NULL, " ", &save)) {
 			char *val = strchr(tok, '=');
@@ -181,7 +171,7 @@ void ircreg_cap(struct ircnet *n, struct irc_msg *m)
 					n->sasl_offered = 1;
 					if (val && !strstr(val, mech_name(n->cfg->sasl_mechanism))) {
 						log_error("[%s] server offers SASL mechanisms %s, not %s: not authenticating",
-						          netname(n), val, mech_name(n->cfg->sasl_mechanism));
+						          ircnet_name(n), val, mech_name(n->cfg->sasl_mechanism));
 						break;
 					}
 				}
@@ -199,10 +189,10 @@ void ircreg_cap(struct ircnet *n, struct irc_msg *m)
 		if (n->cfg->sasl_mechanism != SASL_NONE && !n->sasl_offered)
 			log_error("[%s] SASL %s is configured but the server does not offer SASL: continuing "
 			          "without an account (are services linked?)",
-			          netname(n), mech_name(n->cfg->sasl_mechanism));
+			          ircnet_name(n), mech_name(n->cfg->sasl_mechanism));
 		if (n->caps_requested) {
-			log_info("[%s] requesting capabilities: %s", netname(n), n->capreq);
-			sendf(n, "CAP REQ :%s", n->capreq);
+			log_info("[%s] requesting capabilities: %s", ircnet_name(n), n->capreq);
+			ircnet_sendf(n, "CAP REQ :%s", n->capreq);
 		} else {
 			cap_end(n);
 		}
@@ -218,7 +208,7 @@ void ircreg_cap(struct ircnet *n, struct irc_msg *m)
 				}
 			n->caps_acked++;
 		}
-		log_info("[%s] capabilities enabled: %s", netname(n), list);
+		log_info("[%s] capabilities enabled: %s", ircnet_name(n), list);
 		if (!n->cap_busy || n->sasl_busy || n->caps_acked < n->caps_requested)
 			return;
 		if ((n->caps & CAP_SASL) && n->cfg->sasl_mechanism != SASL_NONE)
@@ -226,11 +216,11 @@ void ircreg_cap(struct ircnet *n, struct irc_msg *m)
 		else
 			cap_end(n);
 	} else if (strcmp(sub, "NAK") == 0) {
-		log_warn("[%s] server refused capabilities: %s", netname(n), list);
+		log_warn("[%s] server refused capabilities: %s", ircnet_name(n), list);
 		if (n->cap_busy && !n->sasl_busy)
 			cap_end(n);
 	} else if (strcmp(sub, "NEW") == 0 || strcmp(sub, "DEL") == 0) {
-		log_info("[%s] server capabilities %s: %s", netname(n), strcmp(sub, "NEW") == 0 ? "added" : "removed", list);
+		log_info("[%s] server capabilities %s: %s", ircnet_name(n), strcmp(sub, "NEW") == 0 ? "added" : "removed", list);
 		if (strcmp(sub, "DEL") == 0)
 			for (char *save = NULL, *tok = strtok_r(buf, " ", &save); tok; tok = strtok_r(NULL, " ", &save))
 				for (size_t i = 0; i < sizeof wanted_caps / sizeof *wanted_caps; i++)
@@ -249,14 +239,14 @@ void ircreg_loggedin(struct ircnet *n, struct irc_msg *m) /* 900 */
 {
 	if (m->nparams >= 3) {
 		ircnet_learn_mask(n, m->params[1]);
-		log_info("[%s] logged in to services as account %s", netname(n), m->params[2]);
+		log_info("[%s] logged in to services as account %s", ircnet_name(n), m->params[2]);
 	}
 }
 
 void ircreg_sasl_ok(struct ircnet *n, struct irc_msg *m) /* 903 */
 {
 	(void)m;
-	log_info("[%s] SASL %s authentication succeeded", netname(n), mech_name(n->cfg->sasl_mechanism));
+	log_info("[%s] SASL %s authentication succeeded", ircnet_name(n), mech_name(n->cfg->sasl_mechanism));
 	n->sasl_busy = 0;
 	cap_end(n);
 }
@@ -268,12 +258,12 @@ void ircreg_sasl_fail(struct ircnet *n, struct irc_msg *m)
 {
 	const char *c = m->command;
 	if (strcmp(c, "908") == 0) {
-		log_error("[%s] server supports SASL mechanisms %s only", netname(n),
+		log_error("[%s] server supports SASL mechanisms %s only", ircnet_name(n),
 		          m->nparams >= 2 ? m->params[1] : "?");
 		return;
 	}
 	if (strcmp(c, "907") == 0) {
-		log_info("[%s] SASL: already authenticated", netname(n));
+		log_info("[%s] SASL: already authenticated", ircnet_name(n));
 	} else {
 		const char *hint = strcmp(c, "904") == 0
 		                       ? (n->cfg->sasl_mechanism == SASL_EXTERNAL
@@ -284,7 +274,7 @@ void ircreg_sasl_fail(struct ircnet *n, struct irc_msg *m)
 		                                           : "the exchange was aborted";
 		log_error("[%s] SASL %s authentication failed (%s: %s): %s; continuing without an "
 		          "account",
-		          netname(n), mech_name(n->cfg->sasl_mechanism), c, last_param(m), hint);
+		          ircnet_name(n), mech_name(n->cfg->sasl_mechanism), c, ircnet_last_param(m), hint);
 	}
 	if (n->sasl_busy || n->cap_busy) {
 		n->sasl_busy = 0;
@@ -301,14 +291,14 @@ void ircreg_welcome(struct ircnet *n, struct irc_msg *m) /* 001 */
 	if (m->nparams >= 1)
 		ircnet_set_nick(n, m->params[0]);
 	/* Many servers end 001 with our full nick!user@host. */
-	const char *text = last_param(m);
+	const char *text = ircnet_last_param(m);
 	const char *w = strrchr(text, ' ');
 	w = w ? w + 1 : text;
 	if (strchr(w, '!') && strchr(w, '@'))
 		ircnet_learn_mask(n, w);
-	log_info("[%s] registered as %s on %s", netname(n), n->nick, m->source ? m->source : "?");
+	log_info("[%s] registered as %s on %s", ircnet_name(n), n->nick, m->source ? m->source : "?");
 	if (!n->host[0])
-		sendf(n, "USERHOST %s", n->nick);
+		ircnet_sendf(n, "USERHOST %s", n->nick);
 	ircnet_join_all(n);
 }
 
@@ -332,29 +322,29 @@ static void next_nick(struct ircnet *n, char *out, size_t cap)
 void ircreg_nick_err(struct ircnet *n, struct irc_msg *m) /* 432 433 436 437 */
 {
 	if (n->st != ST_REGISTERING) {
-		log_warn("[%s] nick change refused (%s): %s", netname(n), m->command, last_param(m));
+		log_warn("[%s] nick change refused (%s): %s", ircnet_name(n), m->command, ircnet_last_param(m));
 		return;
 	}
 	const char *bad = m->nparams >= 2 ? m->params[1] : n->nick;
 	n->nick_tries++;
 	if (n->nick_tries > (int)n->cfg->alt_nicks.n + NICK_TRIES_EXTRA) {
-		log_error("[%s] no usable nick after %d attempts: reconnecting later", netname(n),
+		log_error("[%s] no usable nick after %d attempts: reconnecting later", ircnet_name(n),
 		          n->nick_tries);
 		n->io->close(n, n->io_arg, 0, "no usable nick");
 		return;
 	}
 	char nick[IRCNET_NICK_MAX];
 	next_nick(n, nick, sizeof nick);
-	log_warn("[%s] nick %s refused (%s %s), trying %s", netname(n), bad, m->command,
+	log_warn("[%s] nick %s refused (%s %s), trying %s", ircnet_name(n), bad, m->command,
 	         strcmp(m->command, "433") == 0 ? "in use" : strcmp(m->command, "432") == 0 ? "erroneous" : "unavailable",
 	         nick);
 	char line[IRC_LINE_MAX];
-	int len = build(line, "NICK", 1, nick, NULL);
+	int len = ircnet_build(line, "NICK", 1, nick, NULL);
 	if (len < 0) {
-		log_error("[%s] alternative nick \"%s\" is not sendable", netname(n), nick);
+		log_error("[%s] alternative nick \"%s\" is not sendable", ircnet_name(n), nick);
 		return;
 	}
 	ircnet_set_nick(n, nick);
-	send_raw(n, line, (size_t)len);
+	ircnet_send_raw(n, line, (size_t)len);
 }
 

@@ -23,7 +23,6 @@ struct ircsock {
 	struct ircnet *n;
 };
 
-#define netname ircnet_name
 
 static void net_on_connect(struct net *c, void *arg)
 {
@@ -44,7 +43,7 @@ static void net_on_close(struct net *c, const char *reason, void *arg)
 	char why[1024];
 	/* net.c's hint names the settings; say which section holds them. */
 	if (reason && strstr(reason, "check `port` and `tls`")) {
-		snprintf(why, sizeof why, "%s in [irc.%s]", reason, netname(n));
+		snprintf(why, sizeof why, "%s in [irc.%s]", reason, ircnet_name(n));
 		reason = why;
 	}
 	net_free(c);
@@ -70,7 +69,7 @@ static int io_open(struct ircnet *n, void *arg)
 	char err[256] = "";
 	s->conn = net_connect(s->lp, &o, &net_cbs, s, err, sizeof err);
 	if (!s->conn) {
-		log_error("[%s] cannot connect to %s:%d: %s", netname(n), c->server, c->port, err);
+		log_error("[%s] cannot connect to %s:%d: %s", ircnet_name(n), c->server, c->port, err);
 		return -1;
 	}
 	return 0;
@@ -82,7 +81,7 @@ static int io_send(struct ircnet *n, void *arg, const char *data, size_t len)
 	if (!s->conn)
 		return -1;
 	if (net_send(s->conn, data, len) != 0) {
-		log_warn("[%s] write queue full or connection closed: %zu bytes not sent", netname(n), len);
+		log_warn("[%s] write queue full or connection closed: %zu bytes not sent", ircnet_name(n), len);
 		return -1;
 	}
 	return 0;
@@ -149,7 +148,7 @@ static void io_arm(struct ircnet *n, void *arg, int64_t at)
 	s->timer = loop_timer_add(s->lp, delay > 0 ? delay : 0, on_timer, s);
 	s->timer_at = s->timer > 0 ? at : -1;
 	if (s->timer <= 0)
-		log_error("[%s] cannot add a loop timer", netname(n));
+		log_error("[%s] cannot add a loop timer", ircnet_name(n));
 }
 
 /* From ircnet_free: the timer and the connection go with the network. */
@@ -223,11 +222,6 @@ static int ops_ready(const void *net)
 }
 
 const struct transport_ops ircnet_ops = {
-	.kind = "irc",
-	.start = ops_start,
-	.apply = ops_apply,
-	.quit = ops_quit,
-	.stopped = ops_stopped,
-	.free = ops_free,
-	.ready = ops_ready,
+	.kind = "irc", .start = ops_start, .apply = ops_apply, .quit = ops_quit,
+	.stopped = ops_stopped, .free = ops_free, .ready = ops_ready,
 };

@@ -51,11 +51,6 @@ static int ops_ready(const void *net)
 }
 
 const struct transport_ops mxnet_ops = {
-	.kind = "matrix",
-	.start = ops_start,
-	.apply = ops_apply,
-	.quit = ops_quit,
-	.stopped = ops_stopped,
-	.free = ops_free,
-	.ready = ops_ready,
+	.kind = "matrix", .start = ops_start, .apply = ops_apply, .quit = ops_quit,
+	.stopped = ops_stopped, .free = ops_free, .ready = ops_ready,
 };
