@@ -4,8 +4,9 @@
  * PRIVMSG -> the chat sink (chat.h) -> reply lines, queued in a fair output queue
  * (outq.h: throttle, flow-control window, round-robin between users).
  * The protocol logic talks to the world through struct ircnet_io, so it
- * runs without sockets in tests; ircnet_start wires it to net.h and the
- * loop's timers. */
+ * runs without sockets in tests; ircnet_start (ircsock.c) wires it to
+ * net.h and the loop's timers, and ircnet_ops (transport.h) is how run.c
+ * drives it.  The files of bot/irc/ share ircnet_int.h. */
 #ifndef FAQBOT_IRCNET_H
 #define FAQBOT_IRCNET_H
 

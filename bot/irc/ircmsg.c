@@ -199,7 +199,7 @@ static void question(struct ircnet *n, const char *source, const char *target, c
 	log_debug("[%s] answering %s%s%s (kind %d, %zu bytes)", ircnet_name(n), nick, priv ? "" : " in ",
 	          priv ? "" : target, (int)n->out.kind, n->out.len);
 	send_answer(n, key, nick, priv ? NULL : target, &n->out);
-	if (n->out.extra_target[0]) { /* hand-over (bot.h): one more line, as is */
+	if (n->out.extra_target[0]) { /* hand-over (chat.h: extra_target): one more line, as is */
 		char to[sizeof n->out.extra_target];
 		memcpy(to, n->out.extra_target, sizeof to);
 		n->out.len = strlen(n->out.extra_text);

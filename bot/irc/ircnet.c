@@ -737,7 +737,7 @@ int ircnet_set_config(struct ircnet *n, const struct irc_config *cfg)
 	struct outq_limits lim;
 	limits(cfg, &lim);
 	outq_set_limits(n->oq, &lim, ircnet_now(n));
-	/* No flush here: a reload runs inside bot_handle (an admin's
+	/* No flush here: a reload runs inside the sink's callback (an admin's
 	 * !reload on this or another network), and flushing would answer
 	 * held questions, another !reload among them, under it.  The tick,
 	 * armed for now when lines may go, does it from the loop. */

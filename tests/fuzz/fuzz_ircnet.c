@@ -1,5 +1,6 @@
-/* fuzz_ircnet.c - the IRC client state machine (ircnet.c over irc.c and
- * bot.c) fed arbitrary server bytes through its transport seam.
+/* fuzz_ircnet.c - the IRC client state machine (ircnet.c, ircreg.c,
+ * ircmsg.c, ircinbox.c, outq.c over irc.c, with the real bot.c behind the
+ * chat sink) fed arbitrary server bytes through its transport seam.
  * Byte 0 picks the SASL mechanism and whether the connection drops and
  * comes back half-way; byte 1 the chunk size.  Every line the client
  * sends is checked: one line, CR LF terminated, at most 512 bytes, no
