@@ -1190,6 +1190,80 @@ static void test_admin_reload_frees_old_config(void **state)
 	x->f.n = NULL;
 }
 
+/* ircnet_new copies its config: every string and list of the section
+ * is scribbled over and freed once the client exists (what run.c does
+ * with a config after a reload), and the client still registers with
+ * the SASL credentials, falls back to the alternate nick, joins with the
+ * key, honours auto_answer and admins, and quits with its message (ASan
+ * catches any read of the freed config). */
+static char *dup_scribble(char **keep, int *n, const char *s)
+{
+	char *d = strdup(s);
+	keep[(*n)++] = d;
+	return d;
+}
+
+static void test_config_copied(void **state)
+{
+	struct fx *x = *state;
+	char *heap[32];
+	int nheap = 0;
+	char *alts[1], *autos[1], *adms[1];
+	struct irc_channel ch[1];
+	struct irc_config *c = &x->cfg;
+	c->name = dup_scribble(heap, &nheap, "testnet");
+	c->server = dup_scribble(heap, &nheap, "irc.test");
+	c->nick = dup_scribble(heap, &nheap, "faqbot");
+	alts[0] = dup_scribble(heap, &nheap, "faqbot_");
+	c->alt_nicks = (struct strlist){ alts, 1 };
+	c->username = dup_scribble(heap, &nheap, "faq");
+	c->realname = dup_scribble(heap, &nheap, "FAQ bot");
+	ch[0].name = dup_scribble(heap, &nheap, "#priv");
+	ch[0].key = dup_scribble(heap, &nheap, "s3cret");
+	c->channels = ch;
+	c->nchannels = 1;
+	c->sasl_mechanism = SASL_PLAIN;
+	c->sasl_username = dup_scribble(heap, &nheap, "faqbot");
+	c->sasl_password = dup_scribble(heap, &nheap, "secret");
+	c->tls = 1;
+	autos[0] = dup_scribble(heap, &nheap, "#priv");
+	adms[0] = dup_scribble(heap, &nheap, "root-account");
+	c->policy.auto_answer = (struct strlist){ autos, 1 };
+	c->policy.admins = (struct strlist){ adms, 1 };
+	c->quit_message = dup_scribble(heap, &nheap, "au revoir");
+	start(x);
+	for (int i = 0; i < nheap; i++) {
+		memset(heap[i], 'Z', strlen(heap[i]));
+		free(heap[i]);
+	}
+	memset(c, 0, sizeof *c);
+	memset(ch, 0, sizeof ch);
+	alts[0] = autos[0] = adms[0] = NULL;
+	expect(x, "CAP LS 302");
+	expect(x, "NICK faqbot");
+	expect(x, "USER faq 0 * :FAQ bot");
+	srv(x, ":irc.test 433 * faqbot :Nickname is already in use");
+	expect(x, "NICK faqbot_");
+	srv(x, ":irc.test CAP * LS :sasl=PLAIN account-tag");
+	expect(x, "CAP REQ :sasl account-tag");
+	srv(x, ":irc.test CAP * ACK :sasl account-tag");
+	expect(x, "AUTHENTICATE PLAIN");
+	srv(x, "AUTHENTICATE +");
+	expect(x, "AUTHENTICATE ZmFxYm90AGZhcWJvdABzZWNyZXQ=");
+	srv(x, ":irc.test 903 faqbot_ :SASL authentication successful");
+	expect(x, "CAP END");
+	srv(x, ":irc.test 001 faqbot_ :Welcome faqbot_!faq@h");
+	expect(x, "JOIN #priv s3cret");
+	srv(x, ":dave!d@h PRIVMSG #priv :quand sera visible ma session ?");
+	assert_true(x->sink.up[x->sink.nup - 1].auto_answer);
+	assert_string_equal(x->sink.up[x->sink.nup - 1].network, "testnet");
+	expect_prefix(x, "PRIVMSG #priv :dave: ");
+	srv(x, "@account=root-account :boss!b@h PRIVMSG faqbot_ :!status");
+	expect_prefix(x, "PRIVMSG boss :Statut");
+	ircnet_quit(x->f.n, NULL);
+	expect(x, "QUIT :au revoir");
+}
+
 /* ---- flow control (IRCNET_WINDOW) ---- */
 
 /* Bytes (with CR LF) of the counted lines sent after index from: what
@@ -1488,6 +1562,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_refusals_limited, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rate_key_not_nick, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_admin_reload_frees_old_config, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_config_copied, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_flow_window, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_flow_missing_pong, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_flow_later_pong_confirms_earlier, setup, teardown),
