@@ -548,15 +548,15 @@ int run_main(int argc, char **argv)
 	opterr = 0;
 	while ((opt = getopt(argc, argv, "c:k:h")) != -1) {
 		switch (opt) {
+		case 'h':
+			fputs(usage, stdout);
+			return 0;
 		case 'c':
 			r.cfg_path = optarg;
 			break;
 		case 'k':
 			r.kdir = optarg;
 			break;
-		case 'h':
-			fputs(usage, stdout);
-			return 0;
 		default:
 			fprintf(stderr, "faqbot run: unknown option or missing value\n%s", usage);
 			return 2;
