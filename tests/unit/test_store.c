@@ -96,7 +96,7 @@ static void test_schema_versions(void **state)
 	char *msg = NULL;
 	(void)state;
 	s = open_ok();
-	assert_int_equal(store_version(s, "core"), 2);
+	assert_int_equal(store_version(s, "core"), 3);
 	assert_int_equal(store_version(s, "e2ee"), 0);
 	assert_int_equal(store_migrate(s, "e2ee", steps, 1, err, sizeof err), 0);
 	assert_int_equal(store_version(s, "e2ee"), 1);
