@@ -1,7 +1,7 @@
 /* ircnet.h - one IRC network's client state machine: registration with
  * IRCv3 CAP and SASL (PLAIN, EXTERNAL), nick fallback, joins and rejoins,
  * PING/PONG and the lag check, reconnect with backoff and jitter, and
- * PRIVMSG -> struct bot -> reply lines, queued in a fair output queue
+ * PRIVMSG -> the chat sink (chat.h) -> reply lines, queued in a fair output queue
  * (outq.h: throttle, flow-control window, round-robin between users).
  * The protocol logic talks to the world through struct ircnet_io, so it
  * runs without sockets in tests; ircnet_start wires it to net.h and the
@@ -15,7 +15,7 @@
 #include "outq.h"
 
 struct loop;
-struct bot;
+struct chat_sink;
 struct irc_config;
 struct ircnet;
 
@@ -57,7 +57,8 @@ struct ircnet;
  * connecting at once (a failure to connect is retried with backoff, so
  * this returns NULL only when out of memory).  cfg and bot are borrowed
  * and must outlive the client (see ircnet_set_config). */
-struct ircnet *ircnet_start(struct loop *lp, const struct irc_config *cfg, struct bot *bot);
+struct ircnet *ircnet_start(struct loop *lp, const struct irc_config *cfg,
+			    const struct chat_sink *sink);
 /* Sends "QUIT :msg" (cfg->quit_message when msg is NULL), then closes once
  * it is written; no reconnect after this. */
 void ircnet_quit(struct ircnet *n, const char *msg);
@@ -98,7 +99,7 @@ struct ircnet_io {
 
 /* A client on a custom transport (ircnet_start uses it with net.h).  Does
  * not connect until ircnet_connect.  NULL when out of memory. */
-struct ircnet *ircnet_new(const struct irc_config *cfg, struct bot *bot,
+struct ircnet *ircnet_new(const struct irc_config *cfg, const struct chat_sink *sink,
                           const struct ircnet_io *io, void *arg);
 /* Opens the first connection (io->open).  0, or -1 when it failed at once
  * (a reconnect is scheduled). */

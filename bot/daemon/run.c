@@ -45,6 +45,7 @@ struct run {
 	const char *kdir;      /* -k override, or NULL */
 	struct config *cfg;
 	struct bot *bot;
+	struct chat_sink sink;  /* bot_on_msg on bot: the transports' way up */
 	struct ircnet **irc;   /* parallel to cfg->irc when not retiring */
 	size_t nirc;
 	struct ircnet *retiring[64]; /* removed by a reload, quitting */
@@ -197,7 +198,7 @@ static void matrix_start_all(struct run *r)
 	}
 	r->nmx = r->cfg->nmatrix;
 	for (i = 0; i < r->nmx; i++) {
-		r->mx[i] = mxnet_start(r->lp, &r->cfg->matrix[i], r->bot, r->cfg->bot.state);
+		r->mx[i] = mxnet_start(r->lp, &r->cfg->matrix[i], &r->sink, r->cfg->bot.state);
 		if (r->mx[i]) {
 			mxnet_set_max_answer_age(r->mx[i], r->cfg->bot.max_answer_age);
 			continue;
@@ -247,7 +248,7 @@ static void matrix_apply(struct run *r, struct config *nc)
 	for (j = 0; j < nc->nmatrix; j++) {
 		if (nmx[j] || r->stopping)
 			continue;
-		if ((nmx[j] = mxnet_start(r->lp, &nc->matrix[j], r->bot, nc->bot.state)))
+		if ((nmx[j] = mxnet_start(r->lp, &nc->matrix[j], &r->sink, nc->bot.state)))
 			mxnet_set_max_answer_age(nmx[j], nc->bot.max_answer_age);
 		else
 			log_error("reload: matrix.%s cannot start (see above); the other networks "
@@ -276,7 +277,7 @@ static void matrix_apply(struct run *r, struct config *nc)
 #ifndef FAQBOT_NO_MATRIX
 /* ---- the record of questions (record.c) ---- */
 
-static int record_hook(void *arg, const struct bot_msg *m, const char *q, size_t qlen,
+static int record_hook(void *arg, const struct chat_msg *m, const char *q, size_t qlen,
 		       const struct query *an, int missed)
 {
 	struct run *r = arg;
@@ -290,7 +291,7 @@ static int record_hook(void *arg, const struct bot_msg *m, const char *q, size_t
 			       missed);
 }
 
-static int feedback_hook(void *arg, const struct bot_msg *m, const char *answer_event, int good)
+static int feedback_hook(void *arg, const struct chat_msg *m, const char *answer_event, int good)
 {
 	struct run *r = arg;
 	const char *who = m->account && *m->account ? m->account : m->sender;
@@ -406,7 +407,7 @@ static int apply_config(struct run *r, struct config *nc)
 	for (i = 0; i < nc->nirc; i++)
 		if (!nirc[i] && !r->stopping) {
 			log_info("reload: new network irc.%s: connecting", nc->irc[i].name);
-			nirc[i] = ircnet_start(r->lp, &nc->irc[i], r->bot);
+			nirc[i] = ircnet_start(r->lp, &nc->irc[i], &r->sink);
 		}
 	free(r->irc);
 	r->irc = nirc;
@@ -616,6 +617,8 @@ int run_main(int argc, char **argv)
 		return 1;
 	}
 	bot_set_reload_hook(r.bot, do_reload, &r);
+	r.sink.on_msg = bot_on_msg;
+	r.sink.arg = r.bot;
 	if (!(r.lp = loop_new()) ||
 	    loop_signal(r.lp, SIGTERM, on_stop_signal, &r) < 0 ||
 	    loop_signal(r.lp, SIGINT, on_stop_signal, &r) < 0 ||
@@ -632,7 +635,7 @@ int run_main(int argc, char **argv)
 	log_info("faqbot starting: config %s, knowledge %s, %zu IRC network(s), %zu Matrix "
 		 "account(s)", r.cfg_path, kb_dir_for(&r, r.cfg), r.cfg->nirc, r.cfg->nmatrix);
 	for (i = 0; i < r.cfg->nirc; i++) {
-		r.irc[i] = ircnet_start(r.lp, &r.cfg->irc[i], r.bot);
+		r.irc[i] = ircnet_start(r.lp, &r.cfg->irc[i], &r.sink);
 		if (!r.irc[i])
 			log_error("irc.%s: cannot start (out of memory)", r.cfg->irc[i].name);
 	}

@@ -1,7 +1,7 @@
 /* ircnet.c - one IRC network's client: registration (CAP LS 302, SASL
  * PLAIN/EXTERNAL, NICK/USER, nick fallback), joins and rejoins, PING/PONG
  * and the lag check, reconnect with capped exponential backoff and
- * jitter, and PRIVMSG -> bot_handle -> reply lines that fit 512 bytes
+ * jitter, and PRIVMSG -> the chat sink (chat.h) -> reply lines that fit 512 bytes
  * with the server's prefix.  What it sends for users waits in outq.c (the
  * throttle, the PING/PONG window, round-robin between users), each line
  * charged to the user it answers (issue 10).
@@ -15,7 +15,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "bot.h"
+#include "chat.h"
 #include "config.h"
 #include "irc.h"
 #include "log.h"
@@ -96,7 +96,7 @@ struct ircnet {
 	/* The section's NAME, copied: a reload frees the config it came
 	 * from while a handler still reads it (issue 10, !reload). */
 	char name[64];
-	struct bot *bot;
+	struct chat_sink sink;   /* where messages go up (chat.h) */
 	const struct ircnet_io *io;
 	void *io_arg;
 
@@ -141,7 +141,7 @@ struct ircnet {
 
 	int skipping;         /* dropping the tail of an over-long line */
 	char line[IRC_READ_MAX + 1];
-	struct bot_out out;
+	struct chat_reply out;
 };
 
 static const char *netname(const struct ircnet *n)
@@ -1004,10 +1004,10 @@ static uint64_t ident_key(const char *id)
  * starts with "nick: " (issue 3).  Every line is charged to the asker
  * (key) and the answer is queued whole or not at all (issue 10). */
 static void send_answer(struct ircnet *n, uint64_t key, const char *asker, const char *chan,
-                        struct bot_out *o)
+                        struct chat_reply *o)
 {
-	const char *cmd = o->kind == BOT_LIMITED ? "NOTICE" : "PRIVMSG";
-	const char *target = chan && o->kind != BOT_LIMITED ? chan : asker;
+	const char *cmd = o->kind == CHAT_LIMITED ? "NOTICE" : "PRIVMSG";
+	const char *target = chan && o->kind != CHAT_LIMITED ? chan : asker;
 	size_t room = irc_text_room(prefix_len(n), cmd, target);
 	size_t textlen = o->len < sizeof o->text ? o->len : sizeof o->text - 1;
 	int lines = 0, first = 1;
@@ -1087,7 +1087,7 @@ static void h_privmsg(struct ircnet *n, struct irc_msg *m)
 	const char *account = (n->caps & CAP_ACCOUNT) ? irc_tag(m, "account") : NULL;
 	identity(m->source, nick, account, id, sizeof id);
 	uint64_t key = ident_key(id);
-	struct bot_msg bm = {
+	struct chat_msg bm = {
 		.network = netname(n),
 		.sender = nick,
 		.account = account,
@@ -1109,7 +1109,8 @@ static void h_privmsg(struct ircnet *n, struct irc_msg *m)
 			return;
 		/* A CTCP reply is charged to the asker too: a small bucket of
 		 * its own, then one notice, then silence (issue 10). */
-		int r = bot_minor_take(n->bot, &bm, &n->out);
+		bm.event = CHAT_MINOR;
+		int r = n->sink.on_msg(n->sink.arg, &bm, &n->out);
 		if (r > 0)
 			log_info("[%s] CTCP %.*s from %s", netname(n), (int)c.cmd_len < 20 ? (int)c.cmd_len : 20,
 			         c.cmd, nick);
@@ -1121,7 +1122,7 @@ static void h_privmsg(struct ircnet *n, struct irc_msg *m)
 	}
 	bm.len = irc_sanitize(text, strlen(text));
 	bm.text = text;
-	if (!bot_handle(n->bot, &bm, &n->out))
+	if (!n->sink.on_msg(n->sink.arg, &bm, &n->out))
 		return;
 	log_debug("[%s] answering %s%s%s (kind %d, %zu bytes)", netname(n), nick, priv ? "" : " in ",
 	          priv ? "" : target, (int)n->out.kind, n->out.len);
@@ -1237,14 +1238,14 @@ static void handle_line(struct ircnet *n, size_t len, int held)
 
 /* ---- public: the transport seam ---- */
 
-struct ircnet *ircnet_new(const struct irc_config *cfg, struct bot *bot,
+struct ircnet *ircnet_new(const struct irc_config *cfg, const struct chat_sink *sink,
                           const struct ircnet_io *io, void *arg)
 {
 	struct ircnet *n = calloc(1, sizeof *n);
 	if (!n)
 		return NULL;
 	n->cfg = cfg;
-	n->bot = bot;
+	n->sink = *sink;
 	n->io = io;
 	n->io_arg = arg;
 	snprintf(n->name, sizeof n->name, "%s", cfg->name ? cfg->name : "irc");
@@ -1594,9 +1595,10 @@ static void io_arm(struct ircnet *n, void *arg, int64_t at)
 
 static const struct ircnet_io net_io = { io_open, io_send, io_pending, io_close, io_now, io_arm };
 
-struct ircnet *ircnet_start(struct loop *lp, const struct irc_config *cfg, struct bot *bot)
+struct ircnet *ircnet_start(struct loop *lp, const struct irc_config *cfg,
+			    const struct chat_sink *sink)
 {
-	struct ircnet *n = ircnet_new(cfg, bot, &net_io, NULL);
+	struct ircnet *n = ircnet_new(cfg, sink, &net_io, NULL);
 	if (!n)
 		return NULL;
 	n->lp = lp;

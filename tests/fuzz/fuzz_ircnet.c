@@ -121,7 +121,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		.lag_timeout = 240, .reconnect_max = 300, .quit_message = "au revoir",
 	};
 	struct fake f = { .now = 1000000, .armed = -1 };
-	struct ircnet *n = ircnet_new(&c, bot, &io, &f);
+	struct chat_sink sink = { bot_on_msg, bot };
+	struct ircnet *n = ircnet_new(&c, &sink, &io, &f);
 	if (!n)
 		abort();
 	ircnet_connect(n);

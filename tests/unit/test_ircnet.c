@@ -160,7 +160,8 @@ static int teardown(void **state)
 static void start(struct fx *x)
 {
 	int opens = x->f.opens;
-	x->f.n = ircnet_new(&x->cfg, x->bot, &fake_io, &x->f);
+	struct chat_sink sink = { bot_on_msg, x->bot };
+	x->f.n = ircnet_new(&x->cfg, &sink, &fake_io, &x->f);
 	assert_non_null(x->f.n);
 	assert_int_equal(ircnet_connect(x->f.n), 0);
 	assert_int_equal(x->f.opens, opens + 1);
