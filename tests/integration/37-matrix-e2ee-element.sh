@@ -144,11 +144,12 @@ for r in c.execute(sys.argv[2]):
     print("|".join(map(str, r)))
 c.commit()' "$WORK/faqbot.db" "$1"
 }
-# stranger_keyreq SESSION: mallory (no room shared with the bot) asks the
-# bot's devices for SESSION of room sec; prints what reached her from the bot
-# within 5 s (to-device events, one per line: nothing is the right answer).
+# stranger_keyreq SESSION N: mallory (no room shared with the bot) asks the
+# bot's devices N times for SESSION of room sec; prints what reached her
+# from the bot within 5 s (to-device events, one per line: nothing is the
+# right answer).
 stranger_keyreq() {
-	SYN_URL=$SYN_URL ROOM=$SEC_ROOM BOT_ID=$BOT_ID SID=$1 /usr/bin/python3 -c '
+	SYN_URL=$SYN_URL ROOM=$SEC_ROOM BOT_ID=$BOT_ID SID=$1 N=$2 /usr/bin/python3 -c '
 import json, os, time, urllib.request
 hs = os.environ["SYN_URL"]
 def api(method, path, body=None, token=None):
@@ -160,9 +161,10 @@ lg = api("POST", "/login", {"type": "m.login.password", "identifier": {"type": "
     "password": "pw-mallory"})
 tok, dev = lg["access_token"], lg["device_id"]
 since = api("GET", "/sync?timeout=0", token=tok)["next_batch"]
-body = {"action": "request", "requesting_device_id": dev, "request_id": "mallory1",
-    "body": {"algorithm": "m.megolm.v1.aes-sha2", "room_id": os.environ["ROOM"], "session_id": os.environ["SID"]}}
-api("PUT", "/sendToDevice/m.room_key_request/mallory1", {"messages": {os.environ["BOT_ID"]: {"*": body}}}, tok)
+for i in range(int(os.environ["N"])):
+    body = {"action": "request", "requesting_device_id": dev, "request_id": "mallory%d" % i,
+        "body": {"algorithm": "m.megolm.v1.aes-sha2", "room_id": os.environ["ROOM"], "session_id": os.environ["SID"]}}
+    api("PUT", "/sendToDevice/m.room_key_request/mallory%d" % i, {"messages": {os.environ["BOT_ID"]: {"*": body}}}, tok)
 end = time.time() + 5
 while time.time() < end:
     s = api("GET", "/sync?timeout=1000&since=" + since, token=tok)
@@ -179,9 +181,16 @@ check "a room-key request from the peer's device for the bot's own session is an
 BOT_SID=${WP_LAST#ok }
 BOT_SID=${BOT_SID%% *}
 wait_log "room-key request from @alice:localhost (device" 10 || die "the bot did not log the answered request"
-got=$(stranger_keyreq "$BOT_SID") || die "the stranger's request could not be sent"
+got=$(stranger_keyreq "$BOT_SID" 15) || die "the stranger's requests could not be sent"
 check "the same request from a stranger's device (no room shared) gets nothing" test -z "$got"
-check "and the bot logs why" wait_log "room-key request from @mallory:localhost not answered" 10
+check "and the bot logs why" wait_log "room-key request from @mallory:localhost not answered: device" 10
+# 15 requests in a minute from her one device: 10 looked at (and
+# refused), the 11th reported, the 4 others dropped without a line.
+wait_log "over 10 room-key requests a minute" 10 || true
+refused=$(grep -c "room-key request from @mallory:localhost not answered: device" "$WORK/bot.$BOT_N.log")
+over=$(grep -c "room-key request from @mallory:localhost not answered: over 10 room-key requests a minute" "$WORK/bot.$BOT_N.log")
+check "at most 10 room-key requests a minute from one device are looked at ($refused), the first one past it logged ($over), the rest dropped silently" \
+	test "$refused" = 10 -a "$over" = 1
 
 # The bot misses the peer's Megolm session: asked for and forwarded.
 wp forwarding on >/dev/null || die "turning key forwarding on failed"
