@@ -139,6 +139,13 @@ cJSON *e2ee_olm_decrypt_st(struct e2ee *e, const cJSON *event, int *status, char
 #define E2EE_KEEP_OLM_MS (90LL * 86400 * 1000)
 #define E2EE_KEEP_OLM_PER_PEER 16
 #define E2EE_KEEP_KEYREQ_MS (86400LL * 1000)
+/* Users who share no room with the bot, and their pinned devices: one
+ * never seen in a room of ours (queried only because it sent a to-device
+ * message) 1 day after its last query; one no longer seen in a room of
+ * ours (e2ee_users_track) for 90 days.  A user who leaves our last shared
+ * room goes at once (e2ee_users_changed, device_lists.left). */
+#define E2EE_KEEP_STRANGER_MS (86400LL * 1000)
+#define E2EE_KEEP_MEMBER_MS (90LL * 86400 * 1000)
 /* A room key (m.room_key) is stored only when fn(arg, room_id) returns
  * non-zero; NULL (the default): any room. */
 typedef int (*e2ee_room_fn)(void *arg, const char *room_id);
@@ -225,7 +232,13 @@ cJSON *e2ee_key_request_cancel(struct e2ee *e, const char *session_id, char *use
  * that device got; NULL with err otherwise (refused, no Olm session).
  * An m.forwarded_room_key received over Olm is stored only when we asked
  * that user for that session and it is the forwarding device's own
- * session (e2ee_olm_decrypt). */
+ * session (e2ee_olm_decrypt).
+ * At most E2EE_KEYREQ_PER_MIN requests of one requesting device are looked
+ * at a minute, from at most E2EE_KEYREQ_DEVICES devices at once; the first
+ * one past that gets an err saying so, the next ones in that minute an
+ * empty err: drop them without a log line. */
+#define E2EE_KEYREQ_PER_MIN 10
+#define E2EE_KEYREQ_DEVICES 64
 char *e2ee_key_request_answer(struct e2ee *e, const cJSON *event, char *err, size_t errlen);
 
 /* ---- cross-signing (olm_pk_signing) ---- */

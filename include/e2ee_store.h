@@ -81,9 +81,16 @@ struct e2ee_store_prune {
 	int64_t olm_before_ms;     /* Olm sessions last used before */
 	int olm_per_peer;          /* and beyond the most recent olm_per_peer per peer key */
 	int64_t keyreq_before_ms;  /* room-key requests made before */
+	/* tracked users and their pinned devices: never seen in a room of
+	 * ours and last queried before stranger_before_ms, or last seen in one
+	 * before member_before_ms; keep_user (ourselves) never */
+	int64_t stranger_before_ms;
+	int64_t member_before_ms;
+	const char *keep_user;
 };
 struct e2ee_store_pruned {
 	long inbound, seen, olm, shared, keyreq;
+	long users, devices; /* users (and their devices) who share no room with us */
 };
 int e2ee_store_prune(struct sqlite3 *db, const char *owner, const struct e2ee_store_prune *p,
 		     struct e2ee_store_pruned *out);
@@ -155,8 +162,12 @@ int e2ee_store_device_del(struct sqlite3 *db, const char *owner, const char *use
 int e2ee_store_device_del_user(struct sqlite3 *db, const char *owner, const char *user_id);
 
 /* ---- tracked users (device lists) ---- */
-/* Adds user_id as outdated; keeps an existing row unless force. */
-int e2ee_store_user_mark(struct sqlite3 *db, const char *owner, const char *user_id, int force);
+/* Adds user_id as outdated, queried at now_ms; an existing row is kept
+ * unless force (then marked outdated, queried now). */
+int e2ee_store_user_mark(struct sqlite3 *db, const char *owner, const char *user_id, int force,
+			 int64_t now_ms);
+/* user_id (tracked) was seen in a room of ours at now_ms.  0 / -1. */
+int e2ee_store_user_member(struct sqlite3 *db, const char *owner, const char *user_id, int64_t now_ms);
 int e2ee_store_user_done(struct sqlite3 *db, const char *owner, const char *user_id);
 int e2ee_store_user_del(struct sqlite3 *db, const char *owner, const char *user_id);
 /* 1 tracked, 0 not, -1 error. */

@@ -44,6 +44,15 @@ struct e2ee {
 	char share_sid[E2EE_KEY_LEN]; /* the last share body built: session */
 	int64_t share_index;          /* and the index it carries */
 	void *room_arg;
+	/* incoming m.room_key_request's per requesting device, this minute */
+	struct keyreq_in {
+		char user[E2EE_ID_LEN];
+		char device[E2EE_ID_LEN];
+		int64_t since; /* window start, monotonic ms */
+		int n;         /* requests in it; 0: a free slot */
+	} kr_in[E2EE_KEYREQ_DEVICES];
+	int kr_full;           /* the table was found full at kr_full_since */
+	int64_t kr_full_since; /* (monotonic ms): logged once a minute */
 };
 
 static void seterr(char *err, size_t errlen, const char *fmt, ...)
@@ -637,8 +646,11 @@ int e2ee_users_track(struct e2ee *e, const cJSON *users)
 	if (e2ee_store_begin(e->db) < 0)
 		return -1;
 	int n = 0;
+	int64_t now = now_ms();
+	/* members of a room of ours: seen now (see e2ee_prune) */
 	for (const cJSON *u = cJSON_IsArray(users) ? users->child : NULL; u && n < E2EE_MAX_USERS; u = u->next, n++)
-		if (cJSON_IsString(u) && e2ee_store_user_mark(e->db, e->owner, u->valuestring, 0) < 0) {
+		if (cJSON_IsString(u) && (e2ee_store_user_mark(e->db, e->owner, u->valuestring, 0, now) < 0 ||
+					  e2ee_store_user_member(e->db, e->owner, u->valuestring, now) < 0)) {
 			e2ee_store_rollback(e->db);
 			return -1;
 		}
@@ -654,7 +666,7 @@ int e2ee_users_changed(struct e2ee *e, const cJSON *changed, const cJSON *left)
 		if (!cJSON_IsString(u))
 			continue;
 		int t = e2ee_store_user_tracked(e->db, e->owner, u->valuestring);
-		if (t < 0 || (t == 1 && e2ee_store_user_mark(e->db, e->owner, u->valuestring, 1) < 0))
+		if (t < 0 || (t == 1 && e2ee_store_user_mark(e->db, e->owner, u->valuestring, 1, now_ms()) < 0))
 			rc = -1;
 	}
 	for (const cJSON *u = cJSON_IsArray(left) ? left->child : NULL; u && !rc; u = u->next) {
@@ -768,7 +780,7 @@ int e2ee_user_outdated(struct e2ee *e, const char *user_id)
 
 int e2ee_user_refresh(struct e2ee *e, const char *user_id)
 {
-	return e2ee_store_user_mark(e->db, e->owner, user_id, 1);
+	return e2ee_store_user_mark(e->db, e->owner, user_id, 1, now_ms());
 }
 
 int e2ee_prune(struct e2ee *e, int64_t now, struct e2ee_store_pruned *out)
@@ -779,6 +791,9 @@ int e2ee_prune(struct e2ee *e, int64_t now, struct e2ee_store_pruned *out)
 		.olm_before_ms = now - E2EE_KEEP_OLM_MS,
 		.olm_per_peer = E2EE_KEEP_OLM_PER_PEER,
 		.keyreq_before_ms = now - E2EE_KEEP_KEYREQ_MS,
+		.stranger_before_ms = now - E2EE_KEEP_STRANGER_MS,
+		.member_before_ms = now - E2EE_KEEP_MEMBER_MS,
+		.keep_user = e->user,
 	};
 	if (e2ee_store_begin(e->db) < 0)
 		return -1;
@@ -1616,6 +1631,50 @@ out:
 	return rc;
 }
 
+/* Bounded work per requesting device (issue 10): 1 when this request may
+ * be looked at; 0 when dropped, err set for the first drop of the minute
+ * and empty for the rest. */
+static int keyreq_admit(struct e2ee *e, const char *user, const char *dev, char *err, size_t errlen)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	int64_t now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	struct keyreq_in *k = NULL, *fr = NULL;
+	if (err && errlen)
+		err[0] = '\0';
+	for (int i = 0; i < E2EE_KEYREQ_DEVICES && !k; i++) {
+		struct keyreq_in *s = &e->kr_in[i];
+		if (s->n && now - s->since < 60000 && !strcmp(s->user, user) && !strcmp(s->device, dev))
+			k = s;
+		else if (!fr && (!s->n || now - s->since >= 60000))
+			fr = s;
+	}
+	if (!k && !fr) {
+		if (!(e->kr_full && now - e->kr_full_since < 60000)) {
+			e->kr_full = 1;
+			e->kr_full_since = now;
+			seterr(err, errlen, "room-key requests from over %d devices this minute: dropped "
+			       "(and the others this minute, silently)", E2EE_KEYREQ_DEVICES);
+		}
+		return 0;
+	}
+	if (!k) {
+		k = fr;
+		snprintf(k->user, sizeof k->user, "%s", user);
+		snprintf(k->device, sizeof k->device, "%s", dev);
+		k->since = now;
+		k->n = 0;
+	}
+	if (++k->n <= E2EE_KEYREQ_PER_MIN)
+		return 1;
+	if (k->n == E2EE_KEYREQ_PER_MIN + 1)
+		seterr(err, errlen, "over %d room-key requests a minute from device %.80s of %.80s: dropped "
+		       "(and its others this minute, silently)", E2EE_KEYREQ_PER_MIN, dev, user);
+	else
+		k->n = E2EE_KEYREQ_PER_MIN + 2; /* no overflow */
+	return 0;
+}
+
 char *e2ee_key_request_answer(struct e2ee *e, const cJSON *event, char *err, size_t errlen)
 {
 	const char *sender = gstr(event, "sender");
@@ -1629,6 +1688,12 @@ char *e2ee_key_request_answer(struct e2ee *e, const cJSON *event, char *err, siz
 		seterr(err, errlen, "not a Megolm key request");
 		return NULL;
 	}
+	if (strlen(sender) >= E2EE_ID_LEN || strlen(dev) >= E2EE_ID_LEN) {
+		seterr(err, errlen, "key request: over-long user or device id");
+		return NULL;
+	}
+	if (!keyreq_admit(e, sender, dev, err, errlen))
+		return NULL;
 	struct e2ee_store_inbound in = {0};
 	if (e2ee_store_inbound_get(e->db, e->owner, room, e->curve, sid, &in) != 1) {
 		seterr(err, errlen, "session %.12s is not one of ours in %.80s", sid, room);

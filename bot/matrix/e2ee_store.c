@@ -81,6 +81,9 @@ int e2ee_store_init(sqlite3 *db)
 	    add_column(db, "e2ee_inbound", "used_ms", "INTEGER NOT NULL DEFAULT 0") < 0 ||
 	    add_column(db, "e2ee_seen", "seen_ms", "INTEGER NOT NULL DEFAULT 0") < 0 ||
 	    add_column(db, "e2ee_shared", "chain_index", "INTEGER NOT NULL DEFAULT -1") < 0 ||
+	    /* when the user was last seen in a room of ours / last queried */
+	    add_column(db, "e2ee_user", "member_ms", "INTEGER NOT NULL DEFAULT 0") < 0 ||
+	    add_column(db, "e2ee_user", "queried_ms", "INTEGER NOT NULL DEFAULT 0") < 0 ||
 	    sqlite3_exec(db, "CREATE INDEX IF NOT EXISTS e2ee_inbound_user ON e2ee_inbound(owner, sender_user, used_ms);"
 			 "CREATE TABLE IF NOT EXISTS e2ee_keyreq(owner TEXT, request_id TEXT, room_id TEXT NOT NULL,"
 			 " session_id TEXT NOT NULL, sender_user TEXT NOT NULL, sent INTEGER NOT NULL,"
@@ -314,6 +317,20 @@ int e2ee_store_prune(sqlite3 *db, const char *owner, const struct e2ee_store_pru
 	    del_count(db, prep(db, "DELETE FROM e2ee_keyreq WHERE owner = ? AND created_ms < ?", "si",
 			       owner, p->keyreq_before_ms), &out->keyreq) < 0)
 		return -1;
+	/* users who share no room with us: never seen in one (queried for a
+	 * to-device message) and not queried since stranger_before_ms, or not
+	 * seen in one since member_before_ms; their pinned devices go too */
+	static const char gone[] = " FROM e2ee_user WHERE owner = ?1 AND user_id != ?2 AND"
+				   " ((member_ms = 0 AND queried_ms < ?3) OR (member_ms > 0 AND member_ms < ?4))";
+	char sql[512];
+	snprintf(sql, sizeof sql, "DELETE FROM e2ee_device WHERE owner = ?1 AND user_id IN (SELECT user_id%s)", gone);
+	if (del_count(db, prep(db, sql, "ssii", owner, p->keep_user ? p->keep_user : "",
+			       p->stranger_before_ms, p->member_before_ms), &out->devices) < 0)
+		return -1;
+	snprintf(sql, sizeof sql, "DELETE%s", gone);
+	if (del_count(db, prep(db, sql, "ssii", owner, p->keep_user ? p->keep_user : "",
+			       p->stranger_before_ms, p->member_before_ms), &out->users) < 0)
+		return -1;
 	return 0;
 }
 
@@ -506,10 +523,19 @@ int e2ee_store_device_del_user(sqlite3 *db, const char *owner, const char *user_
 	return done(prep(db, "DELETE FROM e2ee_device WHERE owner = ? AND user_id = ?", "ss", owner, user_id));
 }
 
-int e2ee_store_user_mark(sqlite3 *db, const char *owner, const char *user_id, int force)
+int e2ee_store_user_mark(sqlite3 *db, const char *owner, const char *user_id, int force, int64_t now_ms)
 {
-	return done(prep(db, force ? "INSERT OR REPLACE INTO e2ee_user VALUES(?, ?, 1)"
-				   : "INSERT OR IGNORE INTO e2ee_user VALUES(?, ?, 1)", "ss", owner, user_id));
+	return done(prep(db, force ? "INSERT INTO e2ee_user(owner, user_id, outdated, member_ms, queried_ms)"
+				     " VALUES(?, ?, 1, 0, ?) ON CONFLICT(owner, user_id) DO UPDATE"
+				     " SET outdated = 1, queried_ms = excluded.queried_ms"
+				   : "INSERT OR IGNORE INTO e2ee_user(owner, user_id, outdated, member_ms, queried_ms)"
+				     " VALUES(?, ?, 1, 0, ?)", "ssi", owner, user_id, now_ms));
+}
+
+int e2ee_store_user_member(sqlite3 *db, const char *owner, const char *user_id, int64_t now_ms)
+{
+	return done(prep(db, "UPDATE e2ee_user SET member_ms = ? WHERE owner = ? AND user_id = ?", "iss",
+			 now_ms, owner, user_id));
 }
 
 int e2ee_store_user_done(sqlite3 *db, const char *owner, const char *user_id)

@@ -1652,10 +1652,11 @@ static void prune_state(struct mxnet *n)
 		struct e2ee_store_pruned p;
 		if (e2ee_prune(n->e2, wall_ms(), &p) < 0)
 			log_warn("matrix.%s: pruning the crypto state failed (state file error)", n->name);
-		else if (p.inbound || p.seen || p.olm || p.shared || p.keyreq)
+		else if (p.inbound || p.seen || p.olm || p.shared || p.keyreq || p.users)
 			log_info("matrix.%s: crypto state pruned: %ld room key(s), %ld replay record(s), "
-				 "%ld Olm session(s), %ld share record(s), %ld key request(s)", n->name,
-				 p.inbound, p.seen, p.olm, p.shared, p.keyreq);
+				 "%ld Olm session(s), %ld share record(s), %ld key request(s), "
+				 "%ld device(s) of %ld user(s) sharing no room", n->name,
+				 p.inbound, p.seen, p.olm, p.shared, p.keyreq, p.devices, p.users);
 	}
 	if (!n->stopped)
 		set_timer(n, &n->prune_timer, MX_PRUNE_EVERY_MS, prune_timer_cb);
@@ -2074,7 +2075,8 @@ static void key_request_in(struct mxnet *n, const cJSON *it, const char *sender)
 	if (!action || strcmp(action, "request"))
 		return; /* cancellations: nothing is queued long enough to withdraw */
 	if (!(body = e2ee_key_request_answer(n->e2, it, err, sizeof err))) {
-		log_info("matrix.%s: room-key request from %s not answered: %s", n->name, sender, err);
+		if (err[0]) /* empty: over its limit, logged once already */
+			log_info("matrix.%s: room-key request from %s not answered: %s", n->name, sender, err);
 		return;
 	}
 	log_info("matrix.%s: room-key request from %s (device %s) answered", n->name, sender,

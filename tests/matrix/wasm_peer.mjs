@@ -44,6 +44,17 @@
 //                                    body contains TEXT, with no red shield;
 //                                    and every to-device message of BOT_ID
 //                                    so far decrypted (Olm)
+//   forwarding on|off                answer other devices' m.room_key_request
+//                                    for our sessions they received
+//                                    (matrix-sdk-crypto's key forwarding)
+//   keyreq NAME TAG BOT_ID [SECS]    send an m.room_key_request (in the
+//                                    clear, as clients do) to BOT_ID's
+//                                    devices for the Megolm session of the
+//                                    bot's reply to TAG; ok "SESSION_ID ..."
+//                                    once an m.forwarded_room_key of that
+//                                    session came from BOT_ID over Olm
+//   todevice USER_ID TYPE [SECS]     a to-device event of TYPE from USER_ID
+//                                    was decrypted (Olm), within SECS
 //   quit
 import { createRequire } from "node:module";
 import { createInterface } from "node:readline";
@@ -91,6 +102,7 @@ const rooms = new Map();      // NAME -> room id
 const questions = new Map();  // TAG -> {id, room}
 const keysTo = new Map();     // room id -> Set of "user device" given our room key
 const utd = [];               // senders of to-device events that did not decrypt
+const decrypted = [];         // to-device events that did: {sender, type, content}
 
 // api: one Client-Server API call; the response's text (the machine wants
 // the raw JSON) and its parsed form.  429 is waited out, as clients do.
@@ -193,6 +205,10 @@ async function sync(timeoutMs) {
 			const raw = JSON.parse(ev.rawEvent);
 			utd.push(raw.sender);
 			note(`a to-device event from ${raw.sender} did not decrypt: ${ev.rawEvent.slice(0, 300)}`);
+		} else if (ev.type === ProcessedToDeviceEventType.Decrypted) {
+			const raw = JSON.parse(ev.rawEvent);
+			decrypted.push(raw);
+			note(`to-device ${raw.type} from ${raw.sender} decrypted`);
 		}
 	}
 	await flush();
@@ -356,6 +372,46 @@ const commands = {
 			return `reply ${ev.event_id} from device ${dec.senderDevice}, session ${ev.content.session_id.slice(0, 8)}...: ${c.body.slice(0, 100).replace(/\s+/g, " ")}`;
 		}
 		fail(`within ${secs}s: ${why}`);
+	},
+
+	async forwarding(on) {
+		machine.roomKeyForwardingEnabled = on === "on";
+		return `room key forwarding ${machine.roomKeyForwardingEnabled ? "on" : "off"}`;
+	},
+
+	async keyreq(name, tag, bot, secs = "20") {
+		const rid = roomOf(name);
+		const q = questions.get(tag) ?? fail(`no question tagged ${tag}`);
+		const { json } = await api("GET", `/rooms/${enc(rid)}/messages?dir=b&limit=100`);
+		const reply = json.chunk.find((ev) => ev.sender === bot &&
+			ev.content?.["m.relates_to"]?.["m.in_reply_to"]?.event_id === q.id) ?? fail(`no reply to ${tag}`);
+		const sid = reply.content.session_id;
+		const rqid = `wasmkr${Date.now()}`;
+		const body = { action: "request", requesting_device_id: deviceId, request_id: rqid,
+			body: { algorithm: MEGOLM, room_id: rid, session_id: sid } };
+		await api("PUT", `/sendToDevice/m.room_key_request/${rqid}`, { messages: { [bot]: { "*": body } } });
+		const end = Date.now() + Number(secs) * 1000;
+		while (Date.now() < end) {
+			await sync(500);
+			const got = decrypted.find((e) => e.sender === bot && e.type === "m.forwarded_room_key" &&
+				e.content?.session_id === sid);
+			if (got) {
+				if (got.content.room_id !== rid || got.content.algorithm !== MEGOLM)
+					fail(`forwarded key of ${sid.slice(0, 8)}... for ${got.content.room_id} (${got.content.algorithm})`);
+				return `${sid} forwarded by ${bot} over Olm`;
+			}
+		}
+		fail(`no m.forwarded_room_key of session ${sid} from ${bot} within ${secs}s`);
+	},
+
+	async todevice(user, type, secs = "30") {
+		const end = Date.now() + Number(secs) * 1000;
+		while (Date.now() < end) {
+			if (decrypted.some((e) => e.sender === user && e.type === type))
+				return `${type} from ${user} decrypted`;
+			await sync(500);
+		}
+		fail(`no ${type} from ${user} decrypted within ${secs}s`);
 	},
 
 	async quit() {

@@ -1050,6 +1050,118 @@ static void test_repair_and_key_requests(void **state)
 	cJSON_Delete(content);
 }
 
+/* Issue 10: device records of users who share no room with the bot are
+ * pruned: a stranger (queried only for a to-device message) a day after
+ * its last query, a member not seen in a room of ours for 90 days; the
+ * bot's own user never. */
+static void test_strangers_pruned(void **state)
+{
+	struct fx *f = *state;
+	char err[256];
+	struct e2ee *eve = e2ee_open(f->db, "@eve:evil", "EVEDEV", "k4", err, sizeof err);
+	assert_non_null(eve);
+	cJSON *members = cJSON_CreateArray();
+	cJSON_AddItemToArray(members, cJSON_CreateString(PEER));
+	assert_int_equal(e2ee_users_track(f->bot, members), 0);
+	assert_int_equal(e2ee_user_refresh(f->bot, "@eve:evil"), 0);
+	assert_int_equal(e2ee_user_refresh(f->bot, BOT), 0);
+	pin(f->bot, f->peer, PEER, "ALICEDEV");
+	pin(f->bot, eve, "@eve:evil", "EVEDEV");
+	pin(f->bot, f->bot, BOT, "BOTDEV");
+#define BOT_DEVICES(u) "SELECT count(*) FROM e2ee_device WHERE owner = '" BOT "|BOTDEV' AND user_id = '" u "'"
+#define BOT_USERS(u) "SELECT count(*) FROM e2ee_user WHERE owner = '" BOT "|BOTDEV' AND user_id = '" u "'"
+	assert_int_equal(count(f->db, BOT_DEVICES("@eve:evil")), 1);
+	int64_t now = (int64_t)time(NULL) * 1000;
+	struct e2ee_store_pruned p;
+	assert_int_equal(e2ee_prune(f->bot, now + 3600 * 1000, &p), 0);
+	assert_int_equal(p.users, 0);
+	assert_int_equal(count(f->db, BOT_DEVICES("@eve:evil")), 1);
+	/* a day and a bit later: the stranger is gone, the member stays */
+	assert_int_equal(e2ee_prune(f->bot, now + 25LL * 3600 * 1000, &p), 0);
+	assert_int_equal(p.devices, 1);
+	assert_int_equal(p.users, 1);
+	assert_int_equal(count(f->db, BOT_DEVICES("@eve:evil")), 0);
+	assert_int_equal(count(f->db, BOT_USERS("@eve:evil")), 0);
+	assert_int_equal(count(f->db, BOT_DEVICES(PEER)), 1);
+	assert_int_equal(count(f->db, BOT_DEVICES(BOT)), 1);
+	/* a stranger who joins a room of ours is a member from then on */
+	assert_int_equal(e2ee_user_refresh(f->bot, "@eve:evil"), 0);
+	cJSON_AddItemToArray(members, cJSON_CreateString("@eve:evil"));
+	assert_int_equal(e2ee_users_track(f->bot, members), 0);
+	pin(f->bot, eve, "@eve:evil", "EVEDEV");
+	assert_int_equal(e2ee_prune(f->bot, now + 25LL * 3600 * 1000, &p), 0);
+	assert_int_equal(count(f->db, BOT_DEVICES("@eve:evil")), 1);
+	/* members unseen for 90 days go too; the bot's own user never */
+	assert_int_equal(e2ee_prune(f->bot, now + 91LL * 86400 * 1000, &p), 0);
+	assert_int_equal(count(f->db, BOT_DEVICES(PEER)), 0);
+	assert_int_equal(count(f->db, BOT_DEVICES("@eve:evil")), 0);
+	assert_int_equal(count(f->db, BOT_USERS(PEER)), 0);
+	assert_int_equal(count(f->db, BOT_DEVICES(BOT)), 1);
+	cJSON_Delete(members);
+	e2ee_free(eve);
+}
+
+/* Issue 10: incoming m.room_key_request's are looked at at most
+ * E2EE_KEYREQ_PER_MIN a minute per requesting device; the first one past
+ * that is reported, the rest dropped silently; another device is counted
+ * apart. */
+static void test_key_request_limit(void **state)
+{
+	struct fx *f = *state;
+	char err[256] = "", bsid[96], rq[1024], rq2[1200];
+	pin(f->bot, f->peer, PEER, "ALICEDEV");
+	claim(f->bot, f->peer, PEER, "ALICEDEV");
+	cJSON *users = cJSON_CreateArray();
+	cJSON_AddItemToArray(users, cJSON_CreateString(PEER));
+	int64_t now = (int64_t)time(NULL) * 1000;
+	char *share = e2ee_room_key_share_body(f->bot, "!b:localhost", users, 0, 0, now, bsid, sizeof bsid);
+	assert_non_null(share);
+	assert_int_equal(e2ee_room_key_share_done(f->bot, bsid, share), 0);
+	free(share);
+	snprintf(rq, sizeof rq, "{\"sender\":\"%s\",\"type\":\"m.room_key_request\",\"content\":{\"action\":\"request\","
+		 "\"requesting_device_id\":\"%%s\",\"request_id\":\"x\",\"body\":{\"algorithm\":\"%s\","
+		 "\"room_id\":\"!b:localhost\",\"session_id\":\"%s\"}}}", PEER, E2EE_MEGOLM, bsid);
+	snprintf(rq2, sizeof rq2, rq, "ALICEDEV");
+	cJSON *rqe = cJSON_Parse(rq2);
+	for (int i = 0; i < E2EE_KEYREQ_PER_MIN; i++) {
+		char *ans = e2ee_key_request_answer(f->bot, rqe, err, sizeof err);
+		if (!ans)
+			fail_msg("request %d: %s", i, err);
+		free(ans);
+	}
+	assert_null(e2ee_key_request_answer(f->bot, rqe, err, sizeof err));
+	assert_non_null(strstr(err, "a minute from device ALICEDEV"));
+	for (int i = 0; i < 100; i++) {
+		strcpy(err, "x");
+		assert_null(e2ee_key_request_answer(f->bot, rqe, err, sizeof err));
+		assert_string_equal(err, "");
+	}
+	cJSON_Delete(rqe);
+	/* another device of hers is looked at (and refused: never a recipient) */
+	snprintf(rq2, sizeof rq2, rq, "TABLET");
+	rqe = cJSON_Parse(rq2);
+	assert_null(e2ee_key_request_answer(f->bot, rqe, err, sizeof err));
+	assert_non_null(strstr(err, "never received"));
+	cJSON_Delete(rqe);
+	/* many made-up devices: past E2EE_KEYREQ_DEVICES, reported once */
+	int reported = 0, silent = 0;
+	for (int i = 0; i < E2EE_KEYREQ_DEVICES + 20; i++) {
+		char dev[32];
+		snprintf(dev, sizeof dev, "FAKE%d", i);
+		snprintf(rq2, sizeof rq2, rq, dev);
+		rqe = cJSON_Parse(rq2);
+		assert_null(e2ee_key_request_answer(f->bot, rqe, err, sizeof err));
+		if (strstr(err, "over 64 devices"))
+			reported++;
+		else if (!err[0])
+			silent++;
+		cJSON_Delete(rqe);
+	}
+	assert_int_equal(reported, 1);
+	assert_true(silent >= 18);
+	cJSON_Delete(users);
+}
+
 /* The Python references are installed when missing (tests/e2ee/need.sh). */
 static int need_python(void **state)
 {
@@ -1076,6 +1188,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_unknown_device_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bounded_state, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_repair_and_key_requests, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_strangers_pruned, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_key_request_limit, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, need_python, NULL);
 }

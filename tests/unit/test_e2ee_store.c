@@ -608,10 +608,10 @@ static void test_users(void **state)
 	(void)state;
 	assert_int_equal(e2ee_store_user_tracked(db, ME, "@a:x"), 0);
 	assert_int_equal(e2ee_store_user_is_outdated(db, ME, "@a:x"), 0);
-	assert_int_equal(e2ee_store_user_mark(db, ME, "@c:x", 0), 0);
-	assert_int_equal(e2ee_store_user_mark(db, ME, "@a:x", 0), 0);
-	assert_int_equal(e2ee_store_user_mark(db, ME, "@b:x", 0), 0);
-	assert_int_equal(e2ee_store_user_mark(db, OTHER, "@z:x", 0), 0);
+	assert_int_equal(e2ee_store_user_mark(db, ME, "@c:x", 0, 1000), 0);
+	assert_int_equal(e2ee_store_user_mark(db, ME, "@a:x", 0, 1000), 0);
+	assert_int_equal(e2ee_store_user_mark(db, ME, "@b:x", 0, 1000), 0);
+	assert_int_equal(e2ee_store_user_mark(db, OTHER, "@z:x", 0, 1000), 0);
 	assert_int_equal(e2ee_store_user_tracked(db, ME, "@a:x"), 1);
 	assert_int_equal(e2ee_store_user_is_outdated(db, ME, "@a:x"), 1);
 	assert_int_equal(e2ee_store_user_outdated(db, ME, ids, 4), 3);
@@ -623,10 +623,10 @@ static void test_users(void **state)
 	assert_int_equal(e2ee_store_user_done(db, ME, "@a:x"), 0);
 	assert_int_equal(e2ee_store_user_is_outdated(db, ME, "@a:x"), 0);
 	assert_int_equal(e2ee_store_user_tracked(db, ME, "@a:x"), 1);
-	assert_int_equal(e2ee_store_user_mark(db, ME, "@a:x", 0), 0);
+	assert_int_equal(e2ee_store_user_mark(db, ME, "@a:x", 0, 1000), 0);
 	assert_int_equal(e2ee_store_user_is_outdated(db, ME, "@a:x"), 0);
 	/* a device list change (force): outdated again */
-	assert_int_equal(e2ee_store_user_mark(db, ME, "@a:x", 1), 0);
+	assert_int_equal(e2ee_store_user_mark(db, ME, "@a:x", 1, 1000), 0);
 	assert_int_equal(e2ee_store_user_is_outdated(db, ME, "@a:x"), 1);
 	assert_int_equal(e2ee_store_user_done(db, ME, "@b:x"), 0);
 	assert_int_equal(e2ee_store_user_outdated(db, ME, ids, 4), 2);
@@ -670,7 +670,7 @@ static void all_fail(sqlite3 *bad, int writes_only)
 	assert_int_equal(e2ee_store_device_put(bad, ME, &d), -1);
 	assert_int_equal(e2ee_store_device_del(bad, ME, "@a:x", "D"), -1);
 	assert_int_equal(e2ee_store_device_del_user(bad, ME, "@a:x"), -1);
-	assert_int_equal(e2ee_store_user_mark(bad, ME, "@a:x", 1), -1);
+	assert_int_equal(e2ee_store_user_mark(bad, ME, "@a:x", 1, 1000), -1);
 	assert_int_equal(e2ee_store_user_done(bad, ME, "@a:x"), -1);
 	assert_int_equal(e2ee_store_user_del(bad, ME, "@a:x"), -1);
 	assert_int_equal(e2ee_store_xsign_put(bad, ME, "m", "s"), -1);
@@ -729,7 +729,7 @@ static void test_read_only(void **state)
 	assert_int_equal(e2ee_store_account_put(db, ME, "ro-pickle", 1, 0), 0);
 	assert_int_equal(e2ee_store_seen(db, ME, S1, 0, "$a", 1), 0);
 	assert_int_equal(e2ee_store_olm_put(db, ME, K1, S1, "p", 1), 0);
-	assert_int_equal(e2ee_store_user_mark(db, ME, "@a:x", 1), 0);
+	assert_int_equal(e2ee_store_user_mark(db, ME, "@a:x", 1, 1000), 0);
 	store_free(st);
 	st = NULL;
 	db = NULL;
