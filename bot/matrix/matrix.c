@@ -24,18 +24,73 @@ uint32_t mxnet_rnd(struct mxnet *n)
 	return n->rng = x ? x : 0x9e3779b9u;
 }
 
-int64_t mxnet_wall_ms(void)
+/* ---- the I/O seam: the loop and http.c unless mxnet_start_io got
+ * another (tests, the fuzz target) ---- */
+
+static long io_http_start(void *arg, const struct http_req *rq, http_cb cb, void *cb_arg)
+{
+	struct mxnet *n = arg;
+	return http_start(n->http, rq, cb, cb_arg);
+}
+
+static void io_http_cancel(void *arg, long id)
+{
+	struct mxnet *n = arg;
+	if (n->http)
+		http_cancel(n->http, id);
+}
+
+static long io_timer_add(void *arg, int64_t ms, loop_timer_cb cb, void *cb_arg)
+{
+	struct mxnet *n = arg;
+	return loop_timer_add(n->lp, ms, cb, cb_arg);
+}
+
+static void io_timer_cancel(void *arg, long id)
+{
+	struct mxnet *n = arg;
+	loop_timer_cancel(n->lp, id);
+}
+
+static int64_t io_now_ms(void *arg)
+{
+	struct mxnet *n = arg;
+	return loop_now_ms(n->lp);
+}
+
+static int64_t io_wall_ms(void *arg)
 {
 	struct timespec ts;
+	(void)arg;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static const struct mxnet_io loop_io = {
+	io_http_start, io_http_cancel, io_timer_add, io_timer_cancel, io_now_ms, io_wall_ms,
+};
+
+int64_t mxnet_now(struct mxnet *n)
+{
+	return n->io->now_ms(n->io_arg);
+}
+
+int64_t mxnet_wall_ms(struct mxnet *n)
+{
+	return n->io->wall_ms(n->io_arg);
+}
+
+void mxnet_http_cancel(struct mxnet *n, long id)
+{
+	if (id > 0)
+		n->io->http_cancel(n->io_arg, id);
 }
 
 void mxnet_set_timer(struct mxnet *n, long *id, int64_t ms, loop_timer_cb cb)
 {
 	if (*id > 0)
-		loop_timer_cancel(n->lp, *id);
-	*id = loop_timer_add(n->lp, ms < 0 ? 0 : ms, cb, n);
+		n->io->timer_cancel(n->io_arg, *id);
+	*id = n->io->timer_add(n->io_arg, ms < 0 ? 0 : ms, cb, n);
 	if (*id < 0)
 		*id = 0;
 }
@@ -43,7 +98,7 @@ void mxnet_set_timer(struct mxnet *n, long *id, int64_t ms, loop_timer_cb cb)
 void mxnet_clear_timer(struct mxnet *n, long *id)
 {
 	if (*id > 0)
-		loop_timer_cancel(n->lp, *id);
+		n->io->timer_cancel(n->io_arg, *id);
 	*id = 0;
 }
 
@@ -75,7 +130,7 @@ long mxnet_request(struct mxnet *n, const char *method, const char *path, const 
 	rq.body_len = body ? strlen(body) : 0;
 	rq.max_body = max_body;
 	rq.timeout_ms = timeout_ms;
-	id = http_start(n->http, &rq, cb, arg);
+	id = n->io->http_start(n->io_arg, &rq, cb, arg);
 	free(u);
 	return id;
 }
@@ -203,12 +258,12 @@ static void prune_timer_cb(struct loop *lp, void *arg)
  * crypto state as e2ee.h says; at start-up, then every hour. */
 void mxnet_prune_state(struct mxnet *n)
 {
-	long pruned = store_answer_prune(n->st, mxnet_wall_ms() - MX_PRUNE_AGE_MS);
+	long pruned = store_answer_prune(n->st, mxnet_wall_ms(n) - MX_PRUNE_AGE_MS);
 	if (pruned > 0)
 		log_info("matrix.%s: %ld old answer record(s) pruned", n->name, pruned);
 	if (n->e2) {
 		struct e2ee_store_pruned p;
-		if (e2ee_prune(n->e2, mxnet_wall_ms(), &p) < 0)
+		if (e2ee_prune(n->e2, mxnet_wall_ms(n), &p) < 0)
 			log_warn("matrix.%s: pruning the crypto state failed (state file error)", n->name);
 		else if (p.inbound || p.seen || p.olm || p.shared || p.keyreq)
 			log_info("matrix.%s: crypto state pruned: %ld room key(s), %ld replay record(s), "
@@ -219,17 +274,21 @@ void mxnet_prune_state(struct mxnet *n)
 		mxnet_set_timer(n, &n->prune_timer, MX_PRUNE_EVERY_MS, prune_timer_cb);
 }
 
-struct mxnet *mxnet_start(struct loop *lp, const struct matrix_config *cfg,
-			  const struct chat_sink *sink, const char *state_path)
+/* lp: the loop of the default I/O (io NULL), else NULL. */
+static struct mxnet *start(struct loop *lp, const struct matrix_config *cfg,
+			   const struct chat_sink *sink, const char *state_path,
+			   const struct mxnet_io *io, void *io_arg)
 {
 	struct mxnet *n;
 	char err[512], mf[512];
 	size_t len;
-	if (!lp || !cfg || !sink || !sink->on_msg || !cfg->homeserver || !cfg->user)
+	if (!cfg || !sink || !sink->on_msg || !cfg->homeserver || !cfg->user)
 		return NULL;
 	if (!(n = calloc(1, sizeof *n)))
 		return NULL;
 	n->lp = lp;
+	n->io = io ? io : &loop_io;
+	n->io_arg = io ? io_arg : n;
 	n->sink = *sink;
 	if (cfg_copy(&n->cfgcopy, cfg) < 0) {
 		free(n);
@@ -239,7 +298,7 @@ struct mxnet *mxnet_start(struct loop *lp, const struct matrix_config *cfg,
 	n->name = n->cfgcopy.name;
 	snprintf(n->td_net, sizeof n->td_net, "%s/to-device", n->name);
 	n->max_age_s = 600;
-	n->rng = (uint32_t)mxnet_wall_ms() ^ (uint32_t)getpid() ^ (uint32_t)(uintptr_t)n;
+	n->rng = (uint32_t)mxnet_wall_ms(n) ^ (uint32_t)getpid() ^ (uint32_t)(uintptr_t)n;
 	if (!(n->st = store_open(state_path, err, sizeof err))) {
 		log_error("matrix.%s: %s", n->name, err);
 		cfg_free(&n->cfgcopy);
@@ -262,7 +321,7 @@ struct mxnet *mxnet_start(struct loop *lp, const struct matrix_config *cfg,
 	if (!(n->filter_q = mx_sync_filter(MX_TIMELINE_LIMIT)) || !(n->filter_first_q = mx_sync_filter(1)) ||
 	    !n->msg_filter_q || mx_url_escape(mf, n->msg_filter_q, strlen(mf) * 3 + 1) < 0)
 		goto fail;
-	if (!(n->http = http_new(lp))) {
+	if (!io && !(n->http = http_new(lp))) {
 		log_error("matrix.%s: cannot start libcurl", n->name);
 		goto fail;
 	}
@@ -295,6 +354,21 @@ fail:
 	return NULL;
 }
 
+struct mxnet *mxnet_start(struct loop *lp, const struct matrix_config *cfg,
+			  const struct chat_sink *sink, const char *state_path)
+{
+	return lp ? start(lp, cfg, sink, state_path, NULL, NULL) : NULL;
+}
+
+struct mxnet *mxnet_start_io(const struct matrix_config *cfg, const struct chat_sink *sink,
+			     const char *state_path, const struct mxnet_io *io, void *io_arg)
+{
+	if (!io || !io->http_start || !io->http_cancel || !io->timer_add || !io->timer_cancel ||
+	    !io->now_ms || !io->wall_ms)
+		return NULL;
+	return start(NULL, cfg, sink, state_path, io, io_arg);
+}
+
 void mxnet_set_max_answer_age(struct mxnet *n, int seconds)
 {
 	if (n && seconds >= 0)
@@ -312,18 +386,12 @@ void mxnet_stop(struct mxnet *n)
 	mxnet_clear_timer(n, &n->join_timer);
 	mxnet_clear_timer(n, &n->cfg_timer);
 	mxnet_clear_timer(n, &n->prune_timer);
-	if (n->http) {
-		if (n->req > 0)
-			http_cancel(n->http, n->req);
-		if (n->join_req > 0)
-			http_cancel(n->http, n->join_req);
-		if (n->decline_req > 0)
-			http_cancel(n->http, n->decline_req);
-		for (i = 0; i < n->nq; i++)
-			if (n->q[i].req > 0) {
-				http_cancel(n->http, n->q[i].req);
-				n->q[i].req = 0;
-			}
+	mxnet_http_cancel(n, n->req);
+	mxnet_http_cancel(n, n->join_req);
+	mxnet_http_cancel(n, n->decline_req);
+	for (i = 0; i < n->nq; i++) {
+		mxnet_http_cancel(n, n->q[i].req);
+		n->q[i].req = 0;
 	}
 	n->req = n->join_req = n->decline_req = 0;
 	n->send_inflight = 0;

@@ -78,8 +78,7 @@ int mx_crypto_open(struct mxnet *n)
 
 void mx_crypto_cancel(struct mxnet *n)
 {
-	if (n->cr_req > 0 && n->http)
-		http_cancel(n->http, n->cr_req);
+	mxnet_http_cancel(n, n->cr_req);
 	n->cr_req = 0;
 	n->cr_op = CR_NONE;
 	mxnet_clear_timer(n, &n->cr_timer);
@@ -180,7 +179,7 @@ static char *txn_for_share(struct mxnet *n)
 {
 	char *t = malloc(96);
 	if (t)
-		snprintf(t, 96, "fbk.%lld.%lu.%08x", (long long)mxnet_wall_ms(), ++n->share_seq, mxnet_rnd(n));
+		snprintf(t, 96, "fbk.%lld.%lu.%08x", (long long)mxnet_wall_ms(n), ++n->share_seq, mxnet_rnd(n));
 	return t;
 }
 
@@ -239,7 +238,7 @@ static int prep_step(struct mxnet *n)
 	if (store_room_get(n->st, n->name, n->prep_room, &room) < 0)
 		memset(&room, 0, sizeof room);
 	body = e2ee_room_key_share_body(n->e2, n->prep_room, users, (long)room.rot_msgs, room.rot_ms,
-					mxnet_wall_ms(), n->share_sid, sizeof n->share_sid);
+					mxnet_wall_ms(n), n->share_sid, sizeof n->share_sid);
 	if (body) {
 		char *txn = txn_for_share(n), tq[200];
 		if (!txn || mx_url_escape(txn, tq, sizeof tq) < 0) {
@@ -320,7 +319,7 @@ void mx_crypto_kick(struct mxnet *n)
 		char *body;
 		err[0] = 0;
 		n->upload_check = 0;
-		body = e2ee_keys_upload_body(n->e2, n->otk_count, n->fb_unused, mxnet_wall_ms(), err, sizeof err);
+		body = e2ee_keys_upload_body(n->e2, n->otk_count, n->fb_unused, mxnet_wall_ms(n), err, sizeof err);
 		if (body) {
 			crypto_request(n, CR_UPLOAD, "POST", "/keys/upload", NULL, body);
 			free(body);
@@ -454,7 +453,7 @@ static void on_crypto(void *arg, const struct http_resp *r)
 	case CR_UPLOAD:
 		if (r->status == 200) {
 			long c = e2ee_keys_upload_done(n->e2, r->body, r->len);
-			n->upload_done_ms = loop_now_ms(n->lp);
+			n->upload_done_ms = mxnet_now(n);
 			if (c >= 0)
 				n->otk_count = c;
 			n->fb_unused = 1;

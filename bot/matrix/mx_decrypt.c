@@ -81,7 +81,7 @@ static void unwedge_add(struct mxnet *n, const char *user, const cJSON *it)
 	const char *skey = mx_str(mx_obj(it, "content"), "sender_key");
 	char dev[128];
 	int i, slot = -1;
-	int64_t now = loop_now_ms(n->lp);
+	int64_t now = mxnet_now(n);
 	if (!skey || strlen(user) >= sizeof n->uw[0].user ||
 	    e2ee_device_for_key(n->e2, user, skey, dev, sizeof dev) != 1)
 		return;
@@ -153,7 +153,7 @@ static void td_hold(struct mxnet *n, const cJSON *it, const char *sender, const 
 	/* no event id on to-device messages: the key and the ciphertext's
 	 * start name it (the ratchet key and counter make it unique) */
 	snprintf(id, sizeof id, "td:%.60s:%.120s", skey ? skey : "", body ? body : "");
-	rc = text && strlen(sender) < 256 ? store_held_add(n->st, n->td_net, sender, id, text, mxnet_wall_ms(),
+	rc = text && strlen(sender) < 256 ? store_held_add(n->st, n->td_net, sender, id, text, mxnet_wall_ms(n),
 							   MX_TD_HELD_MAX, dropped, sizeof dropped) : -1;
 	free(text);
 	if (rc < 0) {
@@ -268,7 +268,7 @@ static int decrypt_handle(struct mxnet *n, const cJSON *evj, const struct mx_eve
 	if (st == E2EE_NO_SESSION && hold) {
 		char *text = cJSON_PrintUnformatted(evj);
 		int rc = text ? store_held_add(n->st, n->name, n->room_id, ev->event_id, text,
-					       mxnet_wall_ms(), MX_HELD_MAX, dropped, sizeof dropped) : -1;
+					       mxnet_wall_ms(n), MX_HELD_MAX, dropped, sizeof dropped) : -1;
 		free(text);
 		if (rc < 0)
 			log_warn("matrix.%s: %s: %s cannot be held for its key (state file error)",
@@ -285,7 +285,7 @@ static int decrypt_handle(struct mxnet *n, const cJSON *evj, const struct mx_eve
 			char reqid[64];
 			const char *sid = mx_str(ev->content, "session_id");
 			cJSON *req = e2ee_key_request(n->e2, n->room_id, ev->sender,
-						      mx_str(ev->content, "sender_key"), sid, mxnet_wall_ms(),
+						      mx_str(ev->content, "sender_key"), sid, mxnet_wall_ms(n),
 						      reqid, sizeof reqid);
 			if (req) {
 				log_info("matrix.%s: %s: asking %s's devices for room key %.12s (request %s)",
@@ -312,7 +312,7 @@ void mx_decrypt_event(struct mxnet *n, const struct mx_event *ev)
 		n->room.encrypted = 1;
 		mx_sync_room_save(n);
 	}
-	if (mxnet_wall_ms() - ev->ts > (int64_t)n->max_age_s * 1000 ||
+	if (mxnet_wall_ms(n) - ev->ts > (int64_t)n->max_age_s * 1000 ||
 	    store_answer_known(n->st, n->name, ev->event_id) != 0 || strlen(ev->event_id) > 255)
 		return;
 	if (!(evj = mx_event_json(ev)))
@@ -336,7 +336,7 @@ const cJSON *mx_decrypt_members_get(struct mxnet *n, const char *room_id)
 	int i;
 	for (i = 0; i < MX_MEMBER_CACHE; i++)
 		if (n->mem[i].users && !strcmp(n->mem[i].room, room_id)) {
-			if (loop_now_ms(n->lp) - n->mem[i].at < MX_MEMBER_TTL_MS)
+			if (mxnet_now(n) - n->mem[i].at < MX_MEMBER_TTL_MS)
 				return n->mem[i].users;
 			members_drop(n, room_id);
 			return NULL;
@@ -359,7 +359,7 @@ void mx_decrypt_members_set(struct mxnet *n, const char *room_id, cJSON *users)
 	cJSON_Delete(n->mem[slot].users);
 	snprintf(n->mem[slot].room, sizeof n->mem[slot].room, "%s", room_id);
 	n->mem[slot].users = users;
-	n->mem[slot].at = loop_now_ms(n->lp);
+	n->mem[slot].at = mxnet_now(n);
 }
 
 /* Another user's membership changed: the member list is re-read before

@@ -118,7 +118,9 @@ struct sendq {
 };
 
 struct mxnet {
-	struct loop *lp;
+	struct loop *lp;        /* the default I/O's loop; NULL with mxnet_start_io */
+	const struct mxnet_io *io; /* every request and timer goes through it */
+	void *io_arg;
 	const struct matrix_config *cfg; /* = &cfgcopy */
 	struct matrix_config cfgcopy;    /* owned: a reload frees the original */
 	struct matrix_config newcfg;     /* from mxnet_set_config, applied later */
@@ -218,7 +220,9 @@ struct mxnet {
 
 /* matrix.c: helpers shared by every file */
 uint32_t mxnet_rnd(struct mxnet *n);           /* jitter, no security use */
-int64_t mxnet_wall_ms(void);
+int64_t mxnet_now(struct mxnet *n);            /* monotonic ms (n->io) */
+int64_t mxnet_wall_ms(struct mxnet *n);        /* Unix ms (n->io) */
+void mxnet_http_cancel(struct mxnet *n, long id); /* id <= 0: nothing */
 /* (Re)arms *id to call cb(n) in ms; 0 in *id when it cannot. */
 void mxnet_set_timer(struct mxnet *n, long *id, int64_t ms, loop_timer_cb cb);
 void mxnet_clear_timer(struct mxnet *n, long *id);

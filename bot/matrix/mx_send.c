@@ -58,10 +58,10 @@ static void on_send(void *arg, const struct http_resp *r)
 		return;
 	} else if (r->status == 429) {
 		int64_t ms = mx_retry_after_ms(j, r->retry_after_ms);
-		int64_t until = loop_now_ms(n->lp) + ms;
+		int64_t until = mxnet_now(n) + ms;
 		if (until > n->pause_until) {
 			/* One line per pause, not per answer caught in it. */
-			if (n->pause_until < loop_now_ms(n->lp))
+			if (n->pause_until < mxnet_now(n))
 				log_info("matrix.%s: sending rate-limited (429); waiting %.1f s", n->name,
 					 ms / 1000.0);
 			n->pause_until = until;
@@ -75,7 +75,7 @@ static void on_send(void *arg, const struct http_resp *r)
 	} else {
 		int64_t ms = mx_backoff_ms(q->attempts++, (int64_t)n->cfg->reconnect_max * 1000, mxnet_rnd(n));
 		mxnet_describe(r, j, why, sizeof why);
-		q->not_before = loop_now_ms(n->lp) + ms;
+		q->not_before = mxnet_now(n) + ms;
 		log_warn("matrix.%s: sending the answer to %s failed (%s); retrying in %.1f s", n->name,
 			 q->p.event_id, why, ms / 1000.0);
 	}
@@ -100,7 +100,7 @@ static int send_one(struct mxnet *n, struct sendq *q)
 	q->req = mxnet_request(n, "PUT", path, NULL, q->p.content, MX_SMALL_MAX_BODY, 30000, 1, on_send, n);
 	if (q->req <= 0) {
 		q->req = 0;
-		q->not_before = loop_now_ms(n->lp) + 1000;
+		q->not_before = mxnet_now(n) + 1000;
 		return 0;
 	}
 	n->send_inflight++;
@@ -130,7 +130,7 @@ void mx_send_kick(struct mxnet *n)
 				n->last_seq = tmp[j].seq;
 		}
 	}
-	now = loop_now_ms(n->lp);
+	now = mxnet_now(n);
 	if (now < n->pause_until) {
 		wake = n->pause_until;
 	} else {

@@ -32,11 +32,11 @@ void mx_session_lost(struct mxnet *n)
 		 n->cfg->password ? "; logging in again on the same device" :
 		 "; set a new access_token in the config");
 	if (n->req > 0)
-		http_cancel(n->http, n->req);
+		mxnet_http_cancel(n, n->req);
 	n->req = 0;
 	for (i = 0; i < n->nq; i++)
 		if (n->q[i].req > 0) {
-			http_cancel(n->http, n->q[i].req);
+			mxnet_http_cancel(n, n->q[i].req);
 			n->q[i].req = 0;
 		}
 	n->send_inflight = 0;

@@ -274,8 +274,8 @@ static void handle_reaction(struct mxnet *n, const struct mx_event *ev)
 	m.policy = &n->cfg->policy;
 	m.room = n->room_id;
 	m.event_id = ev->event_id;
-	m.now = (time_t)(mxnet_wall_ms() / 1000);
-	m.now_ms = loop_now_ms(n->lp);
+	m.now = (time_t)(mxnet_wall_ms(n) / 1000);
+	m.now_ms = mxnet_now(n);
 	m.event = CHAT_REACTION;
 	m.rel_event = ev->rel_event_id;
 	m.key = mx_str(mx_obj(ev->content, "m.relates_to"), "key");
@@ -327,7 +327,7 @@ void mx_sync_handle_message(struct mxnet *n, const struct mx_event *ev)
 	const char *text;
 	char txn[MX_TXN_LEN], *content;
 	int mentioned = 0, known;
-	int64_t now = mxnet_wall_ms();
+	int64_t now = mxnet_wall_ms(n);
 	size_t blen;
 
 	if (!strcmp(ev->sender, n->acct.user_id) || n->initial)
@@ -373,7 +373,7 @@ void mx_sync_handle_message(struct mxnet *n, const struct mx_event *ev)
 	m.own_name = n->localpart;
 	m.auto_answer = strlist_has(&n->cfg->policy.auto_answer, n->room_id);
 	m.policy = &n->cfg->policy;
-	m.now_ms = loop_now_ms(n->lp);
+	m.now_ms = mxnet_now(n);
 	m.now = (time_t)(now / 1000);
 	m.room = n->room_id;
 	m.event_id = ev->event_id;
@@ -415,7 +415,7 @@ static void batch_commit(struct mxnet *n)
 {
 	struct mx_sync_visitor v = { n, p2_invite, p2_leave, p2_room, p2_event };
 	struct mx_sync_stats st;
-	int64_t t0 = loop_now_ms(n->lp);
+	int64_t t0 = mxnet_now(n);
 	n->answers_added = 0;
 	n->room_id = NULL;
 	if (store_begin(n->st) < 0) {
@@ -444,7 +444,7 @@ static void batch_commit(struct mxnet *n)
 			 n->name, st.rooms);
 	else if (st.events || n->answers_added)
 		log_debug("matrix.%s: batch: %u room(s), %u event(s), %d answer(s), %lld ms", n->name,
-			  st.rooms, st.events, n->answers_added, (long long)(loop_now_ms(n->lp) - t0));
+			  st.rooms, st.events, n->answers_added, (long long)(mxnet_now(n) - t0));
 	snprintf(n->since, sizeof n->since, "%s", n->batch_next);
 	n->have_since = 1;
 	n->fails = 0;
@@ -476,7 +476,7 @@ static void on_messages(void *arg, const struct http_resp *r)
 	char err[160];
 	cJSON *j = NULL, *chunk, *it, *next;
 	const char *end;
-	int64_t oldest = INT64_MAX, now = mxnet_wall_ms();
+	int64_t oldest = INT64_MAX, now = mxnet_wall_ms(n);
 	int got = 0;
 	n->req = 0;
 	if (r->status == 200)
@@ -646,7 +646,7 @@ void mx_sync_start(struct mxnet *n)
 		 first || !n->synced_once ? 0 : n->cfg->sync_timeout * 1000,
 		 first ? n->filter_first_q : n->filter_q,
 		 n->have_since ? "&since=" : "", n->have_since ? since : "");
-	n->sync_sent_ms = loop_now_ms(n->lp);
+	n->sync_sent_ms = mxnet_now(n);
 	n->req = mxnet_request(n, "GET", "/sync", query, NULL, MX_SYNC_MAX_BODY,
 			 (long)n->cfg->sync_timeout * 1000 + 30000, 1, on_sync, n);
 	if (n->req <= 0) {
