@@ -86,22 +86,6 @@ void mxnet_http_cancel(struct mxnet *n, long id)
 		n->io->http_cancel(n->io_arg, id);
 }
 
-void mxnet_set_timer(struct mxnet *n, long *id, int64_t ms, loop_timer_cb cb)
-{
-	if (*id > 0)
-		n->io->timer_cancel(n->io_arg, *id);
-	*id = n->io->timer_add(n->io_arg, ms < 0 ? 0 : ms, cb, n);
-	if (*id < 0)
-		*id = 0;
-}
-
-void mxnet_clear_timer(struct mxnet *n, long *id)
-{
-	if (*id > 0)
-		n->io->timer_cancel(n->io_arg, *id);
-	*id = 0;
-}
-
 /* base + "/_matrix/client/v3" + path (+ "?" query).  malloc'd. */
 static char *url(const struct mxnet *n, const char *path, const char *query)
 {
@@ -135,29 +119,126 @@ long mxnet_request(struct mxnet *n, const char *method, const char *path, const 
 	return id;
 }
 
-/* The homeserver's error, for logs: "403 M_FORBIDDEN: Invalid password"
- * (the server's message is logged truncated; it never echoes secrets). */
-void mxnet_describe(const struct http_resp *r, const cJSON *j, char *buf, size_t len)
+/* ---- jobs: a request, its timer, its retries ---- */
+
+static void job_timer_cb(struct loop *lp, void *arg)
 {
-	if (!r->status) {
-		snprintf(buf, len, "%s", r->error ? r->error : "transfer failed");
+	struct mx_job *job = arg;
+	(void)lp;
+	job->timer = 0;
+	if (job->run)
+		job->run(job->n);
+}
+
+void mx_job_after(struct mx_job *job, int64_t ms, void (*run)(struct mxnet *n))
+{
+	struct mxnet *n = job->n;
+	if (job->timer > 0)
+		n->io->timer_cancel(n->io_arg, job->timer);
+	job->run = run;
+	job->timer = n->io->timer_add(n->io_arg, ms < 0 ? 0 : ms, job_timer_cb, job);
+	if (job->timer < 0)
+		job->timer = 0;
+}
+
+int64_t mxnet_backoff_ms(struct mxnet *n, unsigned step)
+{
+	return mx_backoff_ms(step, (int64_t)n->cfg->reconnect_max * 1000, mxnet_rnd(n));
+}
+
+void mx_job_backoff(struct mx_job *job, void (*run)(struct mxnet *n), const char *what,
+		    const char *why)
+{
+	struct mxnet *n = job->n;
+	int64_t ms = mxnet_backoff_ms(n, job->fails++);
+	log_warn("matrix.%s: %s failed (%s); retrying in %.1f s", n->name, what, why, ms / 1000.0);
+	mx_job_after(job, ms, run);
+}
+
+void mx_job_retry(struct mx_job *job, const struct mx_answer *a, void (*run)(struct mxnet *n),
+		  const char *what)
+{
+	if (!a->limited) {
+		mx_job_backoff(job, run, what, a->why);
 		return;
 	}
-	snprintf(buf, len, "HTTP %ld %s%s%.200s", r->status,
-		 mx_str(j, "errcode") ? mx_str(j, "errcode") : "",
-		 mx_str(j, "error") ? ": " : "", mx_str(j, "error") ? mx_str(j, "error") : "");
+	log_warn("matrix.%s: %s rate-limited; retrying in %.1f s", job->n->name, what,
+		 a->retry_ms / 1000.0);
+	mx_job_after(job, a->retry_ms, run);
 }
 
-cJSON *mxnet_parse_small(const struct http_resp *r)
+int mx_job_request(struct mx_job *job, const char *method, const char *path, const char *query,
+		   const char *body, size_t max_body, long timeout_ms, int auth,
+		   void (*run)(struct mxnet *n), http_cb cb)
 {
-	char err[128];
-	return r->len ? mx_json_parse(r->body, r->len, err, sizeof err) : NULL;
+	job->req = mxnet_request(job->n, method, path, query, body, max_body, timeout_ms, auth, cb,
+				 job->n);
+	if (job->req > 0)
+		return 0;
+	job->req = 0;
+	mx_job_backoff(job, run, path, "cannot start the request");
+	return -1;
 }
 
-int mxnet_is_errcode(const cJSON *j, const char *code)
+int mx_job_defer(struct mx_job *job, struct mx_answer *a, void (*run)(struct mxnet *n),
+		 const char *what)
 {
-	const char *c = mx_str(j, "errcode");
-	return c && !strcmp(c, code);
+	if (a->v == MX_TOKEN_LOST) {
+		mx_answer_free(a);
+		mx_session_lost(job->n);
+		return 1;
+	}
+	if (!a->limited)
+		return 0;
+	mx_job_retry(job, a, run, what);
+	mx_answer_free(a);
+	return 1;
+}
+
+void mx_job_cancel(struct mx_job *job)
+{
+	struct mxnet *n = job->n;
+	mxnet_http_cancel(n, job->req);
+	job->req = 0;
+	if (job->timer > 0)
+		n->io->timer_cancel(n->io_arg, job->timer);
+	job->timer = 0;
+}
+
+/* The one reading of a homeserver's answer.  The server's message is
+ * logged truncated (it never echoes secrets). */
+void mx_answer_take(struct mxnet *n, const struct http_resp *r, struct mx_answer *a)
+{
+	const char *code;
+	(void)n;
+	memset(a, 0, sizeof *a);
+	a->j = r->len ? mx_json_parse(r->body, r->len, a->err, sizeof a->err) : NULL;
+	code = mx_str(a->j, "errcode");
+	if (!r->status)
+		snprintf(a->why, sizeof a->why, "%s", r->error ? r->error : "transfer failed");
+	else
+		snprintf(a->why, sizeof a->why, "HTTP %ld %s%s%.200s", r->status, code ? code : "",
+			 mx_str(a->j, "error") ? ": " : "",
+			 mx_str(a->j, "error") ? mx_str(a->j, "error") : "");
+	if (r->status == 200) {
+		a->v = MX_OK;
+	} else if (r->status == 401 && code && !strcmp(code, "M_UNKNOWN_TOKEN")) {
+		a->v = MX_TOKEN_LOST;
+	} else if (r->status == 429) {
+		a->v = MX_RETRY;
+		a->limited = 1;
+		a->retry_ms = mx_retry_after_ms(a->j, r->retry_after_ms);
+	} else if (r->status >= 400 && r->status < 500 && r->status != 408) {
+		a->v = MX_FATAL;
+	} else {
+		a->v = MX_RETRY;
+	}
+}
+
+void mx_answer_free(struct mx_answer *a)
+{
+	cJSON_Delete(a->j);
+	a->j = NULL;
 }
 
 /* ---- the network ---- */
@@ -246,14 +327,6 @@ static int cfg_copy(struct matrix_config *d, const struct matrix_config *s)
 	return 0;
 }
 
-static void prune_timer_cb(struct loop *lp, void *arg)
-{
-	struct mxnet *n = arg;
-	(void)lp;
-	n->prune_timer = 0;
-	mxnet_prune_state(n);
-}
-
 /* Retention (issue 10): answer records 30 days (MX_PRUNE_AGE_MS), the
  * crypto state as e2ee.h says; at start-up, then every hour. */
 void mxnet_prune_state(struct mxnet *n)
@@ -271,7 +344,7 @@ void mxnet_prune_state(struct mxnet *n)
 				 p.inbound, p.seen, p.olm, p.shared, p.keyreq);
 	}
 	if (!n->stopped)
-		mxnet_set_timer(n, &n->prune_timer, MX_PRUNE_EVERY_MS, prune_timer_cb);
+		mx_job_after(&n->prune, MX_PRUNE_EVERY_MS, mxnet_prune_state);
 }
 
 /* lp: the loop of the default I/O (io NULL), else NULL. */
@@ -289,6 +362,8 @@ static struct mxnet *start(struct loop *lp, const struct matrix_config *cfg,
 	n->lp = lp;
 	n->io = io ? io : &loop_io;
 	n->io_arg = io ? io_arg : n;
+	n->main.n = n->send_job.n = n->join.n = n->decline.n = n->cr.n = n;
+	n->cfg_job.n = n->prune.n = n;
 	n->sink = *sink;
 	if (cfg_copy(&n->cfgcopy, cfg) < 0) {
 		free(n);
@@ -381,19 +456,16 @@ void mxnet_stop(struct mxnet *n)
 	if (!n || n->stopped)
 		return;
 	n->stopped = 1;
-	mxnet_clear_timer(n, &n->timer);
-	mxnet_clear_timer(n, &n->send_timer);
-	mxnet_clear_timer(n, &n->join_timer);
-	mxnet_clear_timer(n, &n->cfg_timer);
-	mxnet_clear_timer(n, &n->prune_timer);
-	mxnet_http_cancel(n, n->req);
-	mxnet_http_cancel(n, n->join_req);
-	mxnet_http_cancel(n, n->decline_req);
+	mx_job_cancel(&n->main);
+	mx_job_cancel(&n->send_job);
+	mx_job_cancel(&n->join);
+	mx_job_cancel(&n->decline);
+	mx_job_cancel(&n->cfg_job);
+	mx_job_cancel(&n->prune);
 	for (i = 0; i < n->nq; i++) {
 		mxnet_http_cancel(n, n->q[i].req);
 		n->q[i].req = 0;
 	}
-	n->req = n->join_req = n->decline_req = 0;
 	n->send_inflight = 0;
 	mx_crypto_cancel(n);
 	log_info("matrix.%s: stopped (%zu answer(s) waiting in the store)", n->name, n->nq);
@@ -430,12 +502,9 @@ void mxnet_free(struct mxnet *n)
 /* Swaps the new settings in from a timer, never from inside bot_handle:
  * a "!reload" typed in a room runs while this network still reads its
  * policy. */
-static void apply_config(struct loop *lp, void *arg)
+static void apply_config(struct mxnet *n)
 {
-	struct mxnet *n = arg;
 	struct matrix_config *c = &n->newcfg;
-	(void)lp;
-	n->cfg_timer = 0;
 	if (!n->has_newcfg)
 		return;
 	list_free(&n->cfgcopy.policy.admins);
@@ -465,7 +534,7 @@ int mxnet_set_config(struct mxnet *n, const struct matrix_config *cfg)
 	if (cfg_copy(&n->newcfg, cfg) < 0)
 		return -1;
 	n->has_newcfg = 1;
-	mxnet_set_timer(n, &n->cfg_timer, 0, apply_config);
+	mx_job_after(&n->cfg_job, 0, apply_config);
 	return 0;
 }
 
@@ -485,38 +554,34 @@ static void fuzz_id(long id, long *v, size_t *k, size_t max)
 
 int mxnet_fuzz_check(const struct mxnet *n, struct mxnet_fuzz *f, char *why, size_t len)
 {
+	const struct mx_job *jobs[] = { &n->main, &n->join, &n->decline, &n->cr, &n->send_job,
+					&n->cfg_job, &n->prune };
 	size_t i, inflight = 0;
 	memset(f, 0, sizeof *f);
-	fuzz_id(n->req, f->reqs, &f->nreqs, MXNET_FUZZ_MAX_IDS);
-	fuzz_id(n->join_req, f->reqs, &f->nreqs, MXNET_FUZZ_MAX_IDS);
-	fuzz_id(n->decline_req, f->reqs, &f->nreqs, MXNET_FUZZ_MAX_IDS);
-	fuzz_id(n->cr_req, f->reqs, &f->nreqs, MXNET_FUZZ_MAX_IDS);
+	for (i = 0; i < sizeof jobs / sizeof jobs[0]; i++) {
+		fuzz_id(jobs[i]->req, f->reqs, &f->nreqs, MXNET_FUZZ_MAX_IDS);
+		fuzz_id(jobs[i]->timer, f->timers, &f->ntimers, 8);
+	}
 	for (i = 0; i < n->nq; i++) {
 		fuzz_id(n->q[i].req, f->reqs, &f->nreqs, MXNET_FUZZ_MAX_IDS);
 		inflight += n->q[i].req > 0;
 	}
-	fuzz_id(n->timer, f->timers, &f->ntimers, 8);
-	fuzz_id(n->send_timer, f->timers, &f->ntimers, 8);
-	fuzz_id(n->join_timer, f->timers, &f->ntimers, 8);
-	fuzz_id(n->cfg_timer, f->timers, &f->ntimers, 8);
-	fuzz_id(n->cr_timer, f->timers, &f->ntimers, 8);
-	fuzz_id(n->prune_timer, f->timers, &f->ntimers, 8);
 	if (n->nq > MX_SENDQ_MAX || n->ngaps > MX_MAX_GAPS || n->cur_gap > n->ngaps ||
 	    n->ndeclines > MX_MAX_DECLINES || n->nkeyed > MX_KEYED_ROOMS)
 		snprintf(why, len, "a table is past its cap");
 	else if (inflight != n->send_inflight)
 		snprintf(why, len, "send_inflight %u but %zu sends in flight", n->send_inflight, inflight);
-	else if ((n->cr_req > 0) != (n->cr_op != CR_NONE))
-		snprintf(why, len, "crypto request %ld with op %d", n->cr_req, (int)n->cr_op);
+	else if ((n->cr.req > 0) != (n->cr_op != CR_NONE))
+		snprintf(why, len, "crypto request %ld with op %d", n->cr.req, (int)n->cr_op);
 	else if (n->share_body && n->cr_op != CR_SHARE)
 		snprintf(why, len, "a room-key share body kept with no share in flight");
 	else if (n->td_body && n->cr_op != CR_TODEVICE)
 		snprintf(why, len, "a to-device body kept with no send in flight");
 	else if (n->ntdq > MX_TDQ_MAX)
 		snprintf(why, len, "the to-device queue is past its cap");
-	else if (!n->stopped && n->acct.access_token[0] && n->req <= 0 && n->timer <= 0)
+	else if (!n->stopped && n->acct.access_token[0] && n->main.req <= 0 && n->main.timer <= 0)
 		snprintf(why, len, "nothing in flight or armed for /sync: the network is stuck");
-	else if (!n->stopped && n->batch && n->req <= 0 && n->timer <= 0)
+	else if (!n->stopped && n->batch && n->main.req <= 0 && n->main.timer <= 0)
 		snprintf(why, len, "a batch held with no /messages or retry pending");
 	else
 		return 0;

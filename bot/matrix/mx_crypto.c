@@ -78,10 +78,8 @@ int mx_crypto_open(struct mxnet *n)
 
 void mx_crypto_cancel(struct mxnet *n)
 {
-	mxnet_http_cancel(n, n->cr_req);
-	n->cr_req = 0;
+	mx_job_cancel(&n->cr);
 	n->cr_op = CR_NONE;
-	mxnet_clear_timer(n, &n->cr_timer);
 	free(n->share_body);
 	n->share_body = NULL;
 	free(n->td_body);
@@ -90,19 +88,9 @@ void mx_crypto_cancel(struct mxnet *n)
 	n->prep_queried = n->prep_claimed = 0;
 }
 
-static void crypto_timer_cb(struct loop *lp, void *arg)
-{
-	struct mxnet *n = arg;
-	(void)lp;
-	n->cr_timer = 0;
-	mx_crypto_kick(n);
-}
-
 static void crypto_backoff(struct mxnet *n, const char *what, const char *why)
 {
-	int64_t ms = mx_backoff_ms(n->cr_fails++, (int64_t)n->cfg->reconnect_max * 1000, mxnet_rnd(n));
-	log_warn("matrix.%s: %s failed (%s); retrying in %.1f s", n->name, what, why, ms / 1000.0);
-	mxnet_set_timer(n, &n->cr_timer, ms, crypto_timer_cb);
+	mx_job_backoff(&n->cr, mx_crypto_kick, what, why);
 }
 
 static void on_crypto(void *arg, const struct http_resp *r);
@@ -111,15 +99,13 @@ static void crypto_request(struct mxnet *n, enum crypto_op op, const char *metho
 			   const char *query, const char *body)
 {
 	n->cr_op = op;
-	n->cr_req = mxnet_request(n, method, path, query, body, MX_SMALL_MAX_BODY, 60000, 1, on_crypto, n);
-	if (n->cr_req <= 0) {
-		n->cr_req = 0;
+	if (mx_job_request(&n->cr, method, path, query, body, MX_SMALL_MAX_BODY, 60000, 1,
+			   mx_crypto_kick, on_crypto) < 0) {
 		n->cr_op = CR_NONE;
 		/* A share that never left: the retry makes a new body, and
 		 * would otherwise overwrite (leak) this one. */
 		free(n->share_body);
 		n->share_body = NULL;
-		crypto_backoff(n, "a crypto request", "cannot start the request");
 	}
 }
 
@@ -258,7 +244,7 @@ static int prep_step(struct mxnet *n)
 	}
 	n->prep_event[0] = 0;
 	/* Sent by kick_sender from a timer: no recursion through it. */
-	mxnet_set_timer(n, &n->send_timer, 0, mx_send_timer_cb);
+	mx_job_after(&n->send_job, 0, mx_send_kick);
 	return 1;
 }
 
@@ -312,7 +298,7 @@ void mx_crypto_kick(struct mxnet *n)
 {
 	char err[256];
 	int i;
-	if (!n->e2 || n->stopped || n->cr_req > 0 || n->cr_timer > 0 || !n->acct.access_token[0] ||
+	if (!n->e2 || n->stopped || n->cr.req > 0 || n->cr.timer > 0 || !n->acct.access_token[0] ||
 	    !n->acct.user_id[0])
 		return;
 	if (n->synced_once && n->upload_check) {
@@ -340,7 +326,7 @@ void mx_crypto_kick(struct mxnet *n)
 		} else {
 			n->xsign_auth = 0;
 			xsign_start(n, 0, NULL);
-			if (n->cr_req > 0)
+			if (n->cr.req > 0)
 				return;
 		}
 	}
@@ -365,7 +351,7 @@ void mx_crypto_kick(struct mxnet *n)
 		n->uw_cur = i;
 		crypto_request(n, CR_UNWEDGE, "POST", "/keys/claim", NULL, body);
 		free(body);
-		if (n->cr_req > 0)
+		if (n->cr.req > 0)
 			return;
 		n->uw_cur = -1;
 	}
@@ -380,7 +366,7 @@ void mx_crypto_kick(struct mxnet *n)
 			m.body = NULL;
 			log_debug("matrix.%s: sending %s", n->name, m.what);
 			crypto_request(n, CR_TODEVICE, "PUT", path, NULL, n->td_body);
-			if (n->cr_req <= 0) {
+			if (n->cr.req <= 0) {
 				free(n->td_body);
 				n->td_body = NULL;
 			}
@@ -388,7 +374,7 @@ void mx_crypto_kick(struct mxnet *n)
 		free(txn);
 		free(m.type);
 		free(m.body);
-		if (n->cr_req > 0 || n->cr_timer > 0)
+		if (n->cr.req > 0 || n->cr.timer > 0)
 			return;
 	}
 	if (n->td_waiting) {
@@ -397,209 +383,268 @@ void mx_crypto_kick(struct mxnet *n)
 			n->td_query = 1;
 			crypto_request(n, CR_QUERY, "POST", "/keys/query", NULL, body);
 			free(body);
-			if (n->cr_req > 0)
+			if (n->cr.req > 0)
 				return;
 			n->td_query = 0;
 		} else {
 			mx_decrypt_td_retry(n); /* nobody outdated: decide now */
 		}
 	}
-	while (n->cr_req <= 0 && n->cr_timer <= 0 && prep_step(n))
+	while (n->cr.req <= 0 && n->cr.timer <= 0 && prep_step(n))
 		;
 }
+
+/* ---- the answers to crypto requests: one handler per request kind ---- */
+
+static void upload_done(struct mxnet *n, const struct http_resp *r, const struct mx_answer *a)
+{
+	long c;
+	if (a->v != MX_OK) {
+		n->upload_check = 1; /* the same unpublished keys go again */
+		crypto_backoff(n, "/keys/upload", a->why);
+		return;
+	}
+	c = e2ee_keys_upload_done(n->e2, r->body, r->len);
+	n->upload_done_ms = mxnet_now(n);
+	if (c >= 0)
+		n->otk_count = c;
+	n->fb_unused = 1;
+	n->cr.fails = 0;
+	/* The first upload of a run is worth a line; top-ups are not. */
+	if (n->keys_ok)
+		log_debug("matrix.%s: one-time keys topped up (%ld on the server)", n->name, c);
+	else
+		log_info("matrix.%s: keys uploaded (%ld one-time keys on the server)", n->name, c);
+	n->keys_ok = 1;
+}
+
+static void xsign_done(struct mxnet *n, const struct http_resp *r, const struct mx_answer *a)
+{
+	char err[256] = "";
+	if (a->v == MX_OK) {
+		char *b = e2ee_xsign_signatures_body(n->e2, err, sizeof err);
+		if (b) {
+			crypto_request(n, CR_XSIGN_SIGS, "POST", "/keys/signatures/upload", NULL, b);
+			free(b);
+		} else {
+			log_warn("matrix.%s: cross-signing: %s", n->name, err);
+			n->xsign_done = 1;
+		}
+	} else if (r->status == 401 && !n->xsign_auth && mx_str(a->j, "session")) {
+		xsign_start(n, 1, mx_str(a->j, "session"));
+	} else if (r->status == 401 && !n->xsign_auth && mx_arr(a->j, "flows")) {
+		xsign_start(n, 1, NULL);
+	} else {
+		log_warn("matrix.%s: cross-signing keys refused (%s); the device stays "
+			 "uncross-signed until a restart", n->name, a->why);
+		n->xsign_done = 1;
+	}
+}
+
+static void xsign_sigs_done(struct mxnet *n, const struct http_resp *r, const struct mx_answer *a)
+{
+	n->xsign_done = 1;
+	if (a->v == MX_OK && !(mx_obj(a->j, "failures") && mx_obj(a->j, "failures")->child)) {
+		store_kv_set(n->st, n->name, "xsign", n->acct.device_id);
+		log_info("matrix.%s: device %s cross-signed (master and self-signing keys "
+			 "uploaded)", n->name, n->acct.device_id);
+	} else {
+		log_warn("matrix.%s: the device signature was refused (%s)", n->name,
+			 a->v == MX_OK ? "failures in the answer" : a->why);
+	}
+}
+
+static void changes_done(struct mxnet *n, const struct http_resp *r, const struct mx_answer *a)
+{
+	if (a->v == MX_OK) {
+		if (e2ee_users_changed(n->e2, mx_arr(a->j, "changed"), mx_arr(a->j, "left")) == 0 &&
+		    store_kv_set(n->st, n->name, "devlists", n->changes_to) == 0) {
+			log_info("matrix.%s: device lists caught up with /keys/changes", n->name);
+			n->changes_pending = 0;
+		}
+	} else if (a->v == MX_FATAL || r->status == 408) {
+		log_warn("matrix.%s: /keys/changes refused (%s); device lists are refreshed as "
+			 "rooms need them", n->name, a->why);
+		n->changes_pending = 0;
+	} else {
+		crypto_backoff(n, "/keys/changes", a->why);
+	}
+}
+
+static void members_done(struct mxnet *n, const struct http_resp *r, const struct mx_answer *a)
+{
+	struct sendq *q;
+	if (a->v == MX_OK) {
+		cJSON *u = mx_joined_members(a->j);
+		if (u)
+			mx_decrypt_members_set(n, n->prep_room, u);
+		else
+			crypto_backoff(n, "reading the room's members", "bad answer");
+	} else if (r->status == 403 || r->status == 404) {
+		log_warn("matrix.%s: members of %s not readable (%s): the answer to %s is not "
+			 "sent", n->name, n->prep_room, a->why, n->prep_event);
+		if ((q = q_by_event(n, n->prep_event))) {
+			store_answer_set_state(n->st, n->name, q->p.event_id, STORE_FAILED, NULL);
+			mx_send_remove(n, q);
+		}
+		n->prep_event[0] = 0;
+	} else {
+		crypto_backoff(n, "reading the room's members", a->why);
+	}
+}
+
+static void query_done(struct mxnet *n, const struct http_resp *r, const struct mx_answer *a)
+{
+	char err[256] = "";
+	if (a->v == MX_OK) {
+		int k = e2ee_keys_query_done(n->e2, r->body, r->len, err, sizeof err);
+		if (k < 0 || err[0])
+			log_warn("matrix.%s: /keys/query: %s", n->name, err[0] ? err : "unusable answer");
+		log_debug("matrix.%s: /keys/query: %d device(s) verified and pinned", n->name, k);
+		n->td_query = 0;
+		if (n->td_waiting)
+			mx_decrypt_td_retry(n);
+	} else {
+		if (!n->td_query)
+			n->prep_queried = 0;
+		n->td_query = 0;
+		crypto_backoff(n, "/keys/query", a->why);
+	}
+}
+
+static void claim_done(struct mxnet *n, const struct http_resp *r, const struct mx_answer *a)
+{
+	if (a->v == MX_OK) {
+		int k = e2ee_keys_claim_done(n->e2, r->body, r->len);
+		log_debug("matrix.%s: /keys/claim: %d Olm session(s) made", n->name, k);
+	} else {
+		n->prep_claimed = 0;
+		crypto_backoff(n, "/keys/claim", a->why);
+	}
+}
+
+static void share_done(struct mxnet *n, const struct http_resp *r, const struct mx_answer *a)
+{
+	if (a->v == MX_OK && n->share_body) {
+		if (e2ee_room_key_share_done(n->e2, n->share_sid, n->share_body) == 0)
+			log_info("matrix.%s: room key of %s sent to %d device(s)", n->name,
+				 n->prep_room, count_devices(n->share_body));
+		n->cr.fails = 0;
+	} else {
+		crypto_backoff(n, "sharing the room key", a->why);
+	}
+	free(n->share_body);
+	n->share_body = NULL;
+}
+
+static void unwedge_done(struct mxnet *n, const struct http_resp *r, const struct mx_answer *a)
+{
+	if (a->v == MX_OK && n->uw_cur >= 0) {
+		struct unwedge *u = &n->uw[n->uw_cur];
+		cJSON *empty = cJSON_CreateObject(), *c = NULL;
+		if (empty && e2ee_keys_claim_done(n->e2, r->body, r->len) > 0)
+			c = e2ee_olm_encrypt(n->e2, u->user, u->device, "m.dummy", empty);
+		cJSON_Delete(empty);
+		if (c) {
+			log_info("matrix.%s: new Olm session with %s of %s: m.dummy goes over it",
+				 n->name, u->device, u->user);
+			mx_decrypt_tdq_add(n, "m.room.encrypted", mx_decrypt_td_body(u->user, u->device, c),
+					   "m.dummy");
+		} else {
+			log_warn("matrix.%s: no one-time key claimed for %s of %s: the Olm session "
+				 "is not repaired", n->name, u->device, u->user);
+		}
+	} else if (a->v != MX_OK) {
+		log_warn("matrix.%s: repairing an Olm session: /keys/claim failed (%s)", n->name, a->why);
+	}
+	n->uw_cur = -1;
+}
+
+static void todevice_done(struct mxnet *n, const struct http_resp *r, const struct mx_answer *a)
+{
+	if (a->v != MX_OK)
+		log_warn("matrix.%s: a to-device message was not sent (%s)", n->name, a->why);
+	free(n->td_body);
+	n->td_body = NULL;
+}
+
+/* 429: what each request undoes so that crypto_kick makes it again after
+ * the pause. */
+static void upload_limited(struct mxnet *n)
+{
+	n->upload_check = 1;
+}
+
+static void query_limited(struct mxnet *n)
+{
+	if (!n->td_query)
+		n->prep_queried = 0;
+}
+
+static void claim_limited(struct mxnet *n)
+{
+	n->prep_claimed = 0;
+}
+
+static void share_limited(struct mxnet *n)
+{
+	free(n->share_body);
+	n->share_body = NULL;
+}
+
+static void todevice_limited(struct mxnet *n)
+{
+	/* not retried: a key request is made again for the next held event
+	 * after an hour */
+	log_warn("matrix.%s: a to-device message was rate-limited and dropped", n->name);
+	free(n->td_body);
+	n->td_body = NULL;
+}
+
+static void unwedge_limited(struct mxnet *n)
+{
+	if (n->uw_cur >= 0)
+		n->uw[n->uw_cur].pending = 1; /* claimed again after the pause */
+}
+
+static const struct crypto_handler {
+	void (*done)(struct mxnet *n, const struct http_resp *r, const struct mx_answer *a);
+	void (*limited)(struct mxnet *n); /* NULL: nothing to undo */
+} crypto_handlers[] = {
+	[CR_UPLOAD] = { upload_done, upload_limited },
+	[CR_XSIGN] = { xsign_done, NULL },
+	[CR_XSIGN_SIGS] = { xsign_sigs_done, NULL },
+	[CR_CHANGES] = { changes_done, NULL },
+	[CR_MEMBERS] = { members_done, NULL },
+	[CR_QUERY] = { query_done, query_limited },
+	[CR_CLAIM] = { claim_done, claim_limited },
+	[CR_SHARE] = { share_done, share_limited },
+	[CR_UNWEDGE] = { unwedge_done, unwedge_limited },
+	[CR_TODEVICE] = { todevice_done, todevice_limited },
+};
 
 static void on_crypto(void *arg, const struct http_resp *r)
 {
 	struct mxnet *n = arg;
 	enum crypto_op op = n->cr_op;
-	cJSON *j = mxnet_parse_small(r);
-	char why[320], err[256] = "";
-	struct sendq *q;
-	n->cr_req = 0;
+	const struct crypto_handler *h = op > CR_NONE && op <= CR_TODEVICE ? &crypto_handlers[op] : NULL;
+	struct mx_answer a;
+	int limited;
+	n->cr.req = 0;
 	n->cr_op = CR_NONE;
-	if (r->status == 401 && mxnet_is_errcode(j, "M_UNKNOWN_TOKEN")) {
-		cJSON_Delete(j);
-		mx_session_lost(n);
+	mx_answer_take(n, r, &a);
+	limited = a.limited;
+	if (mx_job_defer(&n->cr, &a, mx_crypto_kick, "a crypto request")) {
+		if (limited && h && h->limited)
+			h->limited(n);
+		if (limited) {
+			n->td_query = 0;
+			n->uw_cur = -1;
+		}
 		return;
 	}
-	if (r->status == 429) {
-		mxnet_set_timer(n, &n->cr_timer, mx_retry_after_ms(j, r->retry_after_ms), crypto_timer_cb);
-		if (op == CR_UPLOAD)
-			n->upload_check = 1;
-		if (op == CR_QUERY && !n->td_query)
-			n->prep_queried = 0;
-		n->td_query = 0;
-		if (op == CR_CLAIM)
-			n->prep_claimed = 0;
-		if (op == CR_SHARE) {
-			free(n->share_body);
-			n->share_body = NULL;
-		}
-		if (op == CR_TODEVICE) {
-			/* rate-limited: this one is not retried (a key request
-			 * is made again for the next held event after an hour) */
-			log_warn("matrix.%s: a to-device message was rate-limited and dropped", n->name);
-			free(n->td_body);
-			n->td_body = NULL;
-		}
-		if (op == CR_UNWEDGE && n->uw_cur >= 0)
-			n->uw[n->uw_cur].pending = 1; /* claimed again after the pause */
-		n->uw_cur = -1;
-		cJSON_Delete(j);
-		return;
-	}
-	mxnet_describe(r, j, why, sizeof why);
-	switch (op) {
-	case CR_UPLOAD:
-		if (r->status == 200) {
-			long c = e2ee_keys_upload_done(n->e2, r->body, r->len);
-			n->upload_done_ms = mxnet_now(n);
-			if (c >= 0)
-				n->otk_count = c;
-			n->fb_unused = 1;
-			n->cr_fails = 0;
-			/* The first upload of a run is worth a line; top-ups are not. */
-			if (n->keys_ok)
-				log_debug("matrix.%s: one-time keys topped up (%ld on the server)", n->name, c);
-			else
-				log_info("matrix.%s: keys uploaded (%ld one-time keys on the server)", n->name, c);
-			n->keys_ok = 1;
-		} else {
-			n->upload_check = 1; /* the same unpublished keys go again */
-			crypto_backoff(n, "/keys/upload", why);
-		}
-		break;
-	case CR_XSIGN:
-		if (r->status == 200) {
-			char *b = e2ee_xsign_signatures_body(n->e2, err, sizeof err);
-			if (b) {
-				crypto_request(n, CR_XSIGN_SIGS, "POST", "/keys/signatures/upload", NULL, b);
-				free(b);
-			} else {
-				log_warn("matrix.%s: cross-signing: %s", n->name, err);
-				n->xsign_done = 1;
-			}
-		} else if (r->status == 401 && !n->xsign_auth && mx_str(j, "session")) {
-			xsign_start(n, 1, mx_str(j, "session"));
-		} else if (r->status == 401 && !n->xsign_auth && mx_arr(j, "flows")) {
-			xsign_start(n, 1, NULL);
-		} else {
-			log_warn("matrix.%s: cross-signing keys refused (%s); the device stays "
-				 "uncross-signed until a restart", n->name, why);
-			n->xsign_done = 1;
-		}
-		break;
-	case CR_XSIGN_SIGS:
-		n->xsign_done = 1;
-		if (r->status == 200 && !(mx_obj(j, "failures") && mx_obj(j, "failures")->child)) {
-			store_kv_set(n->st, n->name, "xsign", n->acct.device_id);
-			log_info("matrix.%s: device %s cross-signed (master and self-signing keys "
-				 "uploaded)", n->name, n->acct.device_id);
-		} else {
-			log_warn("matrix.%s: the device signature was refused (%s)", n->name,
-				 r->status == 200 ? "failures in the answer" : why);
-		}
-		break;
-	case CR_CHANGES:
-		if (r->status == 200) {
-			if (e2ee_users_changed(n->e2, mx_arr(j, "changed"), mx_arr(j, "left")) == 0 &&
-			    store_kv_set(n->st, n->name, "devlists", n->changes_to) == 0) {
-				log_info("matrix.%s: device lists caught up with /keys/changes", n->name);
-				n->changes_pending = 0;
-			}
-		} else if (r->status >= 400 && r->status < 500) {
-			log_warn("matrix.%s: /keys/changes refused (%s); device lists are refreshed as "
-				 "rooms need them", n->name, why);
-			n->changes_pending = 0;
-		} else {
-			crypto_backoff(n, "/keys/changes", why);
-		}
-		break;
-	case CR_MEMBERS:
-		if (r->status == 200) {
-			cJSON *u = mx_joined_members(j);
-			if (u)
-				mx_decrypt_members_set(n, n->prep_room, u);
-			else
-				crypto_backoff(n, "reading the room's members", "bad answer");
-		} else if (r->status == 403 || r->status == 404) {
-			log_warn("matrix.%s: members of %s not readable (%s): the answer to %s is not "
-				 "sent", n->name, n->prep_room, why, n->prep_event);
-			if ((q = q_by_event(n, n->prep_event))) {
-				store_answer_set_state(n->st, n->name, q->p.event_id, STORE_FAILED, NULL);
-				mx_send_remove(n, q);
-			}
-			n->prep_event[0] = 0;
-		} else {
-			crypto_backoff(n, "reading the room's members", why);
-		}
-		break;
-	case CR_QUERY:
-		if (r->status == 200) {
-			int k = e2ee_keys_query_done(n->e2, r->body, r->len, err, sizeof err);
-			if (k < 0 || err[0])
-				log_warn("matrix.%s: /keys/query: %s", n->name, err[0] ? err : "unusable answer");
-			log_debug("matrix.%s: /keys/query: %d device(s) verified and pinned", n->name, k);
-			n->td_query = 0;
-			if (n->td_waiting)
-				mx_decrypt_td_retry(n);
-		} else {
-			if (!n->td_query)
-				n->prep_queried = 0;
-			n->td_query = 0;
-			crypto_backoff(n, "/keys/query", why);
-		}
-		break;
-	case CR_CLAIM:
-		if (r->status == 200) {
-			int k = e2ee_keys_claim_done(n->e2, r->body, r->len);
-			log_debug("matrix.%s: /keys/claim: %d Olm session(s) made", n->name, k);
-		} else {
-			n->prep_claimed = 0;
-			crypto_backoff(n, "/keys/claim", why);
-		}
-		break;
-	case CR_SHARE:
-		if (r->status == 200 && n->share_body) {
-			if (e2ee_room_key_share_done(n->e2, n->share_sid, n->share_body) == 0)
-				log_info("matrix.%s: room key of %s sent to %d device(s)", n->name,
-					 n->prep_room, count_devices(n->share_body));
-			n->cr_fails = 0;
-		} else {
-			crypto_backoff(n, "sharing the room key", why);
-		}
-		free(n->share_body);
-		n->share_body = NULL;
-		break;
-	case CR_UNWEDGE:
-		if (r->status == 200 && n->uw_cur >= 0) {
-			struct unwedge *u = &n->uw[n->uw_cur];
-			cJSON *empty = cJSON_CreateObject(), *c = NULL;
-			if (empty && e2ee_keys_claim_done(n->e2, r->body, r->len) > 0)
-				c = e2ee_olm_encrypt(n->e2, u->user, u->device, "m.dummy", empty);
-			cJSON_Delete(empty);
-			if (c) {
-				log_info("matrix.%s: new Olm session with %s of %s: m.dummy goes over it",
-					 n->name, u->device, u->user);
-				mx_decrypt_tdq_add(n, "m.room.encrypted", mx_decrypt_td_body(u->user, u->device, c), "m.dummy");
-			} else {
-				log_warn("matrix.%s: no one-time key claimed for %s of %s: the Olm session "
-					 "is not repaired", n->name, u->device, u->user);
-			}
-		} else if (r->status != 200) {
-			log_warn("matrix.%s: repairing an Olm session: /keys/claim failed (%s)", n->name, why);
-		}
-		n->uw_cur = -1;
-		break;
-	case CR_TODEVICE:
-		if (r->status != 200)
-			log_warn("matrix.%s: a to-device message was not sent (%s)", n->name, why);
-		free(n->td_body);
-		n->td_body = NULL;
-		break;
-	case CR_NONE:
-		break;
-	}
-	cJSON_Delete(j);
+	if (h)
+		h->done(n, r, &a);
+	mx_answer_free(&a);
 	mx_crypto_kick(n);
 }

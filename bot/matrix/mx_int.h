@@ -117,6 +117,37 @@ struct sendq {
 	int64_t not_before;
 };
 
+struct mxnet;
+
+/* One job: a request of one kind, its retry timer and its failure count.
+ * Every request and timer of a network is one of these, and every answer
+ * goes through one classifier (mx_answer_take), so 429, M_UNKNOWN_TOKEN
+ * and the backoff are handled in one place (matrix.c). */
+struct mx_job {
+	struct mxnet *n;
+	long req;                     /* http id in flight, else 0 */
+	long timer;                   /* timer armed, else 0 */
+	unsigned fails;               /* consecutive failures: the backoff's step */
+	void (*run)(struct mxnet *n); /* what the timer runs */
+};
+
+/* What an answer means for the request that got it. */
+enum mx_verdict {
+	MX_OK,          /* 200 */
+	MX_RETRY,       /* 429 (limited), 5xx, 408, transfer failed: try again */
+	MX_TOKEN_LOST,  /* 401 M_UNKNOWN_TOKEN: log in again (mx_session_lost) */
+	MX_FATAL        /* another 4xx: trying again will not help */
+};
+
+struct mx_answer {
+	enum mx_verdict v;
+	int limited;        /* 429 */
+	int64_t retry_ms;   /* limited: the wait the server asks for */
+	cJSON *j;           /* the body when it is JSON, else NULL */
+	char err[160];      /* why j is NULL */
+	char why[320];      /* "HTTP 403 M_FORBIDDEN: ...", for logs */
+};
+
 struct mxnet {
 	struct loop *lp;        /* the default I/O's loop; NULL with mxnet_start_io */
 	const struct mxnet_io *io; /* every request and timer goes through it */
@@ -125,7 +156,7 @@ struct mxnet {
 	struct matrix_config cfgcopy;    /* owned: a reload frees the original */
 	struct matrix_config newcfg;     /* from mxnet_set_config, applied later */
 	int has_newcfg;
-	long cfg_timer;
+	struct mx_job cfg_job;   /* applies newcfg (a timer only) */
 	struct chat_sink sink;   /* where messages go up (chat.h) */
 	struct store *st;
 	struct http *http;
@@ -138,9 +169,7 @@ struct mxnet {
 	uint32_t rng;
 
 	/* session and sync */
-	long req;               /* login / whoami / sync / messages request */
-	long timer;             /* retry timer of the above */
-	unsigned fails;         /* consecutive failures (backoff) */
+	struct mx_job main;     /* login / whoami / sync / messages, one at a time */
 	char since[1024];
 	int have_since;
 	char *filter_q;         /* URL-escaped /sync filter */
@@ -166,23 +195,21 @@ struct mxnet {
 	size_t nq;
 	int64_t last_seq;
 	int64_t pause_until;    /* 429 on a send: nothing goes out before */
-	long send_timer;
+	struct mx_job send_job; /* the sender's wake-up (the sends are q[].req) */
 	unsigned send_inflight;
 
 	/* joins and declines */
-	long join_req, join_timer;
+	struct mx_job join;
 	char join_room[256];    /* the room being joined (one at a time) */
-	unsigned join_fails;
 	char *declines[MX_MAX_DECLINES];
 	size_t ndeclines;
-	long decline_req;
+	struct mx_job decline;
 
 	/* end-to-end encryption (issue 5); e2 is NULL when off */
 	struct e2ee *e2;
 	char e2_owner[512];     /* user|device e2 was opened for */
-	long cr_req, cr_timer;
+	struct mx_job cr;
 	enum crypto_op cr_op;
-	unsigned cr_fails;
 	long otk_count;         /* server's signed_curve25519 count, -1 unknown */
 	int fb_unused;          /* device_unused_fallback_key_types, -1 unknown */
 	int upload_check;       /* counts changed: see whether keys need uploading */
@@ -213,7 +240,7 @@ struct mxnet {
 	struct unwedge uw[MX_UNWEDGE_MAX];
 	int uw_cur;             /* the repair in flight (CR_UNWEDGE), -1 none */
 	char *td_body;          /* the to-device body in flight (CR_TODEVICE) */
-	long prune_timer;
+	struct mx_job prune;
 
 	struct chat_reply out;     /* big: kept off the stack */
 };
@@ -224,23 +251,43 @@ int64_t mxnet_now(struct mxnet *n);            /* monotonic ms (n->io) */
 int64_t mxnet_wall_ms(struct mxnet *n);        /* Unix ms (n->io) */
 void mxnet_http_cancel(struct mxnet *n, long id); /* id <= 0: nothing */
 /* (Re)arms *id to call cb(n) in ms; 0 in *id when it cannot. */
-void mxnet_set_timer(struct mxnet *n, long *id, int64_t ms, loop_timer_cb cb);
-void mxnet_clear_timer(struct mxnet *n, long *id);
 /* A client-server API request: base + "/_matrix/client/v3" + path
  * (+ "?" query), with the access token when auth.  The http id, or -1. */
 long mxnet_request(struct mxnet *n, const char *method, const char *path, const char *query,
 		   const char *body, size_t max_body, long timeout_ms, int auth,
 		   http_cb cb, void *arg);
-/* "HTTP 403 M_FORBIDDEN: Invalid password", for logs. */
-void mxnet_describe(const struct http_resp *r, const cJSON *j, char *buf, size_t len);
-cJSON *mxnet_parse_small(const struct http_resp *r);
-int mxnet_is_errcode(const cJSON *j, const char *code);
+
+/* The job's request (mxnet_request; cb gets n): 0, or -1 when it cannot
+ * start, and then the job backs off (run(n) later). */
+int mx_job_request(struct mx_job *job, const char *method, const char *path, const char *query,
+		   const char *body, size_t max_body, long timeout_ms, int auth,
+		   void (*run)(struct mxnet *n), http_cb cb);
+/* run(n) in ms (replaces the job's timer). */
+void mx_job_after(struct mx_job *job, int64_t ms, void (*run)(struct mxnet *n));
+/* run(n) after the backoff of job->fails (then one more), logged with
+ * what failed and why. */
+void mx_job_backoff(struct mx_job *job, void (*run)(struct mxnet *n), const char *what,
+		    const char *why);
+/* After an MX_RETRY answer: the server's wait when limited, else the
+ * backoff. */
+void mx_job_retry(struct mx_job *job, const struct mx_answer *a, void (*run)(struct mxnet *n),
+		  const char *what);
+/* The answers every job takes alike: M_UNKNOWN_TOKEN (mx_session_lost)
+ * and 429 (run(n) after the server's wait).  1 when a was one of them
+ * (a is then freed), 0 when the caller goes on with it. */
+int mx_job_defer(struct mx_job *job, struct mx_answer *a, void (*run)(struct mxnet *n),
+		 const char *what);
+/* Drops the request in flight and the timer. */
+void mx_job_cancel(struct mx_job *job);
+/* The classifier: a filled (frees nothing; mx_answer_free after). */
+void mx_answer_take(struct mxnet *n, const struct http_resp *r, struct mx_answer *a);
+void mx_answer_free(struct mx_answer *a);
+/* The backoff for the step-th failure in a row. */
+int64_t mxnet_backoff_ms(struct mxnet *n, unsigned step);
 void mxnet_prune_state(struct mxnet *n);
 
 /* mx_session.c */
 void mx_session_start(struct mxnet *n);
-/* Logs why, then calls cb after the session backoff (n->fails). */
-void mx_session_backoff(struct mxnet *n, loop_timer_cb cb, const char *what, const char *why);
 /* M_UNKNOWN_TOKEN: everything in flight is dropped, then a new login. */
 void mx_session_lost(struct mxnet *n);
 int mx_session_user_matches(const char *cfg_user, const char *user_id);
@@ -256,7 +303,6 @@ void mx_sync_kick_declines(struct mxnet *n);
 
 /* mx_send.c */
 void mx_send_kick(struct mxnet *n);
-void mx_send_timer_cb(struct loop *lp, void *arg);
 void mx_send_remove(struct mxnet *n, struct sendq *q);
 
 /* mx_crypto.c */

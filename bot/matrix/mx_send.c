@@ -7,14 +7,6 @@
 
 /* ---- sending answers from the store ---- */
 
-void mx_send_timer_cb(struct loop *lp, void *arg)
-{
-	struct mxnet *n = arg;
-	(void)lp;
-	n->send_timer = 0;
-	mx_send_kick(n);
-}
-
 void mx_send_remove(struct mxnet *n, struct sendq *q)
 {
 	size_t i = (size_t)(q - n->q);
@@ -36,50 +28,54 @@ static void on_send(void *arg, const struct http_resp *r)
 {
 	struct mxnet *n = arg;
 	struct sendq *q = q_find(n, r->id);
-	cJSON *j = mxnet_parse_small(r);
-	char why[320];
+	struct mx_answer a;
+	int64_t ms;
 	n->send_inflight--;
-	if (!q) {
-		cJSON_Delete(j);
+	if (!q)
 		return;
-	}
 	q->req = 0;
-	if (r->status == 200) {
-		const char *eid = mx_str(j, "event_id");
+	mx_answer_take(n, r, &a);
+	switch (a.v) {
+	case MX_OK: {
+		const char *eid = mx_str(a.j, "event_id");
 		if (store_answer_set_state(n->st, n->name, q->p.event_id, STORE_SENT, eid) < 0)
 			log_error("matrix.%s: answer to %s sent but not marked; it will be re-sent "
 				  "with the same txn id (deduplicated)", n->name, q->p.event_id);
 		log_info("matrix.%s: answered %s in %s (%s)", n->name, q->p.event_id, q->p.room_id,
 			 eid ? eid : "no event id");
 		mx_send_remove(n, q);
-	} else if (r->status == 401 && mxnet_is_errcode(j, "M_UNKNOWN_TOKEN")) {
-		cJSON_Delete(j);
+		break;
+	}
+	case MX_TOKEN_LOST:
+		mx_answer_free(&a);
 		mx_session_lost(n);
 		return;
-	} else if (r->status == 429) {
-		int64_t ms = mx_retry_after_ms(j, r->retry_after_ms);
-		int64_t until = mxnet_now(n) + ms;
-		if (until > n->pause_until) {
-			/* One line per pause, not per answer caught in it. */
-			if (n->pause_until < mxnet_now(n))
-				log_info("matrix.%s: sending rate-limited (429); waiting %.1f s", n->name,
-					 ms / 1000.0);
-			n->pause_until = until;
-		}
-	} else if (r->status >= 400 && r->status < 500) {
-		mxnet_describe(r, j, why, sizeof why);
+	case MX_FATAL:
 		log_warn("matrix.%s: answer to %s in %s refused (%s); not retried", n->name,
-			 q->p.event_id, q->p.room_id, why);
+			 q->p.event_id, q->p.room_id, a.why);
 		store_answer_set_state(n->st, n->name, q->p.event_id, STORE_FAILED, NULL);
 		mx_send_remove(n, q);
-	} else {
-		int64_t ms = mx_backoff_ms(q->attempts++, (int64_t)n->cfg->reconnect_max * 1000, mxnet_rnd(n));
-		mxnet_describe(r, j, why, sizeof why);
+		break;
+	case MX_RETRY:
+		if (a.limited) {
+			/* the whole sender pauses: one line per pause, not per
+			 * answer caught in it */
+			int64_t until = mxnet_now(n) + a.retry_ms;
+			if (until > n->pause_until) {
+				if (n->pause_until < mxnet_now(n))
+					log_info("matrix.%s: sending rate-limited (429); waiting %.1f s",
+						 n->name, a.retry_ms / 1000.0);
+				n->pause_until = until;
+			}
+			break;
+		}
+		ms = mxnet_backoff_ms(n, q->attempts++);
 		q->not_before = mxnet_now(n) + ms;
 		log_warn("matrix.%s: sending the answer to %s failed (%s); retrying in %.1f s", n->name,
-			 q->p.event_id, why, ms / 1000.0);
+			 q->p.event_id, a.why, ms / 1000.0);
+		break;
 	}
-	cJSON_Delete(j);
+	mx_answer_free(&a);
 	mx_send_kick(n);
 }
 
@@ -159,8 +155,8 @@ void mx_send_kick(struct mxnet *n)
 		}
 	}
 	if (wake != INT64_MAX)
-		mxnet_set_timer(n, &n->send_timer, wake - now, mx_send_timer_cb);
+		mx_job_after(&n->send_job, wake - now, mx_send_kick);
 	else if (n->nq == MX_SENDQ_MAX && !n->send_inflight)
-		mxnet_set_timer(n, &n->send_timer, 1000, mx_send_timer_cb);
+		mx_job_after(&n->send_job, 1000, mx_send_kick);
 	mx_crypto_kick(n);
 }

@@ -5,24 +5,6 @@
  * session is ready (mx_sync.c, mx_send.c, mx_crypto.c). */
 #include "mx_int.h"
 
-/* ---- session: login / whoami ---- */
-
-static void retry_session(struct loop *lp, void *arg)
-{
-	struct mxnet *n = arg;
-	(void)lp;
-	n->timer = 0;
-	mx_session_start(n);
-}
-
-void mx_session_backoff(struct mxnet *n, loop_timer_cb cb, const char *what, const char *why)
-{
-	int64_t ms = mx_backoff_ms(n->fails, (int64_t)n->cfg->reconnect_max * 1000, mxnet_rnd(n));
-	n->fails++;
-	log_warn("matrix.%s: %s failed (%s); retrying in %.1f s", n->name, what, why, ms / 1000.0);
-	mxnet_set_timer(n, &n->timer, ms, cb);
-}
-
 /* After the homeserver refused the token (M_UNKNOWN_TOKEN): forget it and
  * log in again on the same device, or wait for a new configured token. */
 void mx_session_lost(struct mxnet *n)
@@ -31,9 +13,8 @@ void mx_session_lost(struct mxnet *n)
 	log_warn("matrix.%s: the access token was refused (M_UNKNOWN_TOKEN)%s", n->name,
 		 n->cfg->password ? "; logging in again on the same device" :
 		 "; set a new access_token in the config");
-	if (n->req > 0)
-		mxnet_http_cancel(n, n->req);
-	n->req = 0;
+	mxnet_http_cancel(n, n->main.req);
+	n->main.req = 0;
 	for (i = 0; i < n->nq; i++)
 		if (n->q[i].req > 0) {
 			mxnet_http_cancel(n, n->q[i].req);
@@ -45,8 +26,8 @@ void mx_session_lost(struct mxnet *n)
 	if (store_account_set(n->st, n->name, &n->acct) < 0)
 		log_error("matrix.%s: cannot save the account", n->name);
 	mx_sync_batch_free(n);
-	mxnet_set_timer(n, &n->timer, n->cfg->password ? 0 : mx_backoff_ms(n->fails++,
-		  (int64_t)n->cfg->reconnect_max * 1000, mxnet_rnd(n)), retry_session);
+	mx_job_after(&n->main, n->cfg->password ? 0 : mxnet_backoff_ms(n, n->main.fails++),
+		     mx_session_start);
 }
 
 static void set_localpart(struct mxnet *n)
@@ -63,7 +44,7 @@ static void set_localpart(struct mxnet *n)
 static void session_ready(struct mxnet *n)
 {
 	set_localpart(n);
-	n->fails = 0;
+	n->main.fails = 0;
 	log_info("matrix.%s: session ready: %s, device %s", n->name, n->acct.user_id, n->acct.device_id);
 	if (n->cfg->e2ee && mx_crypto_open(n) < 0) {
 		log_error("matrix.%s: end-to-end encryption cannot start; this network stops", n->name);
@@ -90,37 +71,34 @@ static int token_ok(const char *t, size_t max)
 static void on_login(void *arg, const struct http_resp *r)
 {
 	struct mxnet *n = arg;
-	cJSON *j = mxnet_parse_small(r);
-	char why[320];
-	const char *uid = mx_str(j, "user_id"), *tok = mx_str(j, "access_token"),
-		   *dev = mx_str(j, "device_id");
-	n->req = 0;
-	if (r->status == 200 && uid && tok && dev && token_ok(tok, sizeof n->acct.access_token) &&
+	struct mx_answer a;
+	const char *uid, *tok, *dev;
+	mx_answer_take(n, r, &a);
+	uid = mx_str(a.j, "user_id");
+	tok = mx_str(a.j, "access_token");
+	dev = mx_str(a.j, "device_id");
+	n->main.req = 0;
+	if (a.v == MX_OK && uid && tok && dev && token_ok(tok, sizeof n->acct.access_token) &&
 	    strlen(uid) < sizeof n->acct.user_id && dev[0] && strlen(dev) < sizeof n->acct.device_id) {
 		snprintf(n->acct.user_id, sizeof n->acct.user_id, "%s", uid);
 		snprintf(n->acct.device_id, sizeof n->acct.device_id, "%s", dev);
 		snprintf(n->acct.access_token, sizeof n->acct.access_token, "%s", tok);
 		snprintf(n->acct.homeserver, sizeof n->acct.homeserver, "%s", n->base);
-		cJSON_Delete(j);
+		mx_answer_free(&a);
 		if (store_account_set(n->st, n->name, &n->acct) < 0) {
-			mx_session_backoff(n, retry_session, "saving the login", "state file error");
+			mx_job_backoff(&n->main, mx_session_start, "saving the login", "state file error");
 			return;
 		}
 		session_ready(n);
 		return;
 	}
-	if (r->status == 429) {
-		int64_t ms = mx_retry_after_ms(j, r->retry_after_ms);
-		log_warn("matrix.%s: login rate-limited; retrying in %.1f s", n->name, ms / 1000.0);
-		mxnet_set_timer(n, &n->timer, ms, retry_session);
-	} else {
-		mxnet_describe(r, j, why, sizeof why);
-		if (r->status == 403)
-			log_error("matrix.%s: login refused for %s: check user and password", n->name,
-				  n->cfg->user);
-		mx_session_backoff(n, retry_session, "login", why);
-	}
-	cJSON_Delete(j);
+	/* every failure is retried: a refused password may be fixed on the
+	 * server side (and is logged as such) */
+	if (r->status == 403)
+		log_error("matrix.%s: login refused for %s: check user and password", n->name,
+			  n->cfg->user);
+	mx_job_retry(&n->main, &a, mx_session_start, "login");
+	mx_answer_free(&a);
 }
 
 static void login(struct mxnet *n)
@@ -145,47 +123,44 @@ static void login(struct mxnet *n)
 		goto oom;
 	log_info("matrix.%s: logging in to %s as %s (device %s)", n->name, n->base, n->cfg->user,
 		 n->acct.device_id);
-	n->req = mxnet_request(n, "POST", "/login", NULL, body, MX_SMALL_MAX_BODY, 30000, 0, on_login, n);
+	mx_job_request(&n->main, "POST", "/login", NULL, body, MX_SMALL_MAX_BODY, 30000, 0,
+		       mx_session_start, on_login);
 	/* The body held the password: wipe it before freeing. */
 	memset(body, 0, strlen(body));
 	free(body);
-	if (n->req > 0)
-		return;
+	return;
 oom:
-	mx_session_backoff(n, retry_session, "login", "cannot start the request");
+	mx_job_backoff(&n->main, mx_session_start, "login", "cannot start the request");
 }
 
 static void on_whoami(void *arg, const struct http_resp *r)
 {
 	struct mxnet *n = arg;
-	cJSON *j = mxnet_parse_small(r);
-	char why[320];
-	const char *uid = mx_str(j, "user_id"), *dev = mx_str(j, "device_id");
-	n->req = 0;
-	if (r->status == 200 && uid && strlen(uid) < sizeof n->acct.user_id &&
+	struct mx_answer a;
+	const char *uid, *dev;
+	mx_answer_take(n, r, &a);
+	uid = mx_str(a.j, "user_id");
+	dev = mx_str(a.j, "device_id");
+	n->main.req = 0;
+	if (a.v == MX_OK && uid && strlen(uid) < sizeof n->acct.user_id &&
 	    (!dev || strlen(dev) < sizeof n->acct.device_id)) {
 		snprintf(n->acct.user_id, sizeof n->acct.user_id, "%s", uid);
 		snprintf(n->acct.device_id, sizeof n->acct.device_id, "%s", dev ? dev : "");
 		snprintf(n->acct.homeserver, sizeof n->acct.homeserver, "%s", n->base);
-		cJSON_Delete(j);
+		mx_answer_free(&a);
 		if (!dev)
 			log_warn("matrix.%s: whoami gave no device_id (homeserver too old?)", n->name);
 		if (store_account_set(n->st, n->name, &n->acct) < 0) {
-			mx_session_backoff(n, retry_session, "saving the account", "state file error");
+			mx_job_backoff(&n->main, mx_session_start, "saving the account", "state file error");
 			return;
 		}
 		session_ready(n);
 		return;
 	}
-	if (r->status == 429) {
-		mxnet_set_timer(n, &n->timer, mx_retry_after_ms(j, r->retry_after_ms), retry_session);
-	} else {
-		mxnet_describe(r, j, why, sizeof why);
-		if (r->status == 401)
-			log_error("matrix.%s: the configured access_token is refused by %s", n->name, n->base);
-		mx_session_backoff(n, retry_session, "whoami", why);
-	}
-	cJSON_Delete(j);
+	if (r->status == 401)
+		log_error("matrix.%s: the configured access_token is refused by %s", n->name, n->base);
+	mx_job_retry(&n->main, &a, mx_session_start, "whoami");
+	mx_answer_free(&a);
 }
 
 static void new_device_id(struct mxnet *n)
@@ -222,7 +197,7 @@ void mx_session_start(struct mxnet *n)
 		return;
 	found = store_account_get(n->st, n->name, &a);
 	if (found < 0) {
-		mx_session_backoff(n, retry_session, "reading the account", "state file error");
+		mx_job_backoff(&n->main, mx_session_start, "reading the account", "state file error");
 		return;
 	}
 	/* A stored session belongs to this homeserver and this user only. */
@@ -240,10 +215,8 @@ void mx_session_start(struct mxnet *n)
 			return;
 		}
 		snprintf(n->acct.access_token, sizeof n->acct.access_token, "%s", n->cfg->access_token);
-		n->req = mxnet_request(n, "GET", "/account/whoami", NULL, NULL, MX_SMALL_MAX_BODY, 30000, 1,
-				 on_whoami, n);
-		if (n->req <= 0)
-			mx_session_backoff(n, retry_session, "whoami", "cannot start the request");
+		mx_job_request(&n->main, "GET", "/account/whoami", NULL, NULL, MX_SMALL_MAX_BODY, 30000,
+			       1, mx_session_start, on_whoami);
 		return;
 	}
 	if (found && a.access_token[0] && a.user_id[0]) {
@@ -255,7 +228,7 @@ void mx_session_start(struct mxnet *n)
 		snprintf(n->acct.homeserver, sizeof n->acct.homeserver, "%s", n->base);
 		snprintf(n->acct.user_id, sizeof n->acct.user_id, "%s", n->cfg->user);
 		if (store_account_set(n->st, n->name, &n->acct) < 0) {
-			mx_session_backoff(n, retry_session, "saving the device id", "state file error");
+			mx_job_backoff(&n->main, mx_session_start, "saving the device id", "state file error");
 			return;
 		}
 	}

@@ -38,14 +38,6 @@ char *mx_sync_filter(int timeline_limit)
 	return out;
 }
 
-static void retry_sync(struct loop *lp, void *arg)
-{
-	struct mxnet *n = arg;
-	(void)lp;
-	n->timer = 0;
-	mx_sync_start(n);
-}
-
 void mx_sync_batch_free(struct mxnet *n)
 {
 	int i;
@@ -419,7 +411,7 @@ static void batch_commit(struct mxnet *n)
 	n->answers_added = 0;
 	n->room_id = NULL;
 	if (store_begin(n->st) < 0) {
-		mx_session_backoff(n, retry_sync, "storing the batch", "state file error");
+		mx_job_backoff(&n->main, mx_sync_start, "storing the batch", "state file error");
 		mx_sync_batch_free(n);
 		return;
 	}
@@ -432,7 +424,7 @@ static void batch_commit(struct mxnet *n)
 	n->room_id = NULL;
 	if (store_sync_set(n->st, n->name, n->batch_next) < 0 || store_commit(n->st) < 0) {
 		store_rollback(n->st);
-		mx_session_backoff(n, retry_sync, "storing the batch", "state file error");
+		mx_job_backoff(&n->main, mx_sync_start, "storing the batch", "state file error");
 		mx_sync_batch_free(n);
 		return;
 	}
@@ -447,7 +439,7 @@ static void batch_commit(struct mxnet *n)
 			  st.rooms, st.events, n->answers_added, (long long)(mxnet_now(n) - t0));
 	snprintf(n->since, sizeof n->since, "%s", n->batch_next);
 	n->have_since = 1;
-	n->fails = 0;
+	n->main.fails = 0;
 	mx_decrypt_counts(n);
 	n->synced_once = 1;
 	mx_sync_batch_free(n);
@@ -461,58 +453,39 @@ static void batch_commit(struct mxnet *n)
 
 /* ---- gaps: /messages back from prev_batch to the previous since ---- */
 
-static void retry_gap(struct loop *lp, void *arg)
-{
-	struct mxnet *n = arg;
-	(void)lp;
-	n->timer = 0;
-	gap_next(n);
-}
-
 static void on_messages(void *arg, const struct http_resp *r)
 {
 	struct mxnet *n = arg;
 	struct gap *g = &n->gaps[n->cur_gap];
-	char err[160];
-	cJSON *j = NULL, *chunk, *it, *next;
+	struct mx_answer a;
+	cJSON *chunk = NULL, *it, *next;
 	const char *end;
 	int64_t oldest = INT64_MAX, now = mxnet_wall_ms(n);
 	int got = 0;
-	n->req = 0;
-	if (r->status == 200)
-		j = mx_json_parse(r->body, r->len, err, sizeof err);
-	else
-		j = mxnet_parse_small(r);
-	if (r->status == 401 && mxnet_is_errcode(j, "M_UNKNOWN_TOKEN")) {
-		cJSON_Delete(j);
-		mx_session_lost(n);
+	n->main.req = 0;
+	mx_answer_take(n, r, &a);
+	if (mx_job_defer(&n->main, &a, gap_next, "/messages"))
 		return;
-	}
-	if (r->status == 429) {
-		mxnet_set_timer(n, &n->timer, mx_retry_after_ms(j, r->retry_after_ms), retry_gap);
-		cJSON_Delete(j);
-		return;
-	}
-	if (r->status != 200 || !j || !(chunk = (cJSON *)mx_arr(j, "chunk"))) {
-		char why[320];
-		mxnet_describe(r, j, why, sizeof why);
-		if (r->status == 200)
-			snprintf(why, sizeof why, "bad /messages response: %s", j ? "no chunk" : err);
-		cJSON_Delete(j);
+	if (a.v != MX_OK || !a.j || !(chunk = (cJSON *)mx_arr(a.j, "chunk"))) {
+		int64_t ms;
+		if (a.v == MX_OK)
+			snprintf(a.why, sizeof a.why, "bad /messages response: %s",
+				 a.j ? "no chunk" : a.err);
 		if (++g->tries >= MX_GAP_MAX_TRIES) {
 			log_error("matrix.%s: %s: gap not filled after %d tries (%s); questions in it "
-				  "may go unanswered", n->name, g->room_id, g->tries, why);
+				  "may go unanswered", n->name, g->room_id, g->tries, a.why);
+			mx_answer_free(&a);
 			g->done = 1;
 			n->cur_gap++;
 			gap_next(n);
 			return;
 		}
-		{
-			int64_t ms = mx_backoff_ms(g->tries, (int64_t)n->cfg->reconnect_max * 1000, mxnet_rnd(n));
-			log_warn("matrix.%s: /messages for %s failed (%s); retrying in %.1f s", n->name,
-				 g->room_id, why, ms / 1000.0);
-			mxnet_set_timer(n, &n->timer, ms, retry_gap);
-		}
+		/* the gap's own count: a gap that fails does not slow /sync */
+		ms = mxnet_backoff_ms(n, (unsigned)g->tries);
+		log_warn("matrix.%s: /messages for %s failed (%s); retrying in %.1f s", n->name,
+			 g->room_id, a.why, ms / 1000.0);
+		mx_job_after(&n->main, ms, gap_next);
+		mx_answer_free(&a);
 		return;
 	}
 	g->tries = 0;
@@ -531,7 +504,7 @@ static void on_messages(void *arg, const struct http_resp *r)
 		n->gap_events++;
 		got++;
 	}
-	end = mx_str(j, "end");
+	end = mx_str(a.j, "end");
 	if (!got || !end || n->gap_events >= MX_GAP_MAX_EVENTS || g->pages >= MX_GAP_MAX_PAGES ||
 	    now - oldest > (int64_t)n->max_age_s * 1000) {
 		if (n->gap_events >= MX_GAP_MAX_EVENTS || (got && end && g->pages >= MX_GAP_MAX_PAGES &&
@@ -548,7 +521,7 @@ static void on_messages(void *arg, const struct http_resp *r)
 			n->cur_gap++;
 		}
 	}
-	cJSON_Delete(j);
+	mx_answer_free(&a);
 	gap_next(n);
 }
 
@@ -574,27 +547,24 @@ static void gap_next(struct mxnet *n)
 	snprintf(path, sizeof path, "/rooms/%s/messages", rid);
 	snprintf(query, sizeof query, "dir=b&limit=100&from=%s&to=%s&filter=%s", from, to,
 		 n->msg_filter_q);
-	n->req = mxnet_request(n, "GET", path, query, NULL, MX_MESSAGES_MAX_BODY, 60000, 1, on_messages, n);
-	if (n->req <= 0) {
-		n->req = 0;
-		mxnet_set_timer(n, &n->timer, 1000, retry_gap);
-	}
+	mx_job_request(&n->main, "GET", path, query, NULL, MX_MESSAGES_MAX_BODY, 60000, 1, gap_next,
+		       on_messages);
 }
 
 static void on_sync(void *arg, const struct http_resp *r)
 {
 	struct mxnet *n = arg;
-	char err[160], why[320];
-	cJSON *j = NULL;
-	const char *nb;
-	n->req = 0;
+	struct mx_answer a;
+	n->main.req = 0;
 	if (r->status == 200) {
 		struct mx_sync_visitor v = { n, NULL, NULL, p1_room, NULL };
-		j = mx_json_parse(r->body, r->len, err, sizeof err);
+		char err[160];
+		const char *nb;
+		cJSON *j = mx_json_parse(r->body, r->len, err, sizeof err);
 		if (!j) {
 			log_warn("matrix.%s: /sync response unusable (%s, %zu bytes); skipped", n->name,
 				 err, r->len);
-			mx_session_backoff(n, retry_sync, "/sync", "unusable response");
+			mx_job_backoff(&n->main, mx_sync_start, "/sync", "unusable response");
 			return;
 		}
 		n->initial = !n->have_since;
@@ -604,7 +574,7 @@ static void on_sync(void *arg, const struct http_resp *r)
 		if (!nb || strlen(nb) >= sizeof n->since || !(n->batch_next = strdup(nb))) {
 			log_warn("matrix.%s: /sync response without a usable next_batch; skipped", n->name);
 			mx_sync_batch_free(n);
-			mx_session_backoff(n, retry_sync, "/sync", "no next_batch");
+			mx_job_backoff(&n->main, mx_sync_start, "/sync", "no next_batch");
 			return;
 		}
 		if (n->ngaps)
@@ -614,28 +584,18 @@ static void on_sync(void *arg, const struct http_resp *r)
 		gap_next(n);
 		return;
 	}
-	j = mxnet_parse_small(r);
-	if (r->status == 401 && mxnet_is_errcode(j, "M_UNKNOWN_TOKEN")) {
-		cJSON_Delete(j);
-		mx_session_lost(n);
-		return;
+	mx_answer_take(n, r, &a);
+	if (!mx_job_defer(&n->main, &a, mx_sync_start, "/sync")) {
+		mx_job_backoff(&n->main, mx_sync_start, "/sync", a.why);
+		mx_answer_free(&a);
 	}
-	if (r->status == 429) {
-		int64_t ms = mx_retry_after_ms(j, r->retry_after_ms);
-		log_warn("matrix.%s: /sync rate-limited; retrying in %.1f s", n->name, ms / 1000.0);
-		mxnet_set_timer(n, &n->timer, ms, retry_sync);
-	} else {
-		mxnet_describe(r, j, why, sizeof why);
-		mx_session_backoff(n, retry_sync, "/sync", why);
-	}
-	cJSON_Delete(j);
 }
 
 void mx_sync_start(struct mxnet *n)
 {
 	char query[4096], since[3200];
 	int first = !n->have_since;
-	if (n->stopped || n->req > 0)
+	if (n->stopped || n->main.req > 0)
 		return;
 	if (n->have_since && mx_url_escape(n->since, since, sizeof since) < 0)
 		n->have_since = 0;
@@ -647,105 +607,90 @@ void mx_sync_start(struct mxnet *n)
 		 first ? n->filter_first_q : n->filter_q,
 		 n->have_since ? "&since=" : "", n->have_since ? since : "");
 	n->sync_sent_ms = mxnet_now(n);
-	n->req = mxnet_request(n, "GET", "/sync", query, NULL, MX_SYNC_MAX_BODY,
-			 (long)n->cfg->sync_timeout * 1000 + 30000, 1, on_sync, n);
-	if (n->req <= 0) {
-		n->req = 0;
-		mx_session_backoff(n, retry_sync, "/sync", "cannot start the request");
-	}
+	mx_job_request(&n->main, "GET", "/sync", query, NULL, MX_SYNC_MAX_BODY,
+		       (long)n->cfg->sync_timeout * 1000 + 30000, 1, mx_sync_start, on_sync);
 }
 
 /* ---- joins (from the store) and declines (best effort) ---- */
 
-static void join_timer_cb(struct loop *lp, void *arg)
-{
-	struct mxnet *n = arg;
-	(void)lp;
-	n->join_timer = 0;
-	mx_sync_kick_joins(n);
-}
-
 static void on_join(void *arg, const struct http_resp *r)
 {
 	struct mxnet *n = arg;
-	cJSON *j = mxnet_parse_small(r);
-	char why[320];
+	struct mx_answer a;
 	struct store_room rm;
-	n->join_req = 0;
+	n->join.req = 0;
+	mx_answer_take(n, r, &a);
+	/* M_UNKNOWN_TOKEN: our token, not the room, was refused: the room
+	 * stays "joining" and is joined after the new login (session_ready
+	 * kicks the joins); marking it left would lose the invite. */
+	if (mx_job_defer(&n->join, &a, mx_sync_kick_joins, "joining a room"))
+		return;
 	if (store_room_get(n->st, n->name, n->join_room, &rm) < 0)
 		memset(&rm, 0, sizeof rm);
-	if (r->status == 200) {
+	switch (a.v) {
+	case MX_OK:
 		log_info("matrix.%s: joined %s", n->name, n->join_room);
 		rm.joined = STORE_JOINED;
 		store_room_set(n->st, n->name, n->join_room, &rm);
-		n->join_fails = 0;
+		n->join.fails = 0;
 		mx_sync_kick_joins(n);
-	} else if (r->status == 429) {
-		mxnet_set_timer(n, &n->join_timer, mx_retry_after_ms(j, r->retry_after_ms), join_timer_cb);
-	} else if (r->status == 401 && mxnet_is_errcode(j, "M_UNKNOWN_TOKEN")) {
-		/* Our token, not the room, was refused: the room stays
-		 * "joining" and is joined after the new login (session_ready
-		 * kicks the joins); marking it left would lose the invite. */
-		cJSON_Delete(j);
-		mx_session_lost(n);
-		return;
-	} else if (r->status >= 400 && r->status < 500 && r->status != 408) {
-		mxnet_describe(r, j, why, sizeof why);
-		log_warn("matrix.%s: cannot join %s (%s)", n->name, n->join_room, why);
+		break;
+	case MX_FATAL:
+		log_warn("matrix.%s: cannot join %s (%s)", n->name, n->join_room, a.why);
 		rm.joined = STORE_LEFT;
 		store_room_set(n->st, n->name, n->join_room, &rm);
 		mx_sync_kick_joins(n);
-	} else {
-		mxnet_describe(r, j, why, sizeof why);
-		log_warn("matrix.%s: joining %s failed (%s); will retry", n->name, n->join_room, why);
-		mxnet_set_timer(n, &n->join_timer,
-			  mx_backoff_ms(n->join_fails++, (int64_t)n->cfg->reconnect_max * 1000, mxnet_rnd(n)),
-			  join_timer_cb);
+		break;
+	case MX_RETRY:
+	case MX_TOKEN_LOST: { /* (taken by mx_job_defer) */
+		char what[300];
+		snprintf(what, sizeof what, "joining %s", n->join_room);
+		mx_job_backoff(&n->join, mx_sync_kick_joins, what, a.why);
+		break;
 	}
-	cJSON_Delete(j);
+	}
+	mx_answer_free(&a);
 }
 
 void mx_sync_kick_joins(struct mxnet *n)
 {
 	char ids[1][256], rid[800], path[900];
-	if (n->stopped || n->join_req > 0 || n->join_timer > 0 || !n->acct.access_token[0])
+	if (n->stopped || n->join.req > 0 || n->join.timer > 0 || !n->acct.access_token[0])
 		return;
 	if (store_room_list(n->st, n->name, STORE_JOINING, ids, 1) != 1)
 		return;
 	if (mx_url_escape(ids[0], rid, sizeof rid) < 0)
 		return;
 	snprintf(path, sizeof path, "/join/%s", rid);
-	n->join_req = mxnet_request(n, "POST", path, NULL, "{}", MX_SMALL_MAX_BODY, 30000, 1, on_join, n);
 	/* Only one join at a time: the room id fits in one buffer. */
 	snprintf(n->join_room, sizeof n->join_room, "%s", ids[0]);
-	if (n->join_req <= 0) {
-		n->join_req = 0;
-		mxnet_set_timer(n, &n->join_timer, 5000, join_timer_cb);
-	}
+	mx_job_request(&n->join, "POST", path, NULL, "{}", MX_SMALL_MAX_BODY, 30000, 1,
+		       mx_sync_kick_joins, on_join);
 }
 
 static void on_decline(void *arg, const struct http_resp *r)
 {
 	struct mxnet *n = arg;
-	n->decline_req = 0;
+	n->decline.req = 0;
 	if (r->status != 200)
 		log_warn("matrix.%s: declining an invite failed (%s %ld)", n->name,
 			 r->error ? r->error : "HTTP", r->status);
 	mx_sync_kick_declines(n);
 }
 
+/* Best effort: a refusal that fails is logged, not retried. */
 void mx_sync_kick_declines(struct mxnet *n)
 {
 	char rid[800], path[900], *room;
-	if (n->stopped || n->decline_req > 0 || !n->ndeclines || !n->acct.access_token[0])
+	if (n->stopped || n->decline.req > 0 || !n->ndeclines || !n->acct.access_token[0])
 		return;
 	room = n->declines[--n->ndeclines];
 	if (mx_url_escape(room, rid, sizeof rid) == 0) {
 		snprintf(path, sizeof path, "/rooms/%s/leave", rid);
-		n->decline_req = mxnet_request(n, "POST", path, NULL, "{}", MX_SMALL_MAX_BODY, 30000, 1,
-					 on_decline, n);
-		if (n->decline_req < 0)
-			n->decline_req = 0;
+		n->decline.req = mxnet_request(n, "POST", path, NULL, "{}", MX_SMALL_MAX_BODY, 30000, 1,
+					       on_decline, n);
+		if (n->decline.req < 0)
+			n->decline.req = 0;
 	}
 	free(room);
 }

@@ -1,4 +1,4 @@
-/* fuzz_mxhandle.c - the stateful half of the Matrix client (matrix.c over
+/* fuzz_mxhandle.c - the stateful half of the Matrix client (matrix.c, mx_*.c over
  * store.c, e2ee.c, bot.c) driven by a hostile homeserver: a real network
  * started with mxnet_start (e2ee on), whose HTTP requests are answered
  * with fuzzed bodies through the real response callbacks and whose
