@@ -517,7 +517,9 @@ static void escalate(struct bot *b, const struct chat_msg *m, const char *q, siz
 	t->n = b->next_ticket;
 	copy_cut(t->net, sizeof t->net, m->network ? m->network : "", strlen(m->network ? m->network : ""));
 	copy_cut(t->asker, sizeof t->asker, m->sender, strlen(m->sender));
-	if (!m->is_private && m->room)
+	/* where the asker is told who took it: their channel, or on Matrix
+	 * their room even when direct (IRC: "" for a private message) */
+	if ((!m->is_private || m->event_id) && m->room)
 		copy_cut(t->where, sizeof t->where, m->room, strlen(m->room));
 	if (m->event_id)
 		copy_cut(t->event, sizeof t->event, m->event_id, strlen(m->event_id));

@@ -136,12 +136,18 @@ static int names_slot(const struct kb *kb, const struct ntext *nt, int i, int j,
 void conv_shape(const struct kb *kb, const char *text, size_t len, struct date today,
 		const struct query *alone, struct ntext *nt, struct conv_shape *sh)
 {
+	norm_text(kb_lexicon(kb), text, len, nt);
+	conv_shape_nt(kb, nt, today, alone, sh);
+}
+
+void conv_shape_nt(const struct kb *kb, const struct ntext *nt, struct date today,
+		   const struct query *alone, struct conv_shape *sh)
+{
 	unsigned char mark[NORM_MAX_TOKENS];
 	struct datex dx[CONV_MAX_DATES];
 	int nd, i, windows = 0;
 
 	memset(sh, 0, sizeof *sh);
-	norm_text(kb_lexicon(kb), text, len, nt);
 	if (nt->ntok <= 0)
 		return;
 	memset(mark, 0, (size_t)nt->ntok);
@@ -678,10 +684,10 @@ int conv_ask(struct conv_table *t, const struct kb *kb, const struct conv_key *k
 		have = 1;
 		touch(t, pe, now_ms);
 	}
-	intent_analyse(kb_intents(kb), kb_lexicon(kb), text, len, today, &alone);
+	intent_analyse_nt(kb_intents(kb), kb_lexicon(kb), text, len, today, &alone, &t->nt);
 	memset(&sh, 0, sizeof sh);
 	if (have || (alone.intent == IN_OUT_OF_SCOPE && (alone.platform != PF_NONE || alone.has_date)))
-		conv_shape(kb, text, len, today, &alone, &t->nt, &sh);
+		conv_shape_nt(kb, &t->nt, today, &alone, &sh);
 	if (have) {
 		conv_complete(&prev, asked && now_ms - (e ? e->asked_ms : pe->asked_ms) <=
 				  t->timeout_ms, &sh, &alone, &res);

@@ -290,6 +290,7 @@ static void cfg_free(struct matrix_config *c)
 	list_free(&c->policy.admins);
 	list_free(&c->policy.auto_answer);
 	list_free(&c->policy.ignore);
+	free(c->policy.escalate_to);
 	list_free(&c->allowed_inviters);
 	memset(c, 0, sizeof *c);
 }
@@ -317,6 +318,7 @@ static int cfg_copy(struct matrix_config *d, const struct matrix_config *s)
 	    dup_opt(&d->password, s->password) < 0 || dup_opt(&d->access_token, s->access_token) < 0 ||
 	    dup_opt(&d->device_name, s->device_name ? s->device_name : "faqbot") < 0 ||
 	    dup_opt(&d->pickle_key, s->pickle_key) < 0 ||
+	    dup_opt(&d->policy.escalate_to, s->policy.escalate_to) < 0 ||
 	    list_copy(&d->policy.admins, &s->policy.admins) < 0 ||
 	    list_copy(&d->policy.auto_answer, &s->policy.auto_answer) < 0 ||
 	    list_copy(&d->policy.ignore, &s->policy.ignore) < 0 ||
@@ -510,6 +512,7 @@ static void apply_config(struct mxnet *n)
 	list_free(&n->cfgcopy.policy.admins);
 	list_free(&n->cfgcopy.policy.auto_answer);
 	list_free(&n->cfgcopy.policy.ignore);
+	free(n->cfgcopy.policy.escalate_to);
 	list_free(&n->cfgcopy.allowed_inviters);
 	n->cfgcopy.policy = c->policy;
 	n->cfgcopy.allowed_inviters = c->allowed_inviters;

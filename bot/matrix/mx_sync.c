@@ -247,11 +247,44 @@ static void p2_event(void *arg, const char *room_id, const struct mx_event *ev, 
 		handle_reaction(n, ev);
 }
 
+/* The store key of a hand-over post is MX_HANDOVER + the question's
+ * event id: a reaction on the post finds the question by it. */
+#define MX_HANDOVER "ho:"
+
+/* Queues one more message of the bot's (a hand-over post, the word to
+ * the asker that a person took their question) through the store, like
+ * an answer: sent once, encrypted when the room is.  Keyed by tag + the
+ * event that caused it, so a replay queues nothing twice.  A reply to
+ * reply_to when set. */
+static void post(struct mxnet *n, const char *tag, const char *cause, const char *room,
+		 const char *text, size_t len, const char *reply_to, const char *asker)
+{
+	struct mx_reply rp;
+	char key[256], txn[MX_TXN_LEN], *content;
+	int k = snprintf(key, sizeof key, "%s%s", tag, cause);
+
+	if (k < 0 || (size_t)k >= sizeof key || !room[0] || strlen(room) > 255)
+		return;
+	memset(&rp, 0, sizeof rp);
+	rp.text = text;
+	rp.len = len;
+	rp.question_id = reply_to;
+	rp.asker = asker;
+	if (mx_txn_id(key, txn) < 0 || !(content = mx_reply_json(&rp))) {
+		log_error("matrix.%s: cannot build the message for %s", n->name, key);
+		return;
+	}
+	if (store_answer_add(n->st, n->name, key, room, txn, content, mxnet_wall_ms(n)) == 0)
+		n->answers_added++;
+	free(content);
+}
+
 /* A 👍 / 👎 (m.annotation) on one of the bot's answers: recorded by bot.c
  * when [bot] record_questions is on (record.c); nothing is sent. */
 static void handle_reaction(struct mxnet *n, const struct mx_event *ev)
 {
 	struct chat_msg m;
+	char qid[256];
 
 	if (!strcmp(ev->sender, n->acct.user_id) || n->initial || n->before_join ||
 	    ev->redacted || !ev->rel_type || strcmp(ev->rel_type, "m.annotation") ||
@@ -271,6 +304,20 @@ static void handle_reaction(struct mxnet *n, const struct mx_event *ev)
 	m.event = CHAT_REACTION;
 	m.rel_event = ev->rel_event_id;
 	m.key = mx_str(mx_obj(ev->content, "m.relates_to"), "key");
+	if (n->cfg->policy.escalate_to && !strcmp(n->room_id, n->cfg->policy.escalate_to) &&
+	    store_answer_by_reply(n->st, n->name, ev->rel_event_id, qid, sizeof qid) == 1 &&
+	    !strncmp(qid, MX_HANDOVER, sizeof MX_HANDOVER - 1)) {
+		/* Any reaction on a hand-over post takes the question. */
+		m.event = CHAT_CLAIM;
+		m.rel_event = qid + sizeof MX_HANDOVER - 1;
+		if (n->sink.on_msg(n->sink.arg, &m, &n->out) > 0) {
+			post(n, "tk:", ev->event_id, n->room_id, n->out.text, n->out.len, NULL, NULL);
+			if (n->out.extra_target[0])
+				post(n, "ta:", ev->event_id, n->out.extra_target, n->out.extra_text,
+				     strlen(n->out.extra_text), m.rel_event, NULL);
+		}
+		return;
+	}
 	if (n->sink.on_msg(n->sink.arg, &m, &n->out) > 0)
 		log_info("matrix.%s: feedback on the answer %s recorded", n->name, ev->rel_event_id);
 }
@@ -344,6 +391,11 @@ void mx_sync_handle_message(struct mxnet *n, const struct mx_event *ev)
 		return; /* answered (or being answered) already, or a store error */
 	text = mx_question_text(ev->body, n->acct.user_id, &mentioned);
 	mentioned |= mx_mentions_user(ev->content, n->acct.user_id);
+	/* A reply to one of the bot's messages is addressed to it (and, with
+	 * the room and the sender, continues that asker's conversation). */
+	if (!mentioned && ev->reply_to && strlen(ev->reply_to) < 256 &&
+	    store_answer_by_reply(n->st, n->name, ev->reply_to, NULL, 0) == 1)
+		mentioned = 1;
 	memset(&m, 0, sizeof m);
 	m.network = n->name;
 	m.sender = ev->sender;
@@ -401,6 +453,11 @@ void mx_sync_handle_message(struct mxnet *n, const struct mx_event *ev)
 			  ev->event_id, ev->sender, txn);
 	}
 	free(content);
+	/* Hand-over (escalate_to): the post for the people, or, after
+	 * « !pris N », the word to the asker. */
+	if (n->out.extra_target[0])
+		post(n, n->out.kind == CHAT_ANSWER ? MX_HANDOVER : "x:", ev->event_id,
+		     n->out.extra_target, n->out.extra_text, strlen(n->out.extra_text), NULL, NULL);
 }
 
 static void batch_commit(struct mxnet *n)

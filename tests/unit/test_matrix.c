@@ -529,7 +529,17 @@ static void test_reply_json(void **state)
 	assert_true(cJSON_IsBool(cJSON_GetObjectItem(rel, "is_falling_back")));
 	cJSON_Delete(j);
 	free(s);
+	/* No asker: nobody mentioned; no question: not a reply (a hand-over
+	 * post). */
 	r.asker = NULL;
+	r.question_id = NULL;
+	assert_non_null(s = mx_reply_json(&r));
+	assert_non_null(j = cJSON_Parse(s));
+	assert_null(mx_obj(j, "m.relates_to"));
+	assert_int_equal(cJSON_GetArraySize(mx_obj(mx_obj(j, "m.mentions"), "user_ids")), 0);
+	cJSON_Delete(j);
+	free(s);
+	r.text = NULL;
 	assert_null(mx_reply_json(&r));
 	assert_null(mx_reply_json(NULL));
 }
