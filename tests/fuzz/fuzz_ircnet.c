@@ -1,5 +1,6 @@
-/* fuzz_ircnet.c - the IRC client state machine (ircnet.c over irc.c and
- * bot.c) fed arbitrary server bytes through its transport seam.
+/* fuzz_ircnet.c - the IRC client state machine (ircnet.c, ircreg.c,
+ * ircmsg.c, ircinbox.c, outq.c over irc.c, with the real bot.c behind the
+ * chat sink) fed arbitrary server bytes through its transport seam.
  * Byte 0 picks the SASL mechanism and whether the connection drops and
  * comes back half-way; byte 1 the chunk size.  Every line the client
  * sends is checked: one line, CR LF terminated, at most 512 bytes, no
@@ -46,7 +47,7 @@ static void f_close(struct ircnet *n, void *arg, int flush, const char *reason)
 static int64_t f_now(struct ircnet *n, void *arg) { (void)n; return ((struct fake *)arg)->now; }
 static void f_arm(struct ircnet *n, void *arg, int64_t at) { (void)n; ((struct fake *)arg)->armed = at; }
 
-static const struct ircnet_io io = { f_open, f_send, f_pending, f_close, f_now, f_arm };
+static const struct ircnet_io io = { f_open, f_send, f_pending, f_close, f_now, f_arm, NULL };
 
 static char *alt[] = { "faqbot_", "faqbot__" };
 static char *auto_chans[] = { "#auto" };

@@ -220,6 +220,22 @@ static void test_off_topic_and_new_question(void **state)
 	assert_int_equal(rep.q.intent, IN_DISPLAY_DELAY);
 	assert_int_equal(rep.q.platform, PF_KAIROS);
 	date_is(rep.q.validation, 2026, 11, 25);
+	/* a validation date said alone is answered with the delays from it
+	 * (not refused), and still completed by the next message */
+	assert_int_equal(turn(t, NULL, NULL, "stmt", "ma session a été validée lundi", 4042), 0);
+	assert_int_equal(rep.q.intent, IN_DISPLAY_DELAY);
+	assert_true(rep.q.has_date);
+	assert_int_equal(turn(t, NULL, NULL, "stmt", "visible quand sur Kairos ?", 4043), 1);
+	assert_int_equal(rep.q.platform, PF_KAIROS);
+	assert_true(rep.q.has_date);
+	/* ... but "et si c'était lundi" alone presupposes a question: refused */
+	assert_int_equal(turn(t, NULL, NULL, "hyp", "et si c t lundi", 4044), 0);
+	assert_int_equal(rep.q.intent, IN_OUT_OF_SCOPE);
+	/* reported speech does not stop a date reply from completing */
+	turn(t, NULL, NULL, "said", "quand sera visible la formation dans Aude ?", 4045);
+	assert_int_equal(turn(t, NULL, NULL, "said", "Validée lundi, d'après lui.", 4046), 1);
+	assert_int_equal(rep.q.platform, PF_AUDE);
+	assert_true(rep.q.has_date);
 	/* "régional" alone names the platform in a follow-up */
 	assert_int_equal(turn(t, NULL, NULL, "alice", "et regional ?", 4050), 1);
 	assert_int_equal(rep.q.platform, PF_REGIONAL);
