@@ -7,10 +7,34 @@
 #ifndef FAQBOT_MATRIX_H
 #define FAQBOT_MATRIX_H
 
-struct loop;
+#include <stdint.h>
+
+#include "http.h"
+#include "loop.h"
+
 struct chat_sink;
 struct matrix_config;
 struct mxnet;
+
+/* What a network does to the world (as ircnet_io): mxnet_start wires it
+ * to http.c and the loop; mxnet_start_io takes another, so tests and the
+ * fuzz target drive the real client with requests they answer and timers
+ * they fire themselves.  arg is mxnet_start_io's io_arg. */
+struct mxnet_io {
+	/* Starts a request; its answer comes later, through cb(cb_arg, r),
+	 * never from inside http_start.  The id (> 0), or -1. */
+	long (*http_start)(void *arg, const struct http_req *rq, http_cb cb, void *cb_arg);
+	/* Drops a request in flight without its callback; unknown id: no-op. */
+	void (*http_cancel)(void *arg, long id);
+	/* A one-shot timer: cb(lp, cb_arg) after ms (lp may be NULL); the
+	 * id (> 0), or -1. */
+	long (*timer_add)(void *arg, int64_t ms, loop_timer_cb cb, void *cb_arg);
+	void (*timer_cancel)(void *arg, long id);
+	/* Monotonic milliseconds (retries, rate limits, caches). */
+	int64_t (*now_ms)(void *arg);
+	/* Unix time in milliseconds (message ages, records, pruning). */
+	int64_t (*wall_ms)(void *arg);
+};
 
 /* Starts the network: opens the state file state_path (SQLite, shared by
  * all networks; created 0600), then logs in and syncs in the background,
@@ -21,6 +45,11 @@ struct mxnet;
  * nothing in the state file is written).  Never exits the process. */
 struct mxnet *mxnet_start(struct loop *lp, const struct matrix_config *cfg,
 			  const struct chat_sink *sink, const char *state_path);
+/* mxnet_start on another I/O (tests, fuzzing): the same network, every
+ * request and timer through io (all six members set, else NULL).  io and
+ * io_arg must outlive the network. */
+struct mxnet *mxnet_start_io(const struct matrix_config *cfg, const struct chat_sink *sink,
+			     const char *state_path, const struct mxnet_io *io, void *io_arg);
 /* [bot] max_answer_age: after a restart, questions older than this many
  * seconds are not answered.  Default 600. */
 void mxnet_set_max_answer_age(struct mxnet *n, int seconds);

@@ -1,15 +1,24 @@
-/* fake.h - the fuzz-only stand-ins for bot/loop.c and bot/http.c
- * (tests/fuzz/fake_loop.c, tests/fuzz/fake_http.c), linked instead of
- * them into the targets whose NAME.fakes lists "loop http" (run.sh).
- * They are fakes for fuzzing, not for tests: the test suite runs against
- * real servers.  The loop has a virtual clock and fires timers only when
- * told; HTTP records each request and answers it only when the target
- * hands it a response, through the same callback the real client gets. */
+/* fake.h - the API of fake_io.c: an I/O for the Matrix client
+ * (struct mxnet_io, matrix.h) given to mxnet_start_io by the fuzz target
+ * and the Matrix state-machine unit tests, which #include fake_io.c.
+ * Nothing is swapped at link time: the client's own code runs, only its
+ * I/O is this.  A virtual clock fires timers only when told; HTTP records
+ * each request and answers it only when the caller hands it a response,
+ * through the same callback the real client gets.  The integration
+ * suites run the real I/O against a real Synapse. */
 #ifndef FAQBOT_FUZZ_FAKE_H
 #define FAQBOT_FUZZ_FAKE_H
 
 #include <stddef.h>
 #include <stdint.h>
+
+struct mxnet_io;
+/* The I/O to give mxnet_start_io (its io_arg is unused: NULL). */
+extern const struct mxnet_io fake_mxnet_io;
+/* Non-zero: wall-clock ms = fake_wall_ms + the virtual clock; 0: real. */
+extern int64_t fake_wall_ms;
+/* Drops every timer and request in flight without callbacks. */
+void fake_io_reset(void);
 
 /* ---- loop ---- */
 /* Moves the virtual clock forward by ms (never back). */

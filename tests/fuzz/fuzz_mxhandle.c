@@ -1,8 +1,9 @@
-/* fuzz_mxhandle.c - the stateful half of the Matrix client (matrix.c over
+/* fuzz_mxhandle.c - the stateful half of the Matrix client (matrix.c, mx_*.c over
  * store.c, e2ee.c, bot.c) driven by a hostile homeserver: a real network
  * started with mxnet_start (e2ee on), whose HTTP requests are answered
- * with fuzzed bodies through the real response callbacks (fake_http.c)
- * and whose timers fire on a virtual clock (fake_loop.c).  A peer device
+ * with fuzzed bodies through the real response callbacks and whose
+ * timers fire on a virtual clock: the I/O seam (mxnet_start_io) on
+ * fake_io.c.  A peer device
  * (@peer:hs.test, libolm) holds a real Olm session to the bot and a
  * Megolm session of the encrypted room, so that fuzzed plaintexts reach
  * what comes after decryption.
@@ -72,6 +73,8 @@
 #include "matrix.h"
 #include "mxjson.h"
 
+#include "fake_io.c" /* the I/O the network runs on (mxnet_start_io) */
+
 #define HS "https://hs.test"
 #define API HS "/_matrix/client/v3/"
 #define BOT "@faqbot:hs.test"
@@ -97,7 +100,6 @@ static struct matrix_config cfg = {
 };
 
 static struct bot *bot;
-static struct loop *lp;
 static struct mxnet *net;
 static char dir[256], golden_path[300], iter_path[300];
 static unsigned char *golden;
@@ -688,7 +690,7 @@ static struct mxnet *start(const char *path, int mode)
 	static struct chat_sink sink;
 	sink.on_msg = bot_on_msg;
 	sink.arg = bot;
-	n = mxnet_start(lp, &c, &sink, path);
+	n = mxnet_start_io(&c, &sink, path, &fake_mxnet_io, NULL);
 	if (!n)
 		die("mxnet_start refused the state file");
 	/* the seeds' timestamps are fixed: no age limit unless Y */
@@ -941,7 +943,7 @@ static void init(void)
 		.timezone = "Europe/Paris", .auto_answer_confidence = -1,
 		.user_rate = 6, .user_burst = 3,
 	};
-	if (!(bot = bot_new(&bc, kb)) || !(lp = loop_new()))
+	if (!(bot = bot_new(&bc, kb)))
 		die("bot_new");
 	log_set_level(getenv("FUZZ_MX_LOG") ? LOGL_DEBUG : LOGL_ERROR);
 	remove_stale(base);

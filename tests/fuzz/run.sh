@@ -5,10 +5,8 @@
 # (tests/fuzz/NAME.dict) when there is one, and the extra libFuzzer flags
 # of tests/fuzz/NAME.options (one line, e.g. -max_len=65536) when there is one.  Every file of
 # tests/fuzz/regressions/NAME/ (crashes found earlier) is replayed first.
-# tests/fuzz/NAME.fakes (one line of module names, e.g. "loop http") links
-# tests/fuzz/fake_MOD.c instead of bot/MOD.c into that target only: fakes
-# for fuzzing (a virtual clock, HTTP answered by the target), never used
-# by the tests.
+# Every target links the real bot/ objects: nothing is swapped at link time
+# (the Matrix target gives the client a fake I/O through mxnet_start_io).
 # Exit 1 when any target crashes, leaks or fails to build.  The targets'
 # own stderr (log lines) is closed; libFuzzer's and the sanitizers' reports
 # still reach build/fuzz/NAME.log.  FUZZ_BUILD changes the build directory.
@@ -46,15 +44,7 @@ rc=0
 for n in "${names[@]}"; do
 	src=tests/fuzz/fuzz_$n.c
 	bin=$B/fuzz_$n
-	skip=" "; fake_objs=(); fakes=()
-	[ -f tests/fuzz/$n.fakes ] && read -r -a fakes <tests/fuzz/$n.fakes
-	for m in "${fakes[@]}"; do
-		skip+="$B/obj/$m.o "; fake_objs+=("$B/obj/fake_$m.o")
-		clang $CF -Itests/fuzz -c "tests/fuzz/fake_$m.c" -o "$B/obj/fake_$m.o" ||
-			{ echo "fuzz: build of tests/fuzz/fake_$m.c failed"; rc=1; continue 2; }
-	done
-	link=(); for o in "${objs[@]}"; do [[ "$skip" == *" $o "* ]] || link+=("$o"); done
-	clang $CF -Itests/fuzz -fsanitize=fuzzer "$src" "${link[@]}" "${fake_objs[@]}" -o "$bin" $(pkg-config --libs $PKGS) -lm ||
+	clang $CF -Itests/fuzz -fsanitize=fuzzer "$src" "${objs[@]}" -o "$bin" $(pkg-config --libs $PKGS) -lm ||
 		{ echo "fuzz: build of $src failed"; rc=1; continue; }
 	if [ -d tests/fuzz/regressions/$n ] && [ -n "$(ls -A tests/fuzz/regressions/$n)" ]; then
 		"$bin" -runs=0 tests/fuzz/regressions/$n/* >"$B/$n.regress.log" 2>&1 ||
