@@ -168,17 +168,6 @@ static const char *default_knowledge(char *buf, size_t n)
 	return "knowledge"; /* the loader then names what is missing */
 }
 
-/* Length of s[0..len) cut to at most max bytes on a UTF-8 boundary. */
-static size_t cut_utf8(const char *s, size_t len, size_t max)
-{
-	if (len <= max)
-		return len;
-	size_t k = max;
-	while (k > 0 && ((unsigned char)s[k] & 0xC0) == 0x80)
-		k--;
-	return k;
-}
-
 static int blank(const char *s, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
@@ -348,7 +337,7 @@ static int cmd_ask(int argc, char **argv, const char *kdir)
 		return 1;
 	}
 	static struct reply r; /* 4 KiB of text: not on the stack */
-	rc = answer_one(kb, q, cut_utf8(q, len, NORM_MAX_INPUT), len,
+	rc = answer_one(kb, q, utf8_cut(q, len, NORM_MAX_INPUT), len,
 			o.has_now ? o.now : local_today(), o.json, &r);
 	kb_free(kb);
 	free(q);
@@ -376,7 +365,7 @@ static int read_line(FILE *f, char *buf, size_t cap, size_t *len, size_t *full)
 		n--;
 		total--;
 	}
-	*len = cut_utf8(buf, n, cap);
+	*len = utf8_cut(buf, n, cap);
 	*full = total;
 	return 1;
 }

@@ -17,4 +17,9 @@ size_t utf8_prefix(const char *s, size_t n);
 /* 1 when s[0..n) is valid UTF-8, else 0. */
 int utf8_valid(const char *s, size_t n);
 
+/* The length of s[0..len) cut to at most max bytes without splitting a
+ * sequence: len when len <= max, else max moved back over continuation
+ * bytes (0 when s[0..max] is all continuation bytes). */
+size_t utf8_cut(const char *s, size_t len, size_t max);
+
 #endif

@@ -40,3 +40,14 @@ int utf8_valid(const char *s, size_t n)
 {
 	return utf8_prefix(s, n) == n;
 }
+
+size_t utf8_cut(const char *s, size_t len, size_t max)
+{
+	size_t k = max;
+
+	if (len <= max)
+		return len;
+	while (k > 0 && ((unsigned char)s[k] & 0xC0) == 0x80)
+		k--;
+	return k;
+}
