@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "ask.h"
+#include "clock.h"
 #include "config.h"
 #include "conv.h"
 #include "datex.h"
@@ -116,21 +117,7 @@ static void set_timezone(void)
 		tz = stat("/usr/share/zoneinfo/Europe/Paris", &st) == 0 ? "Europe/Paris"
 									 : PARIS_POSIX_TZ;
 	}
-	setenv("TZ", tz, 1);
-	tzset();
-}
-
-static struct date local_today(void)
-{
-	time_t now = time(NULL);
-	struct tm tm;
-	struct date d = { 1970, 1, 1 };
-	if (localtime_r(&now, &tm)) {
-		d.y = tm.tm_year + 1900;
-		d.m = tm.tm_mon + 1;
-		d.d = tm.tm_mday;
-	}
-	return d;
+	clock_set_tz(tz);
 }
 
 static int is_dir_with_kb(const char *dir)
@@ -338,7 +325,7 @@ static int cmd_ask(int argc, char **argv, const char *kdir)
 	}
 	static struct reply r; /* 4 KiB of text: not on the stack */
 	rc = answer_one(kb, q, utf8_cut(q, len, NORM_MAX_INPUT), len,
-			o.has_now ? o.now : local_today(), o.json, &r);
+			o.has_now ? o.now : clock_today(0), o.json, &r);
 	kb_free(kb);
 	free(q);
 	if (fflush(stdout) != 0 || ferror(stdout)) {
@@ -469,7 +456,7 @@ static int cmd_console(int argc, char **argv, const char *kdir)
 			if (sn > 0)
 				continue;
 		}
-		struct date today = o.has_now ? o.now : local_today();
+		struct date today = o.has_now ? o.now : clock_today(0);
 		int followup = 0;
 		if (full > len)
 			fprintf(stderr, "faqbot: note: the question is %zu bytes long; only its "

@@ -17,6 +17,7 @@
 #include <cjson/cJSON.h>
 #include <sqlite3.h>
 
+#include "clock.h"
 #include "config.h"
 #include "norm.h"
 #include "record.h"
@@ -65,9 +66,7 @@ static char *xstrdup(const char *s)
 
 static void local_day(time_t t, char out[11])
 {
-	struct tm tm;
-	localtime_r(&t, &tm);
-	strftime(out, 11, "%Y-%m-%d", &tm);
+	date_format_iso(clock_today(t), out);
 }
 
 /* The words of a question: folded (case, accents), letters and digits,
@@ -623,10 +622,7 @@ int report_main(int argc, char **argv)
 		fprintf(stderr, "faqbot: %s\n", err);
 		return 1;
 	}
-	if (cfg->bot.timezone && *cfg->bot.timezone) {
-		setenv("TZ", cfg->bot.timezone, 1);
-		tzset();
-	}
+	clock_set_tz(cfg->bot.timezone);
 	if (access(cfg->bot.state, F_OK) != 0) {
 		fprintf(stderr, "faqbot: %s: no state file, so nothing recorded (%s: [bot] "
 			"record_questions = %s)\n", cfg->bot.state, cfgp,

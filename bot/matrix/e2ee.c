@@ -4,6 +4,7 @@
  * here) and no SQL (e2ee_store.c).  Rules follow the client-server spec,
  * "End-to-End Encryption" module; each check says which rule it is. */
 #include "e2ee.h"
+#include "clock.h"
 
 #include "canonjson.h"
 #include "e2ee_store.h"
@@ -54,13 +55,6 @@ static void seterr(char *err, size_t errlen, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(err, errlen, fmt, ap);
 	va_end(ap);
-}
-
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static int rnd(void *buf, size_t n)
@@ -208,7 +202,7 @@ static int sess_store(struct e2ee *e, const char *peer_key, OlmSession *s)
 	char *p = sess_pickle(e, s);
 	int rc = -1;
 	if (p && sess_id(s, id, sizeof id) == 0)
-		rc = e2ee_store_olm_put(e->db, e->owner, peer_key, id, p, now_ms());
+		rc = e2ee_store_olm_put(e->db, e->owner, peer_key, id, p, clock_wall_ms());
 	free(p);
 	return rc;
 }
@@ -843,7 +837,7 @@ static int room_key_import(struct e2ee *e, const char *sender_key, const char *s
 	}
 	char *p = igs_pickle(e, s);
 	rc = p ? e2ee_store_inbound_put(e->db, e->owner, room, sender_key, sid, p, first, sender_ed,
-					sender_user, now_ms()) : -1;
+					sender_user, clock_wall_ms()) : -1;
 	free(p);
 	/* per-sender quota: the sender's least recently used sessions go */
 	if (rc == 0 && e2ee_store_inbound_quota(e->db, e->owner, sender_user, E2EE_MAX_INBOUND_PER_USER) < 0)
@@ -1095,7 +1089,7 @@ cJSON *e2ee_megolm_decrypt(struct e2ee *e, const char *room_id, const cJSON *eve
 		*status = E2EE_UNKNOWN_DEVICE;
 		seterr(err, errlen, "megolm: session not from a pinned device of %s", sender);
 	} else {
-		int64_t now = now_ms();
+		int64_t now = clock_wall_ms();
 		int seen = e2ee_store_seen(e->db, e->owner, sid, idx, evid, now);
 		if (seen == 0 && e2ee_store_inbound_used(e->db, e->owner, sid, now) < 0)
 			seen = -1;
@@ -1607,7 +1601,7 @@ static int forwarded_import(struct e2ee *e, const char *skey, const char *ed, co
 		goto out;
 	}
 	char *p = igs_pickle(e, s);
-	rc = p && e2ee_store_inbound_put(e->db, e->owner, room, skey, sid, p, first, ed, sender, now_ms()) == 0 &&
+	rc = p && e2ee_store_inbound_put(e->db, e->owner, room, skey, sid, p, first, ed, sender, clock_wall_ms()) == 0 &&
 	     e2ee_store_inbound_quota(e->db, e->owner, sender, E2EE_MAX_INBOUND_PER_USER) >= 0 ? 0 : -1;
 	free(p);
 out:
