@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "errmsg.h"
 #include "textfile.h"
 
 struct ini {
@@ -29,16 +30,14 @@ struct ini {
 };
 
 static int fail(struct ini *in, int line, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int fail(struct ini *in, int line, const char *fmt, ...)
 {
-	char msg[768];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof msg, fmt, ap);
+	errmsg_vat(in->err, in->errlen, in->path, line, fmt, ap);
 	va_end(ap);
-	if (line > 0)
-		snprintf(in->err, in->errlen, "%s:%d: %s", in->path, line, msg);
-	else
-		snprintf(in->err, in->errlen, "%s: %s", in->path, msg);
 	return -1;
 }
 
@@ -162,8 +161,7 @@ int inifile_read(const char *path, size_t max_line, unsigned flags, ini_cb cb,
 	int rc = -1;
 
 	if (!in) {
-		snprintf(err, errlen, "%s: out of memory", path);
-		return -1;
+		return errmsg_at(err, errlen, path, 0, "out of memory");
 	}
 	in->path = path;
 	in->flags = flags;

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "errmsg.h"
 #include "log.h"
 #include "textfile.h"
 
@@ -159,15 +160,11 @@ static void fail(struct parse *p, int line, const char *fmt, ...)
 static void fail(struct parse *p, int line, const char *fmt, ...)
 {
 	va_list ap;
-	int n;
 	if (p->failed)
 		return; /* the first error is the one to fix first */
 	p->failed = 1;
-	n = snprintf(p->err, p->errlen, "%s:%d: ", p->path, line);
-	if (n < 0 || (size_t)n >= p->errlen)
-		return;
 	va_start(ap, fmt);
-	vsnprintf(p->err + n, p->errlen - (size_t)n, fmt, ap);
+	errmsg_vat(p->err, p->errlen, p->path, line, fmt, ap);
 	va_end(ap);
 }
 

@@ -14,6 +14,7 @@
 #include <unistd.h>
 #include <sqlite3.h>
 
+#include "errmsg.h"
 #include "log.h"
 #include "store.h"
 
@@ -83,8 +84,7 @@ struct store {
 
 static void set_err(char *err, size_t errlen, const char *path, const char *what, const char *why)
 {
-	if (err && errlen)
-		snprintf(err, errlen, "%s: %s%s%s", path, what, why ? ": " : "", why ? why : "");
+	errmsg_at(err, errlen, path, 0, "%s%s%s", what, why ? ": " : "", why ? why : "");
 }
 
 static int exec(struct store *s, const char *sql)
