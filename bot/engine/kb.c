@@ -14,6 +14,7 @@
 #include "answer.h"
 #include "intent.h"
 #include "norm.h"
+#include "errmsg.h"
 #include "inifile.h"
 
 /* A physical line is at most this long: the knowledge is hand-written
@@ -74,89 +75,63 @@ static int cal_cb(void *u, enum ini_ev ev, const char *section, const char *key,
 			c->have_fixed = 1;
 		else if (!strcmp(section, "easter"))
 			c->have_easter = 1;
-		else if (strcmp(section, "closures")) {
-			snprintf(err, errlen, "unknown section [%s]; calendar.ini holds [fixed], "
+		else if (strcmp(section, "closures"))
+			return errmsg_set(err, errlen, "unknown section [%s]; calendar.ini holds [fixed], "
 				 "[easter] and [closures]", section);
-			return -1;
-		}
 		return 0;
 	}
 	if (ev == INI_SECTION_END)
 		return 0;
 	if (ev == INI_EOF) {
-		if (!c->have_fixed || !c->have_easter) {
-			snprintf(err, errlen, "missing section [%s]; the French public holidays "
+		if (!c->have_fixed || !c->have_easter)
+			return errmsg_set(err, errlen, "missing section [%s]; the French public holidays "
 				 "of domain.md must be listed", c->have_fixed ? "easter" : "fixed");
-			return -1;
-		}
 		return 0;
 	}
-	if (!*value) {
-		snprintf(err, errlen, "`%s` has no name; write `%s = <name or reason>`", key, key);
-		return -1;
-	}
+	if (!*value)
+		return errmsg_set(err, errlen, "`%s` has no name; write `%s = <name or reason>`", key, key);
 	if (!strcmp(section, "fixed")) {
 		int m, d;
 		char tail;
 		if (strlen(key) != 5 || sscanf(key, "%2d-%2d%c", &m, &d, &tail) != 2 ||
-		    key[2] != '-' || !date_valid(2024, m, d)) {
-			snprintf(err, errlen, "`%s` is not a day of the year; write MM-DD, e.g. "
+		    key[2] != '-' || !date_valid(2024, m, d))
+			return errmsg_set(err, errlen, "`%s` is not a day of the year; write MM-DD, e.g. "
 				 "07-14 = Fête nationale", key);
-			return -1;
-		}
 		for (int i = 0; i < r->nfixed; i++)
-			if (r->fixed[i].m == m && r->fixed[i].d == d) {
-				snprintf(err, errlen, "%s is listed twice; keep one line", key);
-				return -1;
-			}
-		if (r->nfixed >= CAL_MAX_FIXED) {
-			snprintf(err, errlen, "more than %d fixed holidays", CAL_MAX_FIXED);
-			return -1;
-		}
+			if (r->fixed[i].m == m && r->fixed[i].d == d)
+				return errmsg_set(err, errlen, "%s is listed twice; keep one line", key);
+		if (r->nfixed >= CAL_MAX_FIXED)
+			return errmsg_set(err, errlen, "more than %d fixed holidays", CAL_MAX_FIXED);
 		r->fixed[r->nfixed].m = m;
 		r->fixed[r->nfixed].d = d;
 		r->nfixed++;
 	} else if (!strcmp(section, "easter")) {
 		int off;
-		if (parse_int(key, -100, 100, &off) < 0) {
-			snprintf(err, errlen, "`%s` is not a number of days after Easter Sunday "
+		if (parse_int(key, -100, 100, &off) < 0)
+			return errmsg_set(err, errlen, "`%s` is not a number of days after Easter Sunday "
 				 "between -100 and 100; e.g. 1 = Lundi de Pâques", key);
-			return -1;
-		}
 		for (int i = 0; i < r->neaster; i++)
-			if (r->easter_offset[i] == off) {
-				snprintf(err, errlen, "Easter + %d is listed twice; keep one line", off);
-				return -1;
-			}
-		if (r->neaster >= CAL_MAX_EASTER) {
-			snprintf(err, errlen, "more than %d Easter holidays", CAL_MAX_EASTER);
-			return -1;
-		}
+			if (r->easter_offset[i] == off)
+				return errmsg_set(err, errlen, "Easter + %d is listed twice; keep one line", off);
+		if (r->neaster >= CAL_MAX_EASTER)
+			return errmsg_set(err, errlen, "more than %d Easter holidays", CAL_MAX_EASTER);
 		r->easter_offset[r->neaster++] = off;
 	} else {
 		struct date dt;
-		if (date_parse_iso(key, &dt) < 0) {
-			snprintf(err, errlen, "`%s` is not a date; write YYYY-MM-DD = reason, e.g. "
+		if (date_parse_iso(key, &dt) < 0)
+			return errmsg_set(err, errlen, "`%s` is not a date; write YYYY-MM-DD = reason, e.g. "
 				 "2026-12-24 = Fermeture de fin d'année", key);
-			return -1;
-		}
 		long day = date_to_days(dt);
 		for (int i = 0; i < c->nclosure; i++)
-			if (c->closure[i] == day) {
-				snprintf(err, errlen, "%s is listed twice; keep one line", key);
-				return -1;
-			}
-		if (c->nclosure >= KB_MAX_CLOSURES) {
-			snprintf(err, errlen, "more than %d closure days", KB_MAX_CLOSURES);
-			return -1;
-		}
+			if (c->closure[i] == day)
+				return errmsg_set(err, errlen, "%s is listed twice; keep one line", key);
+		if (c->nclosure >= KB_MAX_CLOSURES)
+			return errmsg_set(err, errlen, "more than %d closure days", KB_MAX_CLOSURES);
 		if (c->nclosure == c->capclosure) {
 			int cap = c->capclosure ? c->capclosure * 2 : 16;
 			long *p = realloc(c->closure, (size_t)cap * sizeof *p);
-			if (!p) {
-				snprintf(err, errlen, "out of memory");
-				return -1;
-			}
+			if (!p)
+				return errmsg_set(err, errlen, "out of memory");
 			c->closure = p;
 			c->capclosure = cap;
 		}
@@ -196,11 +171,9 @@ static int stage_cb(void *u, enum ini_ev ev, const char *section, const char *ke
 		for (int i = 0; i < 5; i++)
 			if (!strcmp(section, stage_names[i]))
 				s->cur = i;
-		if (s->cur < 0) {
-			snprintf(err, errlen, "unknown stage [%s]; stages.ini holds [regional], "
+		if (s->cur < 0)
+			return errmsg_set(err, errlen, "unknown stage [%s]; stages.ini holds [regional], "
 				 "[rco_export], [rco_visible], [ft_min] and [ft_max]", section);
-			return -1;
-		}
 		s->keys = 0;
 		s->have |= 1u << s->cur;
 		return 0;
@@ -208,28 +181,22 @@ static int stage_cb(void *u, enum ini_ev ev, const char *section, const char *ke
 	if (ev == INI_SECTION_END) {
 		static const char *const kn[3] = { "delay", "unit", "source" };
 		for (int k = 0; k < 3; k++)
-			if (!(s->keys & 1u << k)) {
-				snprintf(err, errlen, "stage [%s] has no `%s`; add `%s = ...` (delay = a "
+			if (!(s->keys & 1u << k))
+				return errmsg_set(err, errlen, "stage [%s] has no `%s`; add `%s = ...` (delay = a "
 					 "number of days, unit = working or calendar, source = the sentence "
 					 "of the FAQ it comes from)", section, kn[k], kn[k]);
-				return -1;
-			}
 		return 0;
 	}
 	if (ev == INI_EOF) {
 		for (int i = 0; i < 5; i++)
-			if (!(s->have & 1u << i)) {
-				snprintf(err, errlen, "missing stage [%s]; the five computed stages "
+			if (!(s->have & 1u << i))
+				return errmsg_set(err, errlen, "missing stage [%s]; the five computed stages "
 					 "regional, rco_export, rco_visible, ft_min, ft_max are required",
 					 stage_names[i]);
-				return -1;
-			}
 		const struct delay *lo = &s->d->ft_min, *hi = &s->d->ft_max;
-		if (lo->unit == hi->unit && lo->n > hi->n) {
-			snprintf(err, errlen, "ft_min (%d) is larger than ft_max (%d): the France "
+		if (lo->unit == hi->unit && lo->n > hi->n)
+			return errmsg_set(err, errlen, "ft_min (%d) is larger than ft_max (%d): the France "
 				 "Travail window would close before it opens", lo->n, hi->n);
-			return -1;
-		}
 		return 0;
 	}
 	struct delay *dl = stage_delay(s->d, s->cur);
@@ -241,36 +208,28 @@ static int stage_cb(void *u, enum ini_ev ev, const char *section, const char *ke
 	else if (!strcmp(key, "source"))
 		bit = 4;
 	else {
-		snprintf(err, errlen, "unknown key `%s` in [%s]; a stage has delay, unit and source",
+		return errmsg_set(err, errlen, "unknown key `%s` in [%s]; a stage has delay, unit and source",
 			 key, section);
-		return -1;
 	}
-	if (s->keys & bit) {
-		snprintf(err, errlen, "`%s` is set twice in [%s]; keep one", key, section);
-		return -1;
-	}
+	if (s->keys & bit)
+		return errmsg_set(err, errlen, "`%s` is set twice in [%s]; keep one", key, section);
 	s->keys |= bit;
-	if (bit == 1 && parse_int(value, 0, KB_MAX_DELAY, &dl->n) < 0) {
-		snprintf(err, errlen, "delay `%s` is not a whole number of days between 0 and %d",
+	if (bit == 1 && parse_int(value, 0, KB_MAX_DELAY, &dl->n) < 0)
+		return errmsg_set(err, errlen, "delay `%s` is not a whole number of days between 0 and %d",
 			 value, KB_MAX_DELAY);
-		return -1;
-	}
 	if (bit == 2) {
 		if (!strcmp(value, "working"))
 			dl->unit = DU_WORKING;
 		else if (!strcmp(value, "calendar"))
 			dl->unit = DU_CALENDAR;
 		else {
-			snprintf(err, errlen, "unit `%s` is unknown; write `working` (jours ouvrés) "
+			return errmsg_set(err, errlen, "unit `%s` is unknown; write `working` (jours ouvrés) "
 				 "or `calendar` (jours calendaires)", value);
-			return -1;
 		}
 	}
-	if (bit == 4 && !*value) {
-		snprintf(err, errlen, "`source` is empty; quote the sentence of the FAQ this "
+	if (bit == 4 && !*value)
+		return errmsg_set(err, errlen, "`source` is empty; quote the sentence of the FAQ this "
 			 "delay comes from");
-		return -1;
-	}
 	return 0;
 }
 
@@ -281,12 +240,10 @@ static int answers_cb(void *u, enum ini_ev ev, const char *section, const char *
 {
 	struct answers *a = u;
 	if (ev == INI_SECTION) {
-		if (!answers_known_section(section)) {
-			snprintf(err, errlen, "unknown section [%s]; answers.ini holds [platforms], "
+		if (!answers_known_section(section))
+			return errmsg_set(err, errlen, "unknown section [%s]; answers.ini holds [platforms], "
 				 "[display_delay], [state] and one section per other intent "
 				 "(definition, stages, ...)", section);
-			return -1;
-		}
 		return 0;
 	}
 	if (ev == INI_SECTION_END)
@@ -323,10 +280,8 @@ static int load_file(const char *dir, const char *file, ini_cb cb, void *u,
 		     char *err, size_t errlen)
 {
 	char *path = join(dir, file);
-	if (!path) {
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
+	if (!path)
+		return errmsg_set(err, errlen, "out of memory");
 	int rc = inifile_read(path, KB_MAX_LINE, INI_CONTINUATION | INI_UNIQUE_SECTIONS, cb, u, err, errlen);
 	free(path);
 	return rc;

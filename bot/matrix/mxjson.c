@@ -88,21 +88,21 @@ const char *mx_str(const cJSON *obj, const char *key)
 	return cJSON_IsString(v) && v->valuestring ? v->valuestring : NULL;
 }
 
+/* The member key of obj, or NULL when obj is no object. */
+static const cJSON *member(const cJSON *obj, const char *key)
+{
+	return cJSON_IsObject(obj) ? cJSON_GetObjectItemCaseSensitive(obj, key) : NULL;
+}
+
 const cJSON *mx_obj(const cJSON *obj, const char *key)
 {
-	const cJSON *v;
-	if (!cJSON_IsObject(obj))
-		return NULL;
-	v = cJSON_GetObjectItemCaseSensitive(obj, key);
+	const cJSON *v = member(obj, key);
 	return cJSON_IsObject(v) ? v : NULL;
 }
 
 const cJSON *mx_arr(const cJSON *obj, const char *key)
 {
-	const cJSON *v;
-	if (!cJSON_IsObject(obj))
-		return NULL;
-	v = cJSON_GetObjectItemCaseSensitive(obj, key);
+	const cJSON *v = member(obj, key);
 	return cJSON_IsArray(v) ? v : NULL;
 }
 
