@@ -268,6 +268,23 @@ static const char *where(const struct row *r, char *buf, size_t n)
 
 /* ---- text ---- */
 
+/* The questions of day i, of intent j (cells is days x intents). */
+static int day_total(const struct data *d, size_t i)
+{
+	int tot = 0;
+	for (size_t j = 0; j < d->nintents; j++)
+		tot += d->cells[i * d->nintents + j];
+	return tot;
+}
+
+static int intent_total(const struct data *d, size_t j)
+{
+	int tot = 0;
+	for (size_t i = 0; i < d->ndays; i++)
+		tot += d->cells[i * d->nintents + j];
+	return tot;
+}
+
 static void out_text(const struct data *d, FILE *f)
 {
 	int missed, wrong, n = totals(d, &missed, &wrong);
@@ -278,9 +295,7 @@ static void out_text(const struct data *d, FILE *f)
 	fprintf(f, "%d answer(s) approved (thumbs up on Matrix)\n", approved(d));
 	fprintf(f, "\nQuestions per day:\n");
 	for (size_t i = 0; i < d->ndays; i++) {
-		int tot = 0;
-		for (size_t j = 0; j < d->nintents; j++)
-			tot += d->cells[i * d->nintents + j];
+		int tot = day_total(d, i);
 		fprintf(f, "  %s  %3d ", d->days[i], tot);
 		const char *sep = " ";
 		for (size_t j = 0; j < d->nintents; j++)
@@ -293,9 +308,7 @@ static void out_text(const struct data *d, FILE *f)
 	}
 	fprintf(f, "\nQuestions per intent:\n");
 	for (size_t j = 0; j < d->nintents; j++) {
-		int tot = 0;
-		for (size_t i = 0; i < d->ndays; i++)
-			tot += d->cells[i * d->nintents + j];
+		int tot = intent_total(d, j);
 		fprintf(f, "  %-24s %d\n", d->intents[j], tot);
 	}
 	fprintf(f, "\nMissed questions, grouped by similarity (most frequent first):\n");
@@ -440,9 +453,7 @@ static void out_html(const struct data *d, FILE *f)
 	if (width < 400)
 		width = 400;
 	for (size_t i = 0; i < d->ndays; i++) {
-		int tot = 0;
-		for (size_t j = 0; j < d->nintents; j++)
-			tot += d->cells[i * d->nintents + j];
+		int tot = day_total(d, i);
 		if (tot > max)
 			max = tot;
 	}
