@@ -2,8 +2,9 @@
  * whether to answer a message (private, addressed, command prefix,
  * auto_answer with high confidence), admin commands by account only,
  * a bounded per-user rate limit, and the answer text from ask_question.
- * Does no I/O: the transport delivers a struct bot_msg and sends what
- * bot_handle returns (adding the asker's nick or a mention itself). */
+ * Does no I/O: the transport delivers a struct chat_msg (chat.h) through
+ * bot_on_msg and sends the struct chat_reply it fills (adding the asker's
+ * nick or a mention itself). */
 #ifndef FAQBOT_BOT_H
 #define FAQBOT_BOT_H
 
@@ -11,7 +12,10 @@
 #include <stdint.h>
 #include <time.h>
 #include "ask.h"
+#include "chat.h"
 #include "config.h"
+
+_Static_assert(CHAT_REPLY_MAX == ASK_MAX_ANSWER, "a reply holds one answer");
 
 struct bot;
 struct kb;
@@ -43,36 +47,6 @@ int bot_reload_kb(struct bot *b, const char *dir, char *err, size_t errlen);
 const struct kb *bot_kb(const struct bot *b);
 void bot_set_reload_hook(struct bot *b, bot_reload_fn fn, void *arg);
 
-/* One incoming message, as the transport saw it.  Strings are borrowed
- * for the duration of bot_handle. */
-struct bot_msg {
-	const char *network;  /* config NAME; part of the rate-limit key */
-	const char *kind;     /* "irc" or "matrix", for the logs; NULL: told
-			       * from the sender (a Matrix id "@u:server") */
-	const char *sender;   /* IRC nick / Matrix user id */
-	const char *account;  /* services account / Matrix user id; NULL
-			       * when unknown.  Admin rights come from this,
-			       * never from the nick. */
-	const char *user_id;  /* who the per-user limits count: on IRC the
-			       * account, else user@host (a nick change
-			       * keeps the bucket); NULL: sender */
-	const char *thread;   /* Matrix thread root event id, or NULL; with
-			       * network, room and sender, the key of the
-			       * asker's conversation (conv.h) */
-	const char *text;     /* UTF-8, no CR/LF/NUL needed to be valid */
-	size_t len;
-	int is_private;       /* private message / direct chat */
-	int mentioned;        /* transport-level mention (m.mentions) */
-	const char *own_name; /* bot's current nick / Matrix display name */
-	int auto_answer;      /* this channel/room is in policy->auto_answer */
-	const struct chat_policy *policy; /* admins, ignore, user rate */
-	int64_t now_ms;       /* monotonic ms (loop_now_ms), rate limiter */
-	time_t now;           /* wall clock for "today"; 0: time(NULL) */
-	const char *room;     /* channel / room id (the record, the
-			       * conversation); NULL in an IRC private message */
-	const char *event_id; /* Matrix: this event's id (the record); NULL on IRC */
-};
-
 /* The record of questions (record.c, [bot] record_questions): fn is
  * called for each question answered, with missed = 1 when refused (out of
  * scope) or answered below the auto-answer confidence.  fb is called for
@@ -80,41 +54,24 @@ struct bot_msg {
  * (mark the sender's last answer wrong), or a Matrix reaction on the
  * bot's answer answer_event (good 1 for a thumbs up, 0 down); it returns
  * 1 when an answer was marked.  Set by run.c; NULL: nothing recorded. */
-typedef int (*bot_record_fn)(void *arg, const struct bot_msg *m, const char *q, size_t qlen,
+typedef int (*bot_record_fn)(void *arg, const struct chat_msg *m, const char *q, size_t qlen,
 			     const struct query *an, int missed);
-typedef int (*bot_feedback_fn)(void *arg, const struct bot_msg *m, const char *answer_event,
+typedef int (*bot_feedback_fn)(void *arg, const struct chat_msg *m, const char *answer_event,
 			       int good);
 void bot_set_record_hook(struct bot *b, bot_record_fn fn, bot_feedback_fn fb, void *arg);
 /* A reaction key (m.annotation) on answer_event, the bot's own message:
  * a thumbs up or down (any skin tone) is recorded; others are ignored.
  * Sends nothing.  1 recorded, 0 not. */
-int bot_reaction(struct bot *b, const struct bot_msg *m, const char *answer_event,
+int bot_reaction(struct bot *b, const struct chat_msg *m, const char *answer_event,
 		 const char *key);
 
-enum bot_kind {
-	BOT_NONE = 0,   /* say nothing */
-	BOT_ANSWER,     /* an answer from the engine */
-	BOT_LIMITED,    /* the one notice when a user exceeds the rate */
-	BOT_REFUSED,    /* admin command from a non-admin (private only) */
-	BOT_ADMIN       /* result of !reload / !status */
-};
-
-/* Hand-over to a person (IRC, [irc.NAME] escalate_to): a second message
- * the transport sends after text, as is (one line), to extra_target. */
-#define BOT_EXTRA_MAX 600
-
-struct bot_out {
-	enum bot_kind kind;
-	struct query q;   /* the engine's analysis (BOT_ANSWER only) */
-	size_t len;
-	char text[ASK_MAX_ANSWER]; /* French; may hold '\n' between lines */
-	char extra_target[256];    /* "" when none */
-	char extra_text[BOT_EXTRA_MAX];
-};
+/* The engine's analysis of the last question bot_handle answered (the
+ * tests, the record); valid until the next call. */
+const struct query *bot_last_query(const struct bot *b);
 
 /* Decides and, when the bot should speak, fills out->text.  Returns 1
  * when out holds something to send, 0 when the message is ignored
- * (out->kind == BOT_NONE).
+ * (out->kind == CHAT_NONE).
  *   private            -> answer
  *   "faqbot: q", "faqbot, q", "faqbot q", "@faqbot q" (any case, at the
  *   start), or mentioned -> answer q
@@ -126,7 +83,7 @@ struct bot_out {
  *   "!reload", "!status" -> only when account is in policy->admins;
  *   otherwise a polite refusal in private, nothing in a channel.
  * Never answers own_name or a sender in policy->ignore / [bot] ignore. */
-int bot_handle(struct bot *b, const struct bot_msg *m, struct bot_out *out);
+int bot_handle(struct bot *b, const struct chat_msg *m, struct chat_reply *out);
 
 /* Small replies that are not answers (a refusal of an admin command, a
  * CTCP reply sent by the transport) have a per-user bucket of their own:
@@ -137,16 +94,26 @@ int bot_handle(struct bot *b, const struct bot_msg *m, struct bot_out *out);
 #define BOT_MINOR_PER_MIN 3
 /* Takes one token of m's sender (keyed like bot_handle's limit).  1: send
  * the reply; 0: over the limit, send out instead (the one "slow down"
- * notice, kind BOT_LIMITED); -1: over the limit and already told: send
+ * notice, kind CHAT_LIMITED); -1: over the limit and already told: send
  * nothing. */
-int bot_minor_take(struct bot *b, const struct bot_msg *m, struct bot_out *out);
-/* Hand-over (policy->escalate_to, IRC): a question the bot refuses (out
+int bot_minor_take(struct bot *b, const struct chat_msg *m, struct chat_reply *out);
+
+/* The transports' one way in (chat.h's chat_on_msg_fn, arg the struct
+ * bot): bot_handle, bot_minor_take, bot_reaction or bot_claim by
+ * m->event. */
+int bot_on_msg(void *bot, const struct chat_msg *m, struct chat_reply *out);
+/* Hand-over (policy->escalate_to; IRC and Matrix): a question the bot refuses (out
  * of scope), or whose computed date is overdue, is answered with « je
  * transmets » and posted to escalate_to as ticket N (who asked, where,
  * the question) in out->extra_*.  « !pris N » said in escalate_to takes
  * it: the channel is told, and the asker (out->extra_*) is told who took
  * it.  The last BOT_TICKETS tickets are remembered, in memory only. */
 #define BOT_TICKETS 64
+/* Matrix: a reaction in escalate_to on the hand-over post of the question
+ * m->rel_event takes it, like « !pris N »: out->text for the escalate_to
+ * room, out->extra_* for the asker.  1 taken, 0 not (unknown, or taken
+ * already: said once). */
+int bot_claim(struct bot *b, const struct chat_msg *m, struct chat_reply *out);
 
 /* Today's date in the configured time zone at wall-clock time now. */
 struct date bot_today(const struct bot *b, time_t now);

@@ -80,6 +80,9 @@ unsigned conv_count(const struct conv_table *t); /* live or not yet purged */
  * the lists did not. */
 void conv_shape(const struct kb *kb, const char *text, size_t len, struct date today,
 		const struct query *alone, struct ntext *nt, struct conv_shape *sh);
+/* conv_shape of a text already normalised into nt (intent_analyse_nt). */
+void conv_shape_nt(const struct kb *kb, const struct ntext *nt, struct date today,
+		   const struct query *alone, struct conv_shape *sh);
 
 /* Pure: completes alone (the message analysed on its own) from prev (NULL:
  * no conversation); asked: the bot had asked prev's asker for the date. */

@@ -47,6 +47,7 @@ struct query {
 
 struct intent_model;
 struct lexicon;
+struct ntext;
 struct lmodel;
 struct featvec;
 struct feat_settings;
@@ -85,6 +86,12 @@ void intent_features(const struct intent_model *m, const struct lexicon *lx,
 void intent_analyse(const struct intent_model *m, const struct lexicon *lx,
 		    const char *text, size_t len, struct date today,
 		    struct query *q);
+
+/* intent_analyse, leaving the normalised text in *nt for the caller (the
+ * conversation reads the same tokens instead of normalising twice). */
+void intent_analyse_nt(const struct intent_model *m, const struct lexicon *lx,
+		       const char *text, size_t len, struct date today,
+		       struct query *q, struct ntext *nt);
 
 /* intent_analyse, also giving each built-in intent's probability. */
 void intent_analyse_scores(const struct intent_model *m, const struct lexicon *lx,

@@ -1,11 +1,12 @@
 /* ircnet.h - one IRC network's client state machine: registration with
  * IRCv3 CAP and SASL (PLAIN, EXTERNAL), nick fallback, joins and rejoins,
  * PING/PONG and the lag check, reconnect with backoff and jitter, and
- * PRIVMSG -> struct bot -> reply lines, queued in a fair output queue
+ * PRIVMSG -> the chat sink (chat.h) -> reply lines, queued in a fair output queue
  * (outq.h: throttle, flow-control window, round-robin between users).
  * The protocol logic talks to the world through struct ircnet_io, so it
- * runs without sockets in tests; ircnet_start wires it to net.h and the
- * loop's timers. */
+ * runs without sockets in tests; ircnet_start (ircsock.c) wires it to
+ * net.h and the loop's timers, and ircnet_ops (transport.h) is how run.c
+ * drives it.  The files of bot/irc/ share ircnet_int.h. */
 #ifndef FAQBOT_IRCNET_H
 #define FAQBOT_IRCNET_H
 
@@ -15,7 +16,7 @@
 #include "outq.h"
 
 struct loop;
-struct bot;
+struct chat_sink;
 struct irc_config;
 struct ircnet;
 
@@ -53,11 +54,13 @@ struct ircnet;
 /* First reconnect delay; doubled per failure up to reconnect_max. */
 #define IRCNET_BACKOFF_MIN_MS 1000
 
-/* Production: connects to cfg->server, on the loop, with net.h.  Starts
- * connecting at once (a failure to connect is retried with backoff, so
- * this returns NULL only when out of memory).  cfg and bot are borrowed
- * and must outlive the client (see ircnet_set_config). */
-struct ircnet *ircnet_start(struct loop *lp, const struct irc_config *cfg, struct bot *bot);
+/* Production (ircsock.c): connects to cfg->server, on the loop, with
+ * net.h.  Starts connecting at once (a failure to connect is retried with
+ * backoff, so this returns NULL only when out of memory).  cfg and *sink
+ * are copied; the sink's arg must outlive the client.  run.c drives it
+ * through ircnet_ops (transport.h). */
+struct ircnet *ircnet_start(struct loop *lp, const struct irc_config *cfg,
+			    const struct chat_sink *sink);
 /* Sends "QUIT :msg" (cfg->quit_message when msg is NULL), then closes once
  * it is written; no reconnect after this. */
 void ircnet_quit(struct ircnet *n, const char *msg);
@@ -70,9 +73,12 @@ int ircnet_done(const struct ircnet *n);
 int ircnet_registered(const struct ircnet *n);
 /* The nick the server knows us by now. */
 const char *ircnet_nick(const struct ircnet *n);
-/* Swaps in a reloaded config: policy and throttle apply now, server,
- * nick and channels at the next connection. */
-void ircnet_set_config(struct ircnet *n, const struct irc_config *cfg);
+/* Swaps in a reloaded config, copied (the caller may free cfg at once):
+ * policy and throttle apply now, server, nick and channels at the next
+ * connection.  Safe from inside the sink's callback (an admin's !reload):
+ * the old copy is freed from the loop.  0, or -1 when out of memory (the
+ * old settings stay). */
+int ircnet_set_config(struct ircnet *n, const struct irc_config *cfg);
 
 /* ---- the transport seam (production: net.h + loop.h; tests: a fake) ----
  * The transport calls ircnet_connected / ircnet_feed / ircnet_closed when
@@ -94,11 +100,15 @@ struct ircnet_io {
 	/* Asks for ircnet_tick at time at_ms (replaces any earlier request;
 	 * at_ms < 0: no tick needed). */
 	void (*arm)(struct ircnet *n, void *arg, int64_t at_ms);
+	/* Optional: ircnet_free is freeing the client; the transport lets go
+	 * of what it holds for it (connection, timer, arg). */
+	void (*release)(struct ircnet *n, void *arg);
 };
 
 /* A client on a custom transport (ircnet_start uses it with net.h).  Does
- * not connect until ircnet_connect.  NULL when out of memory. */
-struct ircnet *ircnet_new(const struct irc_config *cfg, struct bot *bot,
+ * not connect until ircnet_connect.  cfg and *sink are copied.  NULL when
+ * out of memory. */
+struct ircnet *ircnet_new(const struct irc_config *cfg, const struct chat_sink *sink,
                           const struct ircnet_io *io, void *arg);
 /* Opens the first connection (io->open).  0, or -1 when it failed at once
  * (a reconnect is scheduled). */

@@ -1,26 +1,26 @@
 /* matrix.h - one Matrix account ([matrix.NAME]) on the loop: login (or a
  * configured access token), the /sync long-poll with its gaps filled from
  * /messages, invites, and replies sent exactly once through the state
- * store (store.h).  Messages go to bot.h, which decides and writes the
- * answer; this module sends it as an m.notice replying to the question,
+ * store (store.h).  Messages go up through a chat sink (chat.h), which
+ * decides and writes the answer; this module sends it as an m.notice replying to the question,
  * Megolm-encrypted in encrypted rooms when [matrix.NAME] e2ee = yes. */
 #ifndef FAQBOT_MATRIX_H
 #define FAQBOT_MATRIX_H
 
 struct loop;
-struct bot;
+struct chat_sink;
 struct matrix_config;
 struct mxnet;
 
 /* Starts the network: opens the state file state_path (SQLite, shared by
  * all networks; created 0600), then logs in and syncs in the background,
- * retrying with backoff for ever.  cfg is copied; bot is borrowed and must
- * outlive the network.  NULL (the reason logged) when the state file
+ * retrying with backoff for ever.  cfg and *sink are copied; the sink's arg
+ * must outlive the network.  NULL (the reason logged) when the state file
  * cannot be opened, memory runs out, or, with e2ee on (issue 5), the
  * pickle key is missing or does not open the stored Olm account (then
  * nothing in the state file is written).  Never exits the process. */
 struct mxnet *mxnet_start(struct loop *lp, const struct matrix_config *cfg,
-			  struct bot *bot, const char *state_path);
+			  const struct chat_sink *sink, const char *state_path);
 /* [bot] max_answer_age: after a restart, questions older than this many
  * seconds are not answered.  Default 600. */
 void mxnet_set_max_answer_age(struct mxnet *n, int seconds);

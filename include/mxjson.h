@@ -50,6 +50,7 @@ struct mx_event {
 	const char *msgtype, *body;
 	const char *rel_type;    /* m.relates_to.rel_type: m.thread, m.replace */
 	const char *rel_event_id;/* m.relates_to.event_id (thread root) */
+	const char *reply_to;    /* m.relates_to.m.in_reply_to.event_id */
 	/* m.room.member */
 	const char *membership;
 	const char *prev_membership; /* unsigned.prev_content.membership */
@@ -108,9 +109,9 @@ int mx_txn_id(const char *event_id, char out[MX_TXN_LEN]);
 struct mx_reply {
 	const char *text;        /* the answer (plain, may hold '\n') */
 	size_t len;
-	const char *question_id; /* event answered */
+	const char *question_id; /* event answered; NULL: not a reply */
 	const char *thread_root; /* NULL: not in a thread */
-	const char *asker;       /* user id mentioned */
+	const char *asker;       /* user id mentioned; NULL: nobody */
 };
 char *mx_reply_json(const struct mx_reply *r);
 

@@ -99,6 +99,12 @@ int store_answer_known(struct store *s, const char *net, const char *event_id);
 int store_answer_add(struct store *s, const char *net, const char *event_id,
 		     const char *room_id, const char *txn_id, const char *content,
 		     int64_t now_ms);
+/* The bot's own message reply_id (its event id, known once sent): 1 with
+ * the key it was stored under (the question's event id) copied into
+ * event_id (len bytes), 0 when reply_id is not one of the bot's, -1 on
+ * error. */
+int store_answer_by_reply(struct store *s, const char *net, const char *reply_id, char *event_id,
+			  size_t len);
 /* Sets the state (and the reply's event id when sent). */
 int store_answer_set_state(struct store *s, const char *net, const char *event_id,
 			   enum store_answer_state st, const char *reply_id);

@@ -39,7 +39,8 @@ struct ticket {
 	char net[64];
 	char asker[64];
 	char where[256];      /* channel, or "" for a private message */
-	char taker[64];       /* "" until someone says "!pris N" */
+	char event[256];      /* Matrix: the question's event id; "" on IRC */
+	char taker[64];       /* "" until someone says "!pris N" or reacts */
 };
 
 struct bot {
@@ -179,9 +180,9 @@ void bot_set_record_hook(struct bot *b, bot_record_fn fn, bot_feedback_fn fb, vo
 	b->record_arg = arg;
 }
 
-static int ignored(const struct bot *b, const struct bot_msg *m);
+static int ignored(const struct bot *b, const struct chat_msg *m);
 
-int bot_reaction(struct bot *b, const struct bot_msg *m, const char *answer_event,
+int bot_reaction(struct bot *b, const struct chat_msg *m, const char *answer_event,
 		 const char *key)
 {
 	/* U+1F44D / U+1F44E, then at most a skin tone (U+1F3FB..F) or a
@@ -236,7 +237,7 @@ static uint64_t user_key(const char *network, const char *sender)
 }
 
 /* m's slot (taken over from the least recently seen when new). */
-static struct rate_slot *rate_slot(struct bot *b, const struct bot_msg *m, int burst)
+static struct rate_slot *rate_slot(struct bot *b, const struct chat_msg *m, int burst)
 {
 	uint64_t key = user_key(m->network, m->user_id ? m->user_id : m->sender);
 	struct rate_slot *set = &b->rate[(key % RATE_SETS) * RATE_WAYS], *s = NULL;
@@ -281,7 +282,7 @@ static int bucket_take(double *tokens, int64_t *last, int *noticed, int64_t now,
 
 /* 1: may be answered; 0: over the limit, send the notice; -1: over the
  * limit and already told: stay silent. */
-static int rate_take(struct bot *b, const struct bot_msg *m)
+static int rate_take(struct bot *b, const struct chat_msg *m)
 {
 	const struct chat_policy *pol = m->policy;
 	int rate = pol ? pol->user_rate : 6, burst = pol ? pol->user_burst : 3;
@@ -296,16 +297,16 @@ static int rate_take(struct bot *b, const struct bot_msg *m)
 	return bucket_take(&s->tokens, &s->last_ms, &s->noticed, m->now_ms, rate, burst);
 }
 
-static int set_text(struct bot_out *out, enum bot_kind kind, const char *s, size_t n);
-static const char *net_kind(const struct bot_msg *m);
+static int set_text(struct chat_reply *out, enum chat_kind kind, const char *s, size_t n);
+static const char *net_kind(const struct chat_msg *m);
 
-int bot_minor_take(struct bot *b, const struct bot_msg *m, struct bot_out *out)
+int bot_minor_take(struct bot *b, const struct chat_msg *m, struct chat_reply *out)
 {
 	const struct chat_policy *pol = m->policy;
 	int burst = pol ? pol->user_burst : 3, r;
 	struct rate_slot *s;
 
-	out->kind = BOT_NONE;
+	out->kind = CHAT_NONE;
 	out->len = 0;
 	if (pol && pol->user_rate <= 0)
 		return 1;
@@ -317,7 +318,7 @@ int bot_minor_take(struct bot *b, const struct bot_msg *m, struct bot_out *out)
 		b->st.limited++;
 		log_info("rate limit (refusals, CTCP): %s on %s.%s", m->sender, net_kind(m),
 			 m->network ? m->network : "?");
-		set_text(out, BOT_LIMITED, msg_limited, sizeof msg_limited - 1);
+		set_text(out, CHAT_LIMITED, msg_limited, sizeof msg_limited - 1);
 	}
 	return r;
 }
@@ -357,7 +358,7 @@ static int strip_address(const char **p, const char *end, const char *name)
 /* "irc" / "matrix" for the logs: the transport's word, else told from the
  * sender (a Matrix id is "@user:server"; an IRC nick holds neither '@'
  * nor ':'). */
-static const char *net_kind(const struct bot_msg *m)
+static const char *net_kind(const struct chat_msg *m)
 {
 	if (m->kind && *m->kind)
 		return m->kind;
@@ -387,13 +388,13 @@ static int ask_delai(struct bot *b, const char *q, size_t qlen, struct date toda
 	return ask_question(b->kb, b->q, (size_t)n, today, &b->scratch);
 }
 
-static int is_admin(const struct bot_msg *m)
+static int is_admin(const struct chat_msg *m)
 {
 	return m->account && *m->account && m->policy &&
 	       strlist_has(&m->policy->admins, m->account);
 }
 
-static int set_text(struct bot_out *out, enum bot_kind kind, const char *s, size_t n)
+static int set_text(struct chat_reply *out, enum chat_kind kind, const char *s, size_t n)
 {
 	if (n >= sizeof out->text)
 		n = sizeof out->text - 1;
@@ -414,8 +415,8 @@ static void fmt_duration(char *buf, size_t len, long s)
 		snprintf(buf, len, "%ld min", s / 60);
 }
 
-static int admin_command(struct bot *b, const struct bot_msg *m, int reload,
-			 struct bot_out *out)
+static int admin_command(struct bot *b, const struct chat_msg *m, int reload,
+			 struct chat_reply *out)
 {
 	char msg[1024], up[64], when[32];
 	struct tm tm;
@@ -436,12 +437,12 @@ static int admin_command(struct bot *b, const struct bot_msg *m, int reload,
 			r = bot_reload_kb(b, kb_dir(b->kb), msg, sizeof msg);
 		log_info("admin %s (%s) asked for a reload: %s", who, net, r == 0 ? "done" : msg);
 		if (r == 0)
-			return set_text(out, BOT_ADMIN, msg_reloaded, sizeof msg_reloaded - 1);
+			return set_text(out, CHAT_ADMIN, msg_reloaded, sizeof msg_reloaded - 1);
 		n = snprintf(out->text, sizeof out->text, "Rechargement refusé, l'ancienne "
 			     "base reste en service : %s", msg);
 		out->len = n < 0 ? 0 : (size_t)n < sizeof out->text ? (size_t)n
 								     : sizeof out->text - 1;
-		out->kind = BOT_ADMIN;
+		out->kind = CHAT_ADMIN;
 		return 1;
 	}
 	fmt_duration(up, sizeof up, (long)(now - b->st.started));
@@ -453,7 +454,7 @@ static int admin_command(struct bot *b, const struct bot_msg *m, int reload,
 		     b->st.limited, kb_dir(b->kb), when);
 	out->len = n < 0 ? 0 : (size_t)n < sizeof out->text ? (size_t)n
 							     : sizeof out->text - 1;
-	out->kind = BOT_ADMIN;
+	out->kind = CHAT_ADMIN;
 	return 1;
 }
 
@@ -464,7 +465,7 @@ static int cmd_is(const char *w, const char *we, const char *name)
 	return (size_t)(we - w) == n && !strncasecmp(w, name, n);
 }
 
-static int ignored(const struct bot *b, const struct bot_msg *m)
+static int ignored(const struct bot *b, const struct chat_msg *m)
 {
 	if (!m->sender)
 		return 1;
@@ -489,8 +490,8 @@ static void copy_cut(char *dst, size_t cap, const char *s, size_t n)
 	dst[n] = 0;
 }
 
-static void escalate(struct bot *b, const struct bot_msg *m, const char *q, size_t qlen,
-		     struct bot_out *out)
+static void escalate(struct bot *b, const struct chat_msg *m, const char *q, size_t qlen,
+		     struct chat_reply *out)
 {
 	const char *to = m->policy->escalate_to;
 	struct ticket *t;
@@ -504,13 +505,23 @@ static void escalate(struct bot *b, const struct bot_msg *m, const char *q, size
 	t->n = b->next_ticket;
 	copy_cut(t->net, sizeof t->net, m->network ? m->network : "", strlen(m->network ? m->network : ""));
 	copy_cut(t->asker, sizeof t->asker, m->sender, strlen(m->sender));
-	if (!m->is_private && m->room)
+	/* where the asker is told who took it: their channel, or on Matrix
+	 * their room even when direct (IRC: "" for a private message) */
+	if ((!m->is_private || m->event_id) && m->room)
 		copy_cut(t->where, sizeof t->where, m->room, strlen(m->room));
+	if (m->event_id)
+		copy_cut(t->event, sizeof t->event, m->event_id, strlen(m->event_id));
 	copy_cut(question, sizeof question, q, qlen);
 	copy_cut(out->extra_target, sizeof out->extra_target, to, strlen(to));
-	snprintf(out->extra_text, sizeof out->extra_text,
-		 "Question n° %u de %s (%s) : « %s » — répondez « %spris %u » pour la prendre.",
-		 t->n, t->asker, t->where[0] ? t->where : "en privé", question, b->prefix, t->n);
+	if (t->event[0] && t->where[0]) /* Matrix: a link to the question, claimed by a reaction */
+		snprintf(out->extra_text, sizeof out->extra_text,
+			 "Question n° %u de %s : « %s » — https://matrix.to/#/%s/%s — réagissez à ce "
+			 "message (ou répondez « %spris %u ») pour la prendre.",
+			 t->n, t->asker, question, t->where, t->event, b->prefix, t->n);
+	else
+		snprintf(out->extra_text, sizeof out->extra_text,
+			 "Question n° %u de %s (%s) : « %s » — répondez « %spris %u » pour la prendre.",
+			 t->n, t->asker, t->where[0] ? t->where : "en privé", question, b->prefix, t->n);
 	k = snprintf(out->text + out->len, sizeof out->text - out->len,
 		     "\nJe transmets votre question à l'équipe (n° %u) : une personne vous "
 		     "répondra ici.", t->n);
@@ -520,9 +531,35 @@ static void escalate(struct bot *b, const struct bot_msg *m, const char *q, size
 		 net_kind(m), m->network ? m->network : "?", to);
 }
 
-/* "!pris N" in the escalate_to channel. */
-static int take_ticket(struct bot *b, const struct bot_msg *m, const char *arg, const char *end,
-		       struct bot_out *out)
+/* t taken by m's sender: the escalate_to room is told (out->text), and
+ * the asker (out->extra_*) is told who took it.  Returns the text's
+ * length. */
+static int take(struct ticket *t, const struct chat_msg *m, struct chat_reply *out)
+{
+	int k;
+
+	if (t->taker[0])
+		return snprintf(out->text, sizeof out->text, "La question n° %u est déjà prise par %s.",
+				t->n, t->taker);
+	copy_cut(t->taker, sizeof t->taker, m->sender, strlen(m->sender));
+	k = snprintf(out->text, sizeof out->text, "Question n° %u prise par %s.", t->n, t->taker);
+	copy_cut(out->extra_target, sizeof out->extra_target, t->where[0] ? t->where : t->asker,
+		 strlen(t->where[0] ? t->where : t->asker));
+	snprintf(out->extra_text, sizeof out->extra_text, "%s%s%s prend votre question (n° %u) "
+		 "et vous répond.", t->where[0] ? t->asker : "", t->where[0] ? ": " : "", t->taker, t->n);
+	log_info("hand-over: question %u taken by %s", t->n, t->taker);
+	return k;
+}
+
+static void said(struct chat_reply *out, int k)
+{
+	out->len = k < 0 ? 0 : (size_t)k < sizeof out->text ? (size_t)k : sizeof out->text - 1;
+	out->kind = CHAT_ADMIN;
+}
+
+/* "!pris N" in the escalate_to channel or room. */
+static int take_ticket(struct bot *b, const struct chat_msg *m, const char *arg, const char *end,
+		       struct chat_reply *out)
 {
 	char *e;
 	unsigned long n = strtoul(arg, &e, 10);
@@ -533,43 +570,53 @@ static int take_ticket(struct bot *b, const struct bot_msg *m, const char *arg, 
 	if (e == arg || e != end || !n) {
 		k = snprintf(out->text, sizeof out->text, "Écrivez « %spris N » avec le numéro "
 			     "de la question.", b->prefix);
-		goto say;
+	} else {
+		for (i = 0; i < BOT_TICKETS; i++)
+			if (b->tickets[i].n == n && !strcmp(b->tickets[i].net, m->network ? m->network : ""))
+				t = &b->tickets[i];
+		k = t ? take(t, m, out)
+		      : snprintf(out->text, sizeof out->text, "Pas de question n° %lu en attente.", n);
 	}
-	for (i = 0; i < BOT_TICKETS; i++)
-		if (b->tickets[i].n == n && !strcmp(b->tickets[i].net, m->network ? m->network : ""))
-			t = &b->tickets[i];
-	if (!t) {
-		k = snprintf(out->text, sizeof out->text, "Pas de question n° %lu en attente.", n);
-		goto say;
-	}
-	if (t->taker[0]) {
-		k = snprintf(out->text, sizeof out->text, "La question n° %lu est déjà prise par %s.",
-			     n, t->taker);
-		goto say;
-	}
-	copy_cut(t->taker, sizeof t->taker, m->sender, strlen(m->sender));
-	k = snprintf(out->text, sizeof out->text, "Question n° %lu prise par %s.", n, t->taker);
-	copy_cut(out->extra_target, sizeof out->extra_target, t->where[0] ? t->where : t->asker,
-		 strlen(t->where[0] ? t->where : t->asker));
-	snprintf(out->extra_text, sizeof out->extra_text, "%s%s%s prend votre question (n° %lu) "
-		 "et vous répond.", t->where[0] ? t->asker : "", t->where[0] ? ": " : "", t->taker, n);
-	log_info("hand-over: question %lu taken by %s", n, t->taker);
-say:
-	out->len = k < 0 ? 0 : (size_t)k < sizeof out->text ? (size_t)k : sizeof out->text - 1;
-	out->kind = BOT_ADMIN;
+	said(out, k);
 	return 1;
 }
 
-static int none(struct bot *b, struct bot_out *out)
+int bot_claim(struct bot *b, const struct chat_msg *m, struct chat_reply *out)
+{
+	size_t i;
+
+	out->kind = CHAT_NONE;
+	out->len = 0;
+	out->text[0] = 0;
+	out->extra_target[0] = 0;
+	out->extra_text[0] = 0;
+	if (!m->rel_event || !*m->rel_event || !m->sender || !m->policy || !m->policy->escalate_to ||
+	    !m->room || strcasecmp(m->room, m->policy->escalate_to) ||
+	    (m->own_name && !strcmp(m->sender, m->own_name)))
+		return 0;
+	for (i = 0; i < BOT_TICKETS; i++) {
+		struct ticket *t = &b->tickets[i];
+		if (t->n && !strcmp(t->event, m->rel_event) &&
+		    !strcmp(t->net, m->network ? m->network : "")) {
+			if (t->taker[0])
+				return 0; /* a second reaction: already said who took it */
+			said(out, take(t, m, out));
+			return 1;
+		}
+	}
+	return 0;
+}
+
+static int none(struct bot *b, struct chat_reply *out)
 {
 	b->st.ignored++;
-	out->kind = BOT_NONE;
+	out->kind = CHAT_NONE;
 	out->len = 0;
 	out->text[0] = 0;
 	return 0;
 }
 
-int bot_handle(struct bot *b, const struct bot_msg *m, struct bot_out *out)
+int bot_handle(struct bot *b, const struct chat_msg *m, struct chat_reply *out)
 {
 	const char *p, *end, *q = NULL;
 	size_t qlen = 0;
@@ -611,7 +658,7 @@ int bot_handle(struct bot *b, const struct bot_msg *m, struct bot_out *out)
 			log_info("refused %.*s from %s (account %s) on %s.%s", (int)(we - w), w,
 				 m->sender, m->account ? m->account : "none", net_kind(m),
 				 m->network ? m->network : "?");
-			return set_text(out, BOT_REFUSED, msg_refused, sizeof msg_refused - 1);
+			return set_text(out, CHAT_REFUSED, msg_refused, sizeof msg_refused - 1);
 		}
 		if (cmd_is(w, we, "delai") || cmd_is(w, we, "délai") ||
 		    cmd_is(w, we, "delais") || cmd_is(w, we, "délais")) {
@@ -666,7 +713,7 @@ int bot_handle(struct bot *b, const struct bot_msg *m, struct bot_out *out)
 		b->st.limited++;
 		log_info("rate limit: %s on %s.%s", m->sender, net_kind(m),
 			 m->network ? m->network : "?");
-		return set_text(out, BOT_LIMITED, msg_limited, sizeof msg_limited - 1);
+		return set_text(out, CHAT_LIMITED, msg_limited, sizeof msg_limited - 1);
 	}
 	if (delai) {
 		if (ask_delai(b, q, qlen, today) < 0)
@@ -684,8 +731,8 @@ int bot_handle(struct bot *b, const struct bot_msg *m, struct bot_out *out)
 			      !ask_auto_answer(b->kb, &b->scratch, b->threshold));
 		b->record(b->record_arg, m, q, qlen, &b->scratch.q, missed);
 	}
-	set_text(out, BOT_ANSWER, b->scratch.text, b->scratch.len);
-	out->q = b->scratch.q;
+	set_text(out, CHAT_ANSWER, b->scratch.text, b->scratch.len);
+
 	if (!auto_mode && m->policy && m->policy->escalate_to && *m->policy->escalate_to &&
 	    m->sender && (b->scratch.q.intent == IN_OUT_OF_SCOPE || b->scratch.status == ST_OVERDUE) &&
 	    !(m->room && !strcasecmp(m->room, m->policy->escalate_to)))
@@ -697,5 +744,30 @@ wrong:
 	if (rate_take(b, m) <= 0 || b->feedback(b->record_arg, m, NULL, 0) != 1)
 		return none(b, out);
 	log_info("an answer marked wrong on %s.%s", net_kind(m), m->network ? m->network : "?");
-	return set_text(out, BOT_ADMIN, msg_wrong, sizeof msg_wrong - 1);
+	return set_text(out, CHAT_ADMIN, msg_wrong, sizeof msg_wrong - 1);
+}
+
+const struct query *bot_last_query(const struct bot *b)
+{
+	return &b->scratch.q;
+}
+
+int bot_on_msg(void *bot, const struct chat_msg *m, struct chat_reply *out)
+{
+	struct bot *b = bot;
+
+	switch (m->event) {
+	case CHAT_TEXT:
+		return bot_handle(b, m, out);
+	case CHAT_MINOR:
+		return bot_minor_take(b, m, out);
+	case CHAT_REACTION:
+		out->kind = CHAT_NONE;
+		out->len = 0;
+		out->extra_target[0] = 0;
+		return bot_reaction(b, m, m->rel_event, m->key);
+	case CHAT_CLAIM:
+		return bot_claim(b, m, out);
+	}
+	return 0;
 }

@@ -34,31 +34,34 @@
  * Sorted for bsearch. */
 static const char *const filler[] = {
 	"a", "accord", "action", "actions", "admettons", "ah", "ai", "alors",
-	"apparemment", "as", "au", "aura", "auraient", "aurait", "aussi",
-	"autre", "aux", "avaient", "avait", "avec", "avez", "avons", "bah",
-	"ben", "bien", "bon", "bonjour", "bonsoir", "c", "ca", "cas", "ce",
-	"cela", "cest", "cet", "cette", "chez", "chose", "combien",
-	"correction", "cote", "coucou", "crois", "d", "dac", "daccord", "dans",
-	"date", "de", "deja", "depuis", "des", "dire", "disais", "disait",
-	"disons", "dit", "donc", "donne", "donnerait", "dossier", "du",
-	"effectuee", "elle", "elles", "en", "encore", "enfin", "ensuite",
-	"environ", "equipe", "erreur", "est", "et", "etait", "ete", "etre",
-	"eu", "euh", "exactement", "exemple", "fait", "faite", "fiche",
-	"fiches", "formation", "formations", "hein", "hello", "hmm", "hum",
-	"hypothese", "idem", "il", "ils", "imaginons", "intervenue", "j", "je",
-	"jour", "juste", "l", "la", "le", "les", "leur", "lieu", "lui", "m",
-	"ma", "mais", "me", "meme", "mes", "mettons", "moi", "mon", "n", "ne",
-	"niveau", "non", "normalement", "nos", "notre", "nous", "obtenue",
-	"of", "offre", "oh", "ok", "okay", "oki", "on", "ont", "ou", "oui",
-	"par", "pardon", "pareil", "passe", "passee", "pense", "plait",
+	"apparemment", "apres", "as", "au", "aura", "auraient", "aurais",
+	"aurait", "aussi", "autre", "aux", "avaient", "avait", "avec", "avez",
+	"avons", "bah", "ben", "bien", "bon", "bonjour", "bonsoir", "c", "ca",
+	"cas", "ce", "cela", "cest", "cet", "cette", "chez", "chose",
+	"collegue", "combien", "confirme", "correction", "cote", "coucou",
+	"crois", "d", "dac", "daccord", "dans", "dapres", "date", "de",
+	"deja", "depuis", "des", "dire", "disais", "disait", "disons", "dit",
+	"donc", "donne", "donnerait", "dossier", "du", "effectuee", "elle",
+	"elles", "en", "encore", "enfin", "ensuite", "environ", "equipe",
+	"erreur", "est", "et", "etait", "ete", "etre", "eu", "euh",
+	"exactement", "exemple", "fait", "faite", "fiche", "fiches",
+	"formateur", "formation", "formations", "formatrice", "hein", "hello",
+	"hmm", "hum", "hypothese", "idem", "il", "ils", "imaginons",
+	"indique", "intervenue", "j", "je", "jour", "juste", "l", "la", "le",
+	"les", "leur", "lieu", "lui", "m", "ma", "mais", "me", "meme", "mes",
+	"mettons", "moi", "mon", "n", "ne", "niveau", "non", "normalement",
+	"nos", "notre", "nous", "obtenue", "of", "offre", "oh", "ok", "okay",
+	"oki", "on", "ont", "organisme", "organismes", "ou", "oui", "par",
+	"parait", "pardon", "pareil", "passe", "passee", "pense", "plait",
 	"please", "pls", "plus", "plutot", "pour", "precis", "precisement",
 	"puis", "qu", "quand", "que", "question", "qui", "quoi", "re",
-	"rebonjour", "s", "sa", "salut", "sauf", "se", "semble", "sera",
-	"serait", "seront", "ses", "session", "sessions", "si", "sinon", "son",
-	"sont", "stp", "suis", "supposons", "sur", "svp", "t", "ta", "te",
-	"tes", "ton", "trompe", "trompee", "tu", "un", "une", "validation",
-	"valide", "validee", "validees", "valider", "valides", "vers", "veux",
-	"voila", "vos", "votre", "voulais", "vous", "y",
+	"rebonjour", "s", "sa", "salut", "sauf", "se", "selon", "semble",
+	"sera", "serait", "seront", "ses", "session", "sessions", "si",
+	"signale", "sinon", "son", "sont", "stp", "suis", "supposons", "sur",
+	"svp", "t", "ta", "te", "tes", "ton", "trompe", "trompee", "tu", "un",
+	"une", "validation", "valide", "validee", "validees", "valider",
+	"valides", "vers", "veux", "visiblement", "voila", "vos", "votre",
+	"voulais", "vous", "y",
 };
 
 /* Platform and state names, in part or whole ("site régional", "réseau des
@@ -78,11 +81,12 @@ static const char *const opener[] = {
 	"ah", "alors", "bon", "d", "daccord", "accord", "euh", "merci", "oh", "ok",
 	"okay", "oki", "oui", "non", "parfait", "super", "top", "tres", "bien",
 	"thx", "thanks", "cool", "nickel", "genial", "beaucoup", "entendu", "compris",
+	"sinon", /* "sinon" alone changes the subject: not a marker */
 };
 
 /* A follow-up's first word ("et pour Kairos ?", "pareil pour RCO"). */
 static const char *const markers[] = {
-	"aussi", "et", "idem", "meme", "pareil", "plus", "puis", "sinon",
+	"aussi", "et", "idem", "meme", "pareil", "plus", "puis",
 };
 
 /* The names of the record (domain.md: fiche, formation, session, action). */
@@ -136,12 +140,18 @@ static int names_slot(const struct kb *kb, const struct ntext *nt, int i, int j,
 void conv_shape(const struct kb *kb, const char *text, size_t len, struct date today,
 		const struct query *alone, struct ntext *nt, struct conv_shape *sh)
 {
+	norm_text(kb_lexicon(kb), text, len, nt);
+	conv_shape_nt(kb, nt, today, alone, sh);
+}
+
+void conv_shape_nt(const struct kb *kb, const struct ntext *nt, struct date today,
+		   const struct query *alone, struct conv_shape *sh)
+{
 	unsigned char mark[NORM_MAX_TOKENS];
 	struct datex dx[CONV_MAX_DATES];
 	int nd, i, windows = 0;
 
 	memset(sh, 0, sizeof *sh);
-	norm_text(kb_lexicon(kb), text, len, nt);
 	if (nt->ntok <= 0)
 		return;
 	memset(mark, 0, (size_t)nt->ntok);
@@ -659,8 +669,8 @@ int conv_ask(struct conv_table *t, const struct kb *kb, const struct conv_key *k
 	struct conv_last prev;
 	struct conv_shape sh;
 	struct conv_result res;
-	struct query alone;
-	int have = 0, asked = 0, r;
+	struct query alone, kept;
+	int have = 0, asked = 0, promoted, r;
 
 	if (followup)
 		*followup = 0;
@@ -678,10 +688,10 @@ int conv_ask(struct conv_table *t, const struct kb *kb, const struct conv_key *k
 		have = 1;
 		touch(t, pe, now_ms);
 	}
-	intent_analyse(kb_intents(kb), kb_lexicon(kb), text, len, today, &alone);
+	intent_analyse_nt(kb_intents(kb), kb_lexicon(kb), text, len, today, &alone, &t->nt);
 	memset(&sh, 0, sizeof sh);
 	if (have || (alone.intent == IN_OUT_OF_SCOPE && (alone.platform != PF_NONE || alone.has_date)))
-		conv_shape(kb, text, len, today, &alone, &t->nt, &sh);
+		conv_shape_nt(kb, &t->nt, today, &alone, &sh);
 	if (have) {
 		conv_complete(&prev, asked && now_ms - (e ? e->asked_ms : pe->asked_ms) <=
 				  t->timeout_ms, &sh, &alone, &res);
@@ -689,6 +699,13 @@ int conv_ask(struct conv_table *t, const struct kb *kb, const struct conv_key *k
 		memset(&res, 0, sizeof res);
 		res.q = alone;
 	}
+	/* "ma session a été validée vendredi", said alone: a validation date
+	 * is told to learn when the session shows, so it gets the delays from
+	 * that date; it stays a fragment for the next message ("et sur
+	 * Kairos ?" takes the date) */
+	promoted = res.q.intent == IN_OUT_OF_SCOPE && sh.slot_only && !sh.marker && res.q.has_date;
+	if (promoted)
+		res.q.intent = IN_DISPLAY_DELAY;
 	if ((r = ask_render(kb, &res.q, today, out)) < 0)
 		return r;
 	if (res.followup && (res.took_date || (res.took_platform && !res.answers_ask)))
@@ -696,9 +713,12 @@ int conv_ask(struct conv_table *t, const struct kb *kb, const struct conv_key *k
 	if (followup)
 		*followup = res.followup;
 	/* the rendered question: an out-of-range date was dropped by ask_render */
-	remember(t, e, key, &out->q, now_ms,
-		 sh.slot_only && out->q.intent == IN_OUT_OF_SCOPE &&
-		 (out->q.platform != PF_NONE || out->q.has_date));
+	kept = out->q;
+	if (promoted && kept.intent == IN_DISPLAY_DELAY)
+		kept.intent = IN_OUT_OF_SCOPE;
+	remember(t, e, key, &kept, now_ms,
+		 sh.slot_only && kept.intent == IN_OUT_OF_SCOPE &&
+		 (kept.platform != PF_NONE || kept.has_date));
 	return 0;
 }
 

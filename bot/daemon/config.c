@@ -124,6 +124,7 @@ static const struct key matrix_keys[] = {
 	KM("ignore", K_LIST, policy.ignore, 0, 0),
 	KM("user_rate", K_INT, policy.user_rate, 0, 100000),
 	KM("user_burst", K_INT, policy.user_burst, 1, 100000),
+	KM("escalate_to", K_STR, policy.escalate_to, 0, 0),
 	KM("e2ee", K_BOOL, e2ee, 0, 0),
 	KM("pickle_key", K_SECRET, pickle_key, 0, 0),
 	KM("sync_timeout", K_INT, sync_timeout, 1, 3600),

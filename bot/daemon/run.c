@@ -3,7 +3,9 @@
  * SIGHUP or an admin's !reload (a broken reload is refused and the old
  * knowledge keeps serving), and on SIGTERM/SIGINT sends QUIT everywhere
  * and exits 0 once the networks are closed, or after 3 s.
- * The protocols themselves live in ircnet.c (and matrix.c). */
+ * Every network, IRC or Matrix, is started, reconfigured, stopped and
+ * freed through its transport's operations (transport.h) by one code
+ * path; the protocols themselves live in irc/ and matrix/. */
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -12,13 +14,12 @@
 
 #include "bot.h"
 #include "config.h"
-#include "ircnet.h"
-#include "matrix.h"
 #include "kb.h"
 #include "log.h"
 #include "loop.h"
 #include "run.h"
 #include "sdnotify.h"
+#include "transport.h"
 #ifndef FAQBOT_NO_MATRIX
 #include "intent.h"
 #include "record.h"
@@ -29,15 +30,21 @@
  * libcurl, libolm and SQLite are not even loaded: 8 MiB less resident. */
 #ifdef FAQBOT_NO_MATRIX
 #define RUN_HAS_MATRIX 0
-#define mxnet_stop(m) ((void)(m))
-#define mxnet_free(m) ((void)(m))
 #else
 #define RUN_HAS_MATRIX 1
 #endif
 
 #define RUN_STOP_MS 3000      /* SIGTERM: longest wait for QUITs to flush */
 #define RUN_POLL_MS 50        /* how often the stop checks the networks */
-#define RUN_MAX_RETIRED 64    /* configs kept for networks being removed */
+#define RUN_REAP_MS 1000      /* how often stopping networks are looked at */
+
+/* One network: [KIND.NAME] of the config, and its transport.  h is NULL
+ * when it could not start on a reload (it is tried again at the next). */
+struct run_net {
+	const struct transport_ops *ops;
+	void *h;
+	char *name;            /* NAME, ours */
+};
 
 struct run {
 	struct loop *lp;
@@ -45,16 +52,14 @@ struct run {
 	const char *kdir;      /* -k override, or NULL */
 	struct config *cfg;
 	struct bot *bot;
-	struct ircnet **irc;   /* parallel to cfg->irc when not retiring */
-	size_t nirc;
-	struct ircnet *retiring[64]; /* removed by a reload, quitting */
+	struct chat_sink sink;  /* bot_on_msg on bot: the transports' way up */
+	struct run_net *nets;  /* the config's networks, IRC first (run_wanted) */
+	size_t nnets;
+	struct run_net *retiring; /* removed by a reload, stopping */
 	size_t nretiring;
-	struct config *retired[RUN_MAX_RETIRED]; /* still used by retiring */
-	size_t nretired;
+	int reaping;           /* the reap timer is armed */
 	int stopping;
 	int64_t stop_deadline;
-	struct mxnet **mx;     /* Matrix (matrix.c): parallel to cfg->matrix */
-	size_t nmx;
 	int64_t wd_ms;         /* systemd watchdog interval, 0: off */
 	int64_t wd_last;
 	struct record *rec;    /* [bot] record_questions (record.c), or NULL */
@@ -96,14 +101,51 @@ static const char *kb_dir_for(const struct run *r, const struct config *c)
 	return c->bot.knowledge;
 }
 
+/* ---- the networks, through their transport's operations ---- */
+
+/* The one place that knows which sections are which transport's. */
+struct run_want {
+	const struct transport_ops *ops;
+	const void *section;
+	const char *name;
+};
+
+/* The networks config c asks for, IRC first, in the file's order; NULL
+ * when out of memory. */
+static struct run_want *run_wanted(const struct config *c, size_t *n)
+{
+	struct run_want *w = calloc(c->nirc + c->nmatrix + 1, sizeof *w);
+	size_t i, k = 0;
+
+	if (!w)
+		return NULL;
+	for (i = 0; i < c->nirc; i++)
+		w[k++] = (struct run_want){ &ircnet_ops, &c->irc[i], c->irc[i].name };
+#ifndef FAQBOT_NO_MATRIX
+	for (i = 0; i < c->nmatrix; i++)
+		w[k++] = (struct run_want){ &mxnet_ops, &c->matrix[i], c->matrix[i].name };
+#endif
+	*n = k;
+	return w;
+}
+
+static void run_net_free(struct run_net *e)
+{
+	if (e->h)
+		e->ops->free(e->h);
+	free(e->name);
+	e->h = NULL;
+	e->name = NULL;
+}
+
 static int all_done(const struct run *r)
 {
 	size_t i;
-	for (i = 0; i < r->nirc; i++)
-		if (r->irc[i] && !ircnet_done(r->irc[i]))
+	for (i = 0; i < r->nnets; i++)
+		if (r->nets[i].h && !r->nets[i].ops->stopped(r->nets[i].h))
 			return 0;
 	for (i = 0; i < r->nretiring; i++)
-		if (!ircnet_done(r->retiring[i]))
+		if (!r->retiring[i].ops->stopped(r->retiring[i].h))
 			return 0;
 	return 1;
 }
@@ -134,149 +176,72 @@ static void on_stop_signal(struct loop *lp, int signo, void *arg)
 	r->stopping = 1;
 	sdn_stopping();
 	log_info("%s: quitting every network", signo == SIGINT ? "SIGINT" : "SIGTERM");
-	for (i = 0; i < r->nirc; i++)
-		if (r->irc[i])
-			ircnet_quit(r->irc[i], NULL);
+	/* IRC sends QUIT and waits for it to be written; Matrix stops at
+	 * once (unacknowledged answers stay in the store). */
+	for (i = 0; i < r->nnets; i++)
+		if (r->nets[i].h)
+			r->nets[i].ops->quit(r->nets[i].h, NULL);
 	for (i = 0; i < r->nretiring; i++)
-		ircnet_quit(r->retiring[i], NULL);
-	/* Matrix stops at once: unacknowledged answers stay in the store. */
-	for (i = 0; i < r->nmx; i++)
-		mxnet_stop(r->mx[i]);
+		r->retiring[i].ops->quit(r->retiring[i].h, NULL);
 	r->stop_deadline = loop_now_ms(lp) + RUN_STOP_MS;
 	stop_check(lp, r);
 }
 
-/* Frees retiring networks that are done, and the configs they used once
- * none is left. */
-static void reap_retiring(struct run *r)
+/* Frees the networks a reload removed once they are stopped: from a
+ * timer, never inside a handler (a "!reload" may come from the removed
+ * network itself). */
+static void reap_timer(struct loop *lp, void *arg)
 {
+	struct run *r = arg;
 	size_t i, j = 0;
+
 	for (i = 0; i < r->nretiring; i++) {
-		if (ircnet_done(r->retiring[i]))
-			ircnet_free(r->retiring[i]);
+		if (r->retiring[i].ops->stopped(r->retiring[i].h))
+			run_net_free(&r->retiring[i]);
 		else
 			r->retiring[j++] = r->retiring[i];
 	}
 	r->nretiring = j;
-	if (!r->nretiring) {
-		for (i = 0; i < r->nretired; i++)
-			config_free(r->retired[i]);
-		r->nretired = 0;
+	r->reaping = r->nretiring > 0;
+	if (r->reaping)
+		loop_timer_add(lp, RUN_REAP_MS, reap_timer, r);
+}
+
+/* Start-up: a network that cannot start (a Matrix state file, a pickle
+ * key; out of memory) is a configuration to fix now, so faqbot stops
+ * after logging why (style.md: die() at start-up only).  0 / -1. */
+static int start_all(struct run *r)
+{
+	struct run_want *w;
+	size_t i, n;
+
+	if (!(w = run_wanted(r->cfg, &n)) ||
+	    !(r->nets = calloc(n ? n : 1, sizeof *r->nets))) {
+		log_error("out of memory; faqbot stops");
+		free(w);
+		return -1;
 	}
-}
-
-static void reap_timer(struct loop *lp, void *arg)
-{
-	struct run *r = arg;
-	reap_retiring(r);
-	if (r->nretiring)
-		loop_timer_add(lp, 1000, reap_timer, r);
-}
-
-static const struct irc_config *find_irc(const struct config *c, const char *name)
-{
-	size_t i;
-	for (i = 0; i < c->nirc; i++)
-		if (!strcmp(c->irc[i].name, name))
-			return &c->irc[i];
-	return NULL;
-}
-
-#ifndef FAQBOT_NO_MATRIX
-/* ---- Matrix networks (matrix.c) ---- */
-
-/* Start-up: a Matrix network that cannot start (state file, pickle key)
- * is a configuration to fix now, so faqbot exits 1 after logging why
- * (style.md: die() at start-up only), before the loop runs. */
-static void matrix_start_all(struct run *r)
-{
-	size_t i;
-	if (!(r->mx = calloc(r->cfg->nmatrix ? r->cfg->nmatrix : 1, sizeof *r->mx))) {
-		log_error("matrix: out of memory; faqbot stops");
-		exit(1);
-	}
-	r->nmx = r->cfg->nmatrix;
-	for (i = 0; i < r->nmx; i++) {
-		r->mx[i] = mxnet_start(r->lp, &r->cfg->matrix[i], r->bot, r->cfg->bot.state);
-		if (r->mx[i]) {
-			mxnet_set_max_answer_age(r->mx[i], r->cfg->bot.max_answer_age);
+	for (i = 0; i < n; i++) {
+		struct run_net *e = &r->nets[i];
+		e->ops = w[i].ops;
+		if ((e->name = strdup(w[i].name)) &&
+		    (e->h = e->ops->start(r->lp, w[i].section, &r->cfg->bot, &r->sink))) {
+			r->nnets++;
 			continue;
 		}
-		log_error("matrix.%s: cannot start (see above); faqbot stops",
-			  r->cfg->matrix[i].name);
-		while (i > 0)
-			mxnet_free(r->mx[--i]);
-		free(r->mx);
-		r->mx = NULL;
-		r->nmx = 0;
-		exit(1);
+		log_error("%s.%s: cannot start (see above); faqbot stops", e->ops->kind, w[i].name);
+		free(e->name);
+		free(w);
+		return -1;
 	}
+	free(w);
+	return 0;
 }
-
-static void matrix_free_cb(struct loop *lp, void *arg)
-{
-	(void)lp;
-	mxnet_free(arg);
-}
-
-/* Reload: same-named networks take the new settings (matrix.c copies
- * them), removed ones stop now and are freed from a timer (a "!reload"
- * may come from inside the removed network), new ones start. */
-static void matrix_apply(struct run *r, struct config *nc)
-{
-	struct mxnet **nmx = calloc(nc->nmatrix ? nc->nmatrix : 1, sizeof *nmx);
-	size_t i, j;
-	if (!nmx)
-		return;
-	for (i = 0; i < r->nmx; i++) {
-		for (j = 0; j < nc->nmatrix; j++)
-			if (!strcmp(nc->matrix[j].name, r->cfg->matrix[i].name))
-				break;
-		if (j < nc->nmatrix && r->mx[i]) {
-			nmx[j] = r->mx[i];
-			mxnet_set_config(nmx[j], &nc->matrix[j]);
-			mxnet_set_max_answer_age(nmx[j], nc->bot.max_answer_age);
-		} else if (r->mx[i]) {
-			log_info("reload: network matrix.%s removed: stopping it", r->cfg->matrix[i].name);
-			mxnet_stop(r->mx[i]);
-			loop_timer_add(r->lp, 0, matrix_free_cb, r->mx[i]);
-		}
-	}
-	/* A new network that cannot start is left out (logged); the others,
-	 * and the rest of the reload, go on.  The next reload tries again. */
-	for (j = 0; j < nc->nmatrix; j++) {
-		if (nmx[j] || r->stopping)
-			continue;
-		if ((nmx[j] = mxnet_start(r->lp, &nc->matrix[j], r->bot, nc->bot.state)))
-			mxnet_set_max_answer_age(nmx[j], nc->bot.max_answer_age);
-		else
-			log_error("reload: matrix.%s cannot start (see above); the other networks "
-				  "go on", nc->matrix[j].name);
-	}
-	free(r->mx);
-	r->mx = nmx;
-	r->nmx = nc->nmatrix;
-}
-
-#else
-/* IRC-only build: run_main and do_reload refuse a config with Matrix
- * networks before these are reached. */
-static void matrix_start_all(struct run *r)
-{
-	(void)r;
-}
-
-static void matrix_apply(struct run *r, struct config *nc)
-{
-	(void)r;
-	(void)nc;
-}
-#endif
 
 #ifndef FAQBOT_NO_MATRIX
 /* ---- the record of questions (record.c) ---- */
 
-static int record_hook(void *arg, const struct bot_msg *m, const char *q, size_t qlen,
+static int record_hook(void *arg, const struct chat_msg *m, const char *q, size_t qlen,
 		       const struct query *an, int missed)
 {
 	struct run *r = arg;
@@ -290,7 +255,7 @@ static int record_hook(void *arg, const struct bot_msg *m, const char *q, size_t
 			       missed);
 }
 
-static int feedback_hook(void *arg, const struct bot_msg *m, const char *answer_event, int good)
+static int feedback_hook(void *arg, const struct chat_msg *m, const char *answer_event, int good)
 {
 	struct run *r = arg;
 	const char *who = m->account && *m->account ? m->account : m->sender;
@@ -369,55 +334,67 @@ static void record_setup(struct run *r, const struct bot_config *bc)
 }
 #endif
 
-/* Applies a freshly loaded config: networks with the same name get the
- * new settings, new ones start, removed ones quit.  Takes nc. */
+/* Applies a freshly loaded config: networks with the same kind and name
+ * get the new settings (each transport copies them), removed ones stop
+ * and are freed once stopped, new ones start.  Takes nc. */
 static int apply_config(struct run *r, struct config *nc)
 {
-	struct config *old = r->cfg;
-	struct ircnet **nirc;
-	size_t i, removed = 0;
+	struct run_net *nn = NULL, *ret;
+	struct run_want *w;
+	size_t i, j, n;
 
-	for (i = 0; i < old->nirc; i++)
-		if (!find_irc(nc, old->irc[i].name))
-			removed++;
-	if (removed && (r->nretired >= RUN_MAX_RETIRED ||
-			r->nretiring + removed > sizeof r->retiring / sizeof r->retiring[0])) {
-		log_error("reload: too many networks being removed at once; restart "
-			  "faqbot instead");
+	if (!(w = run_wanted(nc, &n)) || !(nn = calloc(n ? n : 1, sizeof *nn)) ||
+	    !(ret = realloc(r->retiring, (r->nretiring + r->nnets + 1) * sizeof *ret))) {
+		free(w);
+		free(nn);
 		config_free(nc);
 		return -1;
 	}
-	if (!(nirc = calloc(nc->nirc ? nc->nirc : 1, sizeof *nirc))) {
-		config_free(nc);
-		return -1;
-	}
-	for (i = 0; i < old->nirc; i++) {
-		const struct irc_config *ic = find_irc(nc, old->irc[i].name);
-		if (ic) {
-			nirc[ic - nc->irc] = r->irc[i];
-			if (r->irc[i])
-				ircnet_set_config(r->irc[i], ic);
-		} else if (r->irc[i]) {
-			log_info("reload: network irc.%s removed: quitting it", old->irc[i].name);
-			ircnet_quit(r->irc[i], NULL);
-			r->retiring[r->nretiring++] = r->irc[i];
+	r->retiring = ret;
+	for (i = 0; i < r->nnets; i++) {
+		struct run_net *e = &r->nets[i];
+		for (j = 0; j < n; j++)
+			if (!nn[j].ops && w[j].ops == e->ops && !strcmp(w[j].name, e->name))
+				break;
+		if (j < n) {
+			if (e->h && e->ops->apply(e->h, w[j].section, &nc->bot) < 0)
+				log_error("reload: %s.%s keeps its old settings (out of memory)",
+					  e->ops->kind, e->name);
+			nn[j] = *e;
+		} else if (e->h) {
+			log_info("reload: network %s.%s removed: stopping it", e->ops->kind, e->name);
+			e->ops->quit(e->h, NULL);
+			r->retiring[r->nretiring++] = *e;
+		} else {
+			free(e->name);
 		}
 	}
-	for (i = 0; i < nc->nirc; i++)
-		if (!nirc[i] && !r->stopping) {
-			log_info("reload: new network irc.%s: connecting", nc->irc[i].name);
-			nirc[i] = ircnet_start(r->lp, &nc->irc[i], r->bot);
+	/* A new network that cannot start is left out (logged); the others,
+	 * and the rest of the reload, go on.  The next reload tries again. */
+	for (j = 0; j < n; j++) {
+		if (nn[j].h)
+			continue;
+		if (!nn[j].ops) {
+			nn[j].ops = w[j].ops;
+			nn[j].name = strdup(w[j].name);
 		}
-	free(r->irc);
-	r->irc = nirc;
-	r->nirc = nc->nirc;
-	matrix_apply(r, nc);
+		if (r->stopping || !nn[j].name)
+			continue;
+		log_info("reload: new network %s.%s: starting", w[j].ops->kind, w[j].name);
+		if (!(nn[j].h = w[j].ops->start(r->lp, w[j].section, &nc->bot, &r->sink)))
+			log_error("reload: %s.%s cannot start (see above); the other networks go on",
+				  w[j].ops->kind, w[j].name);
+	}
+	free(w);
+	free(r->nets);
+	r->nets = nn;
+	r->nnets = n;
+	/* Every transport copied its settings: the old config can go now. */
+	config_free(r->cfg);
 	r->cfg = nc;
-	if (removed) {
-		r->retired[r->nretired++] = old; /* the quitting networks use it */
-		loop_timer_add(r->lp, 1000, reap_timer, r);
-	} else {
-		config_free(old);
+	if (r->nretiring && !r->reaping) {
+		r->reaping = 1;
+		loop_timer_add(r->lp, 0, reap_timer, r);
 	}
 	return 0;
 }
@@ -426,24 +403,31 @@ static int apply_config(struct run *r, struct config *nc)
  * the Matrix accounts started. */
 static void run_status(const struct run *r, char *buf, size_t len)
 {
-	size_t i, pos = 0, up = 0;
+	size_t i, pos = 0, up = 0, nirc = 0, nmx = 0;
 	int n;
 #define ADD(...) do { n = snprintf(buf + pos, len - pos, __VA_ARGS__); \
 		if (n > 0) pos += (size_t)n < len - pos ? (size_t)n : len - pos - 1; } while (0)
+#define IS_IRC(e) ((e)->ops == &ircnet_ops)
+#define READY(e) ((e)->h && (e)->ops->ready((e)->h))
 	buf[0] = 0;
-	for (i = 0; i < r->nirc; i++)
-		up += r->irc[i] && ircnet_registered(r->irc[i]);
-	ADD("connected %zu/%zu IRC", up, r->nirc);
+	for (i = 0; i < r->nnets; i++) {
+		nirc += IS_IRC(&r->nets[i]);
+		up += IS_IRC(&r->nets[i]) && READY(&r->nets[i]);
+	}
+	ADD("connected %zu/%zu IRC", up, nirc);
 	up = 0;
-	for (i = 0; i < r->nirc; i++)
-		if (r->irc[i] && ircnet_registered(r->irc[i]))
-			ADD("%s irc.%s", up++ ? "," : ":", r->cfg->irc[i].name);
-	for (i = 0; i < r->nirc; i++)
-		if (!r->irc[i] || !ircnet_registered(r->irc[i]))
-			ADD(" (irc.%s connecting)", r->cfg->irc[i].name);
-	ADD("; Matrix %zu account(s)", r->nmx);
-	for (i = 0; i < r->nmx; i++)
-		ADD("%s matrix.%s", i ? "," : ":", r->cfg->matrix[i].name);
+	for (i = 0; i < r->nnets; i++)
+		if (IS_IRC(&r->nets[i]) && READY(&r->nets[i]))
+			ADD("%s irc.%s", up++ ? "," : ":", r->nets[i].name);
+	for (i = 0; i < r->nnets; i++)
+		if (IS_IRC(&r->nets[i]) && !READY(&r->nets[i]))
+			ADD(" (irc.%s connecting)", r->nets[i].name);
+	ADD("; Matrix %zu account(s)", r->nnets - nirc);
+	for (i = 0; i < r->nnets; i++)
+		if (!IS_IRC(&r->nets[i]))
+			ADD("%s matrix.%s", nmx++ ? "," : ":", r->nets[i].name);
+#undef READY
+#undef IS_IRC
 #undef ADD
 }
 
@@ -557,22 +541,22 @@ int run_main(int argc, char **argv)
 	char err[1024];
 	struct kb *kb;
 	size_t i;
-	int opt;
+	int opt, rc = 1;
 
 	memset(&r, 0, sizeof r);
 	optind = 1;
 	opterr = 0;
 	while ((opt = getopt(argc, argv, "c:k:h")) != -1) {
 		switch (opt) {
+		case 'h':
+			fputs(usage, stdout);
+			return 0;
 		case 'c':
 			r.cfg_path = optarg;
 			break;
 		case 'k':
 			r.kdir = optarg;
 			break;
-		case 'h':
-			fputs(usage, stdout);
-			return 0;
 		default:
 			fprintf(stderr, "faqbot run: unknown option or missing value\n%s", usage);
 			return 2;
@@ -616,42 +600,34 @@ int run_main(int argc, char **argv)
 		return 1;
 	}
 	bot_set_reload_hook(r.bot, do_reload, &r);
+	r.sink.on_msg = bot_on_msg;
+	r.sink.arg = r.bot;
 	if (!(r.lp = loop_new()) ||
 	    loop_signal(r.lp, SIGTERM, on_stop_signal, &r) < 0 ||
 	    loop_signal(r.lp, SIGINT, on_stop_signal, &r) < 0 ||
-	    loop_signal(r.lp, SIGHUP, on_hup, &r) < 0 ||
-	    !(r.irc = calloc(r.cfg->nirc ? r.cfg->nirc : 1, sizeof *r.irc))) {
+	    loop_signal(r.lp, SIGHUP, on_hup, &r) < 0) {
 		fprintf(stderr, "faqbot: cannot set up the event loop\n");
 		bot_free(r.bot);
 		config_free(r.cfg);
 		loop_free(r.lp);
 		return 1;
 	}
-	r.nirc = r.cfg->nirc;
 	record_setup(&r, &r.cfg->bot);
 	log_info("faqbot starting: config %s, knowledge %s, %zu IRC network(s), %zu Matrix "
 		 "account(s)", r.cfg_path, kb_dir_for(&r, r.cfg), r.cfg->nirc, r.cfg->nmatrix);
-	for (i = 0; i < r.cfg->nirc; i++) {
-		r.irc[i] = ircnet_start(r.lp, &r.cfg->irc[i], r.bot);
-		if (!r.irc[i])
-			log_error("irc.%s: cannot start (out of memory)", r.cfg->irc[i].name);
+	if (start_all(&r) == 0) {
+		r.wd_ms = sdn_watchdog_interval_ms();
+		notify_tick(r.lp, &r);
+		loop_run(r.lp);
+		rc = 0;
 	}
-	matrix_start_all(&r);
-	r.wd_ms = sdn_watchdog_interval_ms();
-	notify_tick(r.lp, &r);
 
-	loop_run(r.lp);
-
-	for (i = 0; i < r.nirc; i++)
-		ircnet_free(r.irc[i]);
+	for (i = 0; i < r.nnets; i++)
+		run_net_free(&r.nets[i]);
 	for (i = 0; i < r.nretiring; i++)
-		ircnet_free(r.retiring[i]);
-	for (i = 0; i < r.nretired; i++)
-		config_free(r.retired[i]);
-	for (i = 0; i < r.nmx; i++)
-		mxnet_free(r.mx[i]);
-	free(r.mx);
-	free(r.irc);
+		run_net_free(&r.retiring[i]);
+	free(r.nets);
+	free(r.retiring);
 	bot_free(r.bot);
 #ifndef FAQBOT_NO_MATRIX
 	record_close(r.rec);
@@ -659,6 +635,7 @@ int run_main(int argc, char **argv)
 #endif
 	config_free(r.cfg);
 	loop_free(r.lp);
-	log_info("faqbot stopped");
-	return 0;
+	if (rc == 0)
+		log_info("faqbot stopped");
+	return rc;
 }

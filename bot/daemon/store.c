@@ -73,6 +73,9 @@ static const char *const core_steps[] = {
 	"CREATE INDEX held_room ON held (net, room_id, id);"
 	"CREATE TABLE kv (net TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL,"
 	" PRIMARY KEY (net, key));",
+	/* 3: the bot's own messages by their event id (a reply to one of its
+	 * answers, a reaction on a hand-over post). */
+	"CREATE INDEX answers_reply ON answers (net, reply_id);",
 };
 
 struct store {
@@ -472,6 +475,23 @@ int store_answer_known(struct store *s, const char *net, const char *event_id)
 	rc = sqlite3_step(st);
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
+	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+}
+
+int store_answer_by_reply(struct store *s, const char *net, const char *reply_id, char *event_id,
+			 size_t len)
+{
+	sqlite3_stmt *st;
+	int rc;
+	if (sqlite3_prepare_v2(s->db, "SELECT event_id FROM answers WHERE net=?1 AND reply_id=?2"
+			       " LIMIT 1", -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_text(st, 1, net, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, reply_id, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW && event_id)
+		copy_col(st, 0, event_id, len);
+	sqlite3_finalize(st);
 	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
 }
 

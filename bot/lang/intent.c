@@ -991,6 +991,14 @@ void intent_analyse(const struct intent_model *m, const struct lexicon *lx,
 	analyse_nt(m, &nt, text, len, today, q, NULL);
 }
 
+void intent_analyse_nt(const struct intent_model *m, const struct lexicon *lx,
+		       const char *text, size_t len, struct date today,
+		       struct query *q, struct ntext *nt)
+{
+	norm_text(lx, text, len, nt);
+	analyse_nt(m, nt, text, len, today, q, NULL);
+}
+
 void intent_analyse_scores(const struct intent_model *m, const struct lexicon *lx,
 			   const char *text, size_t len, struct date today,
 			   struct query *q, double scores[IN__COUNT])

@@ -60,7 +60,9 @@ static int add_column(sqlite3 *db, const char *table, const char *col, const cha
 	snprintf(sql, sizeof sql, "ALTER TABLE %s ADD COLUMN %s %s", table, col, decl);
 	if (sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK)
 		return -1;
-	if (strstr(decl, "INTEGER")) {
+	/* only the times (*_ms): chain_index stays -1, "shared before it was
+	 * recorded", not a time taken for an index */
+	if (strstr(decl, "INTEGER") && strstr(col, "_ms")) {
 		snprintf(sql, sizeof sql, "UPDATE %s SET %s = %lld", table, col, (long long)now);
 		if (sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK)
 			return -1;
@@ -82,7 +84,10 @@ int e2ee_store_init(sqlite3 *db)
 	    sqlite3_exec(db, "CREATE INDEX IF NOT EXISTS e2ee_inbound_user ON e2ee_inbound(owner, sender_user, used_ms);"
 			 "CREATE TABLE IF NOT EXISTS e2ee_keyreq(owner TEXT, request_id TEXT, room_id TEXT NOT NULL,"
 			 " session_id TEXT NOT NULL, sender_user TEXT NOT NULL, sent INTEGER NOT NULL,"
-			 " created_ms INTEGER NOT NULL, PRIMARY KEY(owner, request_id));",
+			 " created_ms INTEGER NOT NULL, PRIMARY KEY(owner, request_id));"
+			 /* a chain index is 32-bit: a bigger one is a time an older
+			  * upgrade wrote there */
+			 "UPDATE e2ee_shared SET chain_index = -1 WHERE chain_index > 4294967295;",
 			 NULL, NULL, NULL) != SQLITE_OK) {
 		e2ee_store_rollback(db);
 		return -1;

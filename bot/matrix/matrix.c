@@ -19,7 +19,7 @@
 #include <unistd.h>
 #include <cjson/cJSON.h>
 
-#include "bot.h"
+#include "chat.h"
 #include "config.h"
 #include "e2ee.h"
 #include "e2ee_store.h"
@@ -127,7 +127,7 @@ struct mxnet {
 	struct matrix_config newcfg;     /* from mxnet_set_config, applied later */
 	int has_newcfg;
 	long cfg_timer;
-	struct bot *bot;
+	struct chat_sink sink;   /* where messages go up (chat.h) */
 	struct store *st;
 	struct http *http;
 	char *base;             /* homeserver URL without a trailing '/' */
@@ -216,7 +216,7 @@ struct mxnet {
 	char *td_body;          /* the to-device body in flight (CR_TODEVICE) */
 	long prune_timer;
 
-	struct bot_out out;     /* big: kept off the stack */
+	struct chat_reply out;     /* big: kept off the stack */
 };
 
 static void session_start(struct mxnet *n);
@@ -833,11 +833,44 @@ static void p2_event(void *arg, const char *room_id, const struct mx_event *ev, 
 		handle_reaction(n, ev);
 }
 
+/* The store key of a hand-over post is MX_HANDOVER + the question's
+ * event id: a reaction on the post finds the question by it. */
+#define MX_HANDOVER "ho:"
+
+/* Queues one more message of the bot's (a hand-over post, the word to
+ * the asker that a person took their question) through the store, like
+ * an answer: sent once, encrypted when the room is.  Keyed by tag + the
+ * event that caused it, so a replay queues nothing twice.  A reply to
+ * reply_to when set. */
+static void post(struct mxnet *n, const char *tag, const char *cause, const char *room,
+		 const char *text, size_t len, const char *reply_to, const char *asker)
+{
+	struct mx_reply rp;
+	char key[256], txn[MX_TXN_LEN], *content;
+	int k = snprintf(key, sizeof key, "%s%s", tag, cause);
+
+	if (k < 0 || (size_t)k >= sizeof key || !room[0] || strlen(room) > 255)
+		return;
+	memset(&rp, 0, sizeof rp);
+	rp.text = text;
+	rp.len = len;
+	rp.question_id = reply_to;
+	rp.asker = asker;
+	if (mx_txn_id(key, txn) < 0 || !(content = mx_reply_json(&rp))) {
+		log_error("matrix.%s: cannot build the message for %s", n->name, key);
+		return;
+	}
+	if (store_answer_add(n->st, n->name, key, room, txn, content, wall_ms()) == 0)
+		n->answers_added++;
+	free(content);
+}
+
 /* A 👍 / 👎 (m.annotation) on one of the bot's answers: recorded by bot.c
  * when [bot] record_questions is on (record.c); nothing is sent. */
 static void handle_reaction(struct mxnet *n, const struct mx_event *ev)
 {
-	struct bot_msg m;
+	struct chat_msg m;
+	char qid[256];
 
 	if (!strcmp(ev->sender, n->acct.user_id) || n->initial || n->before_join ||
 	    ev->redacted || !ev->rel_type || strcmp(ev->rel_type, "m.annotation") ||
@@ -854,8 +887,24 @@ static void handle_reaction(struct mxnet *n, const struct mx_event *ev)
 	m.event_id = ev->event_id;
 	m.now = (time_t)(wall_ms() / 1000);
 	m.now_ms = loop_now_ms(n->lp);
-	if (bot_reaction(n->bot, &m, ev->rel_event_id,
-			 mx_str(mx_obj(ev->content, "m.relates_to"), "key")))
+	m.event = CHAT_REACTION;
+	m.rel_event = ev->rel_event_id;
+	m.key = mx_str(mx_obj(ev->content, "m.relates_to"), "key");
+	if (n->cfg->policy.escalate_to && !strcmp(n->room_id, n->cfg->policy.escalate_to) &&
+	    store_answer_by_reply(n->st, n->name, ev->rel_event_id, qid, sizeof qid) == 1 &&
+	    !strncmp(qid, MX_HANDOVER, sizeof MX_HANDOVER - 1)) {
+		/* Any reaction on a hand-over post takes the question. */
+		m.event = CHAT_CLAIM;
+		m.rel_event = qid + sizeof MX_HANDOVER - 1;
+		if (n->sink.on_msg(n->sink.arg, &m, &n->out) > 0) {
+			post(n, "tk:", ev->event_id, n->room_id, n->out.text, n->out.len, NULL, NULL);
+			if (n->out.extra_target[0])
+				post(n, "ta:", ev->event_id, n->out.extra_target, n->out.extra_text,
+				     strlen(n->out.extra_text), m.rel_event, NULL);
+		}
+		return;
+	}
+	if (n->sink.on_msg(n->sink.arg, &m, &n->out) > 0)
 		log_info("matrix.%s: feedback on the answer %s recorded", n->name, ev->rel_event_id);
 }
 
@@ -898,7 +947,7 @@ static int cmd_take(struct mxnet *n, const char *user, int64_t now)
 
 static void handle_message(struct mxnet *n, const struct mx_event *ev)
 {
-	struct bot_msg m;
+	struct chat_msg m;
 	struct mx_reply rp;
 	const char *text;
 	char txn[MX_TXN_LEN], *content;
@@ -928,6 +977,11 @@ static void handle_message(struct mxnet *n, const struct mx_event *ev)
 		return; /* answered (or being answered) already, or a store error */
 	text = mx_question_text(ev->body, n->acct.user_id, &mentioned);
 	mentioned |= mx_mentions_user(ev->content, n->acct.user_id);
+	/* A reply to one of the bot's messages is addressed to it (and, with
+	 * the room and the sender, continues that asker's conversation). */
+	if (!mentioned && ev->reply_to && strlen(ev->reply_to) < 256 &&
+	    store_answer_by_reply(n->st, n->name, ev->reply_to, NULL, 0) == 1)
+		mentioned = 1;
 	memset(&m, 0, sizeof m);
 	m.network = n->name;
 	m.sender = ev->sender;
@@ -953,9 +1007,9 @@ static void handle_message(struct mxnet *n, const struct mx_event *ev)
 	m.now = (time_t)(now / 1000);
 	m.room = n->room_id;
 	m.event_id = ev->event_id;
-	if (!bot_handle(n->bot, &m, &n->out))
+	if (!n->sink.on_msg(n->sink.arg, &m, &n->out))
 		return;
-	if (n->out.kind == BOT_REFUSED || n->out.kind == BOT_ADMIN) {
+	if (n->out.kind == CHAT_REFUSED || n->out.kind == CHAT_ADMIN) {
 		int t = cmd_take(n, ev->sender, m.now_ms);
 		if (!t) {
 			log_debug("matrix.%s: %s: nothing sent for %s from %s: past the command budget",
@@ -985,6 +1039,11 @@ static void handle_message(struct mxnet *n, const struct mx_event *ev)
 			  ev->event_id, ev->sender, txn);
 	}
 	free(content);
+	/* Hand-over (escalate_to): the post for the people, or, after
+	 * « !pris N », the word to the asker. */
+	if (n->out.extra_target[0])
+		post(n, n->out.kind == CHAT_ANSWER ? MX_HANDOVER : "x:", ev->event_id,
+		     n->out.extra_target, n->out.extra_text, strlen(n->out.extra_text), NULL, NULL);
 }
 
 static void batch_commit(struct mxnet *n)
@@ -1535,6 +1594,7 @@ static void cfg_free(struct matrix_config *c)
 	list_free(&c->policy.admins);
 	list_free(&c->policy.auto_answer);
 	list_free(&c->policy.ignore);
+	free(c->policy.escalate_to);
 	list_free(&c->allowed_inviters);
 	memset(c, 0, sizeof *c);
 }
@@ -1562,6 +1622,7 @@ static int cfg_copy(struct matrix_config *d, const struct matrix_config *s)
 	    dup_opt(&d->password, s->password) < 0 || dup_opt(&d->access_token, s->access_token) < 0 ||
 	    dup_opt(&d->device_name, s->device_name ? s->device_name : "faqbot") < 0 ||
 	    dup_opt(&d->pickle_key, s->pickle_key) < 0 ||
+	    dup_opt(&d->policy.escalate_to, s->policy.escalate_to) < 0 ||
 	    list_copy(&d->policy.admins, &s->policy.admins) < 0 ||
 	    list_copy(&d->policy.auto_answer, &s->policy.auto_answer) < 0 ||
 	    list_copy(&d->policy.ignore, &s->policy.ignore) < 0 ||
@@ -1601,17 +1662,17 @@ static void prune_state(struct mxnet *n)
 }
 
 struct mxnet *mxnet_start(struct loop *lp, const struct matrix_config *cfg,
-			  struct bot *bot, const char *state_path)
+			  const struct chat_sink *sink, const char *state_path)
 {
 	struct mxnet *n;
 	char err[512], mf[512];
 	size_t len;
-	if (!lp || !cfg || !bot || !cfg->homeserver || !cfg->user)
+	if (!lp || !cfg || !sink || !sink->on_msg || !cfg->homeserver || !cfg->user)
 		return NULL;
 	if (!(n = calloc(1, sizeof *n)))
 		return NULL;
 	n->lp = lp;
-	n->bot = bot;
+	n->sink = *sink;
 	if (cfg_copy(&n->cfgcopy, cfg) < 0) {
 		free(n);
 		return NULL;

@@ -144,6 +144,7 @@ int mx_event_parse(const cJSON *j, struct mx_event *ev)
 	rel = mx_obj(ev->content, "m.relates_to");
 	ev->rel_type = mx_str(rel, "rel_type");
 	ev->rel_event_id = mx_str(rel, "event_id");
+	ev->reply_to = mx_str(mx_obj(rel, "m.in_reply_to"), "event_id");
 	ev->membership = mx_str(ev->content, "membership");
 	ev->prev_membership = mx_str(mx_obj(uns, "prev_content"), "membership");
 	ev->is_direct = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(ev->content, "is_direct"));
@@ -322,7 +323,7 @@ char *mx_reply_json(const struct mx_reply *r)
 	cJSON *c = NULL, *rel, *irt, *men, *ids;
 	char *html = NULL, *body = NULL, *s = NULL;
 	size_t hcap;
-	if (!r || !r->text || !r->question_id || !r->asker)
+	if (!r || !r->text)
 		return NULL;
 	hcap = r->len * 6 + 1; /* &quot; is the longest expansion */
 	if (!(html = malloc(hcap)) || mx_html_escape(r->text, r->len, html, hcap) < 0)
@@ -337,27 +338,30 @@ char *mx_reply_json(const struct mx_reply *r)
 	cJSON_AddStringToObject(c, "body", body);
 	cJSON_AddStringToObject(c, "format", "org.matrix.custom.html");
 	cJSON_AddStringToObject(c, "formatted_body", html);
-	rel = cJSON_AddObjectToObject(c, "m.relates_to");
-	if (!rel)
-		goto fail;
-	if (r->thread_root) {
-		/* A reply inside the thread: thread-aware clients show it in the
-		 * thread as a reply to the question itself; is_falling_back
-		 * false because m.in_reply_to is the real target, not a
-		 * fallback (spec, "Threading", "Fallback for unthreaded
-		 * clients"). */
-		cJSON_AddStringToObject(rel, "rel_type", "m.thread");
-		cJSON_AddStringToObject(rel, "event_id", r->thread_root);
-		cJSON_AddBoolToObject(rel, "is_falling_back", 0);
+	if (r->question_id) {
+		rel = cJSON_AddObjectToObject(c, "m.relates_to");
+		if (!rel)
+			goto fail;
+		if (r->thread_root) {
+			/* A reply inside the thread: thread-aware clients show it in
+			 * the thread as a reply to the question itself;
+			 * is_falling_back false because m.in_reply_to is the real
+			 * target, not a fallback (spec, "Threading", "Fallback for
+			 * unthreaded clients"). */
+			cJSON_AddStringToObject(rel, "rel_type", "m.thread");
+			cJSON_AddStringToObject(rel, "event_id", r->thread_root);
+			cJSON_AddBoolToObject(rel, "is_falling_back", 0);
+		}
+		irt = cJSON_AddObjectToObject(rel, "m.in_reply_to");
+		if (!irt)
+			goto fail;
+		cJSON_AddStringToObject(irt, "event_id", r->question_id);
 	}
-	irt = cJSON_AddObjectToObject(rel, "m.in_reply_to");
-	if (!irt)
-		goto fail;
-	cJSON_AddStringToObject(irt, "event_id", r->question_id);
 	men = cJSON_AddObjectToObject(c, "m.mentions");
 	if (!men || !(ids = cJSON_AddArrayToObject(men, "user_ids")))
 		goto fail;
-	cJSON_AddItemToArray(ids, cJSON_CreateString(r->asker));
+	if (r->asker)
+		cJSON_AddItemToArray(ids, cJSON_CreateString(r->asker));
 	s = cJSON_PrintUnformatted(c);
 fail:
 	cJSON_Delete(c);

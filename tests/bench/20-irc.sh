@@ -4,6 +4,7 @@
 # and the bots in a flood-exempt connect class), of:
 #   echo     - the floor: a C client that answers at once (loadclient echo)
 #   faqbot   - `faqbot run`, throttle lifted (throttle_rate = 0, user_rate = 0)
+#   noconv   - the same with conversation_timeout = 0 (no conversations)
 #   eggdrop  - Debian's eggdrop, Tcl `bind pubm` + `putquick`, msg-rate 0
 #   limnoria - Debian's limnoria, MessageParser regexp -> echo, throttleTime 0
 # Sequential questions (p50/p95/p99 latency, after 20 warm-up ones), then a
@@ -59,6 +60,14 @@ user_rate = 0
 INI
 FAQBOT_RUN=$FAQBOT bot_start "$WORK/faqbot.ini" "$WORK/faqbot.log"
 FAQ_PID=$BOT_PID
+# The same without conversations (issue 13: they must not change the
+# answers/s on IRC): every question of the load client comes from one
+# asker, so in faqbot's run each one finds that asker's live conversation.
+sed -e 's/^nick = faqbot$/nick = faqbot0/' -e 's/^channels = #b-faqbot$/channels = #b-faqbot0/' \
+	-e 's/^\[bot\]$/[bot]\nconversation_timeout = 0/' -e 's|faqbot.db|faqbot0.db|' \
+	"$WORK/faqbot.ini" >"$WORK/faqbot0.ini"
+FAQBOT_RUN=$FAQBOT bot_start "$WORK/faqbot0.ini" "$WORK/faqbot0.log"
+FAQ0_PID=$BOT_PID
 
 ED=$WORK/egg; mkdir -p "$ED"
 cat >"$ED/egg.conf" <<EOF
@@ -179,7 +188,7 @@ measure() { # NAME NICK CHAN PID SEQ BURST
 # Every bot present and answering before any measurement (a starting
 # Limnoria takes a core for a second or two).
 RP=()
-for b in "echobot #b-echo" "faqbot #b-faqbot" "eggbot #b-egg" "limbot #b-lim"; do
+for b in "echobot #b-echo" "faqbot #b-faqbot" "faqbot0 #b-faqbot0" "eggbot #b-egg" "limbot #b-lim"; do
 	set -- $b
 	"$LC" seq 127.0.0.1 "$P" "ready_$1" "$2" "$1" 1 "$Q" 30 >"$WORK/ready_$1.log" 2>&1 &
 	RP+=($!)
@@ -188,6 +197,7 @@ for p in "${RP[@]}"; do wait "$p" || { cat "$WORK"/ready_*.log >&2; die "a bot d
 grep -l 'lost=1' "$WORK"/ready_*.log && die "a bot did not answer its first question"
 measure echo echobot '#b-echo' "$ECHO_PID" "$SEQ" "$BURST"
 measure faqbot faqbot '#b-faqbot' "$FAQ_PID" "$SEQ" "$BURST"
+measure noconv faqbot0 '#b-faqbot0' "$FAQ0_PID" "$SEQ" "$BURST"
 measure eggdrop eggbot '#b-egg' "$EGG_PID" "$SEQ" "$BURST"
 measure limnoria limbot '#b-lim' "$LIM_PID" $((SEQ / 10)) $((BURST / 10))
 
@@ -199,7 +209,10 @@ echo "faqbot vs eggdrop (issue 3 targets: p50 <= eggdrop's, answers/s >= 2x, pea
 	"p50 $R_faqbot_p50 vs $R_eggdrop_p50 us," \
 	"answers/s $R_faqbot_rate vs $R_eggdrop_rate ($(echo "scale=2; $R_faqbot_rate / $R_eggdrop_rate" | bc)x)," \
 	"peak $((R_faqbot_hwm / 1024)) vs $((R_eggdrop_hwm / 1024)) MiB"
+echo "faqbot with vs without conversations (issue 13: no measurable change):" \
+	"answers/s $R_faqbot_rate vs $R_noconv_rate, p50 $R_faqbot_p50 vs $R_noconv_p50 us"
 [ "$R_faqbot_lost" = 0 ] || die "faqbot lost $R_faqbot_lost answers of the burst"
+kill "$FAQ0_PID" 2>/dev/null || true
 
 # --- the end of a burst: no stall (issue 10) ------------------------------
 GAP_RUNS=${IRC_BENCH_GAP_RUNS:-10}

@@ -1,5 +1,6 @@
-/* fuzz_ircnet.c - the IRC client state machine (ircnet.c over irc.c and
- * bot.c) fed arbitrary server bytes through its transport seam.
+/* fuzz_ircnet.c - the IRC client state machine (ircnet.c, ircreg.c,
+ * ircmsg.c, ircinbox.c, outq.c over irc.c, with the real bot.c behind the
+ * chat sink) fed arbitrary server bytes through its transport seam.
  * Byte 0 picks the SASL mechanism and whether the connection drops and
  * comes back half-way; byte 1 the chunk size.  Every line the client
  * sends is checked: one line, CR LF terminated, at most 512 bytes, no
@@ -46,7 +47,7 @@ static void f_close(struct ircnet *n, void *arg, int flush, const char *reason)
 static int64_t f_now(struct ircnet *n, void *arg) { (void)n; return ((struct fake *)arg)->now; }
 static void f_arm(struct ircnet *n, void *arg, int64_t at) { (void)n; ((struct fake *)arg)->armed = at; }
 
-static const struct ircnet_io io = { f_open, f_send, f_pending, f_close, f_now, f_arm };
+static const struct ircnet_io io = { f_open, f_send, f_pending, f_close, f_now, f_arm, NULL };
 
 static char *alt[] = { "faqbot_", "faqbot__" };
 static char *auto_chans[] = { "#auto" };
@@ -121,7 +122,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		.lag_timeout = 240, .reconnect_max = 300, .quit_message = "au revoir",
 	};
 	struct fake f = { .now = 1000000, .armed = -1 };
-	struct ircnet *n = ircnet_new(&c, bot, &io, &f);
+	struct chat_sink sink = { bot_on_msg, bot };
+	struct ircnet *n = ircnet_new(&c, &sink, &io, &f);
 	if (!n)
 		abort();
 	ircnet_connect(n);

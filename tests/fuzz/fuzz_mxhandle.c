@@ -685,7 +685,10 @@ static struct mxnet *start(const char *path, int mode)
 	}
 	/* e2ee off for a while: device lists are caught up later */
 	c.e2ee = !(mode & 2);
-	n = mxnet_start(lp, &c, bot, path);
+	static struct chat_sink sink;
+	sink.on_msg = bot_on_msg;
+	sink.arg = bot;
+	n = mxnet_start(lp, &c, &sink, path);
 	if (!n)
 		die("mxnet_start refused the state file");
 	/* the seeds' timestamps are fixed: no age limit unless Y */

@@ -5,7 +5,8 @@
 # from its own asker's question only; in a thread opened on a question, the
 # follow-ups continue that conversation and are answered in the thread
 # (client.py checks the m.thread relation and the reply to each question);
-# in a direct chat, a three-turn dialogue.  The dates in the answers follow
+# a reply to one of the bot's answers, unaddressed, continues the asker's
+# conversation; in a direct chat, a three-turn dialogue.  The dates in the answers follow
 # from today's date, so the checks look for what the follow-up assumed
 # (« Pour RCO, avec une validation le ... »), which only a completed
 # question can say.
@@ -54,6 +55,18 @@ check "thread: a new date keeps the thread's platform (RCO)" as carol expect lob
 as bob ask lobby bt --thread-of c1 --prefix "faqbot: " --text "et pour aude ?"
 check "thread: another user in carol's thread inherits nothing" as bob expect lobby bt "$BOT_ID" --settle 0 --body-lacks "avec une validation"
 
+# --- a reply to one of the bot's answers (no prefix, no mention) is
+# addressed to it and continues the asker's conversation; a reply to a
+# person's message is not addressed to the bot
+as bob ask lobby r1 --prefix "faqbot: " --text "ma session a été validée le 2 novembre, quand sera-t-elle sur le site régional ?"
+check "reply: bob's question" as bob expect lobby r1 "$BOT_ID" --settle 0 --body-has "2 novembre"
+as bob ask lobby r2 --reply-answer r1 --text "et pour Kairos ?"
+check "reply: a reply to the bot's answer is answered, completed from bob's question" as bob expect lobby r2 "$BOT_ID" --settle 0 --body-has "Pour Kairos, avec une validation le lundi 2 novembre"
+as carol ask lobby r3 --reply-question r1 --text "et pour aude ?"
+as carol ask lobby sentinel2 --prefix "faqbot: " --text "que veut dire SAIS ?"
+as carol expect lobby sentinel2 "$BOT_ID" --settle 0 >/dev/null
+check "reply: a reply to a person's message gets no answer" as carol expect-none lobby r3 "$BOT_ID" --wait 0
+
 # --- a direct chat
 as alice room dm --direct --invite "$BOT_ID" >/dev/null
 check "the bot joins a direct chat" as alice wait-join dm "$BOT_ID"
@@ -63,7 +76,7 @@ as alice ask dm d2 --text "mardi"
 check "direct chat: 'mardi' gives the date" as alice expect dm d2 "$BOT_ID" --settle 0 --body-has "Validée le mardi"
 as alice ask dm d3 --text "et pour le site régional ?"
 check "direct chat: 'et pour le site régional ?' keeps Tuesday" as alice expect dm d3 "$BOT_ID" --settle 0 --body-has "Pour le site régional, avec une validation le mardi"
-check "every question answered exactly once" as alice expect lobby a1,a2,a3,sentinel,b2 "$BOT_ID" --settle 1
+check "every question answered exactly once" as alice expect lobby a1,a2,a3,sentinel,b2,r1,r2 "$BOT_ID" --settle 1
 
 if [ "$MATRIX_BOT" = faqbot ]; then
 	check "the bot exits cleanly on SIGTERM" bot_stop

@@ -200,6 +200,9 @@ def question_content(a, i, thread_root):
         content["m.relates_to"] = {"rel_type": "m.thread", "event_id": thread_root,
                                    "is_falling_back": True,
                                    "m.in_reply_to": {"event_id": thread_root}}
+    elif getattr(a, "reply_event", None):
+        # A plain reply, as Element sends it now: no fallback, no mention.
+        content["m.relates_to"] = {"m.in_reply_to": {"event_id": a.reply_event}}
     return content
 
 
@@ -224,6 +227,21 @@ async def cmd_ask(c, a):
     elif getattr(a, "thread_of", None):
         # A thread on an earlier question (tag): its first message is the root.
         thread_root = State(a.state).read()["questions"][a.thread_of][0]["id"]
+    a.reply_event = None
+    if getattr(a, "reply_question", None):
+        a.reply_event = State(a.state).read()["questions"][a.reply_question][0]["id"]
+    elif getattr(a, "reply_answer", None):
+        # Reply to the answer someone else (the bot) gave to that question.
+        qid = State(a.state).read()["questions"][a.reply_answer][0]["id"]
+        end = time.monotonic() + 20
+        while not a.reply_event and time.monotonic() < end:
+            await sync(c, 500)
+            for ev in await room_events(c, rid):
+                rel = ev.source.get("content", {}).get("m.relates_to") or {}
+                if ev.sender != c.user_id and (rel.get("m.in_reply_to") or {}).get("event_id") == qid:
+                    a.reply_event = ev.event_id
+        if not a.reply_event:
+            fail("no answer to %s to reply to" % a.reply_answer)
     sem = asyncio.Semaphore(a.concurrency)
     out = [None] * a.count
 
@@ -592,6 +610,8 @@ def main():
         p.add_argument("--mention")
         p.add_argument("--thread", action="store_true")
         p.add_argument("--thread-of", help="ask in a thread rooted at this tag's first question")
+        p.add_argument("--reply-answer", help="reply to the answer given to this tag's first question")
+        p.add_argument("--reply-question", help="reply to this tag's first question")
         p.add_argument("--html", action="store_true")
         p.add_argument("--msgtype", default="m.text")
         p.add_argument("--concurrency", type=int, default=100)

@@ -26,7 +26,7 @@ struct fx {
 	struct bot_config cfg;
 	struct chat_policy pol;
 	char *admins[1], *ign[1], *botign[1];
-	struct bot_out out;
+	struct chat_reply out;
 	int64_t now_ms;
 };
 
@@ -75,7 +75,7 @@ static int teardown(void **state)
 static int say(struct fx *f, const char *sender, const char *acct, const char *text,
 	       int priv, int auto_answer)
 {
-	struct bot_msg m = {
+	struct chat_msg m = {
 		.network = "test", .sender = sender, .account = acct, .text = text,
 		.len = strlen(text), .is_private = priv, .own_name = "faqbot",
 		.auto_answer = auto_answer, .policy = &f->pol, .now_ms = f->now_ms,
@@ -111,27 +111,27 @@ static void test_private_and_addressed(void **state)
 	const char *want = engine(f, Q);
 
 	assert_int_equal(say(f, "u0", NULL, Q, 1, 0), 1);
-	assert_int_equal(f->out.kind, BOT_ANSWER);
+	assert_int_equal(f->out.kind, CHAT_ANSWER);
 	assert_string_equal(f->out.text, want);
-	assert_int_equal(f->out.q.intent, IN_DISPLAY_DELAY);
+	assert_int_equal(bot_last_query(f->b)->intent, IN_DISPLAY_DELAY);
 	for (i = 0; i < sizeof forms / sizeof forms[0]; i++) {
 		snprintf(text, sizeof text, forms[i], Q);
 		f->now_ms += 60000; /* keep clear of the rate limit */
 		if (say(f, "u1", NULL, text, 0, 0) != 1)
 			fail_msg("not answered: \"%s\"", text);
-		assert_int_equal(f->out.kind, BOT_ANSWER);
+		assert_int_equal(f->out.kind, CHAT_ANSWER);
 		/* the address is stripped before the engine sees the question */
 		assert_string_equal(f->out.text, want);
 	}
 	/* Not addressed: chatter, another name, the name later in the line. */
 	assert_int_equal(say(f, "u1", NULL, Q, 0, 0), 0);
-	assert_int_equal(f->out.kind, BOT_NONE);
+	assert_int_equal(f->out.kind, CHAT_NONE);
 	snprintf(text, sizeof text, "faqbots: %s", Q);
 	assert_int_equal(say(f, "u1", NULL, text, 0, 0), 0);
 	snprintf(text, sizeof text, "dis faqbot, %s", Q);
 	assert_int_equal(say(f, "u1", NULL, text, 0, 0), 0);
 	/* A transport-level mention (Matrix m.mentions) counts as addressed. */
-	struct bot_msg m = { .network = "test", .sender = "@u:hs", .text = Q, .len = strlen(Q),
+	struct chat_msg m = { .network = "test", .sender = "@u:hs", .text = Q, .len = strlen(Q),
 			     .mentioned = 1, .own_name = "FAQ Bot", .policy = &f->pol,
 			     .now_ms = f->now_ms, .now = 1795000000 };
 	assert_int_equal(bot_handle(f->b, &m, &f->out), 1);
@@ -147,8 +147,8 @@ static void test_prefix_commands(void **state)
 	assert_int_equal(say(f, "p1", NULL, text, 0, 0), 1);
 	assert_string_equal(f->out.text, engine(f, Q));
 	assert_int_equal(say(f, "p2", NULL, "!delai validée hier sur kairos", 0, 0), 1);
-	assert_int_equal(f->out.kind, BOT_ANSWER);
-	assert_int_equal(f->out.q.intent, IN_DISPLAY_DELAY);
+	assert_int_equal(f->out.kind, CHAT_ANSWER);
+	assert_int_equal(bot_last_query(f->b)->intent, IN_DISPLAY_DELAY);
 	assert_int_equal(say(f, "p3", NULL, "!aide", 0, 0), 1);
 	assert_string_equal(f->out.text, engine(f, ""));
 	assert_int_equal(say(f, "p3", NULL, "!AIDE", 0, 0), 1);
@@ -174,11 +174,11 @@ static void test_delai_as_typed(void **state)
 
 	snprintf(text, sizeof text, "!faq %s", diff);
 	assert_int_equal(say(f, "d1", NULL, text, 0, 0), 1);
-	assert_int_equal(f->out.q.intent, IN_STATE);
+	assert_int_equal(bot_last_query(f->b)->intent, IN_STATE);
 	snprintf(text, sizeof text, "!delai %s", diff);
 	assert_int_equal(say(f, "d2", NULL, text, 0, 0), 1);
-	assert_int_equal(f->out.kind, BOT_ANSWER);
-	assert_int_equal(f->out.q.intent, IN_STATE);
+	assert_int_equal(f->out.kind, CHAT_ANSWER);
+	assert_int_equal(bot_last_query(f->b)->intent, IN_STATE);
 	assert_string_equal(f->out.text, engine(f, diff));
 	/* A display-delay question as typed is answered as such. */
 	snprintf(text, sizeof text, "!délai %s", Q);
@@ -186,17 +186,17 @@ static void test_delai_as_typed(void **state)
 	assert_string_equal(f->out.text, engine(f, Q));
 	/* Nothing, a greeting, thanks: the display-delay framing. */
 	assert_int_equal(say(f, "d4", NULL, "!delai", 0, 0), 1);
-	assert_int_equal(f->out.kind, BOT_ANSWER);
-	assert_int_equal(f->out.q.intent, IN_DISPLAY_DELAY);
+	assert_int_equal(f->out.kind, CHAT_ANSWER);
+	assert_int_equal(bot_last_query(f->b)->intent, IN_DISPLAY_DELAY);
 	assert_string_equal(f->out.text, engine(f, "quand sera visible ma session ? "));
 	assert_int_equal(engine_intent(f, "merci"), IN_THANKS);
 	assert_int_equal(say(f, "d5", NULL, "!delai merci", 0, 0), 1);
-	assert_int_equal(f->out.q.intent, IN_DISPLAY_DELAY);
+	assert_int_equal(bot_last_query(f->b)->intent, IN_DISPLAY_DELAY);
 	assert_int_equal(engine_intent(f, "bonjour"), IN_GREETING);
 	assert_int_equal(say(f, "d6", NULL, "!delais bonjour", 0, 0), 1);
-	assert_int_equal(f->out.q.intent, IN_DISPLAY_DELAY);
+	assert_int_equal(bot_last_query(f->b)->intent, IN_DISPLAY_DELAY);
 	assert_int_equal(say(f, "d7", NULL, "!delai validée hier sur kairos", 0, 0), 1);
-	assert_int_equal(f->out.q.intent, IN_DISPLAY_DELAY);
+	assert_int_equal(bot_last_query(f->b)->intent, IN_DISPLAY_DELAY);
 }
 
 /* Log lines that name a network say which kind: "irc.NAME" or
@@ -214,18 +214,18 @@ static void test_log_names_network_kind(void **state)
 	dup2(fd, 2);
 	for (i = 0; i < 4; i++)
 		say(f, "mallory", NULL, Q, 1, 0); /* burst 3: the 4th is limited */
-	assert_int_equal(f->out.kind, BOT_LIMITED);
-	struct bot_msg m = { .network = "local", .sender = "@eve:hs", .text = Q,
+	assert_int_equal(f->out.kind, CHAT_LIMITED);
+	struct chat_msg m = { .network = "local", .sender = "@eve:hs", .text = Q,
 			     .len = strlen(Q), .is_private = 1, .own_name = "faqbot",
 			     .policy = &f->pol, .now_ms = f->now_ms, .now = 1795000000 };
 	for (i = 0; i < 4; i++)
 		bot_handle(f->b, &m, &f->out);
-	assert_int_equal(f->out.kind, BOT_LIMITED);
+	assert_int_equal(f->out.kind, CHAT_LIMITED);
 	m.kind = "irc";
 	m.sender = "trudy";
 	for (i = 0; i < 4; i++)
 		bot_handle(f->b, &m, &f->out);
-	assert_int_equal(f->out.kind, BOT_LIMITED);
+	assert_int_equal(f->out.kind, CHAT_LIMITED);
 	fflush(stderr);
 	dup2(saved, 2);
 	close(saved);
@@ -287,17 +287,17 @@ static void test_admin_by_account(void **state)
 	bot_set_reload_hook(f->b, fake_reload, NULL);
 	/* Account alice (any nick) is admin. */
 	assert_int_equal(say(f, "someone", "alice", "!status", 0, 0), 1);
-	assert_int_equal(f->out.kind, BOT_ADMIN);
+	assert_int_equal(f->out.kind, CHAT_ADMIN);
 	assert_non_null(strstr(f->out.text, "en service depuis"));
 	assert_int_equal(say(f, "x", "ALICE", "!status", 1, 0), 1);
-	assert_int_equal(f->out.kind, BOT_ADMIN);
+	assert_int_equal(f->out.kind, CHAT_ADMIN);
 	/* Nick alice without the account: refused in private, silent in a
 	 * channel. */
 	assert_int_equal(say(f, "alice", NULL, "!status", 1, 0), 1);
-	assert_int_equal(f->out.kind, BOT_REFUSED);
+	assert_int_equal(f->out.kind, CHAT_REFUSED);
 	assert_int_equal(say(f, "alice", NULL, "!reload", 0, 0), 0);
 	assert_int_equal(say(f, "alice", "mallory", "!reload", 1, 0), 1);
-	assert_int_equal(f->out.kind, BOT_REFUSED);
+	assert_int_equal(f->out.kind, CHAT_REFUSED);
 	assert_int_equal(reload_calls, 0);
 	/* The reload hook runs for the admin; its failure is reported. */
 	reload_result = 0;
@@ -329,44 +329,44 @@ static void test_rate_limit(void **state)
 	/* Burst of 3, then one notice, then silence. */
 	for (i = 0; i < 3; i++) {
 		assert_int_equal(say(f, "flood", NULL, Q, 1, 0), 1);
-		assert_int_equal(f->out.kind, BOT_ANSWER);
+		assert_int_equal(f->out.kind, CHAT_ANSWER);
 	}
 	assert_int_equal(say(f, "flood", NULL, Q, 1, 0), 1);
-	assert_int_equal(f->out.kind, BOT_LIMITED);
+	assert_int_equal(f->out.kind, CHAT_LIMITED);
 	for (i = 0; i < 200; i++)
 		assert_int_equal(say(f, "flood", NULL, Q, 1, 0), 0);
 	/* Someone else is not limited by it. */
 	assert_int_equal(say(f, "calm", NULL, Q, 1, 0), 1);
-	assert_int_equal(f->out.kind, BOT_ANSWER);
+	assert_int_equal(f->out.kind, CHAT_ANSWER);
 	/* 6 per minute: one token back after 10 s. */
 	f->now_ms += 10000;
 	assert_int_equal(say(f, "flood", NULL, Q, 1, 0), 1);
-	assert_int_equal(f->out.kind, BOT_ANSWER);
+	assert_int_equal(f->out.kind, CHAT_ANSWER);
 	assert_int_equal(say(f, "flood", NULL, Q, 1, 0), 1);
-	assert_int_equal(f->out.kind, BOT_LIMITED);
+	assert_int_equal(f->out.kind, CHAT_LIMITED);
 	/* Chatter that is not for the bot costs nothing. */
 	f->now_ms += 60000;
 	for (i = 0; i < 50; i++)
 		assert_int_equal(say(f, "chatty", NULL, "salut", 0, 0), 0);
 	assert_int_equal(say(f, "chatty", NULL, Q, 1, 0), 1);
-	assert_int_equal(f->out.kind, BOT_ANSWER);
+	assert_int_equal(f->out.kind, CHAT_ANSWER);
 	/* The table is bounded: 20,000 users later, the first is forgotten
 	 * (a fresh burst) and nothing grew. */
 	for (i = 0; i < 20000; i++) {
 		char nick[32];
 		snprintf(nick, sizeof nick, "user%d", i);
-		struct bot_msg m = { .network = "test", .sender = nick, .text = "!weather",
+		struct chat_msg m = { .network = "test", .sender = nick, .text = "!weather",
 				     .len = 8, .is_private = 1, .own_name = "faqbot",
 				     .policy = &f->pol, .now_ms = f->now_ms, .now = 1795000000 };
 		bot_handle(f->b, &m, &f->out);
 	}
 	assert_int_equal(say(f, "flood", NULL, Q, 1, 0), 1);
-	assert_int_equal(f->out.kind, BOT_ANSWER);
+	assert_int_equal(f->out.kind, CHAT_ANSWER);
 	/* user_rate = 0 lifts the limit. */
 	f->pol.user_rate = 0;
 	for (i = 0; i < 50; i++) {
 		assert_int_equal(say(f, "bench", NULL, Q, 1, 0), 1);
-		assert_int_equal(f->out.kind, BOT_ANSWER);
+		assert_int_equal(f->out.kind, CHAT_ANSWER);
 	}
 	struct bot_stats st;
 	bot_get_stats(f->b, &st);

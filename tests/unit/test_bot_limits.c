@@ -21,7 +21,7 @@ struct fx {
 	struct bot *b;
 	struct chat_policy pol;
 	char *admins[1];
-	struct bot_out out;
+	struct chat_reply out;
 };
 
 static int setup(void **state)
@@ -54,7 +54,7 @@ static int teardown(void **state)
 
 static int say(struct fx *f, const char *sender, const char *user_id, const char *text, int64_t now)
 {
-	struct bot_msg m = {
+	struct chat_msg m = {
 		.network = "local", .kind = "matrix", .sender = sender, .account = sender,
 		.user_id = user_id, .text = text, .len = strlen(text), .is_private = 1,
 		.own_name = "faqbot", .policy = &f->pol, .now_ms = now, .now = 1767225600,
@@ -71,9 +71,9 @@ static void test_refusals_limited(void **state)
 	for (int i = 0; i < 20; i++) {
 		if (!say(f, "@nosy:server", NULL, "!status", 1000))
 			silent++;
-		else if (f->out.kind == BOT_REFUSED)
+		else if (f->out.kind == CHAT_REFUSED)
 			refused++;
-		else if (f->out.kind == BOT_LIMITED)
+		else if (f->out.kind == CHAT_LIMITED)
 			limited++;
 	}
 	assert_int_equal(refused, BOT_MINOR_BURST);
@@ -81,29 +81,29 @@ static void test_refusals_limited(void **state)
 	assert_int_equal(silent, 20 - BOT_MINOR_BURST - 1);
 	/* questions have their own bucket: still answered */
 	assert_int_equal(say(f, "@nosy:server", NULL, "que veut dire l'état ARCH ?", 1000), 1);
-	assert_int_equal(f->out.kind, BOT_ANSWER);
+	assert_int_equal(f->out.kind, CHAT_ANSWER);
 	/* a minute later, BOT_MINOR_PER_MIN more */
 	refused = 0;
 	for (int i = 0; i < 10; i++)
-		if (say(f, "@nosy:server", NULL, "!status", 61000) && f->out.kind == BOT_REFUSED)
+		if (say(f, "@nosy:server", NULL, "!status", 61000) && f->out.kind == CHAT_REFUSED)
 			refused++;
 	assert_int_equal(refused, BOT_MINOR_PER_MIN);
 	/* the admin is never limited */
 	for (int i = 0; i < 10; i++) {
 		assert_int_equal(say(f, "@admin:server", NULL, "!status", 61000), 1);
-		assert_int_equal(f->out.kind, BOT_ADMIN);
+		assert_int_equal(f->out.kind, CHAT_ADMIN);
 	}
 }
 
 static void test_minor_take(void **state)
 {
 	struct fx *f = *state;
-	struct bot_msg m = { .network = "n", .sender = "pinger", .user_id = "h:p@host",
+	struct chat_msg m = { .network = "n", .sender = "pinger", .user_id = "h:p@host",
 			     .policy = &f->pol, .now_ms = 5000 };
 	for (int i = 0; i < BOT_MINOR_BURST; i++)
 		assert_int_equal(bot_minor_take(f->b, &m, &f->out), 1);
 	assert_int_equal(bot_minor_take(f->b, &m, &f->out), 0);
-	assert_int_equal(f->out.kind, BOT_LIMITED);
+	assert_int_equal(f->out.kind, CHAT_LIMITED);
 	assert_true(f->out.len > 0);
 	assert_int_equal(bot_minor_take(f->b, &m, &f->out), -1);
 	/* another nick, same user_id: the same bucket */
@@ -123,9 +123,9 @@ static void test_key_is_user_id(void **state)
 	assert_int_equal(say(f, "bob", "h:b@home", q, 1000), 1);
 	assert_int_equal(say(f, "bob_", "h:b@home", q, 1000), 1);
 	assert_int_equal(say(f, "bob__", "h:b@home", q, 1000), 1);
-	assert_int_equal(f->out.kind, BOT_LIMITED);
+	assert_int_equal(f->out.kind, CHAT_LIMITED);
 	assert_int_equal(say(f, "bob", "h:b@elsewhere", q, 1000), 1);
-	assert_int_equal(f->out.kind, BOT_ANSWER);
+	assert_int_equal(f->out.kind, CHAT_ANSWER);
 }
 
 int main(void)

@@ -220,6 +220,22 @@ static void test_off_topic_and_new_question(void **state)
 	assert_int_equal(rep.q.intent, IN_DISPLAY_DELAY);
 	assert_int_equal(rep.q.platform, PF_KAIROS);
 	date_is(rep.q.validation, 2026, 11, 25);
+	/* a validation date said alone is answered with the delays from it
+	 * (not refused), and still completed by the next message */
+	assert_int_equal(turn(t, NULL, NULL, "stmt", "ma session a été validée lundi", 4042), 0);
+	assert_int_equal(rep.q.intent, IN_DISPLAY_DELAY);
+	assert_true(rep.q.has_date);
+	assert_int_equal(turn(t, NULL, NULL, "stmt", "visible quand sur Kairos ?", 4043), 1);
+	assert_int_equal(rep.q.platform, PF_KAIROS);
+	assert_true(rep.q.has_date);
+	/* ... but "et si c'était lundi" alone presupposes a question: refused */
+	assert_int_equal(turn(t, NULL, NULL, "hyp", "et si c t lundi", 4044), 0);
+	assert_int_equal(rep.q.intent, IN_OUT_OF_SCOPE);
+	/* reported speech does not stop a date reply from completing */
+	turn(t, NULL, NULL, "said", "quand sera visible la formation dans Aude ?", 4045);
+	assert_int_equal(turn(t, NULL, NULL, "said", "Validée lundi, d'après lui.", 4046), 1);
+	assert_int_equal(rep.q.platform, PF_AUDE);
+	assert_true(rep.q.has_date);
 	/* "régional" alone names the platform in a follow-up */
 	assert_int_equal(turn(t, NULL, NULL, "alice", "et regional ?", 4050), 1);
 	assert_int_equal(rep.q.platform, PF_REGIONAL);
@@ -256,8 +272,8 @@ static void test_bot_channel(void **state)
 	assert_non_null(k2);
 	struct bot *b = bot_new(&cfg, k2);
 	assert_non_null(b);
-	static struct bot_out out;
-	struct bot_msg m = { .network = "n", .room = "#of", .own_name = "faqbot",
+	static struct chat_reply out;
+	struct chat_msg m = { .network = "n", .room = "#of", .own_name = "faqbot",
 			     .policy = &pol, .now = 1795000000 };
 #define SAY(who, txt, ms) (m.sender = (who), m.text = (txt), m.len = strlen(txt), \
 			   m.now_ms = (ms), bot_handle(b, &m, &out))
@@ -265,14 +281,14 @@ static void test_bot_channel(void **state)
 	assert_int_equal(SAY("bob", "validée hier", 2000), 0);        /* not asked */
 	assert_int_equal(SAY("alice", "on mange où ?", 3000), 0);      /* not a date */
 	assert_int_equal(SAY("alice", "validée hier", 4000), 1);       /* the answer */
-	assert_int_equal(out.q.platform, PF_KAIROS);
-	assert_true(out.q.has_date);
+	assert_int_equal(bot_last_query(b)->platform, PF_KAIROS);
+	assert_true(bot_last_query(b)->has_date);
 	/* the date came: a second bare date is chatter again */
 	assert_int_equal(SAY("alice", "mardi", 5000), 0);
 	/* an addressed follow-up is completed */
 	assert_int_equal(SAY("alice", "faqbot: et sur RCO ?", 6000), 1);
-	assert_int_equal(out.q.platform, PF_RCO);
-	assert_true(out.q.has_date);
+	assert_int_equal(bot_last_query(b)->platform, PF_RCO);
+	assert_true(bot_last_query(b)->has_date);
 	/* after two minutes the bare reply is not taken */
 	assert_int_equal(SAY("carol", "faqbot: quand sera visible ma session dans aude ?", 10000), 1);
 	assert_int_equal(SAY("carol", "validée hier", 10000 + CONV_DATE_REPLY_MS + 1), 0);

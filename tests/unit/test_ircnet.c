@@ -1,8 +1,11 @@
 /* test_ircnet.c - the IRC client state machine, fed raw server lines.
- * The fake transport below stands for the socket and the loop's clock
- * only: everything else (irc.c, the real struct bot with the repository's
- * knowledge/) is the production code.  Real servers (ngircd, InspIRCd +
- * Anope) are exercised by the integration tests in tests/integration/. */
+ * Two seams stand in for the rest of the world: the fake transport below
+ * (the socket and the loop's clock) and a chat sink (the way up to the
+ * bot, chat.h) that records what went up and answers with canned
+ * replies.  Everything between them (ircnet, ircreg, ircmsg, ircinbox,
+ * outq, irc.c) is the production code; no knowledge/ is loaded.  Real
+ * servers (ngircd, InspIRCd + Anope) and the real bot are exercised by
+ * the integration tests in tests/integration/. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,13 +15,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <openssl/evp.h>
 
-#include "bot.h"
+#include "chat.h"
 #include "config.h"
 #include "irc.h"
 #include "ircnet.h"
-#include "kb.h"
 
 #define MAX_SENT 4096
 
@@ -87,7 +90,191 @@ static void f_arm(struct ircnet *n, void *arg, int64_t at)
 	((struct fake *)arg)->armed = at;
 }
 
-static const struct ircnet_io fake_io = { f_open, f_send, f_pending, f_close, f_now, f_arm };
+static const struct ircnet_io fake_io = { f_open, f_send, f_pending, f_close, f_now, f_arm, NULL };
+
+/* ---- the chat sink: what the bot would be, canned ----
+ * ircnet hands every message up through a struct chat_sink (chat.h) and
+ * sends down whatever reply comes back; that seam is what these tests
+ * drive.  This sink records each message as it went up and answers with
+ * canned replies, by rules as small as the tests need:
+ *   - a question is answered in private, in an auto_answer channel, when
+ *     it starts with "<own_name>:" / "<own_name>," or with "!faq"; one
+ *     about "étapes" gets STAGES (10 paragraphs), any other ANSWER;
+ *   - "!status" and "!reload" answer an admin (policy->admins holds the
+ *     account), and refuse anyone else;
+ *   - per user_id: policy->user_burst questions, then user_rate a minute,
+ *     and SINK_MINOR_BURST CTCPs or refusals, then SINK_MINOR_PER_MIN a
+ *     minute; past either, one "Doucement" notice, then silence. */
+#define SINK_MINOR_BURST 3
+#define SINK_MINOR_PER_MIN 2
+#define SINK_USERS 1024
+#define MAX_UP 4096
+
+static const char ANSWER[] =
+	"Une session validée devient visible sur les sites partenaires après la publication du "
+	"catalogue : compte deux jours ouvrés pour Kairos, puis le délai propre à chaque site. "
+	"Si elle n'apparaît toujours pas passé ce délai, vérifie son état dans l'outil de gestion "
+	"et signale-la avec son numéro.";
+static const char *const STAGES[] = {
+	"1. La session est saisie dans l'outil de gestion, à l'état brouillon.",
+	"2. Le responsable la valide : elle passe à l'état validé.",
+	"3. Le catalogue est publié chaque nuit avec les sessions validées la veille.",
+	"4. Kairos reçoit le catalogue et l'affiche sous deux jours ouvrés, parfois plus vite "
+	"quand la file d'attente est vide, et ce délai compte les jours fériés comme des "
+	"dimanches, si bien qu'une session validée un vendredi veille de pont n'apparaît "
+	"que le mercredi suivant, ce qui surprend souvent les organismes qui découvrent le "
+	"circuit et appellent le support dès le lundi matin pour savoir où elle est passée.",
+	"5. Les autres sites partenaires lisent Kairos à leur propre rythme.",
+	"6. L'état ARCH signifie que la session est archivée : elle ne sera plus diffusée.",
+	"7. Une modification après validation repart pour un tour de publication.",
+	"8. Une session annulée disparaît des sites à la publication suivante.",
+	"9. En cas de doute, le numéro de session suffit au support pour retrouver son état.",
+	"En résumé : validée aujourd'hui, visible sur Kairos dans deux jours ouvrés.",
+};
+
+/* One message as it went up. */
+struct up {
+	enum chat_event event;
+	char network[64], sender[64], account[128], user_id[400], own_name[64], room[128];
+	char text[IRC_READ_MAX + 1];
+	int has_account, has_room, is_private, auto_answer;
+	int64_t now_ms;
+};
+
+struct allowance {
+	char id[400];
+	int asked, asked_notice; /* questions; the allowance a notice was sent at */
+	int minor, minor_notice;
+	int64_t first_ms;
+};
+
+struct sink {
+	struct up *up;
+	int nup;
+	struct allowance users[SINK_USERS];
+	int nusers;
+	void (*reload)(void *arg);
+	void *reload_arg;
+};
+
+static void keep(char *dst, size_t cap, const char *s)
+{
+	snprintf(dst, cap, "%s", s ? s : "");
+}
+
+static struct allowance *allowance_of(struct sink *s, const struct chat_msg *m)
+{
+	const char *id = m->user_id ? m->user_id : m->sender;
+	for (int i = 0; i < s->nusers; i++)
+		if (!strcmp(s->users[i].id, id))
+			return &s->users[i];
+	assert_true(s->nusers < SINK_USERS);
+	struct allowance *a = &s->users[s->nusers++];
+	keep(a->id, sizeof a->id, id);
+	a->first_ms = m->now_ms;
+	a->asked_notice = a->minor_notice = -1;
+	return a;
+}
+
+static void reply(struct chat_reply *out, enum chat_kind kind, const char *text)
+{
+	memset(out, 0, sizeof *out);
+	out->kind = kind;
+	keep(out->text, sizeof out->text, text);
+	out->len = strlen(out->text);
+}
+
+/* 1 when one more is allowed (and counts it); else 0 with the one notice
+ * in out, or -1 when the notice was sent already. */
+static int spend(int *used, int *noticed, int burst, int per_min, int64_t elapsed_ms,
+		 struct chat_reply *out)
+{
+	int allowed = burst + (int)((int64_t)per_min * elapsed_ms / 60000);
+	if (*used < allowed) {
+		(*used)++;
+		return 1;
+	}
+	if (*noticed == allowed)
+		return -1;
+	*noticed = allowed;
+	reply(out, CHAT_LIMITED, "Doucement : trop de messages, réessaie dans une minute.");
+	return 0;
+}
+
+static int is_admin(const struct chat_msg *m)
+{
+	return m->account && strlist_has(&m->policy->admins, m->account);
+}
+
+static int addressed(const struct chat_msg *m)
+{
+	size_t k = strlen(m->own_name);
+	if (m->is_private || m->auto_answer || !strncmp(m->text, "!faq", 4))
+		return 1;
+	return !strncasecmp(m->text, m->own_name, k) && (m->text[k] == ':' || m->text[k] == ',');
+}
+
+static int sink_on_msg(void *arg, const struct chat_msg *m, struct chat_reply *out)
+{
+	struct sink *s = arg;
+	assert_true(s->nup < MAX_UP);
+	struct up *u = &s->up[s->nup++];
+	u->event = m->event;
+	keep(u->network, sizeof u->network, m->network);
+	keep(u->sender, sizeof u->sender, m->sender);
+	keep(u->account, sizeof u->account, m->account);
+	keep(u->user_id, sizeof u->user_id, m->user_id);
+	keep(u->own_name, sizeof u->own_name, m->own_name);
+	keep(u->room, sizeof u->room, m->room);
+	u->has_account = m->account != NULL;
+	u->has_room = m->room != NULL;
+	u->is_private = m->is_private;
+	u->auto_answer = m->auto_answer;
+	u->now_ms = m->now_ms;
+	if (m->event == CHAT_TEXT) {
+		assert_non_null(m->text);
+		assert_int_equal(strlen(m->text), m->len);
+		keep(u->text, sizeof u->text, m->text);
+	}
+	struct allowance *a = allowance_of(s, m);
+	int64_t elapsed = m->now_ms - a->first_ms;
+	if (m->event == CHAT_MINOR)
+		return spend(&a->minor, &a->minor_notice, SINK_MINOR_BURST, SINK_MINOR_PER_MIN, elapsed, out);
+	if (!strncmp(m->text, "!status", 7) || !strncmp(m->text, "!reload", 7)) {
+		if (!is_admin(m)) {
+			int r = spend(&a->minor, &a->minor_notice, SINK_MINOR_BURST, SINK_MINOR_PER_MIN,
+				      elapsed, out);
+			if (r > 0)
+				reply(out, CHAT_REFUSED, "Désolé, cette commande est réservée aux administrateurs.");
+			return r >= 0;
+		}
+		if (m->text[1] == 'r') {
+			if (s->reload)
+				s->reload(s->reload_arg);
+			reply(out, CHAT_ADMIN, "Rechargement effectué : configuration et connaissances.");
+		} else {
+			reply(out, CHAT_ADMIN, "Statut : tout va bien.");
+		}
+		return 1;
+	}
+	if (!addressed(m))
+		return 0;
+	int r = spend(&a->asked, &a->asked_notice, m->policy->user_burst, m->policy->user_rate,
+		      elapsed, out);
+	if (r <= 0)
+		return r == 0;
+	if (strstr(m->text, "tapes")) { /* étapes, etapes */
+		char text[CHAT_REPLY_MAX] = "";
+		for (size_t i = 0; i < sizeof STAGES / sizeof *STAGES; i++) {
+			strcat(text, STAGES[i]);
+			strcat(text, "\n");
+		}
+		reply(out, CHAT_ANSWER, text);
+	} else {
+		reply(out, CHAT_ANSWER, ANSWER);
+	}
+	return 1;
+}
 
 /* ---- fixture ---- */
 static char *alt[] = { "faqbot_", "faqbot__" };
@@ -98,27 +285,15 @@ static struct irc_channel chans[] = { { "#support", NULL }, { "#priv", "s3cret" 
 struct fx {
 	struct fake f;
 	struct irc_config cfg;
-	struct bot *bot;
+	struct sink sink;
 };
 
 static int setup(void **state)
 {
 	struct fx *x = calloc(1, sizeof *x);
-	char err[512];
-	struct kb *kb = kb_load("knowledge", err, sizeof err);
-	if (!kb)
-		fail_msg("knowledge/ does not load (run from the repository root): %s", err);
-	struct bot_config bc = {
-		.knowledge = "knowledge",
-		.command_prefix = "!",
-		.log_level = "info",
-		.timezone = "Europe/Paris",
-		.auto_answer_confidence = -1,
-		.user_rate = 1000,
-		.user_burst = 1000,
-	};
-	x->bot = bot_new(&bc, kb);
-	assert_non_null(x->bot);
+	assert_non_null(x);
+	x->sink.up = calloc(MAX_UP, sizeof *x->sink.up);
+	assert_non_null(x->sink.up);
 	struct irc_config *c = &x->cfg;
 	c->name = "testnet";
 	c->server = "irc.test";
@@ -150,7 +325,7 @@ static int teardown(void **state)
 {
 	struct fx *x = *state;
 	ircnet_free(x->f.n);
-	bot_free(x->bot);
+	free(x->sink.up);
 	for (int i = 0; i < x->f.nsent; i++)
 		free(x->f.sent[i]);
 	free(x);
@@ -160,7 +335,8 @@ static int teardown(void **state)
 static void start(struct fx *x)
 {
 	int opens = x->f.opens;
-	x->f.n = ircnet_new(&x->cfg, x->bot, &fake_io, &x->f);
+	struct chat_sink sink = { sink_on_msg, &x->sink };
+	x->f.n = ircnet_new(&x->cfg, &sink, &fake_io, &x->f);
 	assert_non_null(x->f.n);
 	assert_int_equal(ircnet_connect(x->f.n), 0);
 	assert_int_equal(x->f.opens, opens + 1);
@@ -511,11 +687,26 @@ static void test_channel_lines(void **state)
 	srv(x, ":carol!c@h PRIVMSG #support :!faq quand sera visible ma session ?");
 	expect_prefix(x, "PRIVMSG #support :carol: ");
 	skip_all(x);
-	/* not addressed, in a channel without auto_answer: silence */
+	/* not addressed, in a channel without auto_answer: went up as such,
+	 * and the sink's silence sends nothing */
 	snprintf(line, sizeof line, ":dave!d@h PRIVMSG #support :%s", q);
 	srv(x, line);
+	struct up *u = &x->sink.up[x->sink.nup - 1];
+	assert_int_equal(u->event, CHAT_TEXT);
+	assert_string_equal(u->network, "testnet");
+	assert_string_equal(u->sender, "dave");
+	assert_string_equal(u->user_id, "h:d@h");
+	assert_string_equal(u->own_name, "faqbot");
+	assert_string_equal(u->room, "#support");
+	assert_string_equal(u->text, q);
+	assert_false(u->is_private);
+	assert_false(u->auto_answer);
+	assert_false(u->has_account);
 	srv(x, ":dave!d@h PRIVMSG #support :bonjour tout le monde");
 	expect_nothing(x);
+	srv(x, ":dave!d@h PRIVMSG #auto :bonjour tout le monde");
+	assert_true(x->sink.up[x->sink.nup - 1].auto_answer);
+	skip_all(x);
 	/* private: answered to the nick, without a nick prefix */
 	snprintf(line, sizeof line, ":erin!e@h PRIVMSG faqbot :%s", q);
 	srv(x, line);
@@ -524,7 +715,11 @@ static void test_channel_lines(void **state)
 	assert_memory_equal(got, "PRIVMSG erin :", 14);
 	assert_true(strncmp(got + 14, "erin: ", 6) != 0);
 	skip_all(x);
-	/* NOTICEs and our own lines are never answered */
+	u = &x->sink.up[x->sink.nup - 1];
+	assert_true(u->is_private);
+	assert_false(u->has_room);
+	/* NOTICEs and our own lines are never answered: they do not go up */
+	int nup = x->sink.nup;
 	snprintf(line, sizeof line, ":erin!e@h NOTICE faqbot :%s", q);
 	srv(x, line);
 	snprintf(line, sizeof line, ":faqbot!faq@h PRIVMSG #support :faqbot: %s", q);
@@ -535,11 +730,13 @@ static void test_channel_lines(void **state)
 	snprintf(line, sizeof line, ":irc.test PRIVMSG faqbot :%s", q);
 	srv(x, line);
 	expect_nothing(x);
+	assert_int_equal(x->sink.nup, nup);
 	/* CTCP VERSION and PING, answered by NOTICE; ACTION ignored */
 	srv(x, ":alice!a@h PRIVMSG faqbot :\x01VERSION\x01");
 	expect_prefix(x, "NOTICE alice :\x01VERSION faqbot ");
 	srv(x, ":alice!a@h PRIVMSG #support :\x01PING 1234\x01");
 	expect(x, "NOTICE alice :\x01PING 1234\x01");
+	assert_int_equal(x->sink.up[x->sink.nup - 1].event, CHAT_MINOR);
 	srv(x, ":alice!a@h PRIVMSG #support :\x01" "ACTION faqbot: quand sera visible ma session ?\x01");
 	expect_nothing(x);
 }
@@ -776,6 +973,18 @@ static void test_admin_needs_account_tag(void **state)
 	/* same command, different answer: rights come from the account tag,
 	 * never from the nick */
 	assert_string_not_equal(admin + 17, refused + 14);
+	struct sink *k = &x->sink;
+	assert_int_equal(k->nup, 2);
+	assert_string_equal(k->up[0].account, "root-account");
+	assert_string_equal(k->up[0].sender, "mallory");
+	assert_string_equal(k->up[1].account, "someone-else");
+	assert_string_equal(k->up[1].user_id, "a:someone-else");
+	/* without the account-tag capability a tag is not trusted */
+	ircnet_free(x->f.n);
+	register_plain(x);
+	srv(x, "@account=root-account :mallory!m@h PRIVMSG faqbot :!status");
+	assert_false(k->up[k->nup - 1].has_account);
+	assert_string_equal(k->up[k->nup - 1].user_id, "h:m@h");
 }
 
 /* ---- fairness and per-user limits (issue 10) ---- */
@@ -834,12 +1043,12 @@ static void test_fair_between_users(void **state)
 	x->f.cursor = 0;
 	int ctcp = count_prefix(x, "NOTICE mallory :\001PING");
 	int all = count_prefix(x, "NOTICE mallory :") + count_prefix(x, "PRIVMSG mallory :");
-	assert_true(ctcp <= BOT_MINOR_BURST);
+	assert_true(ctcp <= SINK_MINOR_BURST);
 	assert_true(all <= 4 + IRCNET_USER_LINES);
 }
 
-/* The CTCP limit: BOT_MINOR_BURST replies, one notice, then silence;
- * BOT_MINOR_PER_MIN more a minute later. */
+/* The CTCP limit: SINK_MINOR_BURST replies, one notice, then silence;
+ * SINK_MINOR_PER_MIN more a minute later. */
 static void test_ctcp_limited(void **state)
 {
 	struct fx *x = *state;
@@ -848,7 +1057,7 @@ static void test_ctcp_limited(void **state)
 	register_plain(x);
 	for (int i = 0; i < 20; i++)
 		srv(x, ":pinger!p@h PRIVMSG faqbot :\001PING 1\001");
-	for (int i = 0; i < BOT_MINOR_BURST; i++)
+	for (int i = 0; i < SINK_MINOR_BURST; i++)
 		expect(x, "NOTICE pinger :\001PING 1\001");
 	expect_prefix(x, "NOTICE pinger :Doucement");
 	expect_nothing(x);
@@ -858,7 +1067,7 @@ static void test_ctcp_limited(void **state)
 	x->f.now += 60000;
 	for (int i = 0; i < 20; i++)
 		srv(x, ":pinger!p@h PRIVMSG faqbot :\001PING 2\001");
-	for (int i = 0; i < BOT_MINOR_PER_MIN; i++)
+	for (int i = 0; i < SINK_MINOR_PER_MIN; i++)
 		expect(x, "NOTICE pinger :\001PING 2\001");
 	expect_prefix(x, "NOTICE pinger :Doucement");
 	expect_nothing(x);
@@ -872,7 +1081,7 @@ static void test_refusals_limited(void **state)
 	register_plain(x);
 	for (int i = 0; i < 30; i++)
 		srv(x, ":nosy!n@h PRIVMSG faqbot :!status");
-	for (int i = 0; i < BOT_MINOR_BURST; i++)
+	for (int i = 0; i < SINK_MINOR_BURST; i++)
 		expect_prefix(x, "PRIVMSG nosy :Désolé");
 	expect_prefix(x, "NOTICE nosy :Doucement");
 	expect_nothing(x);
@@ -915,11 +1124,20 @@ static void test_rate_key_not_nick(void **state)
 	expect_prefix(x, "PRIVMSG c1 :");
 	expect_prefix(x, "NOTICE c2 :Doucement");
 	expect_nothing(x);
+	/* what ircnet gave as the key of the limits */
+	struct up *u = x->sink.up;
+	assert_int_equal(x->sink.nup, 7);
+	for (int i = 0; i < 3; i++)
+		assert_string_equal(u[i].user_id, "h:b@home");
+	assert_string_equal(u[3].user_id, "h:x@elsewhere");
+	for (int i = 4; i < 7; i++)
+		assert_string_equal(u[i].user_id, "a:carol");
 }
 
-/* An admin's !reload swaps the config and frees the old one from inside
- * bot_handle: nothing may read the old one afterwards (issue 10: the
- * network name was read after the free; ASan runs this test). */
+/* An admin's !reload swaps the config from inside the sink's callback,
+ * and run.c frees the configs it loaded at once (the network keeps its
+ * own copy): nothing may read them afterwards (issue 10: the network name
+ * was read after the free; ASan runs this test). */
 struct reload_fx {
 	struct fx *x;
 	struct irc_config cfg2;
@@ -927,20 +1145,21 @@ struct reload_fx {
 	int calls;
 };
 
-static int reload_hook(void *arg, char *msg, size_t msglen)
+static void reload_hook(void *arg)
 {
 	struct reload_fx *r = arg;
-	(void)msg;
-	(void)msglen;
 	r->cfg2 = r->x->cfg;
 	r->cfg2.name = strdup("testnet");
-	ircnet_set_config(r->x->f.n, &r->cfg2);
-	/* what run.c's apply_config does with the old config */
+	r->cfg2.quit_message = strdup("à bientôt");
+	assert_int_equal(ircnet_set_config(r->x->f.n, &r->cfg2), 0);
+	/* what run.c's apply_config does with the configs, old and new */
 	memset(r->oldname, 'Z', strlen(r->oldname));
 	free(r->oldname);
 	r->oldname = NULL;
+	free(r->cfg2.name);
+	free(r->cfg2.quit_message);
+	r->cfg2.name = r->cfg2.quit_message = NULL;
 	r->calls++;
-	return 0;
 }
 
 static void test_admin_reload_frees_old_config(void **state)
@@ -949,7 +1168,8 @@ static void test_admin_reload_frees_old_config(void **state)
 	struct reload_fx r = { .x = x };
 	r.oldname = strdup("testnet");
 	x->cfg.name = r.oldname;
-	bot_set_reload_hook(x->bot, reload_hook, &r);
+	x->sink.reload = reload_hook;
+	x->sink.reload_arg = &r;
 	start(x);
 	skip_all(x);
 	srv(x, ":irc.test CAP * LS :account-tag");
@@ -962,9 +1182,86 @@ static void test_admin_reload_frees_old_config(void **state)
 	assert_string_equal(ircnet_nick(x->f.n), "faqbot");
 	srv(x, ":alice!a@h PRIVMSG faqbot :que veut dire l'état ARCH ?");
 	expect_prefix(x, "PRIVMSG alice :");
+	assert_string_equal(x->sink.up[x->sink.nup - 1].network, "testnet");
+	/* the new settings were copied: the quit message freed above */
+	ircnet_quit(x->f.n, NULL);
+	expect(x, "QUIT :à bientôt");
 	ircnet_free(x->f.n);
 	x->f.n = NULL;
-	free(r.cfg2.name);
+}
+
+/* ircnet_new copies its config: every string and list of the section
+ * is scribbled over and freed once the client exists (what run.c does
+ * with a config after a reload), and the client still registers with
+ * the SASL credentials, falls back to the alternate nick, joins with the
+ * key, honours auto_answer and admins, and quits with its message (ASan
+ * catches any read of the freed config). */
+static char *dup_scribble(char **keep, int *n, const char *s)
+{
+	char *d = strdup(s);
+	keep[(*n)++] = d;
+	return d;
+}
+
+static void test_config_copied(void **state)
+{
+	struct fx *x = *state;
+	char *heap[32];
+	int nheap = 0;
+	char *alts[1], *autos[1], *adms[1];
+	struct irc_channel ch[1];
+	struct irc_config *c = &x->cfg;
+	c->name = dup_scribble(heap, &nheap, "testnet");
+	c->server = dup_scribble(heap, &nheap, "irc.test");
+	c->nick = dup_scribble(heap, &nheap, "faqbot");
+	alts[0] = dup_scribble(heap, &nheap, "faqbot_");
+	c->alt_nicks = (struct strlist){ alts, 1 };
+	c->username = dup_scribble(heap, &nheap, "faq");
+	c->realname = dup_scribble(heap, &nheap, "FAQ bot");
+	ch[0].name = dup_scribble(heap, &nheap, "#priv");
+	ch[0].key = dup_scribble(heap, &nheap, "s3cret");
+	c->channels = ch;
+	c->nchannels = 1;
+	c->sasl_mechanism = SASL_PLAIN;
+	c->sasl_username = dup_scribble(heap, &nheap, "faqbot");
+	c->sasl_password = dup_scribble(heap, &nheap, "secret");
+	c->tls = 1;
+	autos[0] = dup_scribble(heap, &nheap, "#priv");
+	adms[0] = dup_scribble(heap, &nheap, "root-account");
+	c->policy.auto_answer = (struct strlist){ autos, 1 };
+	c->policy.admins = (struct strlist){ adms, 1 };
+	c->quit_message = dup_scribble(heap, &nheap, "au revoir");
+	start(x);
+	for (int i = 0; i < nheap; i++) {
+		memset(heap[i], 'Z', strlen(heap[i]));
+		free(heap[i]);
+	}
+	memset(c, 0, sizeof *c);
+	memset(ch, 0, sizeof ch);
+	alts[0] = autos[0] = adms[0] = NULL;
+	expect(x, "CAP LS 302");
+	expect(x, "NICK faqbot");
+	expect(x, "USER faq 0 * :FAQ bot");
+	srv(x, ":irc.test 433 * faqbot :Nickname is already in use");
+	expect(x, "NICK faqbot_");
+	srv(x, ":irc.test CAP * LS :sasl=PLAIN account-tag");
+	expect(x, "CAP REQ :sasl account-tag");
+	srv(x, ":irc.test CAP * ACK :sasl account-tag");
+	expect(x, "AUTHENTICATE PLAIN");
+	srv(x, "AUTHENTICATE +");
+	expect(x, "AUTHENTICATE ZmFxYm90AGZhcWJvdABzZWNyZXQ=");
+	srv(x, ":irc.test 903 faqbot_ :SASL authentication successful");
+	expect(x, "CAP END");
+	srv(x, ":irc.test 001 faqbot_ :Welcome faqbot_!faq@h");
+	expect(x, "JOIN #priv s3cret");
+	srv(x, ":dave!d@h PRIVMSG #priv :quand sera visible ma session ?");
+	assert_true(x->sink.up[x->sink.nup - 1].auto_answer);
+	assert_string_equal(x->sink.up[x->sink.nup - 1].network, "testnet");
+	expect_prefix(x, "PRIVMSG #priv :dave: ");
+	srv(x, "@account=root-account :boss!b@h PRIVMSG faqbot_ :!status");
+	expect_prefix(x, "PRIVMSG boss :Statut");
+	ircnet_quit(x->f.n, NULL);
+	expect(x, "QUIT :au revoir");
 }
 
 /* ---- flow control (IRCNET_WINDOW) ---- */
@@ -1146,6 +1443,48 @@ static void test_flow_held_question_keeps_account(void **state)
 	assert_null(strstr(root, "réservée aux administrateurs"));
 }
 
+/* A question held while the window is closed goes up later with the
+ * fields it was parsed into, never re-printed as a line and parsed again:
+ * an account tag holding escapes ("\\s" is a space, "\\:" a ';') and a
+ * text that looks like IRC syntax arrive as they came. */
+static void test_flow_held_fields_as_parsed(void **state)
+{
+	struct fx *x = *state;
+	start(x);
+	skip_all(x);
+	srv(x, ":irc.test CAP * LS :account-tag");
+	srv(x, ":irc.test CAP * ACK :account-tag");
+	srv(x, ":irc.test 001 faqbot :Welcome faqbot!faq@h");
+	flood(x, 200, "z");
+	int nup = x->sink.nup;
+	assert_true(nup < 200); /* the rest waits: the window is closed */
+	srv(x, "@account=ad\\smin\\:x;time=2026-01-01T00:00:00.000Z :rob!r@h PRIVMSG faqbot "
+	    ":: quand sera visible @tag=1 :ma session ?");
+	int found = -1;
+	for (int rounds = 0; rounds < 100 && found < 0; rounds++) {
+		answer_pings(x);
+		for (int i = nup; i < x->sink.nup; i++)
+			if (!strcmp(x->sink.up[i].sender, "rob"))
+				found = i;
+	}
+	assert_true(found >= 0);
+	struct up *u = &x->sink.up[found];
+	assert_true(u->has_account);
+	assert_string_equal(u->account, "ad min;x");
+	assert_string_equal(u->user_id, "a:ad min;x");
+	assert_string_equal(u->text, ": quand sera visible @tag=1 :ma session ?");
+	assert_true(u->is_private);
+	/* every question of the flood went up once, in order */
+	int next_user = 0;
+	for (int i = 0; i < x->sink.nup; i++) {
+		char want[16];
+		snprintf(want, sizeof want, "z%d", next_user);
+		if (!strcmp(x->sink.up[i].sender, want))
+			next_user++;
+	}
+	assert_int_equal(next_user, 200);
+}
+
 /* Issue 3: a 10-line answer throttled (burst 4, then 1 line/s) with a
  * config reload in the middle: every line still leaves at the throttle
  * rate, each from a tick at the armed time (no read needed). */
@@ -1223,10 +1562,12 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_refusals_limited, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rate_key_not_nick, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_admin_reload_frees_old_config, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_config_copied, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_flow_window, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_flow_missing_pong, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_flow_later_pong_confirms_earlier, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_flow_held_question_keeps_account, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_flow_held_fields_as_parsed, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -529,7 +529,17 @@ static void test_reply_json(void **state)
 	assert_true(cJSON_IsBool(cJSON_GetObjectItem(rel, "is_falling_back")));
 	cJSON_Delete(j);
 	free(s);
+	/* No asker: nobody mentioned; no question: not a reply (a hand-over
+	 * post). */
 	r.asker = NULL;
+	r.question_id = NULL;
+	assert_non_null(s = mx_reply_json(&r));
+	assert_non_null(j = cJSON_Parse(s));
+	assert_null(mx_obj(j, "m.relates_to"));
+	assert_int_equal(cJSON_GetArraySize(mx_obj(mx_obj(j, "m.mentions"), "user_ids")), 0);
+	cJSON_Delete(j);
+	free(s);
+	r.text = NULL;
 	assert_null(mx_reply_json(&r));
 	assert_null(mx_reply_json(NULL));
 }
@@ -650,6 +660,7 @@ static void test_start_refused_without_pickle_key(void **state)
 	snprintf(path, sizeof path, "%s/state.db", dir);
 	memset(&bc, 0, sizeof bc);
 	assert_non_null(b = bot_new(&bc, kb));
+	struct chat_sink sink = { bot_on_msg, b };
 	memset(&mc, 0, sizeof mc);
 	mc.name = "t";
 	mc.homeserver = "http://127.0.0.1:9";
@@ -657,9 +668,9 @@ static void test_start_refused_without_pickle_key(void **state)
 	mc.password = "not-used-here";
 	mc.e2ee = 1;
 	unsetenv("FAQBOT_PICKLE_KEY");
-	assert_null(mxnet_start(lp, &mc, b, path));
+	assert_null(mxnet_start(lp, &mc, &sink, path));
 	mc.e2ee = 0;
-	n = mxnet_start(lp, &mc, b, path);
+	n = mxnet_start(lp, &mc, &sink, path);
 	assert_non_null(n);
 	mxnet_free(n);
 	bot_free(b);

@@ -96,7 +96,7 @@ static void test_schema_versions(void **state)
 	char *msg = NULL;
 	(void)state;
 	s = open_ok();
-	assert_int_equal(store_version(s, "core"), 2);
+	assert_int_equal(store_version(s, "core"), 3);
 	assert_int_equal(store_version(s, "e2ee"), 0);
 	assert_int_equal(store_migrate(s, "e2ee", steps, 1, err, sizeof err), 0);
 	assert_int_equal(store_version(s, "e2ee"), 1);
@@ -388,7 +388,7 @@ static void test_migrate_v1(void **state)
 	assert_int_equal(sqlite3_exec(db, v1, NULL, NULL, NULL), SQLITE_OK);
 	sqlite3_close(db);
 	s = open_ok();
-	assert_int_equal(store_version(s, "core"), 2);
+	assert_int_equal(store_version(s, "core"), 3);
 	assert_int_equal(store_room_get(s, "n", "!r", &r), 1);
 	assert_int_equal(r.is_direct, 1);
 	assert_int_equal(r.encrypted, 0);
