@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "ask.h"
+#include "clock.h"
 #include "config.h"
 #include "conv.h"
 #include "datex.h"
@@ -116,21 +117,7 @@ static void set_timezone(void)
 		tz = stat("/usr/share/zoneinfo/Europe/Paris", &st) == 0 ? "Europe/Paris"
 									 : PARIS_POSIX_TZ;
 	}
-	setenv("TZ", tz, 1);
-	tzset();
-}
-
-static struct date local_today(void)
-{
-	time_t now = time(NULL);
-	struct tm tm;
-	struct date d = { 1970, 1, 1 };
-	if (localtime_r(&now, &tm)) {
-		d.y = tm.tm_year + 1900;
-		d.m = tm.tm_mon + 1;
-		d.d = tm.tm_mday;
-	}
-	return d;
+	clock_set_tz(tz);
 }
 
 static int is_dir_with_kb(const char *dir)
@@ -166,17 +153,6 @@ static const char *default_knowledge(char *buf, size_t n)
 		}
 	}
 	return "knowledge"; /* the loader then names what is missing */
-}
-
-/* Length of s[0..len) cut to at most max bytes on a UTF-8 boundary. */
-static size_t cut_utf8(const char *s, size_t len, size_t max)
-{
-	if (len <= max)
-		return len;
-	size_t k = max;
-	while (k > 0 && ((unsigned char)s[k] & 0xC0) == 0x80)
-		k--;
-	return k;
 }
 
 static int blank(const char *s, size_t n)
@@ -348,8 +324,8 @@ static int cmd_ask(int argc, char **argv, const char *kdir)
 		return 1;
 	}
 	static struct reply r; /* 4 KiB of text: not on the stack */
-	rc = answer_one(kb, q, cut_utf8(q, len, NORM_MAX_INPUT), len,
-			o.has_now ? o.now : local_today(), o.json, &r);
+	rc = answer_one(kb, q, utf8_cut(q, len, NORM_MAX_INPUT), len,
+			o.has_now ? o.now : clock_today(0), o.json, &r);
 	kb_free(kb);
 	free(q);
 	if (fflush(stdout) != 0 || ferror(stdout)) {
@@ -376,7 +352,7 @@ static int read_line(FILE *f, char *buf, size_t cap, size_t *len, size_t *full)
 		n--;
 		total--;
 	}
-	*len = cut_utf8(buf, n, cap);
+	*len = utf8_cut(buf, n, cap);
 	*full = total;
 	return 1;
 }
@@ -480,7 +456,7 @@ static int cmd_console(int argc, char **argv, const char *kdir)
 			if (sn > 0)
 				continue;
 		}
-		struct date today = o.has_now ? o.now : local_today();
+		struct date today = o.has_now ? o.now : clock_today(0);
 		int followup = 0;
 		if (full > len)
 			fprintf(stderr, "faqbot: note: the question is %zu bytes long; only its "

@@ -12,14 +12,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
-/* A list from a comma-separated value (items trimmed, empty ones dropped). */
-struct strlist {
-	char **v;
-	size_t n;
-};
-
-/* 1 when s is in l (ASCII case-insensitive: IRC nicks, accounts). */
-int strlist_has(const struct strlist *l, const char *s);
+#include "strlist.h"
 
 /* What a network lets the bot do and for whom; shared by IRC and Matrix,
  * read by bot.c for every message. */

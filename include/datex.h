@@ -7,7 +7,7 @@
 #ifndef FAQBOT_DATEX_H
 #define FAQBOT_DATEX_H
 
-#include "cal.h"
+#include "date.h"
 #include "norm.h"
 
 struct datex {

@@ -12,7 +12,7 @@
 
 #include <stddef.h>
 
-#include "cal.h"
+#include "date.h"
 
 #define EXAMPLES_DIR "examples"
 #define EXAMPLES_MAX_FILE (8u << 20) /* bytes per file */

@@ -7,8 +7,8 @@
 #define FAQBOT_INTENT_H
 
 #include <stddef.h>
-#include "cal.h"
-#include "rules.h"
+#include "date.h"
+#include "domain.h"
 
 enum intent {
 	IN_OUT_OF_SCOPE = 0,

@@ -35,7 +35,7 @@ const cJSON *mx_obj(const cJSON *obj, const char *key);
 const cJSON *mx_arr(const cJSON *obj, const char *key);
 int64_t mx_int(const cJSON *obj, const char *key, int64_t dflt);
 
-/* 1 when s[0..n) is valid UTF-8 (no overlongs, no surrogates). */
+/* utf8_valid (utf8.h), under the name matrix.c still calls. */
 int mx_utf8_valid(const char *s, size_t n);
 
 /* One room event, fields borrowed from the cJSON tree.  A field of the

@@ -6,16 +6,7 @@
 #define FAQBOT_RULES_H
 
 #include "cal.h"
-
-enum platform {
-	PF_NONE = 0,
-	PF_KAIROS,
-	PF_AUDE,
-	PF_FRANCE_TRAVAIL,
-	PF_RCO,
-	PF_REGIONAL,
-	PF__COUNT
-};
+#include "domain.h"
 
 enum status { ST_NONE = 0, ST_EARLY, ST_WITHIN, ST_OVERDUE };
 
@@ -52,10 +43,6 @@ void rules_window(const struct stage_dates *sd, enum platform pf,
 enum status rules_status(const struct stage_dates *sd, enum platform pf,
 			 struct date today);
 
-/* "kairos", "aude", "france_travail", "rco", "regional"; NULL for PF_NONE. */
-const char *platform_name(enum platform pf);
-/* Inverse of platform_name; PF_NONE when unknown. */
-enum platform platform_from_name(const char *s);
 /* "early", "within", "overdue"; NULL for ST_NONE. */
 const char *status_name(enum status st);
 

@@ -22,4 +22,9 @@ int utf8_valid(const char *s, size_t n);
  * set, or 0 (*cp untouched) when s[0..n) does not start a valid one. */
 size_t utf8_decode(const char *s, size_t n, int32_t *cp);
 
+/* The length of s[0..len) cut to at most max bytes without splitting a
+ * sequence: len when len <= max, else max moved back over continuation
+ * bytes (0 when s[0..max] is all continuation bytes). */
+size_t utf8_cut(const char *s, size_t len, size_t max);
+
 #endif

@@ -18,20 +18,8 @@
 #include <unistd.h>
 
 #include "utf8.h"
+#include "errmsg.h"
 
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 /* What a file that is not regular is, for the error message. */
 static const char *kind(mode_t m)
@@ -52,7 +40,7 @@ static const char *kind(mode_t m)
 static int check_stat(const char *path, const struct stat *st, char *err, size_t errlen)
 {
 	if (!S_ISREG(st->st_mode)) {
-		seterr(err, errlen, "%s: is %s, not a regular file; put a plain UTF-8 "
+		errmsg_set(err, errlen, "%s: is %s, not a regular file; put a plain UTF-8 "
 		       "text file there (a symbolic link to one is fine)", path,
 		       kind(st->st_mode));
 		return -1;
@@ -86,7 +74,7 @@ static int slurp(int fd, const char *path, size_t hint, char **out, size_t *outl
 		if (r < 0) {
 			if (errno == EINTR)
 				continue;
-			seterr(err, errlen, "%s: read error: %s", path, strerror(errno));
+			errmsg_set(err, errlen, "%s: read error: %s", path, strerror(errno));
 			free(buf);
 			return -1;
 		}
@@ -101,7 +89,7 @@ static int slurp(int fd, const char *path, size_t hint, char **out, size_t *outl
 	return 0;
 oom:
 	free(buf);
-	seterr(err, errlen, "%s: out of memory", path);
+	errmsg_set(err, errlen, "%s: out of memory", path);
 	return -1;
 }
 
@@ -137,7 +125,7 @@ static int check_text(const char *path, const char *s, size_t n, size_t max_line
 			if (ll && s[i - 1] == '\r')
 				ll--;
 			if (max_line && ll > max_line) {
-				seterr(err, errlen, "%s:%d: line longer than %zu bytes; shorten "
+				errmsg_set(err, errlen, "%s:%d: line longer than %zu bytes; shorten "
 				       "it, or split it over several lines", path, line, max_line);
 				return -1;
 			}
@@ -148,7 +136,7 @@ static int check_text(const char *path, const char *s, size_t n, size_t max_line
 			continue;
 		}
 		if (s[i] == '\0') {
-			seterr(err, errlen, "%s:%d: NUL byte at column %zu; a text file holds "
+			errmsg_set(err, errlen, "%s:%d: NUL byte at column %zu; a text file holds "
 			       "none: remove it, or save the file again as UTF-8 text", path,
 			       line, i - start + 1);
 			return -1;
@@ -156,7 +144,7 @@ static int check_text(const char *path, const char *s, size_t n, size_t max_line
 		if ((unsigned char)s[i] & 0x80) {
 			size_t k = utf8_seq(s + i, n - i);
 			if (!k) {
-				seterr(err, errlen, "%s:%d: invalid UTF-8 (byte 0x%02X at column "
+				errmsg_set(err, errlen, "%s:%d: invalid UTF-8 (byte 0x%02X at column "
 				       "%zu); save the file with the UTF-8 encoding", path, line,
 				       (unsigned char)s[i], i - start + 1);
 				return -1;
@@ -179,20 +167,20 @@ int textfile_read(struct textfile *tf, const char *path, size_t max_line,
 
 	memset(tf, 0, sizeof *tf);
 	if (stat(path, &st) < 0) {
-		seterr(err, errlen, "%s: cannot open: %s; check the name and that the "
+		errmsg_set(err, errlen, "%s: cannot open: %s; check the name and that the "
 		       "file exists", path, strerror(errno));
 		return -1;
 	}
 	if (check_stat(path, &st, err, errlen) < 0)
 		return -1;
 	if ((fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY)) < 0) {
-		seterr(err, errlen, "%s: cannot open: %s; check the file's permissions",
+		errmsg_set(err, errlen, "%s: cannot open: %s; check the file's permissions",
 		       path, strerror(errno));
 		return -1;
 	}
 	/* What was opened, which may not be what stat() saw. */
 	if (fstat(fd, &st) < 0) {
-		seterr(err, errlen, "%s: cannot stat: %s", path, strerror(errno));
+		errmsg_set(err, errlen, "%s: cannot stat: %s", path, strerror(errno));
 		close(fd);
 		return -1;
 	}
@@ -205,10 +193,10 @@ int textfile_read(struct textfile *tf, const char *path, size_t max_line,
 	if (over) {
 		int l = long_line(buf, len, max_line);
 		if (l)
-			seterr(err, errlen, "%s:%d: line longer than %zu bytes; shorten it, or "
+			errmsg_set(err, errlen, "%s:%d: line longer than %zu bytes; shorten it, or "
 			       "split it over several lines", path, l, max_line);
 		else
-			seterr(err, errlen, "%s: over the limit of %u bytes (4 MiB) for a text "
+			errmsg_set(err, errlen, "%s: over the limit of %u bytes (4 MiB) for a text "
 			       "file; shorten it", path, TEXTFILE_MAX_SIZE);
 		free(buf);
 		return -1;

@@ -52,3 +52,14 @@ size_t utf8_decode(const char *s, size_t n, int32_t *cp)
 	*cp = c;
 	return (size_t)r;
 }
+
+size_t utf8_cut(const char *s, size_t len, size_t max)
+{
+	size_t k = max;
+
+	if (len <= max)
+		return len;
+	while (k > 0 && ((unsigned char)s[k] & 0xC0) == 0x80)
+		k--;
+	return k;
+}

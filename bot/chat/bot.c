@@ -11,6 +11,7 @@
 #include <strings.h>
 
 #include "bot.h"
+#include "clock.h"
 #include "conv.h"
 #include "intent.h"
 #include "kb.h"
@@ -109,11 +110,7 @@ int bot_set_config(struct bot *b, const struct bot_config *cfg)
 	/* < 0: the knowledge's own threshold (intents.ini auto_answer). */
 	b->threshold = cfg->auto_answer_confidence;
 	conv_set_timeout(b->conv, (int64_t)cfg->conversation_timeout * 1000);
-	/* The process has one time zone; the bot is its only user (the
-	 * language and rules layers never read the clock). */
-	if (cfg->timezone && *cfg->timezone)
-		setenv("TZ", cfg->timezone, 1);
-	tzset();
+	clock_set_tz(cfg->timezone);
 	return 0;
 }
 
@@ -220,17 +217,8 @@ void bot_get_stats(const struct bot *b, struct bot_stats *st)
 
 struct date bot_today(const struct bot *b, time_t now)
 {
-	struct tm tm;
-	struct date d = { 1970, 1, 1 };
 	(void)b;
-	if (!now)
-		now = time(NULL);
-	if (localtime_r(&now, &tm)) {
-		d.y = tm.tm_year + 1900;
-		d.m = tm.tm_mon + 1;
-		d.d = tm.tm_mday;
-	}
-	return d;
+	return clock_today(now);
 }
 
 /* ---- per-user rate limit: a 4-way set-associative table, LRU in each

@@ -17,6 +17,7 @@
 #include <cjson/cJSON.h>
 #include <sqlite3.h>
 
+#include "clock.h"
 #include "config.h"
 #include "fold.h"
 #include "norm.h"
@@ -66,9 +67,7 @@ static char *xstrdup(const char *s)
 
 static void local_day(time_t t, char out[11])
 {
-	struct tm tm;
-	localtime_r(&t, &tm);
-	strftime(out, 11, "%Y-%m-%d", &tm);
+	date_format_iso(clock_today(t), out);
 }
 
 /* The words of a question: folded (case, accents), letters and digits,
@@ -270,6 +269,23 @@ static const char *where(const struct row *r, char *buf, size_t n)
 
 /* ---- text ---- */
 
+/* The questions of day i, of intent j (cells is days x intents). */
+static int day_total(const struct data *d, size_t i)
+{
+	int tot = 0;
+	for (size_t j = 0; j < d->nintents; j++)
+		tot += d->cells[i * d->nintents + j];
+	return tot;
+}
+
+static int intent_total(const struct data *d, size_t j)
+{
+	int tot = 0;
+	for (size_t i = 0; i < d->ndays; i++)
+		tot += d->cells[i * d->nintents + j];
+	return tot;
+}
+
 static void out_text(const struct data *d, FILE *f)
 {
 	int missed, wrong, n = totals(d, &missed, &wrong);
@@ -280,9 +296,7 @@ static void out_text(const struct data *d, FILE *f)
 	fprintf(f, "%d answer(s) approved (thumbs up on Matrix)\n", approved(d));
 	fprintf(f, "\nQuestions per day:\n");
 	for (size_t i = 0; i < d->ndays; i++) {
-		int tot = 0;
-		for (size_t j = 0; j < d->nintents; j++)
-			tot += d->cells[i * d->nintents + j];
+		int tot = day_total(d, i);
 		fprintf(f, "  %s  %3d ", d->days[i], tot);
 		const char *sep = " ";
 		for (size_t j = 0; j < d->nintents; j++)
@@ -295,9 +309,7 @@ static void out_text(const struct data *d, FILE *f)
 	}
 	fprintf(f, "\nQuestions per intent:\n");
 	for (size_t j = 0; j < d->nintents; j++) {
-		int tot = 0;
-		for (size_t i = 0; i < d->ndays; i++)
-			tot += d->cells[i * d->nintents + j];
+		int tot = intent_total(d, j);
 		fprintf(f, "  %-24s %d\n", d->intents[j], tot);
 	}
 	fprintf(f, "\nMissed questions, grouped by similarity (most frequent first):\n");
@@ -442,9 +454,7 @@ static void out_html(const struct data *d, FILE *f)
 	if (width < 400)
 		width = 400;
 	for (size_t i = 0; i < d->ndays; i++) {
-		int tot = 0;
-		for (size_t j = 0; j < d->nintents; j++)
-			tot += d->cells[i * d->nintents + j];
+		int tot = day_total(d, i);
 		if (tot > max)
 			max = tot;
 	}
@@ -624,10 +634,7 @@ int report_main(int argc, char **argv)
 		fprintf(stderr, "faqbot: %s\n", err);
 		return 1;
 	}
-	if (cfg->bot.timezone && *cfg->bot.timezone) {
-		setenv("TZ", cfg->bot.timezone, 1);
-		tzset();
-	}
+	clock_set_tz(cfg->bot.timezone);
 	if (access(cfg->bot.state, F_OK) != 0) {
 		fprintf(stderr, "faqbot: %s: no state file, so nothing recorded (%s: [bot] "
 			"record_questions = %s)\n", cfg->bot.state, cfgp,

@@ -16,11 +16,12 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "errmsg.h"
 #include "log.h"
 #include "textfile.h"
 
 #define CFG_MAX_LINE 65536     /* bytes in one source line */
-#define CFG_MAX_LIST 1024      /* items in one list setting */
+#define CFG_MAX_LIST STRLIST_MAX /* items in one list setting */
 #define CFG_MAX_NETS 64        /* networks of each kind */
 #define CFG_MAX_KEYS 48
 
@@ -160,65 +161,15 @@ static void fail(struct parse *p, int line, const char *fmt, ...)
 static void fail(struct parse *p, int line, const char *fmt, ...)
 {
 	va_list ap;
-	int n;
 	if (p->failed)
 		return; /* the first error is the one to fix first */
 	p->failed = 1;
-	n = snprintf(p->err, p->errlen, "%s:%d: ", p->path, line);
-	if (n < 0 || (size_t)n >= p->errlen)
-		return;
 	va_start(ap, fmt);
-	vsnprintf(p->err + n, p->errlen - (size_t)n, fmt, ap);
+	errmsg_vat(p->err, p->errlen, p->path, line, fmt, ap);
 	va_end(ap);
 }
 
 /* ---- lists ---- */
-
-int strlist_has(const struct strlist *l, const char *s)
-{
-	size_t i;
-	if (!l || !s)
-		return 0;
-	for (i = 0; i < l->n; i++)
-		if (!strcasecmp(l->v[i], s))
-			return 1;
-	return 0;
-}
-
-static int strlist_add(struct strlist *l, const char *s, size_t n)
-{
-	char **nv;
-	if (l->n >= CFG_MAX_LIST)
-		return -1;
-	nv = realloc(l->v, (l->n + 1) * sizeof *nv);
-	if (!nv)
-		return -1;
-	l->v = nv;
-	if (!(l->v[l->n] = strndup(s, n)))
-		return -1;
-	l->n++;
-	return 0;
-}
-
-static void strlist_free(struct strlist *l)
-{
-	size_t i;
-	for (i = 0; i < l->n; i++)
-		free(l->v[i]);
-	free(l->v);
-	l->v = NULL;
-	l->n = 0;
-}
-
-static int strlist_copy(struct strlist *dst, const struct strlist *src)
-{
-	size_t i;
-	for (i = 0; i < src->n; i++)
-		if (!strlist_has(dst, src->v[i]) &&
-		    strlist_add(dst, src->v[i], strlen(src->v[i])) < 0)
-			return -1;
-	return 0;
-}
 
 /* Calls fn for each trimmed, non-empty comma-separated item of v. */
 static int each_item(const char *v, int (*fn)(void *, const char *, size_t), void *arg)
@@ -762,7 +713,7 @@ static int finish_policy(struct parse *p, struct chat_policy *pol)
 		pol->user_rate = b->user_rate;
 	if (pol->user_burst < 0)
 		pol->user_burst = b->user_burst;
-	return strlist_copy(&pol->ignore, &b->ignore);
+	return strlist_merge(&pol->ignore, &b->ignore);
 }
 
 static int finish_bot(struct parse *p)

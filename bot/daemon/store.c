@@ -14,6 +14,7 @@
 #include <unistd.h>
 #include <sqlite3.h>
 
+#include "errmsg.h"
 #include "log.h"
 #include "store.h"
 
@@ -86,8 +87,7 @@ struct store {
 
 static void set_err(char *err, size_t errlen, const char *path, const char *what, const char *why)
 {
-	if (err && errlen)
-		snprintf(err, errlen, "%s: %s%s%s", path, what, why ? ": " : "", why ? why : "");
+	errmsg_at(err, errlen, path, 0, "%s%s%s", what, why ? ": " : "", why ? why : "");
 }
 
 static int exec(struct store *s, const char *sql)
@@ -378,6 +378,17 @@ int store_account_set(struct store *s, const char *net, const struct store_accou
 	}
 }
 
+/* Ends a one-row query of a prepared statement kept for reuse: found, or
+ * -1 when the step failed (rc neither a row nor done). */
+static int query_done(sqlite3_stmt *st, int rc, int found)
+{
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		found = -1;
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return found;
+}
+
 int store_sync_get(struct store *s, const char *net, char *buf, size_t buflen)
 {
 	sqlite3_stmt *st = s->q[Q_SYNC_GET];
@@ -393,12 +404,8 @@ int store_sync_get(struct store *s, const char *net, char *buf, size_t buflen)
 			memcpy(buf, t, n + 1);
 			found = 1;
 		}
-	} else if (rc != SQLITE_DONE) {
-		found = -1;
 	}
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
-	return found;
+	return query_done(st, rc, found);
 }
 
 int store_sync_set(struct store *s, const char *net, const char *token)
@@ -425,12 +432,8 @@ int store_room_get(struct store *s, const char *net, const char *room_id, struct
 		r->rot_msgs = sqlite3_column_int64(st, 4);
 		r->rot_ms = sqlite3_column_int64(st, 5);
 		found = 1;
-	} else if (rc != SQLITE_DONE) {
-		found = -1;
 	}
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
-	return found;
+	return query_done(st, rc, found);
 }
 
 int store_room_set(struct store *s, const char *net, const char *room_id, const struct store_room *r)

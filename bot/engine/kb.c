@@ -2,9 +2,7 @@
  * intent model (through intent.c), the holiday calendar, the stage delays
  * and the French answer templates.  Any error refuses the whole directory
  * with "file:line: what is wrong, and how to fix it"; nothing is ever
- * half-loaded.  The INI reader is our own so that every error carries its
- * line number; the bytes come from textfile.c, which refuses what is not a
- * regular UTF-8 text file (NUL bytes, FIFOs, devices, over-long lines). */
+ * half-loaded (the reader is inifile.c). */
 #include "kb.h"
 
 #include <errno.h>
@@ -15,15 +13,14 @@
 
 #include "answer.h"
 #include "intent.h"
+#include "errmsg.h"
+#include "inifile.h"
 #include "lexicon.h"
 #include "textfile.h"
 
 /* A physical line is at most this long: the knowledge is hand-written
  * text, and a longer line is a mistake (or an attack), never truncated. */
 #define KB_MAX_LINE 4096
-/* A value joined from continuation lines. */
-#define KB_MAX_VALUE 8192
-#define KB_MAX_SECTIONS 256
 #define KB_MAX_CLOSURES 4096
 #define KB_MAX_DELAY 366
 
@@ -35,212 +32,6 @@ struct kb {
 	struct delays delays;
 	struct answers *ans;
 };
-
-/* ---- the INI reader ----
- *
- * Grammar: `[section]`, `key = value`, comments starting with # or ; (on
- * their own line only, since French text holds both), blank lines.  A line
- * that starts with a space or a tab continues the previous value, joined
- * with a newline:
- *     stages = Les étapes :
- *       1. saisie par l'organisme
- * gives "Les étapes :\n1. saisie par l'organisme". */
-
-enum ini_ev { EV_SECTION, EV_KEY, EV_SECTION_END, EV_EOF };
-
-/* Returns 0, or -1 with the message (without location) in err. */
-typedef int (*ini_cb)(void *u, enum ini_ev ev, const char *section,
-		      const char *key, const char *value, char *err, size_t errlen);
-
-struct ini {
-	const char *path;
-	struct textfile tf;
-	int lineno;
-	char *line;         /* the current line, inside tf */
-	char section[128];
-	int section_line;
-	char key[128];
-	int key_line; /* 0 when no value is pending */
-	char value[KB_MAX_VALUE + 1];
-	size_t vlen;
-	char *seen[KB_MAX_SECTIONS];
-	int nseen;
-};
-
-static void fail(char *err, size_t errlen, const char *path, int line, const char *fmt, ...)
-{
-	char msg[768];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof msg, fmt, ap);
-	va_end(ap);
-	if (line > 0)
-		snprintf(err, errlen, "%s:%d: %s", path, line, msg);
-	else
-		snprintf(err, errlen, "%s: %s", path, msg);
-}
-
-static char *trim(char *s)
-{
-	while (*s == ' ' || *s == '\t')
-		s++;
-	size_t n = strlen(s);
-	while (n && (s[n - 1] == ' ' || s[n - 1] == '\t'))
-		s[--n] = '\0';
-	return s;
-}
-
-static int flush_value(struct ini *in, ini_cb cb, void *u, char *err, size_t errlen)
-{
-	if (!in->key_line)
-		return 0;
-	char msg[640];
-	int line = in->key_line;
-	in->key_line = 0;
-	in->value[in->vlen] = '\0';
-	if (cb(u, EV_KEY, in->section, in->key, in->value, msg, sizeof msg) < 0) {
-		fail(err, errlen, in->path, line, "%s", msg);
-		return -1;
-	}
-	return 0;
-}
-
-static int end_section(struct ini *in, ini_cb cb, void *u, char *err, size_t errlen)
-{
-	char msg[640];
-	if (!in->section_line)
-		return 0;
-	if (cb(u, EV_SECTION_END, in->section, NULL, NULL, msg, sizeof msg) < 0) {
-		fail(err, errlen, in->path, in->section_line, "%s", msg);
-		return -1;
-	}
-	return 0;
-}
-
-static int ini_parse_line(struct ini *in, ini_cb cb, void *u, char *err, size_t errlen)
-{
-	char msg[640];
-	char *raw = in->line;
-	char *s = trim(raw);
-	int indented = (raw[0] == ' ' || raw[0] == '\t');
-
-	if (*s == '#' || *s == ';')
-		return 0;
-	if (indented && *s && in->key_line) {
-		size_t n = strlen(s);
-		if (in->vlen + 1 + n > KB_MAX_VALUE) {
-			fail(err, errlen, in->path, in->lineno,
-			     "the value of `%s` is longer than %d bytes; shorten it",
-			     in->key, KB_MAX_VALUE);
-			return -1;
-		}
-		in->value[in->vlen++] = '\n';
-		memcpy(in->value + in->vlen, s, n);
-		in->vlen += n;
-		return 0;
-	}
-	if (flush_value(in, cb, u, err, errlen) < 0)
-		return -1;
-	if (!*s)
-		return 0;
-	if (indented) {
-		fail(err, errlen, in->path, in->lineno,
-		     "indented line continues no value; remove the leading spaces, or put "
-		     "it right under a `key = value` line");
-		return -1;
-	}
-	if (*s == '[') {
-		size_t n = strlen(s);
-		if (s[n - 1] != ']') {
-			fail(err, errlen, in->path, in->lineno,
-			     "a section header must end with `]`, as in [stages]");
-			return -1;
-		}
-		s[n - 1] = '\0';
-		char *name = trim(s + 1);
-		if (!*name || strlen(name) >= sizeof in->section) {
-			fail(err, errlen, in->path, in->lineno,
-			     "empty or over-long section name; write e.g. [display_delay]");
-			return -1;
-		}
-		if (end_section(in, cb, u, err, errlen) < 0)
-			return -1;
-		for (int i = 0; i < in->nseen; i++)
-			if (!strcmp(in->seen[i], name)) {
-				fail(err, errlen, in->path, in->lineno,
-				     "section [%s] appears twice; merge the two", name);
-				return -1;
-			}
-		if (in->nseen >= KB_MAX_SECTIONS || !(in->seen[in->nseen] = strdup(name))) {
-			fail(err, errlen, in->path, in->lineno, "too many sections (limit %d)",
-			     KB_MAX_SECTIONS);
-			return -1;
-		}
-		in->nseen++;
-		strcpy(in->section, name);
-		in->section_line = in->lineno;
-		if (cb(u, EV_SECTION, in->section, NULL, NULL, msg, sizeof msg) < 0) {
-			fail(err, errlen, in->path, in->lineno, "%s", msg);
-			return -1;
-		}
-		return 0;
-	}
-	char *eq = strchr(s, '=');
-	if (!eq) {
-		fail(err, errlen, in->path, in->lineno,
-		     "expected `key = value`, a [section] or a # comment");
-		return -1;
-	}
-	*eq = '\0';
-	char *key = trim(s), *value = trim(eq + 1);
-	if (!*key || strlen(key) >= sizeof in->key) {
-		fail(err, errlen, in->path, in->lineno, "empty or over-long key before `=`");
-		return -1;
-	}
-	if (!in->section_line) {
-		fail(err, errlen, in->path, in->lineno,
-		     "`%s` comes before any [section]; put it under one", key);
-		return -1;
-	}
-	strcpy(in->key, key);
-	in->vlen = strlen(value);
-	memcpy(in->value, value, in->vlen);
-	in->key_line = in->lineno;
-	return 0;
-}
-
-/* Parses path, calling cb for every event.  0, or -1 with err. */
-static int ini_read(const char *path, ini_cb cb, void *u, char *err, size_t errlen)
-{
-	struct ini *in = calloc(1, sizeof *in);
-	if (!in) {
-		fail(err, errlen, path, 0, "out of memory");
-		return -1;
-	}
-	in->path = path;
-	int rc = -1;
-	if (textfile_read(&in->tf, path, KB_MAX_LINE, err, errlen) < 0)
-		goto out;
-	while ((in->line = textfile_line(&in->tf))) {
-		in->lineno = in->tf.lineno;
-		if (ini_parse_line(in, cb, u, err, errlen) < 0)
-			goto out;
-	}
-	if (flush_value(in, cb, u, err, errlen) < 0 || end_section(in, cb, u, err, errlen) < 0)
-		goto out;
-	char msg[640];
-	if (cb(u, EV_EOF, NULL, NULL, NULL, msg, sizeof msg) < 0) {
-		fail(err, errlen, path, in->lineno > 0 ? in->lineno : 1, "%s", msg);
-		goto out;
-	}
-	rc = 0;
-out:
-	textfile_free(&in->tf);
-	for (int i = 0; i < in->nseen; i++)
-		free(in->seen[i]);
-	free(in);
-	return rc;
-}
 
 /* Strict integer: optional sign, digits only, within [lo, hi]. */
 static int parse_int(const char *s, int lo, int hi, int *out)
@@ -276,98 +67,72 @@ static int cmp_long(const void *a, const void *b)
 }
 
 static int cal_cb(void *u, enum ini_ev ev, const char *section, const char *key,
-		  const char *value, char *err, size_t errlen)
+		  char *value, char *err, size_t errlen)
 {
 	struct cal_load *c = u;
 	struct cal_rules *r = c->r;
-	if (ev == EV_SECTION) {
+	if (ev == INI_SECTION) {
 		if (!strcmp(section, "fixed"))
 			c->have_fixed = 1;
 		else if (!strcmp(section, "easter"))
 			c->have_easter = 1;
-		else if (strcmp(section, "closures")) {
-			snprintf(err, errlen, "unknown section [%s]; calendar.ini holds [fixed], "
+		else if (strcmp(section, "closures"))
+			return errmsg_set(err, errlen, "unknown section [%s]; calendar.ini holds [fixed], "
 				 "[easter] and [closures]", section);
-			return -1;
-		}
 		return 0;
 	}
-	if (ev == EV_SECTION_END)
+	if (ev == INI_SECTION_END)
 		return 0;
-	if (ev == EV_EOF) {
-		if (!c->have_fixed || !c->have_easter) {
-			snprintf(err, errlen, "missing section [%s]; the French public holidays "
+	if (ev == INI_EOF) {
+		if (!c->have_fixed || !c->have_easter)
+			return errmsg_set(err, errlen, "missing section [%s]; the French public holidays "
 				 "of domain.md must be listed", c->have_fixed ? "easter" : "fixed");
-			return -1;
-		}
 		return 0;
 	}
-	if (!*value) {
-		snprintf(err, errlen, "`%s` has no name; write `%s = <name or reason>`", key, key);
-		return -1;
-	}
+	if (!*value)
+		return errmsg_set(err, errlen, "`%s` has no name; write `%s = <name or reason>`", key, key);
 	if (!strcmp(section, "fixed")) {
 		int m, d;
 		char tail;
 		if (strlen(key) != 5 || sscanf(key, "%2d-%2d%c", &m, &d, &tail) != 2 ||
-		    key[2] != '-' || !date_valid(2024, m, d)) {
-			snprintf(err, errlen, "`%s` is not a day of the year; write MM-DD, e.g. "
+		    key[2] != '-' || !date_valid(2024, m, d))
+			return errmsg_set(err, errlen, "`%s` is not a day of the year; write MM-DD, e.g. "
 				 "07-14 = Fête nationale", key);
-			return -1;
-		}
 		for (int i = 0; i < r->nfixed; i++)
-			if (r->fixed[i].m == m && r->fixed[i].d == d) {
-				snprintf(err, errlen, "%s is listed twice; keep one line", key);
-				return -1;
-			}
-		if (r->nfixed >= CAL_MAX_FIXED) {
-			snprintf(err, errlen, "more than %d fixed holidays", CAL_MAX_FIXED);
-			return -1;
-		}
+			if (r->fixed[i].m == m && r->fixed[i].d == d)
+				return errmsg_set(err, errlen, "%s is listed twice; keep one line", key);
+		if (r->nfixed >= CAL_MAX_FIXED)
+			return errmsg_set(err, errlen, "more than %d fixed holidays", CAL_MAX_FIXED);
 		r->fixed[r->nfixed].m = m;
 		r->fixed[r->nfixed].d = d;
 		r->nfixed++;
 	} else if (!strcmp(section, "easter")) {
 		int off;
-		if (parse_int(key, -100, 100, &off) < 0) {
-			snprintf(err, errlen, "`%s` is not a number of days after Easter Sunday "
+		if (parse_int(key, -100, 100, &off) < 0)
+			return errmsg_set(err, errlen, "`%s` is not a number of days after Easter Sunday "
 				 "between -100 and 100; e.g. 1 = Lundi de Pâques", key);
-			return -1;
-		}
 		for (int i = 0; i < r->neaster; i++)
-			if (r->easter_offset[i] == off) {
-				snprintf(err, errlen, "Easter + %d is listed twice; keep one line", off);
-				return -1;
-			}
-		if (r->neaster >= CAL_MAX_EASTER) {
-			snprintf(err, errlen, "more than %d Easter holidays", CAL_MAX_EASTER);
-			return -1;
-		}
+			if (r->easter_offset[i] == off)
+				return errmsg_set(err, errlen, "Easter + %d is listed twice; keep one line", off);
+		if (r->neaster >= CAL_MAX_EASTER)
+			return errmsg_set(err, errlen, "more than %d Easter holidays", CAL_MAX_EASTER);
 		r->easter_offset[r->neaster++] = off;
 	} else {
 		struct date dt;
-		if (date_parse_iso(key, &dt) < 0) {
-			snprintf(err, errlen, "`%s` is not a date; write YYYY-MM-DD = reason, e.g. "
+		if (date_parse_iso(key, &dt) < 0)
+			return errmsg_set(err, errlen, "`%s` is not a date; write YYYY-MM-DD = reason, e.g. "
 				 "2026-12-24 = Fermeture de fin d'année", key);
-			return -1;
-		}
 		long day = date_to_days(dt);
 		for (int i = 0; i < c->nclosure; i++)
-			if (c->closure[i] == day) {
-				snprintf(err, errlen, "%s is listed twice; keep one line", key);
-				return -1;
-			}
-		if (c->nclosure >= KB_MAX_CLOSURES) {
-			snprintf(err, errlen, "more than %d closure days", KB_MAX_CLOSURES);
-			return -1;
-		}
+			if (c->closure[i] == day)
+				return errmsg_set(err, errlen, "%s is listed twice; keep one line", key);
+		if (c->nclosure >= KB_MAX_CLOSURES)
+			return errmsg_set(err, errlen, "more than %d closure days", KB_MAX_CLOSURES);
 		if (c->nclosure == c->capclosure) {
 			int cap = c->capclosure ? c->capclosure * 2 : 16;
 			long *p = realloc(c->closure, (size_t)cap * sizeof *p);
-			if (!p) {
-				snprintf(err, errlen, "out of memory");
-				return -1;
-			}
+			if (!p)
+				return errmsg_set(err, errlen, "out of memory");
 			c->closure = p;
 			c->capclosure = cap;
 		}
@@ -399,48 +164,40 @@ static struct delay *stage_delay(struct delays *d, int i)
 }
 
 static int stage_cb(void *u, enum ini_ev ev, const char *section, const char *key,
-		    const char *value, char *err, size_t errlen)
+		    char *value, char *err, size_t errlen)
 {
 	struct stage_load *s = u;
-	if (ev == EV_SECTION) {
+	if (ev == INI_SECTION) {
 		s->cur = -1;
 		for (int i = 0; i < 5; i++)
 			if (!strcmp(section, stage_names[i]))
 				s->cur = i;
-		if (s->cur < 0) {
-			snprintf(err, errlen, "unknown stage [%s]; stages.ini holds [regional], "
+		if (s->cur < 0)
+			return errmsg_set(err, errlen, "unknown stage [%s]; stages.ini holds [regional], "
 				 "[rco_export], [rco_visible], [ft_min] and [ft_max]", section);
-			return -1;
-		}
 		s->keys = 0;
 		s->have |= 1u << s->cur;
 		return 0;
 	}
-	if (ev == EV_SECTION_END) {
+	if (ev == INI_SECTION_END) {
 		static const char *const kn[3] = { "delay", "unit", "source" };
 		for (int k = 0; k < 3; k++)
-			if (!(s->keys & 1u << k)) {
-				snprintf(err, errlen, "stage [%s] has no `%s`; add `%s = ...` (delay = a "
+			if (!(s->keys & 1u << k))
+				return errmsg_set(err, errlen, "stage [%s] has no `%s`; add `%s = ...` (delay = a "
 					 "number of days, unit = working or calendar, source = the sentence "
 					 "of the FAQ it comes from)", section, kn[k], kn[k]);
-				return -1;
-			}
 		return 0;
 	}
-	if (ev == EV_EOF) {
+	if (ev == INI_EOF) {
 		for (int i = 0; i < 5; i++)
-			if (!(s->have & 1u << i)) {
-				snprintf(err, errlen, "missing stage [%s]; the five computed stages "
+			if (!(s->have & 1u << i))
+				return errmsg_set(err, errlen, "missing stage [%s]; the five computed stages "
 					 "regional, rco_export, rco_visible, ft_min, ft_max are required",
 					 stage_names[i]);
-				return -1;
-			}
 		const struct delay *lo = &s->d->ft_min, *hi = &s->d->ft_max;
-		if (lo->unit == hi->unit && lo->n > hi->n) {
-			snprintf(err, errlen, "ft_min (%d) is larger than ft_max (%d): the France "
+		if (lo->unit == hi->unit && lo->n > hi->n)
+			return errmsg_set(err, errlen, "ft_min (%d) is larger than ft_max (%d): the France "
 				 "Travail window would close before it opens", lo->n, hi->n);
-			return -1;
-		}
 		return 0;
 	}
 	struct delay *dl = stage_delay(s->d, s->cur);
@@ -452,57 +209,47 @@ static int stage_cb(void *u, enum ini_ev ev, const char *section, const char *ke
 	else if (!strcmp(key, "source"))
 		bit = 4;
 	else {
-		snprintf(err, errlen, "unknown key `%s` in [%s]; a stage has delay, unit and source",
+		return errmsg_set(err, errlen, "unknown key `%s` in [%s]; a stage has delay, unit and source",
 			 key, section);
-		return -1;
 	}
-	if (s->keys & bit) {
-		snprintf(err, errlen, "`%s` is set twice in [%s]; keep one", key, section);
-		return -1;
-	}
+	if (s->keys & bit)
+		return errmsg_set(err, errlen, "`%s` is set twice in [%s]; keep one", key, section);
 	s->keys |= bit;
-	if (bit == 1 && parse_int(value, 0, KB_MAX_DELAY, &dl->n) < 0) {
-		snprintf(err, errlen, "delay `%s` is not a whole number of days between 0 and %d",
+	if (bit == 1 && parse_int(value, 0, KB_MAX_DELAY, &dl->n) < 0)
+		return errmsg_set(err, errlen, "delay `%s` is not a whole number of days between 0 and %d",
 			 value, KB_MAX_DELAY);
-		return -1;
-	}
 	if (bit == 2) {
 		if (!strcmp(value, "working"))
 			dl->unit = DU_WORKING;
 		else if (!strcmp(value, "calendar"))
 			dl->unit = DU_CALENDAR;
 		else {
-			snprintf(err, errlen, "unit `%s` is unknown; write `working` (jours ouvrés) "
+			return errmsg_set(err, errlen, "unit `%s` is unknown; write `working` (jours ouvrés) "
 				 "or `calendar` (jours calendaires)", value);
-			return -1;
 		}
 	}
-	if (bit == 4 && !*value) {
-		snprintf(err, errlen, "`source` is empty; quote the sentence of the FAQ this "
+	if (bit == 4 && !*value)
+		return errmsg_set(err, errlen, "`source` is empty; quote the sentence of the FAQ this "
 			 "delay comes from");
-		return -1;
-	}
 	return 0;
 }
 
 /* ---- answers.ini: sections and keys are the schema of answer.c ---- */
 
 static int answers_cb(void *u, enum ini_ev ev, const char *section, const char *key,
-		      const char *value, char *err, size_t errlen)
+		      char *value, char *err, size_t errlen)
 {
 	struct answers *a = u;
-	if (ev == EV_SECTION) {
-		if (!answers_known_section(section)) {
-			snprintf(err, errlen, "unknown section [%s]; answers.ini holds [platforms], "
+	if (ev == INI_SECTION) {
+		if (!answers_known_section(section))
+			return errmsg_set(err, errlen, "unknown section [%s]; answers.ini holds [platforms], "
 				 "[display_delay], [state] and one section per other intent "
 				 "(definition, stages, ...)", section);
-			return -1;
-		}
 		return 0;
 	}
-	if (ev == EV_SECTION_END)
+	if (ev == INI_SECTION_END)
 		return answers_check(a, section, err, errlen);
-	if (ev == EV_EOF)
+	if (ev == INI_EOF)
 		return answers_check(a, NULL, err, errlen);
 	return answers_set(a, section, key, value, err, errlen);
 }
@@ -534,11 +281,9 @@ static int load_file(const char *dir, const char *file, ini_cb cb, void *u,
 		     char *err, size_t errlen)
 {
 	char *path = join(dir, file);
-	if (!path) {
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
-	int rc = ini_read(path, cb, u, err, errlen);
+	if (!path)
+		return errmsg_set(err, errlen, "out of memory");
+	int rc = inifile_read(path, KB_MAX_LINE, INI_CONTINUATION | INI_UNIQUE_SECTIONS, cb, u, err, errlen);
 	free(path);
 	return rc;
 }

@@ -17,6 +17,7 @@
 
 #include "http.h"
 #include "log.h"
+#include "buf.h"
 #include "loop.h"
 
 struct xfer {
@@ -25,8 +26,7 @@ struct xfer {
 	CURL *e;
 	struct curl_slist *hdrs;
 	char *reqbody;
-	char *buf;
-	size_t len, cap, max;
+	struct buf body; /* the response, capped at max_body */
 	int too_big;
 	long retry_after_ms;
 	http_cb cb;
@@ -168,7 +168,8 @@ static void handle_put(struct http *h, CURL *e)
 		curl_easy_cleanup(e);
 }
 
-static void xfer_free(struct http *h, struct xfer *x)
+/* Takes x out of the active list and the multi handle. */
+static void xfer_detach(struct http *h, struct xfer *x)
 {
 	if (x->prev)
 		x->prev->next = x->next;
@@ -176,13 +177,25 @@ static void xfer_free(struct http *h, struct xfer *x)
 		h->head = x->next;
 	if (x->next)
 		x->next->prev = x->prev;
+	x->prev = x->next = NULL;
 	curl_multi_remove_handle(h->multi, x->e);
+	h->nactive--;
+}
+
+/* Frees a detached x, keeping its easy handle for reuse. */
+static void xfer_release(struct http *h, struct xfer *x)
+{
 	handle_put(h, x->e);
 	curl_slist_free_all(x->hdrs);
 	free(x->reqbody);
-	free(x->buf);
+	buf_free(&x->body);
 	free(x);
-	h->nactive--;
+}
+
+static void xfer_free(struct http *h, struct xfer *x)
+{
+	xfer_detach(h, x);
+	xfer_release(h, x);
 }
 
 void http_free(struct http *h)
@@ -204,26 +217,13 @@ static size_t write_cb(char *p, size_t sz, size_t n, void *arg)
 {
 	struct xfer *x = arg;
 	size_t k = sz * n;
-	if (k > x->max - x->len) {
+	if (buf_add(&x->body, p, k) < 0) {
 		/* Returning less than k aborts the transfer: nothing more of a
 		 * hostile body is read. */
-		x->too_big = 1;
+		if (x->body.err == BUF_TOO_BIG)
+			x->too_big = 1;
 		return 0;
 	}
-	if (x->len + k + 1 > x->cap) {
-		size_t nc = x->cap ? x->cap : 16384;
-		char *nb;
-		while (nc < x->len + k + 1)
-			nc *= 2;
-		if (nc > x->max + 1)
-			nc = x->max + 1;
-		if (!(nb = realloc(x->buf, nc)))
-			return 0;
-		x->buf = nb;
-		x->cap = nc;
-	}
-	memcpy(x->buf + x->len, p, k);
-	x->len += k;
 	return k;
 }
 
@@ -267,7 +267,7 @@ long http_start(struct http *h, const struct http_req *rq, http_cb cb, void *arg
 	}
 	x->h = h;
 	x->id = ++h->next_id;
-	x->max = rq->max_body;
+	buf_init(&x->body, rq->max_body);
 	x->retry_after_ms = -1;
 	x->cb = cb;
 	x->arg = arg;
@@ -383,29 +383,15 @@ static void check_done(struct http *h)
 			}
 		}
 		r.too_big = x->too_big;
-		r.body = x->buf ? x->buf : (char *)"";
-		if (x->buf)
-			x->buf[x->len] = 0;
-		r.len = x->len;
+		r.body = x->body.p ? x->body.p : (char *)"";
+		r.len = x->body.len;
 		r.retry_after_ms = x->retry_after_ms;
 		cb = x->cb;
 		arg = x->arg;
 		/* Detach before the callback so that it may start new requests
 		 * (and cancel others) freely; free after. */
-		if (x->prev)
-			x->prev->next = x->next;
-		else
-			h->head = x->next;
-		if (x->next)
-			x->next->prev = x->prev;
-		x->prev = x->next = NULL;
-		curl_multi_remove_handle(h->multi, x->e);
-		h->nactive--;
+		xfer_detach(h, x);
 		cb(arg, &r);
-		handle_put(h, x->e);
-		curl_slist_free_all(x->hdrs);
-		free(x->reqbody);
-		free(x->buf);
-		free(x);
+		xfer_release(h, x);
 	}
 }

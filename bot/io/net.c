@@ -23,6 +23,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
+#include "buf.h"
 #include "log.h"
 #include "loop.h"
 #include "net.h"
@@ -127,8 +128,8 @@ struct net {
 	int ssl_read_wants_write, ssl_write_wants_read;
 	char *rbuf;
 	size_t rlen, rmax;
-	char *wq;
-	size_t woff, wlen, wcap, wq_max;
+	struct buf wq;   /* write queue, capped at wq_max; sent up to woff */
+	size_t woff;
 	int timeout_ms;
 	int hs_ms;              /* TLS handshake timeout (NET_HANDSHAKE_MS at most) */
 	long timer;
@@ -190,7 +191,7 @@ static void really_free(struct net *c)
 	if (c->ctx)
 		SSL_CTX_free(c->ctx);
 	free(c->rbuf);
-	free(c->wq);
+	buf_free(&c->wq);
 	free(c);
 }
 
@@ -217,7 +218,7 @@ static void update_watch(struct net *c)
 	case NS_SHUTDOWN:
 		ev = LOOP_READ;
 		/* In SHUTDOWN the writable event is what finishes the close. */
-		if (c->wlen > c->woff || c->ssl_read_wants_write || c->st == NS_SHUTDOWN)
+		if (c->wq.len > c->woff || c->ssl_read_wants_write || c->st == NS_SHUTDOWN)
 			ev |= LOOP_WRITE;
 		break;
 	case NS_CLOSED:
@@ -402,13 +403,13 @@ static void do_handshake(struct net *c)
 /* Writes queued bytes until the socket would block. */
 static void do_flush(struct net *c)
 {
-	while (c->wlen > c->woff && c->st != NS_CLOSED) {
-		size_t n = c->wlen - c->woff;
+	while (c->wq.len > c->woff && c->st != NS_CLOSED) {
+		size_t n = c->wq.len - c->woff;
 		ssize_t w;
 		if (c->ssl) {
 			int r, e;
 			ERR_clear_error();
-			r = SSL_write(c->ssl, c->wq + c->woff, n > 65536 ? 65536 : (int)n);
+			r = SSL_write(c->ssl, c->wq.p + c->woff, n > 65536 ? 65536 : (int)n);
 			c->writes++;
 			if (r <= 0) {
 				e = SSL_get_error(c->ssl, r);
@@ -424,7 +425,7 @@ static void do_flush(struct net *c)
 			c->ssl_write_wants_read = 0;
 			w = r;
 		} else {
-			w = send(c->fd, c->wq + c->woff, n, MSG_NOSIGNAL);
+			w = send(c->fd, c->wq.p + c->woff, n, MSG_NOSIGNAL);
 			c->writes++;
 			if (w < 0) {
 				char reason[768];
@@ -438,9 +439,11 @@ static void do_flush(struct net *c)
 		}
 		c->woff += (size_t)w;
 	}
-	if (c->woff == c->wlen)
-		c->woff = c->wlen = 0;
-	if (c->st == NS_SHUTDOWN && c->wlen == 0) {
+	if (c->woff == c->wq.len) {
+		c->woff = 0;
+		buf_reset(&c->wq);
+	}
+	if (c->st == NS_SHUTDOWN && c->wq.len == 0) {
 		if (c->ssl)
 			SSL_shutdown(c->ssl); /* best effort close_notify */
 		finish(c, c->close_reason);
@@ -462,12 +465,14 @@ static void quickack(struct net *c)
  * for the loop's next writable event (do_flush reports them). */
 static void write_now(struct net *c)
 {
-	ssize_t w = send(c->fd, c->wq + c->woff, c->wlen - c->woff, MSG_NOSIGNAL | MSG_DONTWAIT);
+	ssize_t w = send(c->fd, c->wq.p + c->woff, c->wq.len - c->woff, MSG_NOSIGNAL | MSG_DONTWAIT);
 	c->writes++;
 	if (w > 0)
 		c->woff += (size_t)w;
-	if (c->woff == c->wlen)
-		c->woff = c->wlen = 0;
+	if (c->woff == c->wq.len) {
+		c->woff = 0;
+		buf_reset(&c->wq);
+	}
 }
 
 /* Reads what is available and hands it to on_data.  Returns -1 when the
@@ -556,7 +561,7 @@ static int do_read(struct net *c)
 			c->batching = 0;
 			if (c->st == NS_CLOSED || c->free_pending)
 				return -1;
-			if (c->wlen > c->woff && !c->ssl)
+			if (c->wq.len > c->woff && !c->ssl)
 				write_now(c);
 			if (used > c->rlen)
 				used = c->rlen;
@@ -611,7 +616,7 @@ static void on_fd(struct loop *lp, int fd, unsigned ev, void *arg)
 			if (do_read(c) < 0)
 				break;
 		if (c->st != NS_CLOSED && !c->free_pending &&
-		    (ev & LOOP_WRITE || c->ssl_write_wants_read || c->wlen > c->woff ||
+		    (ev & LOOP_WRITE || c->ssl_write_wants_read || c->wq.len > c->woff ||
 		     c->st == NS_SHUTDOWN))
 			do_flush(c);
 		break;
@@ -691,7 +696,7 @@ struct net *net_connect(struct loop *lp, const struct net_opts *o,
 	c->port = o->port;
 	c->tls = o->tls;
 	c->rmax = o->rbuf_max ? o->rbuf_max : NET_RBUF_DEFAULT;
-	c->wq_max = o->wq_max ? o->wq_max : NET_WQ_DEFAULT;
+	buf_init(&c->wq, o->wq_max ? o->wq_max : NET_WQ_DEFAULT);
 	c->timeout_ms = o->connect_timeout_ms > 0 ? o->connect_timeout_ms : 30000;
 	if (!(c->rbuf = malloc(c->rmax))) {
 		snprintf(err, errlen, "out of memory");
@@ -733,32 +738,18 @@ int net_send(struct net *c, const void *data, size_t len)
 {
 	if (!c || (c->st != NS_OPEN && c->st != NS_CONNECTING && c->st != NS_HANDSHAKE))
 		return -1;
-	if (c->wlen - c->woff + len > c->wq_max)
+	if (c->wq.len - c->woff + len > c->wq.max)
 		return -1;
-	if (c->wlen + len > c->wcap) {
-		size_t live = c->wlen - c->woff, nc;
-		char *nq;
-		if (c->woff && live + len <= c->wcap) {
-			memmove(c->wq, c->wq + c->woff, live);
-		} else {
-			nc = c->wcap ? c->wcap : 4096;
-			while (nc < live + len)
-				nc *= 2;
-			if (nc > c->wq_max)
-				nc = c->wq_max;
-			if (!(nq = malloc(nc)))
-				return -1;
-			if (live)
-				memcpy(nq, c->wq + c->woff, live);
-			free(c->wq);
-			c->wq = nq;
-			c->wcap = nc;
-		}
-		c->wlen = live;
+	/* The bytes already written go when room is needed, not at each
+	 * partial write. */
+	if (c->woff && (c->wq.len + len + 1 > c->wq.cap || c->wq.len + len > c->wq.max)) {
+		buf_consume(&c->wq, c->woff);
 		c->woff = 0;
 	}
-	memcpy(c->wq + c->wlen, data, len);
-	c->wlen += len;
+	if (buf_add(&c->wq, data, len) < 0) {
+		c->wq.err = 0; /* nothing was queued; the next send may fit */
+		return -1;
+	}
 	if (c->st == NS_OPEN && !c->batching) {
 		/* Write at once when possible: the latency of an answer is one
 		 * send(2), not one more poll round.  Errors surface through the
@@ -773,7 +764,7 @@ int net_send(struct net *c, const void *data, size_t len)
 
 size_t net_queued(const struct net *c)
 {
-	return c ? c->wlen - c->woff : 0;
+	return c ? c->wq.len - c->woff : 0;
 }
 
 int net_is_connected(const struct net *c)

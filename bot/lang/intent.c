@@ -22,6 +22,7 @@
 #include "lexicon.h"
 #include "lmodel.h"
 #include "norm.h"
+#include "inifile.h"
 #include "textfile.h"
 
 #define IM_MAX_CONCEPTS 256       /* bitset width below */
@@ -194,8 +195,10 @@ static int fail(struct loadctx *c, const char *fmt, const char *a, const char *b
 	char msg[400];
 
 	snprintf(msg, sizeof msg, fmt, a ? a : "", b ? b : "");
-	if (c->err && c->errlen)
+	if (c->err && c->errlen && c->path)
 		snprintf(c->err, c->errlen, "%s:%d: %s", c->path, c->line, msg);
+	else if (c->err && c->errlen)
+		snprintf(c->err, c->errlen, "%s", msg);
 	return -1;
 }
 
@@ -337,50 +340,37 @@ static int settings_line(struct loadctx *c, const char *key, char *val)
 	return fail(c, "unknown setting \"%s\"; use threshold, auto_answer or platform_priority", key, NULL);
 }
 
-/* Calls fn for each "key = value" line of an INI file, with the section. */
+/* Calls fn for each section header (key and val NULL) and each line of an
+ * INI file (key NULL on a line without '='), with the section. */
 typedef int (*line_fn)(struct loadctx *c, const char *section, char *key, char *val);
+
+struct ini_ctx {
+	struct loadctx *c;
+	line_fn fn;
+};
+
+static int ini_line(void *u, enum ini_ev ev, const char *section, const char *key,
+		    char *value, char *err, size_t errlen)
+{
+	struct ini_ctx *x = u;
+	struct loadctx c = *x->c;
+
+	if (ev != INI_SECTION && ev != INI_KEY)
+		return 0;
+	/* fail() writes the bare message: inifile.c puts path:line before it */
+	c.path = NULL;
+	c.err = err;
+	c.errlen = errlen;
+	return x->fn(&c, section, (char *)key, value);
+}
 
 static int read_ini(struct loadctx *c, const char *path, line_fn fn)
 {
-	/* textfile.c refuses FIFOs, devices, NUL bytes, invalid UTF-8 and
-	 * over-long lines with path:line, so a bad file never blocks a reload */
-	struct textfile tf;
-	char section[128] = "", *s, *eq;
-	int rc = -1;
+	struct ini_ctx x = { c, fn };
 
 	c->path = path;
 	c->line = 0;
-	if (textfile_read(&tf, path, IM_MAX_LINE, c->err, c->errlen) < 0)
-		return -1;
-	while ((s = textfile_line(&tf))) {
-		c->line = tf.lineno;
-		s = trim(s);
-		if (!*s || *s == '#' || *s == ';')
-			continue;
-		if (*s == '[') {
-			char *e = strchr(s, ']');
-			if (!e || *trim(e + 1)) {
-				fail(c, "bad section header \"%s\"; write [name]", s, NULL);
-				goto out;
-			}
-			*e = '\0';
-			snprintf(section, sizeof section, "%s", trim(s + 1));
-			if (fn(c, section, NULL, NULL) < 0)
-				goto out;
-			continue;
-		}
-		if (!*section) {
-			fail(c, "\"%s\" is outside any [section]; put it under one", s, NULL);
-			goto out;
-		}
-		eq = strchr(s, '=');
-		if (fn(c, section, eq ? (*eq = '\0', trim(s)) : NULL, eq ? trim(eq + 1) : s) < 0)
-			goto out;
-	}
-	rc = 0;
-out:
-	textfile_free(&tf);
-	return rc;
+	return inifile_read(path, IM_MAX_LINE, INI_BARE_LINES, ini_line, &x, c->err, c->errlen);
 }
 
 /* lexicon.ini: its sections are the lexicon's (lexicon_ini_line). */

@@ -4,6 +4,8 @@
  * are the spec's appendix "Canonical JSON"; the reference used by the
  * tests is python3-canonicaljson (tests/e2ee/canon.py). */
 #include "canonjson.h"
+#include "buf.h"
+#include "errmsg.h"
 #include "utf8.h"
 
 #include <math.h>
@@ -13,84 +15,44 @@
 #include <stdlib.h>
 #include <string.h>
 
-struct cbuf {
-	char *p;
-	size_t len, cap;
-	int bad; /* sticky: too long or out of memory */
-};
 
-static void cb_put(struct cbuf *b, const char *s, size_t n)
-{
-	if (b->bad)
-		return;
-	if (b->len + n + 1 > CANONJSON_MAX_LEN) {
-		b->bad = 1;
-		return;
-	}
-	if (b->len + n + 1 > b->cap) {
-		size_t nc = b->cap ? b->cap : 256;
-		while (nc < b->len + n + 1)
-			nc *= 2;
-		char *np = realloc(b->p, nc);
-		if (!np) {
-			b->bad = 1;
-			return;
-		}
-		b->p = np;
-		b->cap = nc;
-	}
-	memcpy(b->p + b->len, s, n);
-	b->len += n;
-	b->p[b->len] = '\0';
-}
 
-static void cb_c(struct cbuf *b, char c) { cb_put(b, &c, 1); }
 
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	if (!err || !errlen)
-		return;
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
-static int put_string(struct cbuf *b, const char *str)
+static int put_string(struct buf *b, const char *str)
 {
 	const unsigned char *s = (const unsigned char *)str;
-	cb_c(b, '"');
+	buf_addc(b, '"');
 	while (*s) {
 		unsigned c = *s;
 		if (c >= 0x80) {
 			size_t n = utf8_seq((const char *)s, strnlen((const char *)s, 4));
 			if (!n)
 				return -1;
-			cb_put(b, (const char *)s, n);
+			buf_add(b, (const char *)s, n);
 			s += n;
 			continue;
 		}
 		switch (c) {
-		case '"': cb_put(b, "\\\"", 2); break;
-		case '\\': cb_put(b, "\\\\", 2); break;
-		case '\b': cb_put(b, "\\b", 2); break;
-		case '\f': cb_put(b, "\\f", 2); break;
-		case '\n': cb_put(b, "\\n", 2); break;
-		case '\r': cb_put(b, "\\r", 2); break;
-		case '\t': cb_put(b, "\\t", 2); break;
+		case '"': buf_add(b, "\\\"", 2); break;
+		case '\\': buf_add(b, "\\\\", 2); break;
+		case '\b': buf_add(b, "\\b", 2); break;
+		case '\f': buf_add(b, "\\f", 2); break;
+		case '\n': buf_add(b, "\\n", 2); break;
+		case '\r': buf_add(b, "\\r", 2); break;
+		case '\t': buf_add(b, "\\t", 2); break;
 		default:
 			if (c < 0x20) {
 				/* lower-case hex, as the spec's grammar and Python's json do */
 				char e[8];
 				snprintf(e, sizeof e, "\\u%04x", c);
-				cb_put(b, e, 6);
+				buf_add(b, e, 6);
 			} else {
-				cb_c(b, (char)c);
+				buf_addc(b, (char)c);
 			}
 		}
 		s++;
 	}
-	cb_c(b, '"');
+	buf_addc(b, '"');
 	return 0;
 }
 
@@ -101,14 +63,14 @@ static int cmp_keys(const void *a, const void *b)
 	return strcmp(x->string, y->string);
 }
 
-static int put_value(struct cbuf *b, const cJSON *j, int depth, int signable)
+static int put_value(struct buf *b, const cJSON *j, int depth, int signable)
 {
 	if (depth > CANONJSON_MAX_DEPTH)
 		return -1;
 	switch (j->type & 0xff) {
-	case cJSON_NULL: cb_put(b, "null", 4); return 0;
-	case cJSON_True: cb_put(b, "true", 4); return 0;
-	case cJSON_False: cb_put(b, "false", 5); return 0;
+	case cJSON_NULL: buf_add(b, "null", 4); return 0;
+	case cJSON_True: buf_add(b, "true", 4); return 0;
+	case cJSON_False: buf_add(b, "false", 5); return 0;
 	case cJSON_String:
 		return j->valuestring ? put_string(b, j->valuestring) : -1;
 	case cJSON_Number: {
@@ -117,20 +79,20 @@ static int put_value(struct cbuf *b, const cJSON *j, int depth, int signable)
 			return -1;
 		char num[32];
 		int n = snprintf(num, sizeof num, "%lld", (long long)d);
-		cb_put(b, num, (size_t)n);
+		buf_add(b, num, (size_t)n);
 		return 0;
 	}
 	case cJSON_Array: {
-		cb_c(b, '[');
+		buf_addc(b, '[');
 		int first = 1;
 		for (const cJSON *c = j->child; c; c = c->next) {
 			if (!first)
-				cb_c(b, ',');
+				buf_addc(b, ',');
 			first = 0;
 			if (put_value(b, c, depth + 1, 0) < 0)
 				return -1;
 		}
-		cb_c(b, ']');
+		buf_addc(b, ']');
 		return 0;
 	}
 	case cJSON_Object: {
@@ -152,7 +114,7 @@ static int put_value(struct cbuf *b, const cJSON *j, int depth, int signable)
 		if (k > 1)
 			qsort(v, k, sizeof *v, cmp_keys);
 		int rc = 0;
-		cb_c(b, '{');
+		buf_addc(b, '{');
 		for (size_t i = 0; i < k && rc == 0; i++) {
 			/* a duplicate key means two readers may see two documents */
 			if (i && !strcmp(v[i - 1]->string, v[i]->string)) {
@@ -160,15 +122,15 @@ static int put_value(struct cbuf *b, const cJSON *j, int depth, int signable)
 				break;
 			}
 			if (i)
-				cb_c(b, ',');
+				buf_addc(b, ',');
 			if (put_string(b, v[i]->string) < 0) {
 				rc = -1;
 				break;
 			}
-			cb_c(b, ':');
+			buf_addc(b, ':');
 			rc = put_value(b, v[i], depth + 1, 0);
 		}
-		cb_c(b, '}');
+		buf_addc(b, '}');
 		free(v);
 		return rc;
 	}
@@ -181,9 +143,10 @@ char *canonjson_print(const cJSON *j, int signable)
 {
 	if (!j)
 		return NULL;
-	struct cbuf b = {0};
-	if (put_value(&b, j, 0, signable) < 0 || b.bad || !b.p) {
-		free(b.p);
+	struct buf b;
+	buf_init(&b, CANONJSON_MAX_LEN - 1);
+	if (put_value(&b, j, 0, signable) < 0 || b.err || !b.p) {
+		buf_free(&b);
 		return NULL;
 	}
 	return b.p;
@@ -201,12 +164,12 @@ static int prescan(const char *s, size_t len, char *err, size_t errlen)
 			for (i++; i < len && s[i] != '"'; i++) {
 				if (s[i] == '\\') {
 					if (i + 5 < len && s[i + 1] == 'u' && !memcmp(s + i + 2, "0000", 4)) {
-						seterr(err, errlen, "\\u0000 in a string at byte %zu is not supported", i);
+						errmsg_set(err, errlen, "\\u0000 in a string at byte %zu is not supported", i);
 						return -1;
 					}
 					i++;
 				} else if (s[i] == '\0') {
-					seterr(err, errlen, "NUL byte in a string at byte %zu", i);
+					errmsg_set(err, errlen, "NUL byte in a string at byte %zu", i);
 					return -1;
 				}
 			}
@@ -214,7 +177,7 @@ static int prescan(const char *s, size_t len, char *err, size_t errlen)
 		}
 		if (c == '[' || c == '{') {
 			if (++depth > CANONJSON_MAX_DEPTH) {
-				seterr(err, errlen, "JSON nested deeper than %d", CANONJSON_MAX_DEPTH);
+				errmsg_set(err, errlen, "JSON nested deeper than %d", CANONJSON_MAX_DEPTH);
 				return -1;
 			}
 		} else if (c == ']' || c == '}') {
@@ -230,15 +193,15 @@ static int prescan(const char *s, size_t len, char *err, size_t errlen)
 					v = v * 10 + (uint64_t)(s[i] - '0');
 			}
 			if (i < len && (s[i] == '.' || s[i] == 'e' || s[i] == 'E')) {
-				seterr(err, errlen, "float not allowed in canonical JSON at byte %zu", st);
+				errmsg_set(err, errlen, "float not allowed in canonical JSON at byte %zu", st);
 				return -1;
 			}
 			if (nd == 0) {
-				seterr(err, errlen, "malformed number at byte %zu", st);
+				errmsg_set(err, errlen, "malformed number at byte %zu", st);
 				return -1;
 			}
 			if (nd > 16 || v > (uint64_t)CANONJSON_MAX_INT) {
-				seterr(err, errlen, "integer out of the canonical JSON range at byte %zu", st);
+				errmsg_set(err, errlen, "integer out of the canonical JSON range at byte %zu", st);
 				return -1;
 			}
 			i--;
@@ -250,7 +213,7 @@ static int prescan(const char *s, size_t len, char *err, size_t errlen)
 cJSON *canonjson_parse(const char *s, size_t len, char *err, size_t errlen)
 {
 	if (!s) {
-		seterr(err, errlen, "no JSON");
+		errmsg_set(err, errlen, "no JSON");
 		return NULL;
 	}
 	if (prescan(s, len, err, errlen) < 0)
@@ -258,13 +221,13 @@ cJSON *canonjson_parse(const char *s, size_t len, char *err, size_t errlen)
 	const char *end = NULL;
 	cJSON *j = cJSON_ParseWithLengthOpts(s, len, &end, 0);
 	if (!j) {
-		seterr(err, errlen, "malformed JSON near byte %zu", end ? (size_t)(end - s) : (size_t)0);
+		errmsg_set(err, errlen, "malformed JSON near byte %zu", end ? (size_t)(end - s) : (size_t)0);
 		return NULL;
 	}
 	/* trailing garbage other than whitespace is an error */
 	for (const char *p = end; p && p < s + len && *p; p++) {
 		if (*p != ' ' && *p != '\t' && *p != '\n' && *p != '\r') {
-			seterr(err, errlen, "trailing data after JSON at byte %zu", (size_t)(p - s));
+			errmsg_set(err, errlen, "trailing data after JSON at byte %zu", (size_t)(p - s));
 			cJSON_Delete(j);
 			return NULL;
 		}
@@ -280,6 +243,6 @@ char *canonjson_encode(const char *s, size_t len, char *err, size_t errlen)
 	char *out = canonjson_print(j, 0);
 	cJSON_Delete(j);
 	if (!out)
-		seterr(err, errlen, "not representable as canonical JSON (invalid UTF-8, duplicate key or too long)");
+		errmsg_set(err, errlen, "not representable as canonical JSON (invalid UTF-8, duplicate key or too long)");
 	return out;
 }

@@ -4,6 +4,8 @@
  * here) and no SQL (e2ee_store.c).  Rules follow the client-server spec,
  * "End-to-End Encryption" module; each check says which rule it is. */
 #include "e2ee.h"
+#include "clock.h"
+#include "errmsg.h"
 
 #include "canonjson.h"
 #include "e2ee_store.h"
@@ -55,22 +57,6 @@ struct e2ee {
 	int64_t kr_full_since; /* (monotonic ms): logged once a minute */
 };
 
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	if (!err || !errlen)
-		return;
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static int rnd(void *buf, size_t n)
 {
@@ -217,7 +203,7 @@ static int sess_store(struct e2ee *e, const char *peer_key, OlmSession *s)
 	char *p = sess_pickle(e, s);
 	int rc = -1;
 	if (p && sess_id(s, id, sizeof id) == 0)
-		rc = e2ee_store_olm_put(e->db, e->owner, peer_key, id, p, now_ms());
+		rc = e2ee_store_olm_put(e->db, e->owner, peer_key, id, p, clock_wall_ms());
 	free(p);
 	return rc;
 }
@@ -331,18 +317,18 @@ struct e2ee *e2ee_open(sqlite3 *db, const char *user_id, const char *device_id,
 		       const char *pickle_key, char *err, size_t errlen)
 {
 	if (!pickle_key || !*pickle_key) {
-		seterr(err, errlen, "e2ee: no pickle key: set pickle_key in the [matrix] section or "
+		errmsg_set(err, errlen, "e2ee: no pickle key: set pickle_key in the [matrix] section or "
 				    "FAQBOT_PICKLE_KEY in the environment (there is no default)");
 		return NULL;
 	}
 	if (!db || !user_id || !device_id || strlen(user_id) >= E2EE_ID_LEN ||
 	    strlen(device_id) >= E2EE_ID_LEN) {
-		seterr(err, errlen, "e2ee: no state file, user id or device id");
+		errmsg_set(err, errlen, "e2ee: no state file, user id or device id");
 		return NULL;
 	}
 	struct e2ee *e = calloc(1, sizeof *e);
 	if (!e) {
-		seterr(err, errlen, "e2ee: out of memory");
+		errmsg_set(err, errlen, "e2ee: out of memory");
 		return NULL;
 	}
 	e->db = db;
@@ -355,7 +341,7 @@ struct e2ee *e2ee_open(sqlite3 *db, const char *user_id, const char *device_id,
 	e->util = um ? olm_utility(um) : NULL;
 	e->acct = acct_new();
 	if (!e->key || !e->util || !e->acct) {
-		seterr(err, errlen, "e2ee: out of memory");
+		errmsg_set(err, errlen, "e2ee: out of memory");
 		goto fail;
 	}
 	memcpy(e->key, pickle_key, e->keylen);
@@ -366,7 +352,7 @@ struct e2ee *e2ee_open(sqlite3 *db, const char *user_id, const char *device_id,
 	if (found < 0) {
 		/* the tables may not exist yet */
 		if (e2ee_store_init(db) < 0 || (found = e2ee_store_account_get(db, e->owner, &a)) < 0) {
-			seterr(err, errlen, "e2ee: cannot read the crypto tables: %s", sqlite3_errmsg(db));
+			errmsg_set(err, errlen, "e2ee: cannot read the crypto tables: %s", sqlite3_errmsg(db));
 			goto fail;
 		}
 	}
@@ -376,11 +362,11 @@ struct e2ee *e2ee_open(sqlite3 *db, const char *user_id, const char *device_id,
 		if (r == olm_error()) {
 			enum OlmErrorCode c = olm_account_last_error_code(e->acct);
 			if (c == OLM_BAD_ACCOUNT_KEY)
-				seterr(err, errlen, "e2ee: the pickle key does not open the stored Olm account of "
+				errmsg_set(err, errlen, "e2ee: the pickle key does not open the stored Olm account of "
 						    "%s (OLM_BAD_ACCOUNT_KEY): use the key it was created with; "
 						    "nothing was changed", e->owner);
 			else
-				seterr(err, errlen, "e2ee: the stored Olm account of %s is unreadable (%s); "
+				errmsg_set(err, errlen, "e2ee: the stored Olm account of %s is unreadable (%s); "
 						    "nothing was changed", e->owner, olm_account_last_error(e->acct));
 			goto fail;
 		}
@@ -395,12 +381,12 @@ struct e2ee *e2ee_open(sqlite3 *db, const char *user_id, const char *device_id,
 			free(rb);
 		}
 		if (!ok || e2ee_store_init(db) < 0 || acct_save(e) < 0) {
-			seterr(err, errlen, "e2ee: cannot create and store the Olm account: %s", sqlite3_errmsg(db));
+			errmsg_set(err, errlen, "e2ee: cannot create and store the Olm account: %s", sqlite3_errmsg(db));
 			goto fail;
 		}
 	}
 	if (e2ee_store_init(db) < 0 || read_identity(e) < 0) {
-		seterr(err, errlen, "e2ee: cannot prepare the crypto tables: %s", sqlite3_errmsg(db));
+		errmsg_set(err, errlen, "e2ee: cannot prepare the crypto tables: %s", sqlite3_errmsg(db));
 		goto fail;
 	}
 	return e;
@@ -512,7 +498,7 @@ static size_t gen_fallback(OlmAccount *a, void *r, size_t n) { return olm_accoun
 char *e2ee_keys_upload_body(struct e2ee *e, long otk_count, int fallback_unused, int64_t now,
 			    char *err, size_t errlen)
 {
-	seterr(err, errlen, "%s", "");
+	errmsg_set(err, errlen, "%s", "");
 	long target = (long)olm_account_max_number_of_one_time_keys(e->acct) / 2;
 	cJSON *otks = olm_keys_json(e, 0);
 	long unpublished = 0;
@@ -528,7 +514,7 @@ char *e2ee_keys_upload_body(struct e2ee *e, long otk_count, int fallback_unused,
 		free(rb);
 		if (!ok) {
 			cJSON_Delete(otks);
-			seterr(err, errlen, "e2ee: one-time key generation failed");
+			errmsg_set(err, errlen, "e2ee: one-time key generation failed");
 			return NULL;
 		}
 		cJSON_Delete(otks);
@@ -544,7 +530,7 @@ char *e2ee_keys_upload_body(struct e2ee *e, long otk_count, int fallback_unused,
 		if (gen_random(e->acct, olm_account_generate_fallback_key_random_length(e->acct), gen_fallback) < 0) {
 			cJSON_Delete(otks);
 			cJSON_Delete(fb);
-			seterr(err, errlen, "e2ee: fallback key generation failed");
+			errmsg_set(err, errlen, "e2ee: fallback key generation failed");
 			return NULL;
 		}
 		e->fb_rotated_ms = now;
@@ -585,10 +571,10 @@ char *e2ee_keys_upload_body(struct e2ee *e, long otk_count, int fallback_unused,
 	cJSON_Delete(fb);
 	char *out = NULL;
 	if (no < 0 || nf < 0) {
-		seterr(err, errlen, "e2ee: signing keys failed");
+		errmsg_set(err, errlen, "e2ee: signing keys failed");
 	} else if ((changed || items) && acct_save(e) < 0) {
 		/* pickle before upload: without it, no upload */
-		seterr(err, errlen, "e2ee: cannot store the account: %s", sqlite3_errmsg(e->db));
+		errmsg_set(err, errlen, "e2ee: cannot store the account: %s", sqlite3_errmsg(e->db));
 	} else if (items) {
 		out = canonjson_print(body, 0);
 	}
@@ -617,7 +603,7 @@ int e2ee_device_verify(const cJSON *dk, const char *user_id, const char *device_
 	const char *u = gstr(dk, "user_id"), *d = gstr(dk, "device_id");
 	if (!u || !d || strcmp(u, user_id) || strcmp(d, device_id)) {
 		/* spec: a device answered under another name is ignored */
-		seterr(err, errlen, "device %s of %s: user_id/device_id do not match", device_id, user_id);
+		errmsg_set(err, errlen, "device %s of %s: user_id/device_id do not match", device_id, user_id);
 		return 0;
 	}
 	char kid[E2EE_ID_LEN + 16];
@@ -626,7 +612,7 @@ int e2ee_device_verify(const cJSON *dk, const char *user_id, const char *device_
 	snprintf(kid, sizeof kid, "ed25519:%s", device_id);
 	const char *ed = gstr(gobj(dk, "keys"), kid);
 	if (!curve || !ed || strlen(curve) >= E2EE_KEY_LEN || strlen(ed) >= E2EE_KEY_LEN) {
-		seterr(err, errlen, "device %s of %s: no curve25519/ed25519 key", device_id, user_id);
+		errmsg_set(err, errlen, "device %s of %s: no curve25519/ed25519 key", device_id, user_id);
 		return 0;
 	}
 	void *m = malloc(olm_utility_size());
@@ -637,7 +623,7 @@ int e2ee_device_verify(const cJSON *dk, const char *user_id, const char *device_
 	olm_clear_utility(u8);
 	free(m);
 	if (!ok)
-		seterr(err, errlen, "device %s of %s: bad self-signature", device_id, user_id);
+		errmsg_set(err, errlen, "device %s of %s: bad self-signature", device_id, user_id);
 	return ok;
 }
 
@@ -646,7 +632,7 @@ int e2ee_users_track(struct e2ee *e, const cJSON *users)
 	if (e2ee_store_begin(e->db) < 0)
 		return -1;
 	int n = 0;
-	int64_t now = now_ms();
+	int64_t now = clock_wall_ms();
 	/* members of a room of ours: seen now (see e2ee_prune) */
 	for (const cJSON *u = cJSON_IsArray(users) ? users->child : NULL; u && n < E2EE_MAX_USERS; u = u->next, n++)
 		if (cJSON_IsString(u) && (e2ee_store_user_mark(e->db, e->owner, u->valuestring, 0, now) < 0 ||
@@ -666,7 +652,7 @@ int e2ee_users_changed(struct e2ee *e, const cJSON *changed, const cJSON *left)
 		if (!cJSON_IsString(u))
 			continue;
 		int t = e2ee_store_user_tracked(e->db, e->owner, u->valuestring);
-		if (t < 0 || (t == 1 && e2ee_store_user_mark(e->db, e->owner, u->valuestring, 1, now_ms()) < 0))
+		if (t < 0 || (t == 1 && e2ee_store_user_mark(e->db, e->owner, u->valuestring, 1, clock_wall_ms()) < 0))
 			rc = -1;
 	}
 	for (const cJSON *u = cJSON_IsArray(left) ? left->child : NULL; u && !rc; u = u->next) {
@@ -704,14 +690,14 @@ char *e2ee_keys_query_body(struct e2ee *e)
 
 int e2ee_keys_query_done(struct e2ee *e, const char *response, size_t len, char *err, size_t errlen)
 {
-	seterr(err, errlen, "%s", "");
+	errmsg_set(err, errlen, "%s", "");
 	cJSON *j = canonjson_parse(response, len, err, errlen);
 	if (!j)
 		return -1;
 	const cJSON *dks = gobj(j, "device_keys");
 	if (!dks || e2ee_store_begin(e->db) < 0) {
 		cJSON_Delete(j);
-		seterr(err, errlen, "keys/query: no device_keys");
+		errmsg_set(err, errlen, "keys/query: no device_keys");
 		return -1;
 	}
 	int accepted = 0, rc = 0;
@@ -729,7 +715,7 @@ int e2ee_keys_query_done(struct e2ee *e, const char *response, size_t len, char 
 		for (const cJSON *d = u->child; d && !rc && nd < E2EE_MAX_DEVICES; d = d->next, nd++) {
 			char why[256];
 			if (!e2ee_device_verify(d, u->string, d->string, why, sizeof why)) {
-				seterr(err, errlen, "%s", why);
+				errmsg_set(err, errlen, "%s", why);
 				continue;
 			}
 			struct e2ee_store_device nd_ = {0}, pinned;
@@ -747,7 +733,7 @@ int e2ee_keys_query_done(struct e2ee *e, const char *response, size_t len, char 
 			}
 			if (got == 1 && strcmp(pinned.ed25519, nd_.ed25519)) {
 				/* pinned: a device id never changes its signing key */
-				seterr(err, errlen, "device %s of %s changed its ed25519 key: refused", d->string, u->string);
+				errmsg_set(err, errlen, "device %s of %s changed its ed25519 key: refused", d->string, u->string);
 				continue;
 			}
 			if (e2ee_store_device_put(e->db, e->owner, &nd_) < 0)
@@ -761,7 +747,7 @@ int e2ee_keys_query_done(struct e2ee *e, const char *response, size_t len, char 
 	cJSON_Delete(j);
 	if (rc) {
 		e2ee_store_rollback(e->db);
-		seterr(err, errlen, "keys/query: store error: %s", sqlite3_errmsg(e->db));
+		errmsg_set(err, errlen, "keys/query: store error: %s", sqlite3_errmsg(e->db));
 		return -1;
 	}
 	return e2ee_store_commit(e->db) < 0 ? -1 : accepted;
@@ -780,7 +766,7 @@ int e2ee_user_outdated(struct e2ee *e, const char *user_id)
 
 int e2ee_user_refresh(struct e2ee *e, const char *user_id)
 {
-	return e2ee_store_user_mark(e->db, e->owner, user_id, 1, now_ms());
+	return e2ee_store_user_mark(e->db, e->owner, user_id, 1, clock_wall_ms());
 }
 
 int e2ee_prune(struct e2ee *e, int64_t now, struct e2ee_store_pruned *out)
@@ -816,23 +802,23 @@ static int room_key_import(struct e2ee *e, const char *sender_key, const char *s
 	const char *alg = gstr(content, "algorithm"), *room = gstr(content, "room_id");
 	const char *sid = gstr(content, "session_id"), *skey = gstr(content, "session_key");
 	if (!alg || strcmp(alg, E2EE_MEGOLM) || !room || !sid || !skey) {
-		seterr(err, errlen, "m.room_key: not a Megolm key");
+		errmsg_set(err, errlen, "m.room_key: not a Megolm key");
 		return 1;
 	}
 	if (strlen(room) > 255 || strlen(sid) >= E2EE_KEY_LEN) {
-		seterr(err, errlen, "m.room_key: room or session id too long");
+		errmsg_set(err, errlen, "m.room_key: room or session id too long");
 		return 1;
 	}
 	/* Bounded state (issue 10): keys only for rooms the bot is in. */
 	if (e->room_ok && !e->room_ok(e->room_arg, room)) {
-		seterr(err, errlen, "m.room_key for %.80s, a room the bot has not joined: not stored", room);
+		errmsg_set(err, errlen, "m.room_key for %.80s, a room the bot has not joined: not stored", room);
 		return 1;
 	}
 	OlmInboundGroupSession *s = igs_new();
 	char *k = strdup(skey);
 	int rc = -1;
 	if (!s || !k || olm_init_inbound_group_session(s, (uint8_t *)k, strlen(k)) == olm_error()) {
-		seterr(err, errlen, "m.room_key: bad session key");
+		errmsg_set(err, errlen, "m.room_key: bad session key");
 		rc = 1;
 		goto out;
 	}
@@ -842,7 +828,7 @@ static int room_key_import(struct e2ee *e, const char *sender_key, const char *s
 		goto out;
 	id[n] = '\0';
 	if (strcmp(id, sid)) {
-		seterr(err, errlen, "m.room_key: session_id does not match the key");
+		errmsg_set(err, errlen, "m.room_key: session_id does not match the key");
 		rc = 1;
 		goto out;
 	}
@@ -858,7 +844,7 @@ static int room_key_import(struct e2ee *e, const char *sender_key, const char *s
 	}
 	char *p = igs_pickle(e, s);
 	rc = p ? e2ee_store_inbound_put(e->db, e->owner, room, sender_key, sid, p, first, sender_ed,
-					sender_user, now_ms()) : -1;
+					sender_user, clock_wall_ms()) : -1;
 	free(p);
 	/* per-sender quota: the sender's least recently used sessions go */
 	if (rc == 0 && e2ee_store_inbound_quota(e->db, e->owner, sender_user, E2EE_MAX_INBOUND_PER_USER) < 0)
@@ -910,16 +896,16 @@ cJSON *e2ee_olm_decrypt_st(struct e2ee *e, const cJSON *event, int *status, char
 	const char *body = gstr(mine, "body");
 	if (!sender || !alg || strcmp(alg, E2EE_OLM) || !skey || strlen(skey) >= E2EE_KEY_LEN ||
 	    !cJSON_IsNumber(type) || !body) {
-		seterr(err, errlen, "olm: not an Olm message for this device");
+		errmsg_set(err, errlen, "olm: not an Olm message for this device");
 		return NULL;
 	}
 	if (strlen(body) > E2EE_MAX_CIPHERTEXT) {
-		seterr(err, errlen, "olm: ciphertext too long");
+		errmsg_set(err, errlen, "olm: ciphertext too long");
 		return NULL;
 	}
 	size_t mtype = type->valueint == 0 ? OLM_MESSAGE_TYPE_PRE_KEY : OLM_MESSAGE_TYPE_MESSAGE;
 	if (type->valueint != 0 && type->valueint != 1) {
-		seterr(err, errlen, "olm: unknown message type");
+		errmsg_set(err, errlen, "olm: unknown message type");
 		return NULL;
 	}
 	/* Issue 10: only from a device of the stated sender that we pinned
@@ -929,12 +915,12 @@ cJSON *e2ee_olm_decrypt_st(struct e2ee *e, const cJSON *event, int *status, char
 	struct e2ee_store_device dev;
 	int known = e2ee_store_device_of(e->db, e->owner, sender, skey, &dev);
 	if (known < 0) {
-		seterr(err, errlen, "olm: store error");
+		errmsg_set(err, errlen, "olm: store error");
 		return NULL;
 	}
 	if (known == 0) {
 		*status = E2EE_UNKNOWN_DEVICE;
-		seterr(err, errlen, "olm: sender key %.12s... is not a pinned device of %s", skey, sender);
+		errmsg_set(err, errlen, "olm: sender key %.12s... is not a pinned device of %s", skey, sender);
 		return NULL;
 	}
 	char *pk[MAX_PEER_SESSIONS];
@@ -977,7 +963,7 @@ cJSON *e2ee_olm_decrypt_st(struct e2ee *e, const cJSON *event, int *status, char
 		/* a known device whose session we lost (or never had): the
 		 * caller may repair it (new session, m.dummy) */
 		*status = E2EE_WEDGED;
-		seterr(err, errlen, "olm: cannot decrypt (no matching session)");
+		errmsg_set(err, errlen, "olm: cannot decrypt (no matching session)");
 		return NULL;
 	}
 	cJSON *pl = cJSON_Parse(plain);
@@ -990,13 +976,13 @@ cJSON *e2ee_olm_decrypt_st(struct e2ee *e, const cJSON *event, int *status, char
 	const char *pked = gstr(gobj(pl, "keys"), "ed25519");
 	const char *ptype = gstr(pl, "type");
 	if (!pl || !ptype || !gobj(pl, "content")) {
-		seterr(err, errlen, "olm: malformed plaintext");
+		errmsg_set(err, errlen, "olm: malformed plaintext");
 	} else if (!psender || strcmp(psender, sender)) {
-		seterr(err, errlen, "olm: plaintext sender does not match the event sender");
+		errmsg_set(err, errlen, "olm: plaintext sender does not match the event sender");
 	} else if (!prec || strcmp(prec, e->user) || !prk || strcmp(prk, e->ed)) {
-		seterr(err, errlen, "olm: not addressed to this device");
+		errmsg_set(err, errlen, "olm: not addressed to this device");
 	} else if (!pked || strcmp(dev.user_id, sender) || strcmp(dev.ed25519, pked)) {
-		seterr(err, errlen, "olm: sender device keys do not match the pinned ones");
+		errmsg_set(err, errlen, "olm: sender device keys do not match the pinned ones");
 	} else if (e2ee_store_begin(e->db) == 0) {
 		int rc = 0, refused = 0;
 		/* one-time key removed only now, after a successful decryption */
@@ -1022,7 +1008,7 @@ cJSON *e2ee_olm_decrypt_st(struct e2ee *e, const cJSON *event, int *status, char
 		if (rc) {
 			e2ee_store_rollback(e->db);
 			if (!err || !*err)
-				seterr(err, errlen, "olm: store error");
+				errmsg_set(err, errlen, "olm: store error");
 		} else if (e2ee_store_commit(e->db) == 0 && !refused) {
 			/* (a refused room key: the session advanced, the key not kept) */
 			*status = E2EE_OK;
@@ -1045,11 +1031,11 @@ cJSON *e2ee_megolm_decrypt(struct e2ee *e, const char *room_id, const cJSON *eve
 	const char *evid = gstr(event, "event_id"), *sender = gstr(event, "sender");
 	/* sender_key and device_id are deprecated (spec v1.3): optional */
 	if (!alg || strcmp(alg, E2EE_MEGOLM) || !sid || !ct || !evid || !sender) {
-		seterr(err, errlen, "megolm: not a Megolm event");
+		errmsg_set(err, errlen, "megolm: not a Megolm event");
 		return NULL;
 	}
 	if (strlen(ct) > E2EE_MAX_CIPHERTEXT) {
-		seterr(err, errlen, "megolm: ciphertext too long");
+		errmsg_set(err, errlen, "megolm: ciphertext too long");
 		return NULL;
 	}
 	struct e2ee_store_inbound in = {0};
@@ -1057,7 +1043,7 @@ cJSON *e2ee_megolm_decrypt(struct e2ee *e, const char *room_id, const cJSON *eve
 	if (got != 1) {
 		if (got == 0)
 			*status = E2EE_NO_SESSION;
-		seterr(err, errlen, got == 0 ? "megolm: room key not received yet" : "megolm: store error");
+		errmsg_set(err, errlen, got == 0 ? "megolm: room key not received yet" : "megolm: store error");
 		return NULL;
 	}
 	if (!skey)
@@ -1067,7 +1053,7 @@ cJSON *e2ee_megolm_decrypt(struct e2ee *e, const char *room_id, const cJSON *eve
 	OlmInboundGroupSession *s = igs_unpickle(e, in.pickle);
 	free(in.pickle);
 	if (!s) {
-		seterr(err, errlen, "megolm: stored session unreadable");
+		errmsg_set(err, errlen, "megolm: stored session unreadable");
 		return NULL;
 	}
 	size_t len = strlen(ct);
@@ -1084,9 +1070,9 @@ cJSON *e2ee_megolm_decrypt(struct e2ee *e, const char *room_id, const cJSON *eve
 	if (n == olm_error()) {
 		if (olm_inbound_group_session_last_error_code(s) == OLM_UNKNOWN_MESSAGE_INDEX) {
 			*status = E2EE_UNKNOWN_INDEX;
-			seterr(err, errlen, "megolm: message index before our copy of the session");
+			errmsg_set(err, errlen, "megolm: message index before our copy of the session");
 		} else {
-			seterr(err, errlen, "megolm: cannot decrypt (%s)", olm_inbound_group_session_last_error(s));
+			errmsg_set(err, errlen, "megolm: cannot decrypt (%s)", olm_inbound_group_session_last_error(s));
 		}
 		goto out;
 	}
@@ -1100,30 +1086,30 @@ cJSON *e2ee_megolm_decrypt(struct e2ee *e, const char *room_id, const cJSON *eve
 	int own = !strcmp(sender, e->user) && !strcmp(skey, e->curve);
 	int known = own ? 1 : e2ee_store_device_of(e->db, e->owner, sender, skey, &dev);
 	if (!pl || !gstr(pl, "type") || !gobj(pl, "content")) {
-		seterr(err, errlen, "megolm: malformed plaintext");
+		errmsg_set(err, errlen, "megolm: malformed plaintext");
 	} else if (!proom || strcmp(proom, room_id)) {
 		/* spec: a payload for another room is a replay across rooms */
-		seterr(err, errlen, "megolm: payload for another room");
+		errmsg_set(err, errlen, "megolm: payload for another room");
 	} else if (known < 0) {
-		seterr(err, errlen, "megolm: store error");
+		errmsg_set(err, errlen, "megolm: store error");
 	} else if (known == 0 || (!own && in_ed[0] && strcmp(dev.ed25519, in_ed))) {
 		*status = E2EE_UNKNOWN_DEVICE;
-		seterr(err, errlen, "megolm: session not from a pinned device of %s", sender);
+		errmsg_set(err, errlen, "megolm: session not from a pinned device of %s", sender);
 	} else {
-		int64_t now = now_ms();
+		int64_t now = clock_wall_ms();
 		int seen = e2ee_store_seen(e->db, e->owner, sid, idx, evid, now);
 		if (seen == 0 && e2ee_store_inbound_used(e->db, e->owner, sid, now) < 0)
 			seen = -1;
 		if (seen == 1) {
 			*status = E2EE_REPLAY;
-			seterr(err, errlen, "megolm: message index %u already used by another event: replay",
+			errmsg_set(err, errlen, "megolm: message index %u already used by another event: replay",
 			       (unsigned)idx);
 		} else if (seen == 0) {
 			*status = E2EE_OK;
 			ret = pl;
 			pl = NULL;
 		} else {
-			seterr(err, errlen, "megolm: store error");
+			errmsg_set(err, errlen, "megolm: store error");
 		}
 	}
 out:
@@ -1575,38 +1561,38 @@ static int forwarded_import(struct e2ee *e, const char *skey, const char *ed, co
 	const cJSON *chain = cJSON_GetObjectItemCaseSensitive(c, "forwarding_curve25519_key_chain");
 	struct e2ee_store_keyreq r;
 	if (!alg || strcmp(alg, E2EE_MEGOLM) || !room || !sid || !key || strlen(sid) >= E2EE_KEY_LEN) {
-		seterr(err, errlen, "m.forwarded_room_key: not a Megolm key");
+		errmsg_set(err, errlen, "m.forwarded_room_key: not a Megolm key");
 		return 1;
 	}
 	int got = e2ee_store_keyreq_get(e->db, e->owner, sid, &r);
 	if (got < 0)
 		return -1;
 	if (got == 0 || strcmp(r.sender_user, sender) || strcmp(r.room_id, room)) {
-		seterr(err, errlen, "m.forwarded_room_key for session %.12s we did not ask %s for: not stored",
+		errmsg_set(err, errlen, "m.forwarded_room_key for session %.12s we did not ask %s for: not stored",
 		       sid, sender);
 		return 1;
 	}
 	if (!osk || strcmp(osk, skey) || !oed || strcmp(oed, ed) ||
 	    (cJSON_IsArray(chain) && cJSON_GetArraySize(chain) > 0)) {
-		seterr(err, errlen, "m.forwarded_room_key: not the forwarding device's own session: not stored");
+		errmsg_set(err, errlen, "m.forwarded_room_key: not the forwarding device's own session: not stored");
 		return 1;
 	}
 	if (e->room_ok && !e->room_ok(e->room_arg, room)) {
-		seterr(err, errlen, "m.forwarded_room_key for %.80s, a room the bot has not joined: not stored", room);
+		errmsg_set(err, errlen, "m.forwarded_room_key for %.80s, a room the bot has not joined: not stored", room);
 		return 1;
 	}
 	OlmInboundGroupSession *s = igs_new();
 	char *k = strdup(key);
 	int rc = 1;
 	if (!s || !k || olm_import_inbound_group_session(s, (uint8_t *)k, strlen(k)) == olm_error()) {
-		seterr(err, errlen, "m.forwarded_room_key: bad session key");
+		errmsg_set(err, errlen, "m.forwarded_room_key: bad session key");
 		goto out;
 	}
 	char id[E2EE_KEY_LEN];
 	size_t n = olm_inbound_group_session_id_length(s);
 	if (n + 1 > sizeof id || olm_inbound_group_session_id(s, (uint8_t *)id, n) == olm_error() ||
 	    (id[n] = '\0', strcmp(id, sid))) {
-		seterr(err, errlen, "m.forwarded_room_key: session_id does not match the key");
+		errmsg_set(err, errlen, "m.forwarded_room_key: session_id does not match the key");
 		goto out;
 	}
 	uint32_t first = olm_inbound_group_session_first_known_index(s);
@@ -1622,7 +1608,7 @@ static int forwarded_import(struct e2ee *e, const char *skey, const char *ed, co
 		goto out;
 	}
 	char *p = igs_pickle(e, s);
-	rc = p && e2ee_store_inbound_put(e->db, e->owner, room, skey, sid, p, first, ed, sender, now_ms()) == 0 &&
+	rc = p && e2ee_store_inbound_put(e->db, e->owner, room, skey, sid, p, first, ed, sender, clock_wall_ms()) == 0 &&
 	     e2ee_store_inbound_quota(e->db, e->owner, sender, E2EE_MAX_INBOUND_PER_USER) >= 0 ? 0 : -1;
 	free(p);
 out:
@@ -1653,7 +1639,7 @@ static int keyreq_admit(struct e2ee *e, const char *user, const char *dev, char 
 		if (!(e->kr_full && now - e->kr_full_since < 60000)) {
 			e->kr_full = 1;
 			e->kr_full_since = now;
-			seterr(err, errlen, "room-key requests from over %d devices this minute: dropped "
+			errmsg_set(err, errlen, "room-key requests from over %d devices this minute: dropped "
 			       "(and the others this minute, silently)", E2EE_KEYREQ_DEVICES);
 		}
 		return 0;
@@ -1668,7 +1654,7 @@ static int keyreq_admit(struct e2ee *e, const char *user, const char *dev, char 
 	if (++k->n <= E2EE_KEYREQ_PER_MIN)
 		return 1;
 	if (k->n == E2EE_KEYREQ_PER_MIN + 1)
-		seterr(err, errlen, "over %d room-key requests a minute from device %.80s of %.80s: dropped "
+		errmsg_set(err, errlen, "over %d room-key requests a minute from device %.80s of %.80s: dropped "
 		       "(and its others this minute, silently)", E2EE_KEYREQ_PER_MIN, dev, user);
 	else
 		k->n = E2EE_KEYREQ_PER_MIN + 2; /* no overflow */
@@ -1685,18 +1671,18 @@ char *e2ee_key_request_answer(struct e2ee *e, const cJSON *event, char *err, siz
 	const char *alg = gstr(body, "algorithm");
 	if (!sender || !action || strcmp(action, "request") || !dev || !room || !sid || !alg ||
 	    strcmp(alg, E2EE_MEGOLM) || strlen(sid) >= E2EE_KEY_LEN) {
-		seterr(err, errlen, "not a Megolm key request");
+		errmsg_set(err, errlen, "not a Megolm key request");
 		return NULL;
 	}
 	if (strlen(sender) >= E2EE_ID_LEN || strlen(dev) >= E2EE_ID_LEN) {
-		seterr(err, errlen, "key request: over-long user or device id");
+		errmsg_set(err, errlen, "key request: over-long user or device id");
 		return NULL;
 	}
 	if (!keyreq_admit(e, sender, dev, err, errlen))
 		return NULL;
 	struct e2ee_store_inbound in = {0};
 	if (e2ee_store_inbound_get(e->db, e->owner, room, e->curve, sid, &in) != 1) {
-		seterr(err, errlen, "session %.12s is not one of ours in %.80s", sid, room);
+		errmsg_set(err, errlen, "session %.12s is not one of ours in %.80s", sid, room);
 		return NULL;
 	}
 	/* only a device that received the session from us, from the index it
@@ -1706,7 +1692,7 @@ char *e2ee_key_request_answer(struct e2ee *e, const cJSON *event, char *err, siz
 	char *out = NULL, *exp = NULL;
 	OlmInboundGroupSession *s = NULL;
 	if (idx < -1 || e2ee_store_device_get(e->db, e->owner, sender, dev, &d) != 1) {
-		seterr(err, errlen, "device %s of %s never received session %.12s: refused", dev, sender, sid);
+		errmsg_set(err, errlen, "device %s of %s never received session %.12s: refused", dev, sender, sid);
 		goto out;
 	}
 	if (idx < 0)
@@ -1715,7 +1701,7 @@ char *e2ee_key_request_answer(struct e2ee *e, const cJSON *event, char *err, siz
 	size_t n = s ? olm_export_inbound_group_session_length(s) : 0;
 	if (!s || !(exp = malloc(n + 1)) ||
 	    olm_export_inbound_group_session(s, (uint8_t *)exp, n, (uint32_t)idx) == olm_error()) {
-		seterr(err, errlen, "cannot export session %.12s", sid);
+		errmsg_set(err, errlen, "cannot export session %.12s", sid);
 		goto out;
 	}
 	exp[n] = '\0';
@@ -1731,7 +1717,7 @@ char *e2ee_key_request_answer(struct e2ee *e, const cJSON *event, char *err, siz
 	memset(exp, 0, n);
 	cJSON_Delete(fk);
 	if (!enc) {
-		seterr(err, errlen, "no Olm session with device %s of %s", dev, sender);
+		errmsg_set(err, errlen, "no Olm session with device %s of %s", dev, sender);
 		goto out;
 	}
 	cJSON *b = cJSON_CreateObject();
@@ -1897,7 +1883,7 @@ char *e2ee_xsign_upload_body(struct e2ee *e, char *err, size_t errlen)
 {
 	struct xkeys x;
 	if (xkeys_load(e, &x, 1) < 0) {
-		seterr(err, errlen, "e2ee: cannot make or read the cross-signing keys");
+		errmsg_set(err, errlen, "e2ee: cannot make or read the cross-signing keys");
 		return NULL;
 	}
 	cJSON *b = cJSON_CreateObject();
@@ -1909,7 +1895,7 @@ char *e2ee_xsign_upload_body(struct e2ee *e, char *err, size_t errlen)
 	if (pk_sign_json(x.master, x.mpub, e->user, sk) == 0)
 		out = canonjson_print(b, 0);
 	else
-		seterr(err, errlen, "e2ee: signing the self-signing key failed");
+		errmsg_set(err, errlen, "e2ee: signing the self-signing key failed");
 	cJSON_Delete(b);
 	xkeys_free(&x);
 	return out;
@@ -1919,7 +1905,7 @@ char *e2ee_xsign_signatures_body(struct e2ee *e, char *err, size_t errlen)
 {
 	struct xkeys x;
 	if (xkeys_load(e, &x, 0) < 0) {
-		seterr(err, errlen, "e2ee: no cross-signing keys yet");
+		errmsg_set(err, errlen, "e2ee: no cross-signing keys yet");
 		return NULL;
 	}
 	cJSON *dk = e2ee_device_keys(e);
@@ -1940,7 +1926,7 @@ char *e2ee_xsign_signatures_body(struct e2ee *e, char *err, size_t errlen)
 		}
 	}
 	if (!out)
-		seterr(err, errlen, "e2ee: signing for /keys/signatures/upload failed");
+		errmsg_set(err, errlen, "e2ee: signing for /keys/signatures/upload failed");
 	cJSON_Delete(dk);
 	cJSON_Delete(mk);
 	xkeys_free(&x);

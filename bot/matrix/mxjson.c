@@ -7,7 +7,8 @@
 #include <string.h>
 #include <openssl/evp.h>
 
-#include "config.h"
+#include "strlist.h"
+#include "utf8.h"
 #include "mxjson.h"
 
 /* Checks depth and node count on the raw text (strings skipped), so the
@@ -87,21 +88,21 @@ const char *mx_str(const cJSON *obj, const char *key)
 	return cJSON_IsString(v) && v->valuestring ? v->valuestring : NULL;
 }
 
+/* The member key of obj, or NULL when obj is no object. */
+static const cJSON *member(const cJSON *obj, const char *key)
+{
+	return cJSON_IsObject(obj) ? cJSON_GetObjectItemCaseSensitive(obj, key) : NULL;
+}
+
 const cJSON *mx_obj(const cJSON *obj, const char *key)
 {
-	const cJSON *v;
-	if (!cJSON_IsObject(obj))
-		return NULL;
-	v = cJSON_GetObjectItemCaseSensitive(obj, key);
+	const cJSON *v = member(obj, key);
 	return cJSON_IsObject(v) ? v : NULL;
 }
 
 const cJSON *mx_arr(const cJSON *obj, const char *key)
 {
-	const cJSON *v;
-	if (!cJSON_IsObject(obj))
-		return NULL;
-	v = cJSON_GetObjectItemCaseSensitive(obj, key);
+	const cJSON *v = member(obj, key);
 	return cJSON_IsArray(v) ? v : NULL;
 }
 
@@ -119,41 +120,7 @@ int64_t mx_int(const cJSON *obj, const char *key, int64_t dflt)
 
 int mx_utf8_valid(const char *s, size_t n)
 {
-	const unsigned char *p = (const unsigned char *)s;
-	size_t i = 0;
-	while (i < n) {
-		unsigned c = p[i];
-		size_t k;
-		unsigned cp;
-		if (c < 0x80) {
-			i++;
-			continue;
-		}
-		if (c >= 0xc2 && c <= 0xdf) {
-			k = 1;
-			cp = c & 0x1f;
-		} else if (c >= 0xe0 && c <= 0xef) {
-			k = 2;
-			cp = c & 0x0f;
-		} else if (c >= 0xf0 && c <= 0xf4) {
-			k = 3;
-			cp = c & 0x07;
-		} else {
-			return 0;
-		}
-		if (n - i <= k)
-			return 0;
-		for (size_t j = 1; j <= k; j++) {
-			if ((p[i + j] & 0xc0) != 0x80)
-				return 0;
-			cp = (cp << 6) | (p[i + j] & 0x3f);
-		}
-		if ((k == 2 && cp < 0x800) || (k == 3 && (cp < 0x10000 || cp > 0x10ffff)) ||
-		    (cp >= 0xd800 && cp <= 0xdfff))
-			return 0;
-		i += k + 1;
-	}
-	return 1;
+	return utf8_valid(s, n);
 }
 
 int mx_event_parse(const cJSON *j, struct mx_event *ev)
