@@ -590,7 +590,9 @@ long e2ee_keys_upload_done(struct e2ee *e, const char *response, size_t len)
 		return -1;
 	cJSON *j = response ? cJSON_ParseWithLength(response, len) : NULL;
 	const cJSON *c = cJSON_GetObjectItemCaseSensitive(gobj(j, "one_time_key_counts"), "signed_curve25519");
-	long n = cJSON_IsNumber(c) ? (long)c->valuedouble : 0;
+	/* The homeserver's count is a JSON number: anything outside 0..1e9
+	 * (or NaN) is nonsense, and casting it would be undefined. */
+	long n = cJSON_IsNumber(c) && c->valuedouble >= 0 && c->valuedouble <= 1e9 ? (long)c->valuedouble : 0;
 	cJSON_Delete(j);
 	return n;
 }
