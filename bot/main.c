@@ -173,15 +173,15 @@ static struct kb *load_kb(const char *dir)
 }
 
 /* Answers one question on stdout; notes about the input on stderr. */
-static int answer_one(const struct kb *kb, const char *q, size_t len, size_t full_len,
+static int answer_one(const struct kb *kb, const char *text, size_t len, size_t full_len,
 		      struct date today, int json, struct reply *r)
 {
 	if (full_len > len)
 		fprintf(stderr, "faqbot: note: the question is %zu bytes long; only its first "
 			"%zu bytes were read (limit %d)\n", full_len, len, NORM_MAX_INPUT);
-	if (!utf8_valid(q, len))
+	if (!utf8_valid(text, len))
 		fprintf(stderr, "faqbot: note: invalid UTF-8 in the question was replaced\n");
-	ask_question(kb, q, len, today, r);
+	ask_question(kb, text, len, today, r);
 	if (json) {
 		char *js = ask_json(r);
 		if (!js) {
@@ -219,8 +219,11 @@ static int now_minutes(const char *s)
 	return 0;
 }
 
-static int parse_cmd(int argc, char **argv, const char *shortopts, int allow_json,
-		     int allow_now, struct cmd_opts *o)
+/* What a command's options may hold besides -k and -h. */
+enum { CMD_JSON = 1, CMD_SCRIPT = 2, CMD_NOW = 4 };
+
+static int parse_cmd(int argc, char **argv, const char *shortopts, unsigned allow,
+		     struct cmd_opts *o)
 {
 	static const struct option longopts[] = {
 		{ "now", required_argument, NULL, OPT_NOW },
@@ -248,7 +251,7 @@ static int parse_cmd(int argc, char **argv, const char *shortopts, int allow_jso
 			fputs(usage_text, stdout);
 			return -1;
 		case OPT_NOW:
-			if (!allow_now)
+			if (!(allow & CMD_NOW))
 				goto bad;
 			if (datex_parse_now(optarg, &o->now) < 0) {
 				usage_error("malformed --now `%s`; write YYYY-MM-DD or "
@@ -259,12 +262,12 @@ static int parse_cmd(int argc, char **argv, const char *shortopts, int allow_jso
 			o->now_min = now_minutes(optarg);
 			break;
 		case OPT_JSON:
-			if (!(allow_json & 1))
+			if (!(allow & CMD_JSON))
 				goto bad;
 			o->json = 1;
 			break;
 		case OPT_SCRIPT:
-			if (!(allow_json & 2))
+			if (!(allow & CMD_SCRIPT))
 				goto bad;
 			o->script = 1;
 			break;
@@ -287,18 +290,16 @@ bad:
 	return EXIT_USAGE;
 }
 
-static int cmd_ask(int argc, char **argv, const char *kdir)
+static int cmd_ask(const struct cmd_opts *opts, int argc, char **argv)
 {
-	struct cmd_opts o = { .kdir = kdir };
-	int rc = parse_cmd(argc, argv, ":k:h", 1, 1, &o);
-	if (rc)
-		return rc < 0 ? 0 : rc;
+	struct cmd_opts o = *opts;
+	int rc = 0;
 	/* join the words; the question may come as one argument or many */
 	size_t total = 0;
 	for (int i = optind; i < argc; i++)
 		total += strlen(argv[i]) + 1;
-	char *q = malloc(total + 1);
-	if (!q) {
+	char *question = malloc(total + 1);
+	if (!question) {
 		fprintf(stderr, "faqbot: out of memory\n");
 		return 1;
 	}
@@ -306,13 +307,13 @@ static int cmd_ask(int argc, char **argv, const char *kdir)
 	for (int i = optind; i < argc; i++) {
 		size_t n = strlen(argv[i]);
 		if (len)
-			q[len++] = ' ';
-		memcpy(q + len, argv[i], n);
+			question[len++] = ' ';
+		memcpy(question + len, argv[i], n);
 		len += n;
 	}
-	q[len] = '\0';
-	if (blank(q, len)) {
-		free(q);
+	question[len] = '\0';
+	if (blank(question, len)) {
+		free(question);
 		usage_error("%s", "empty question; write it after `ask`, e.g. "
 			    "faqbot ask \"quand sera visible ma session ?\"");
 		return EXIT_USAGE;
@@ -320,14 +321,14 @@ static int cmd_ask(int argc, char **argv, const char *kdir)
 	char buf[PATH_MAX];
 	struct kb *kb = load_kb(o.kdir ? o.kdir : default_knowledge(buf, sizeof buf));
 	if (!kb) {
-		free(q);
+		free(question);
 		return 1;
 	}
 	static struct reply r; /* 4 KiB of text: not on the stack */
-	rc = answer_one(kb, q, utf8_cut(q, len, NORM_MAX_INPUT), len,
+	rc = answer_one(kb, question, utf8_cut(question, len, NORM_MAX_INPUT), len,
 			o.has_now ? o.now : clock_today(0), o.json, &r);
 	kb_free(kb);
-	free(q);
+	free(question);
 	if (fflush(stdout) != 0 || ferror(stdout)) {
 		fprintf(stderr, "faqbot: cannot write the answer: %s\n", strerror(errno));
 		return 1;
@@ -363,9 +364,7 @@ static int64_t console_ms(const struct cmd_opts *o)
 {
 	if (o->has_now)
 		return ((int64_t)date_to_days(o->now) * 1440 + o->now_min) * 60000;
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return clock_mono_ms();
 }
 
 /* "#now YYYY-MM-DD[THH:MM]" (console --script): 1 when line is one (the
@@ -400,12 +399,10 @@ static int print_json_turn(const struct reply *r, int followup)
 	return 0;
 }
 
-static int cmd_console(int argc, char **argv, const char *kdir)
+static int cmd_console(const struct cmd_opts *opts, int argc, char **argv)
 {
-	struct cmd_opts o = { .kdir = kdir };
-	int rc = parse_cmd(argc, argv, ":k:h", 3, 1, &o);
-	if (rc)
-		return rc < 0 ? 0 : rc;
+	struct cmd_opts o = *opts;
+	int rc = 0;
 	if (optind < argc) {
 		usage_error("console takes no question (`%s`); use `faqbot ask`", argv[optind]);
 		return EXIT_USAGE;
@@ -481,12 +478,10 @@ static int cmd_console(int argc, char **argv, const char *kdir)
 	return rc;
 }
 
-static int cmd_check(int argc, char **argv, const char *kdir)
+static int cmd_check(const struct cmd_opts *opts, int argc, char **argv)
 {
-	struct cmd_opts o = { .kdir = kdir };
-	int rc = parse_cmd(argc, argv, ":k:c:h", 0, 0, &o);
-	if (rc)
-		return rc < 0 ? 0 : rc;
+	struct cmd_opts o = *opts;
+	int rc = 0;
 	if (optind < argc) {
 		usage_error("unexpected argument `%s`", argv[optind]);
 		return EXIT_USAGE;
@@ -707,12 +702,25 @@ int main(int argc, char **argv)
 	const char *cmd = argv[optind];
 	int n = argc - optind;
 	char **v = argv + optind;
-	if (!strcmp(cmd, "ask"))
-		return cmd_ask(n, v, kdir);
-	if (!strcmp(cmd, "console"))
-		return cmd_console(n, v, kdir);
-	if (!strcmp(cmd, "check"))
-		return cmd_check(n, v, kdir);
+	/* The commands that share parse_cmd's options. */
+	static const struct {
+		const char *name, *shortopts;
+		unsigned allow;
+		int (*run)(const struct cmd_opts *, int, char **);
+	} cmds[] = {
+		{ "ask", ":k:h", CMD_JSON | CMD_NOW, cmd_ask },
+		{ "console", ":k:h", CMD_JSON | CMD_SCRIPT | CMD_NOW, cmd_console },
+		{ "check", ":k:c:h", 0, cmd_check },
+	};
+	for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
+		if (strcmp(cmd, cmds[i].name))
+			continue;
+		struct cmd_opts o = { .kdir = kdir };
+		int rc = parse_cmd(n, v, cmds[i].shortopts, cmds[i].allow, &o);
+		if (rc)
+			return rc < 0 ? 0 : rc;
+		return cmds[i].run(&o, n, v);
+	}
 	if (!strcmp(cmd, "train"))
 		return exec_train(argc, argv, kdir);
 	if (!strcmp(cmd, "run"))

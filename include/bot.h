@@ -54,7 +54,7 @@ void bot_set_reload_hook(struct bot *b, bot_reload_fn fn, void *arg);
  * (mark the sender's last answer wrong), or a Matrix reaction on the
  * bot's answer answer_event (good 1 for a thumbs up, 0 down); it returns
  * 1 when an answer was marked.  Set by run.c; NULL: nothing recorded. */
-typedef int (*bot_record_fn)(void *arg, const struct chat_msg *m, const char *q, size_t qlen,
+typedef int (*bot_record_fn)(void *arg, const struct chat_msg *m, const char *text, size_t text_len,
 			     const struct query *an, int missed);
 typedef int (*bot_feedback_fn)(void *arg, const struct chat_msg *m, const char *answer_event,
 			       int good);

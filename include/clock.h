@@ -14,6 +14,9 @@
  * the process (Matrix events, stored sessions). */
 int64_t clock_wall_ms(void);
 
+/* Milliseconds of CLOCK_MONOTONIC: delays, timers, rate limits. */
+int64_t clock_mono_ms(void);
+
 /* Sets the process's time zone (the dates are local: domain.md, "Time
  * zone").  NULL or "" keeps TZ as it is; tzset() runs in both cases. */
 void clock_set_tz(const char *tz);

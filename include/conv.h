@@ -79,9 +79,9 @@ unsigned conv_count(const struct conv_table *t); /* live or not yet purged */
  * lists are only tried as platform or state names if the engine found one
  * the lists did not. */
 void conv_shape(const struct kb *kb, const char *text, size_t len, struct date today,
-		const struct query *alone, struct ntext *nt, struct conv_shape *sh);
+		const struct query *alone, struct norm_text *nt, struct conv_shape *sh);
 /* conv_shape of a text already normalised into nt (intent_analyse_nt). */
-void conv_shape_nt(const struct kb *kb, const struct ntext *nt, struct date today,
+void conv_shape_nt(const struct kb *kb, const struct norm_text *nt, struct date today,
 		   const struct query *alone, struct conv_shape *sh);
 
 /* Pure: completes alone (the message analysed on its own) from prev (NULL:

@@ -17,7 +17,7 @@ struct datex {
 
 /* Finds the date expressions in nt, in order, at most max of them.
  * Returns how many were found (0 when none). */
-int datex_find_all(const struct ntext *nt, struct date today,
+int datex_find_all(const struct norm_text *nt, struct date today,
 		   struct datex *out, int max);
 
 /* Parses a date given on the command line or a config: "YYYY-MM-DD",

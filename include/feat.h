@@ -20,7 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-struct ntext;
+struct norm_text;
 
 /* Bound on the features of one question (the question itself is bounded
  * by NORM_MAX_INPUT; the rest is dropped, deterministically). */
@@ -50,7 +50,7 @@ uint32_t feat_hash(const char *s, size_t n);
 
 /* Computes the features of nt plus the caller's extra indicator hashes
  * (at most FEAT_MAX_EXTRA are used). */
-void feat_extract(const struct feat_settings *fs, const struct ntext *nt,
+void feat_extract(const struct feat_settings *fs, const struct norm_text *nt,
 		  const uint32_t *extra, int nextra, struct featvec *out);
 
 /* Sorts by index and sums the entries of one index (what liblinear

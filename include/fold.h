@@ -14,14 +14,14 @@
 #define FOLD_MAX_TEXT (4096 * 3)
 
 enum tok_flags {
-	TOK_NUM = 1u << 0,     /* all digits ("12", or a number word turned into digits) */
-	TOK_NUMWORD = 1u << 1, /* came from number words ("douze"); set by norm_text */
-	TOK_DATE = 1u << 2,    /* digits with / . or - inside ("12/11/2026", "5-02") */
-	TOK_FIXED = 1u << 3,   /* rewritten by a shortcut rule or a typo fix; set by norm_text */
-	TOK_UPPER = 1u << 4,   /* was written in capitals in the input ("SAIS") */
+	FOLD_TOK_NUM = 1u << 0,     /* all digits ("12", or a number word turned into digits) */
+	FOLD_TOK_NUMWORD = 1u << 1, /* came from number words ("douze"); set by norm_text */
+	FOLD_TOK_DATE = 1u << 2,    /* digits with / . or - inside ("12/11/2026", "5-02") */
+	FOLD_TOK_FIXED = 1u << 3,   /* rewritten by a shortcut rule or a typo fix; set by norm_text */
+	FOLD_TOK_UPPER = 1u << 4,   /* was written in capitals in the input ("SAIS") */
 };
 
-struct token {
+struct fold_token {
 	const char *s; /* NUL-terminated, in the caller's buffer */
 	unsigned len;
 	unsigned flags;
@@ -35,7 +35,7 @@ struct token {
 struct fold_tokens {
 	char *buf;          /* token text, each NUL-terminated */
 	size_t cap, used;
-	struct token *tok;
+	struct fold_token *tok;
 	int max, n;
 	int overflow;       /* more tokens than max, or text beyond buf: the rest is left out */
 };
@@ -50,17 +50,17 @@ size_t fold_text(const char *in, size_t len, char *out, size_t outsz, int *inval
 
 /* Cuts already folded text f[0..n) into tokens, e.g.
  * "qu'il sera-t-elle visible le 12/11, 14h30 aujourd'hui ?" ->
- * qu | il | sera | t | elle | visible | le | 12/11 (TOK_DATE) | 14h30 |
+ * qu | il | sera | t | elle | visible | le | 12/11 (FOLD_TOK_DATE) | 14h30 |
  * aujourdhui.  Tokens: lowercase ASCII letters, or digits ("12",
- * TOK_NUM), or digits joined by / . - (TOK_DATE), or digits then
+ * FOLD_TOK_NUM), or digits joined by / . - (FOLD_TOK_DATE), or digits then
  * letters/digits ("1er", "14h30"), or "14:30".  Elisions and hyphens
  * split, except "aujourdhui", one token however written.  orig is the
- * offset in f; TOK_UPPER is never set (f has no case left). */
+ * offset in f; FOLD_TOK_UPPER is never set (f has no case left). */
 void fold_tokenise(const char *f, size_t n, struct fold_tokens *o);
 
 /* A question: fold_text (at most FOLD_MAX_TEXT folded bytes, line breaks
  * kept as sentence ends), then fold_tokenise with orig the offset in in
- * and TOK_UPPER on tokens of 2+ letters all in capitals.  Reads at most
+ * and FOLD_TOK_UPPER on tokens of 2+ letters all in capitals.  Reads at most
  * the first 16383 bytes of in.  Returns 1 when invalid UTF-8 was
  * replaced, else 0. */
 int fold_tokens(const char *in, size_t len, struct fold_tokens *o);

@@ -8,7 +8,7 @@
 
 #include <stddef.h>
 #include "date.h"
-#include "domain.h"
+#include "platform.h"
 
 enum intent {
 	IN_OUT_OF_SCOPE = 0,
@@ -32,7 +32,7 @@ enum state_slot { STS_NONE = 0, STS_SAIS, STS_DIFF, STS_ARCH };
 /* "display_delay", ...; intent_from_name returns -1 when unknown. */
 const char *intent_name(enum intent in);
 int intent_from_name(const char *s);
-const char *state_name(enum state_slot st); /* "SAIS"...; NULL for none */
+const char *intent_state_name(enum state_slot st); /* "SAIS"...; NULL for none */
 
 struct query {
 	enum intent intent;      /* >= IN__COUNT: an intent defined in knowledge/ only */
@@ -47,7 +47,7 @@ struct query {
 
 struct intent_model;
 struct lexicon;
-struct ntext;
+struct norm_text;
 struct lmodel;
 struct featvec;
 struct feat_settings;
@@ -69,7 +69,7 @@ void intent_model_free(struct intent_model *m); /* accepts NULL */
 
 /* The name of q's intent: a built-in one by its id (a conversation may
  * change the id of an analysed query), one of knowledge/ by q->name. */
-const char *query_intent_name(const struct query *q);
+const char *intent_query_name(const struct query *q);
 
 /* The name of intent id in (built-in or defined in knowledge/). */
 const char *intent_model_name(const struct intent_model *m, int in);
@@ -91,7 +91,7 @@ void intent_analyse(const struct intent_model *m, const struct lexicon *lx,
  * conversation reads the same tokens instead of normalising twice). */
 void intent_analyse_nt(const struct intent_model *m, const struct lexicon *lx,
 		       const char *text, size_t len, struct date today,
-		       struct query *q, struct ntext *nt);
+		       struct query *q, struct norm_text *nt);
 
 /* intent_analyse, also giving each built-in intent's probability. */
 void intent_analyse_scores(const struct intent_model *m, const struct lexicon *lx,

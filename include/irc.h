@@ -83,9 +83,6 @@ int irc_mask_match(const char *mask, const char *s);
  * not at a label's ends, at least one '.'), else 0. */
 int irc_hostname_valid(const char *host);
 
-/* 1 when s[0..len) is valid UTF-8 (no overlongs, no surrogates). */
-int irc_utf8_valid(const char *s, size_t len);
-
 /* Makes s[0..len) safe to put in a line: CR, LF, NUL, \x01 and the other
  * C0 controls but TAB and the mIRC formatting codes become a space;
  * invalid UTF-8 bytes become '?'.  Rewrites in place, writes a NUL at the

@@ -22,18 +22,18 @@ struct ircinbox_msg {
 /* At most max_msgs questions and max_bytes bytes of them.  NULL when out
  * of memory. */
 struct ircinbox *ircinbox_new(int max_msgs, size_t max_bytes);
-void ircinbox_free(struct ircinbox *q); /* accepts NULL */
+void ircinbox_free(struct ircinbox *ib); /* accepts NULL */
 
 /* Copies m's strings in.  0, or -1 when full (count or bytes), when a
  * question is over 64 KiB, or out of memory. */
-int ircinbox_put(struct ircinbox *q, const struct ircinbox_msg *m);
+int ircinbox_put(struct ircinbox *ib, const struct ircinbox_msg *m);
 /* Questions held. */
-int ircinbox_count(const struct ircinbox *q);
+int ircinbox_count(const struct ircinbox *ib);
 /* Moves the oldest question out: its strings are copied into buf[0..cap)
  * and m points into buf.  1 when one was taken, 0 when none waits, -1
  * when it did not fit in cap (it is dropped). */
-int ircinbox_take(struct ircinbox *q, char *buf, size_t cap, struct ircinbox_msg *m);
+int ircinbox_take(struct ircinbox *ib, char *buf, size_t cap, struct ircinbox_msg *m);
 /* Drops every question (a new connection). */
-void ircinbox_clear(struct ircinbox *q);
+void ircinbox_clear(struct ircinbox *ib);
 
 #endif

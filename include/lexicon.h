@@ -24,7 +24,7 @@ struct lexicon;
 /* A rewrite rule, read-only: entry ids (lexicon_text gives their text). */
 struct lexicon_rule {
 	uint32_t from[LEXICON_RULE_MAX], to[LEXICON_RULE_MAX];
-	uint8_t tofl[LEXICON_RULE_MAX]; /* TOK_NUM / TOK_DATE of the `to` tokens */
+	uint8_t tofl[LEXICON_RULE_MAX]; /* FOLD_TOK_NUM / FOLD_TOK_DATE of the `to` tokens */
 	uint8_t nfrom, nto;
 	int32_t next;                   /* next rule with the same first word (longer first), or -1 */
 };
@@ -67,7 +67,7 @@ int32_t lexicon_find(const struct lexicon *lx, const char *s, size_t len);
 const char *lexicon_text(const struct lexicon *lx, int32_t e, unsigned *len);
 /* The longest rule whose `from` side is tok[i..] (all in tok[i]'s
  * sentence), ent[] being the entry id of each of the n tokens; or NULL. */
-const struct lexicon_rule *lexicon_rule_at(const struct lexicon *lx, const struct token *tok,
+const struct lexicon_rule *lexicon_rule_at(const struct lexicon *lx, const struct fold_token *tok,
 					   const int32_t *ent, int n, int i);
 /* Spelling correction of a word s[0..len) of letters that is no entry:
  * doubled letters squeezed when that gives a known or kept word

@@ -35,9 +35,6 @@ const cJSON *mx_obj(const cJSON *obj, const char *key);
 const cJSON *mx_arr(const cJSON *obj, const char *key);
 int64_t mx_int(const cJSON *obj, const char *key, int64_t dflt);
 
-/* utf8_valid (utf8.h), under the name matrix.c still calls. */
-int mx_utf8_valid(const char *s, size_t n);
-
 /* One room event, fields borrowed from the cJSON tree.  A field of the
  * wrong type reads as absent. */
 struct mx_event {

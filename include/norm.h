@@ -20,9 +20,9 @@
 #define NORM_MAX_INPUT 4096
 #define NORM_MAX_TOKENS 512
 
-struct ntext {
+struct norm_text {
 	char buf[NORM_MAX_INPUT * 3];
-	struct token tok[NORM_MAX_TOKENS];
+	struct fold_token tok[NORM_MAX_TOKENS];
 	int ntok;
 	int truncated;   /* input longer than NORM_MAX_INPUT */
 	int invalid_utf8; /* some bytes were invalid UTF-8 and were replaced */
@@ -33,11 +33,11 @@ struct lexicon;
 /* Full pipeline.  lx may be NULL (then no rewrite, no typo fix).
  * Tokens as fold_tokenise says ("l'export" -> l export, "sera-t-elle" ->
  * sera t elle, "aujourd'hui" -> aujourdhui).  Number words 2..99 become
- * one digit token TOK_NUM|TOK_NUMWORD ("vingt et un" -> 21); "un"/"une"
+ * one digit token FOLD_TOK_NUM|FOLD_TOK_NUMWORD ("vingt et un" -> 21); "un"/"une"
  * alone stay words, and "sept" right after a day number stays "sept"
  * (the month: "le 12 sept").  A token rewritten by a rule or a typo fix
- * has TOK_FIXED.  Needs lexicon_seal for typo correction; allocates
+ * has FOLD_TOK_FIXED.  Needs lexicon_seal for typo correction; allocates
  * nothing. */
-void norm_text(const struct lexicon *lx, const char *in, size_t len, struct ntext *out);
+void norm_text(const struct lexicon *lx, const char *in, size_t len, struct norm_text *out);
 
 #endif

@@ -49,68 +49,68 @@ struct outq_limits {
 
 /* NULL when out of memory.  now: the clock, for the throttle. */
 struct outq *outq_new(const struct outq_limits *lim, int64_t now);
-void outq_free(struct outq *q); /* accepts NULL */
+void outq_free(struct outq *oq); /* accepts NULL */
 
 /* New limits (a reload): the time since the last refill is counted at the
  * old rate first, a throttle turned on starts with a full bucket, and the
  * bucket never holds more than the new burst.  Lines already waiting
  * stay, even over the new per-user share. */
-void outq_set_limits(struct outq *q, const struct outq_limits *lim, int64_t now);
+void outq_set_limits(struct outq *oq, const struct outq_limits *lim, int64_t now);
 
 /* A new connection: drops every line, closes no window (all reset), and
  * fills the bucket. */
-void outq_reset(struct outq *q, int64_t now);
+void outq_reset(struct outq *oq, int64_t now);
 
 /* Lines waiting (all users) and their bytes. */
-int outq_lines(const struct outq *q);
-size_t outq_bytes(const struct outq *q);
+int outq_lines(const struct outq *oq);
+size_t outq_bytes(const struct outq *oq);
 /* Lines waiting for user. */
-int outq_user_lines(const struct outq *q, uint64_t user);
+int outq_user_lines(const struct outq *oq, uint64_t user);
 /* 1 when nlines more lines of user would be accepted now (an answer is
  * queued whole or not at all), else 0. */
-int outq_room(const struct outq *q, uint64_t user, int nlines, size_t bytes);
+int outq_room(const struct outq *oq, uint64_t user, int nlines, size_t bytes);
 
 /* Queues line[0..len) (the caller's line with its CR LF) for user.
  * 0, or -1 when refused: the user's share or the queue is full, a line
  * over 512 bytes, out of memory. */
-int outq_put(struct outq *q, uint64_t user, const char *line, size_t len);
+int outq_put(struct outq *oq, uint64_t user, const char *line, size_t len);
 
 /* The line to send next (round-robin between users), or NULL when none
  * waits; *len gets its length.  The pointer is valid until the next
  * outq_pop, outq_put or outq_reset. */
-const char *outq_head(struct outq *q, size_t *len);
+const char *outq_head(struct outq *oq, size_t *len);
 /* Removes the line outq_head returned and moves the turn to the next
  * user. */
-void outq_pop(struct outq *q);
+void outq_pop(struct outq *oq);
 
 /* 1 when a line of len bytes may go now: the window has room and, with a
  * throttle, the bucket holds a token.  Refills the bucket. */
-int outq_may_send(struct outq *q, size_t len, int64_t now);
+int outq_may_send(struct outq *oq, size_t len, int64_t now);
 /* A line of len bytes went out (queued or sent at once): takes a token and
  * counts it in the window.  Returns 1 when a window PING is due now
  * (outq_ping). */
-int outq_sent(struct outq *q, size_t len);
+int outq_sent(struct outq *oq, size_t len);
 
 /* Window PING: 1 when one should be sent now, with *seq the number to put
  * in "PING :fb<seq>" (the PING is then counted as sent at now), else 0:
  * nothing sent since the last one, or OUTQ_PINGS are out.  force: also
  * when fewer than OUTQ_WINDOW / 2 bytes were sent since the last one (the
  * window is blocked and nothing else would reopen it). */
-int outq_ping(struct outq *q, int64_t now, int force, unsigned *seq);
+int outq_ping(struct outq *oq, int64_t now, int force, unsigned *seq);
 /* "PONG :fb<seq>": confirms the bytes that PING covered and those of the
  * PINGs before it.  1 when seq was one of ours, else 0. */
-int outq_pong(struct outq *q, unsigned seq);
+int outq_pong(struct outq *oq, unsigned seq);
 /* 1 when the oldest window PING is unanswered for OUTQ_WINDOW_TIMEOUT_MS:
  * the window is then reopened (the caller logs it). */
-int outq_window_expired(struct outq *q, int64_t now);
+int outq_window_expired(struct outq *oq, int64_t now);
 /* 1 when the window has room for len more bytes. */
-int outq_window_open(const struct outq *q, size_t len);
+int outq_window_open(const struct outq *oq, size_t len);
 
 /* When the head line may go: now when it may, the time the bucket earns
  * its token, the window timeout while the window is blocked, or -1 when
  * no line waits.  Never later than the first moment outq_may_send would
  * say yes without a PONG (issue 10: a deadline that waits for a timer
  * instead of an event). */
-int64_t outq_deadline(struct outq *q, int64_t now);
+int64_t outq_deadline(struct outq *oq, int64_t now);
 
 #endif

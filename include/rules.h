@@ -6,7 +6,7 @@
 #define FAQBOT_RULES_H
 
 #include "cal.h"
-#include "domain.h"
+#include "platform.h"
 
 enum status { ST_NONE = 0, ST_EARLY, ST_WITHIN, ST_OVERDUE };
 
@@ -44,6 +44,6 @@ enum status rules_status(const struct stage_dates *sd, enum platform pf,
 			 struct date today);
 
 /* "early", "within", "overdue"; NULL for ST_NONE. */
-const char *status_name(enum status st);
+const char *rules_status_name(enum status st);
 
 #endif

@@ -10,16 +10,16 @@
 #include <stdint.h>
 
 /* "READY=1" with "STATUS=status" (status may be NULL). */
-void sdn_ready(const char *status);
+void sdnotify_ready(const char *status);
 /* "RELOADING=1" with MONOTONIC_USEC=now (systemd 253+ wants it). */
-void sdn_reloading(void);
+void sdnotify_reloading(void);
 /* "STOPPING=1". */
-void sdn_stopping(void);
+void sdnotify_stopping(void);
 /* "STATUS=status", only when it differs from the last one sent. */
-void sdn_status(const char *status);
+void sdnotify_status(const char *status);
 /* Milliseconds between two "WATCHDOG=1" (half of WatchdogSec), 0 when the
  * watchdog is off for this process. */
-int64_t sdn_watchdog_interval_ms(void);
-void sdn_watchdog(void);
+int64_t sdnotify_watchdog_interval_ms(void);
+void sdnotify_watchdog(void);
 
 #endif

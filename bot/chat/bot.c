@@ -61,7 +61,7 @@ struct bot {
 	struct bot_stats st;
 	struct reply scratch; /* 4 KiB: kept off the stack and reused */
 	struct conv_table *conv; /* conversations: follow-ups (conv.h) */
-	char q[BOT_MAX_QUESTION + 64];
+	char framed[BOT_MAX_QUESTION + 64]; /* ask_delai's question */
 };
 
 static const char msg_limited[] =
@@ -76,16 +76,6 @@ static const char msg_refused[] =
 
 /* ---- settings and knowledge ---- */
 
-static void strlist_clear(struct strlist *l)
-{
-	size_t i;
-	for (i = 0; i < l->n; i++)
-		free(l->v[i]);
-	free(l->v);
-	l->v = NULL;
-	l->n = 0;
-}
-
 int bot_set_config(struct bot *b, const struct bot_config *cfg)
 {
 	struct strlist ig = { NULL, 0 };
@@ -99,11 +89,11 @@ int bot_set_config(struct bot *b, const struct bot_config *cfg)
 			return -1;
 		for (i = 0; i < cfg->ignore.n; i++, ig.n++)
 			if (!(ig.v[i] = strdup(cfg->ignore.v[i]))) {
-				strlist_clear(&ig);
+				strlist_free(&ig);
 				return -1;
 			}
 	}
-	strlist_clear(&b->ignore);
+	strlist_free(&b->ignore);
 	b->ignore = ig;
 	snprintf(b->prefix, sizeof b->prefix, "%s", pfx);
 	b->prefix_len = strlen(b->prefix);
@@ -137,7 +127,7 @@ void bot_free(struct bot *b)
 	if (!b)
 		return;
 	kb_free(b->kb);
-	strlist_clear(&b->ignore);
+	strlist_free(&b->ignore);
 	conv_free(b->conv);
 	free(b);
 }
@@ -366,26 +356,26 @@ static const char *net_kind(const struct chat_msg *m)
 									  : "irc";
 }
 
-/* "!delai q": q as typed first, so "!delai c koi l'etat DIFF" gets the
- * DIFF answer; the display-delay framing only when q alone says nothing
+/* "!delai TEXT": TEXT as typed first, so "!delai c koi l'etat DIFF" gets
+ * the DIFF answer; the display-delay framing only when TEXT says nothing
  * the engine can answer (empty, out of scope, help, greeting, thanks). */
-static int ask_delai(struct bot *b, const char *q, size_t qlen, struct date today)
+static int ask_delai(struct bot *b, const char *text, size_t text_len, struct date today)
 {
 	enum intent in;
 	int n;
 
-	if (qlen && ask_question(b->kb, q, qlen, today, &b->scratch) == 0) {
+	if (text_len && ask_question(b->kb, text, text_len, today, &b->scratch) == 0) {
 		in = b->scratch.q.intent;
 		if (in != IN_OUT_OF_SCOPE && in != IN_HELP && in != IN_GREETING &&
 		    in != IN_THANKS)
 			return 0;
 	}
-	n = snprintf(b->q, sizeof b->q, "quand sera visible ma session ? %.*s", (int)qlen, q);
+	n = snprintf(b->framed, sizeof b->framed, "quand sera visible ma session ? %.*s", (int)text_len, text);
 	if (n < 0)
 		return -1;
-	if ((size_t)n >= sizeof b->q)
-		n = (int)sizeof b->q - 1;
-	return ask_question(b->kb, b->q, (size_t)n, today, &b->scratch);
+	if ((size_t)n >= sizeof b->framed)
+		n = (int)sizeof b->framed - 1;
+	return ask_question(b->kb, b->framed, (size_t)n, today, &b->scratch);
 }
 
 static int is_admin(const struct chat_msg *m)
@@ -490,7 +480,7 @@ static void copy_cut(char *dst, size_t cap, const char *s, size_t n)
 	dst[n] = 0;
 }
 
-static void escalate(struct bot *b, const struct chat_msg *m, const char *q, size_t qlen,
+static void escalate(struct bot *b, const struct chat_msg *m, const char *text, size_t text_len,
 		     struct chat_reply *out)
 {
 	const char *to = m->policy->escalate_to;
@@ -511,7 +501,7 @@ static void escalate(struct bot *b, const struct chat_msg *m, const char *q, siz
 		copy_cut(t->where, sizeof t->where, m->room, strlen(m->room));
 	if (m->event_id)
 		copy_cut(t->event, sizeof t->event, m->event_id, strlen(m->event_id));
-	copy_cut(question, sizeof question, q, qlen);
+	copy_cut(question, sizeof question, text, text_len);
 	copy_cut(out->extra_target, sizeof out->extra_target, to, strlen(to));
 	if (t->event[0] && t->where[0]) /* Matrix: a link to the question, claimed by a reaction */
 		snprintf(out->extra_text, sizeof out->extra_text,
@@ -618,8 +608,8 @@ static int none(struct bot *b, struct chat_reply *out)
 
 int bot_handle(struct bot *b, const struct chat_msg *m, struct chat_reply *out)
 {
-	const char *p, *end, *q = NULL;
-	size_t qlen = 0;
+	const char *p, *end, *text = NULL;
+	size_t text_len = 0;
 	int addressed, auto_mode = 0, delai = 0, r;
 	struct date today;
 	const struct conv_key ck = { m->network, m->room, m->thread, m->sender };
@@ -662,18 +652,18 @@ int bot_handle(struct bot *b, const struct chat_msg *m, struct chat_reply *out)
 		}
 		if (cmd_is(w, we, "delai") || cmd_is(w, we, "délai") ||
 		    cmd_is(w, we, "delais") || cmd_is(w, we, "délais")) {
-			q = arg;
-			qlen = (size_t)(end - arg);
+			text = arg;
+			text_len = (size_t)(end - arg);
 			delai = 1;
 		} else if (cmd_is(w, we, "faq")) {
-			q = arg;
-			qlen = (size_t)(end - arg);
+			text = arg;
+			text_len = (size_t)(end - arg);
 		} else if (cmd_is(w, we, "aide") || cmd_is(w, we, "help")) {
-			q = "";
-			qlen = 0; /* the engine answers an empty question with help */
+			text = "";
+			text_len = 0; /* the engine answers an empty question with help */
 		} else if (m->is_private || addressed) {
-			q = p;
-			qlen = (size_t)(end - p);
+			text = p;
+			text_len = (size_t)(end - p);
 		} else {
 			return none(b, out); /* another bot's command */
 		}
@@ -685,22 +675,22 @@ int bot_handle(struct bot *b, const struct chat_msg *m, struct chat_reply *out)
 				   bot_today(b, m->now), m->now_ms)) {
 		/* a bare date just after the bot asked this user for it counts
 		 * as addressed (conv.h) */
-		q = p;
-		qlen = (size_t)(end - p);
+		text = p;
+		text_len = (size_t)(end - p);
 	} else if (m->auto_answer) {
-		q = p;
-		qlen = (size_t)(end - p);
+		text = p;
+		text_len = (size_t)(end - p);
 		auto_mode = 1;
 	} else {
 		return none(b, out);
 	}
-	if (qlen > BOT_MAX_QUESTION)
-		qlen = BOT_MAX_QUESTION;
+	if (text_len > BOT_MAX_QUESTION)
+		text_len = BOT_MAX_QUESTION;
 
 	today = bot_today(b, m->now);
 	if (auto_mode) {
 		/* Unaddressed: speak only when sure it is a question for us. */
-		if (ask_question(b->kb, q, qlen, today, &b->scratch) < 0)
+		if (ask_question(b->kb, text, text_len, today, &b->scratch) < 0)
 			return none(b, out);
 		if (!ask_auto_answer(b->kb, &b->scratch, b->threshold))
 			return none(b, out);
@@ -716,9 +706,9 @@ int bot_handle(struct bot *b, const struct chat_msg *m, struct chat_reply *out)
 		return set_text(out, CHAT_LIMITED, msg_limited, sizeof msg_limited - 1);
 	}
 	if (delai) {
-		if (ask_delai(b, q, qlen, today) < 0)
+		if (ask_delai(b, text, text_len, today) < 0)
 			return none(b, out);
-	} else if (!auto_mode && conv_ask(b->conv, b->kb, &ck, q, qlen, today, m->now_ms,
+	} else if (!auto_mode && conv_ask(b->conv, b->kb, &ck, text, text_len, today, m->now_ms,
 					  &b->scratch, NULL) < 0) {
 		return none(b, out);
 	}
@@ -729,14 +719,14 @@ int bot_handle(struct bot *b, const struct chat_msg *m, struct chat_reply *out)
 		int missed = in == IN_OUT_OF_SCOPE ||
 			     (in != IN_HELP && ask_auto_intent(in) &&
 			      !ask_auto_answer(b->kb, &b->scratch, b->threshold));
-		b->record(b->record_arg, m, q, qlen, &b->scratch.q, missed);
+		b->record(b->record_arg, m, text, text_len, &b->scratch.q, missed);
 	}
 	set_text(out, CHAT_ANSWER, b->scratch.text, b->scratch.len);
 
 	if (!auto_mode && m->policy && m->policy->escalate_to && *m->policy->escalate_to &&
 	    m->sender && (b->scratch.q.intent == IN_OUT_OF_SCOPE || b->scratch.status == ST_OVERDUE) &&
 	    !(m->room && !strcasecmp(m->room, m->policy->escalate_to)))
-		escalate(b, m, q, qlen, out);
+		escalate(b, m, text, text_len, out);
 	return 1;
 wrong:
 	/* "!faux": only the asker's own last answer, within 10 minutes;

@@ -16,7 +16,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "answer.h"
+#include "answers.h"
 #include "datex.h"
 #include "kb.h"
 #include "rules.h"
@@ -117,7 +117,7 @@ static int in_list(const char *const *list, size_t n, const char *w)
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
 /* Asks the engine whether tokens [i, j) name a platform or a state. */
-static int names_slot(const struct kb *kb, const struct ntext *nt, int i, int j,
+static int names_slot(const struct kb *kb, const struct norm_text *nt, int i, int j,
 		      struct date today)
 {
 	char buf[256];
@@ -138,13 +138,13 @@ static int names_slot(const struct kb *kb, const struct ntext *nt, int i, int j,
 }
 
 void conv_shape(const struct kb *kb, const char *text, size_t len, struct date today,
-		const struct query *alone, struct ntext *nt, struct conv_shape *sh)
+		const struct query *alone, struct norm_text *nt, struct conv_shape *sh)
 {
 	norm_text(kb_lexicon(kb), text, len, nt);
 	conv_shape_nt(kb, nt, today, alone, sh);
 }
 
-void conv_shape_nt(const struct kb *kb, const struct ntext *nt, struct date today,
+void conv_shape_nt(const struct kb *kb, const struct norm_text *nt, struct date today,
 		   const struct query *alone, struct conv_shape *sh)
 {
 	unsigned char mark[NORM_MAX_TOKENS];
@@ -395,7 +395,7 @@ struct conv_table {
 	uint32_t oldest, newest; /* LRU ends: index + 1 */
 	uint64_t seed;
 	int64_t timeout_ms;
-	struct ntext nt;       /* scratch for conv_shape */
+	struct norm_text nt;       /* scratch for conv_shape */
 	struct reply tmp;
 };
 
@@ -608,7 +608,7 @@ static void add_assumption(struct reply *r, struct date today)
 	const char *pf = platform_label(r->q.platform);
 	int n;
 	if (r->q.has_date) {
-		size_t dl = answer_format_date(r->q.validation, day, sizeof day);
+		size_t dl = answers_format_date(r->q.validation, day, sizeof day);
 		if (r->q.validation.y == today.y && dl > 5)
 			day[dl - 5] = 0; /* the year goes without saying */
 	}

@@ -70,17 +70,17 @@ static const char *const steps[] = {
 
 static int load_key(struct record *r, char *err, size_t errlen)
 {
-	sqlite3_stmt *q = NULL;
+	sqlite3_stmt *st = NULL;
 	int rc = -1, have = 0;
 
-	if (sqlite3_prepare_v2(r->db, "SELECT key FROM record_key WHERE id = 1", -1, &q, NULL))
+	if (sqlite3_prepare_v2(r->db, "SELECT key FROM record_key WHERE id = 1", -1, &st, NULL))
 		goto out;
-	if (sqlite3_step(q) == SQLITE_ROW && sqlite3_column_bytes(q, 0) == (int)sizeof r->key) {
-		memcpy(r->key, sqlite3_column_blob(q, 0), sizeof r->key);
+	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_bytes(st, 0) == (int)sizeof r->key) {
+		memcpy(r->key, sqlite3_column_blob(st, 0), sizeof r->key);
 		have = 1;
 	}
-	sqlite3_finalize(q);
-	q = NULL;
+	sqlite3_finalize(st);
+	st = NULL;
 	if (have)
 		return 0;
 	if (RAND_bytes(r->key, sizeof r->key) != 1) {
@@ -88,23 +88,23 @@ static int load_key(struct record *r, char *err, size_t errlen)
 		return -1;
 	}
 	if (sqlite3_prepare_v2(r->db, "INSERT OR IGNORE INTO record_key (id, key) VALUES (1, ?)",
-			       -1, &q, NULL) ||
-	    sqlite3_bind_blob(q, 1, r->key, sizeof r->key, SQLITE_STATIC) ||
-	    sqlite3_step(q) != SQLITE_DONE)
+			       -1, &st, NULL) ||
+	    sqlite3_bind_blob(st, 1, r->key, sizeof r->key, SQLITE_STATIC) ||
+	    sqlite3_step(st) != SQLITE_DONE)
 		goto out;
-	sqlite3_finalize(q);
-	q = NULL;
+	sqlite3_finalize(st);
+	st = NULL;
 	/* Another process may have won the race: read back the stored key. */
-	if (sqlite3_prepare_v2(r->db, "SELECT key FROM record_key WHERE id = 1", -1, &q, NULL) ||
-	    sqlite3_step(q) != SQLITE_ROW || sqlite3_column_bytes(q, 0) != (int)sizeof r->key)
+	if (sqlite3_prepare_v2(r->db, "SELECT key FROM record_key WHERE id = 1", -1, &st, NULL) ||
+	    sqlite3_step(st) != SQLITE_ROW || sqlite3_column_bytes(st, 0) != (int)sizeof r->key)
 		goto out;
-	memcpy(r->key, sqlite3_column_blob(q, 0), sizeof r->key);
+	memcpy(r->key, sqlite3_column_blob(st, 0), sizeof r->key);
 	rc = 0;
 out:
 	if (rc)
 		snprintf(err, errlen, "record: cannot read or store the asker key: %s",
 			 sqlite3_errmsg(r->db));
-	sqlite3_finalize(q);
+	sqlite3_finalize(st);
 	return rc;
 }
 
@@ -217,23 +217,23 @@ static int enqueue(struct record *r, struct op *o)
 
 static int run_op(struct record *r, struct op *o)
 {
-	sqlite3_stmt *q = NULL;
+	sqlite3_stmt *st = NULL;
 	int bad;
 
 	if (o->kind == OP_INSERT) {
 		bad = sqlite3_prepare_v2(r->db, "INSERT INTO questions (t, net, room, asker, intent,"
 					 " confidence, missed, text, event) VALUES (?, ?, ?, ?, ?, ?, ?,"
-					 " ?, ?)", -1, &q, NULL) ||
-		      sqlite3_bind_int64(q, 1, (sqlite3_int64)o->t) ||
-		      sqlite3_bind_text(q, 2, o->net, -1, SQLITE_STATIC) ||
-		      sqlite3_bind_text(q, 3, o->room, -1, SQLITE_STATIC) ||
-		      sqlite3_bind_text(q, 4, o->asker, -1, SQLITE_STATIC) ||
-		      sqlite3_bind_text(q, 5, o->intent, -1, SQLITE_STATIC) ||
-		      sqlite3_bind_double(q, 6, o->conf) ||
-		      sqlite3_bind_int(q, 7, o->missed) ||
-		      sqlite3_bind_text(q, 8, o->text, -1, SQLITE_STATIC) ||
-		      sqlite3_bind_text(q, 9, o->event, -1, SQLITE_STATIC) ||
-		      sqlite3_step(q) != SQLITE_DONE;
+					 " ?, ?)", -1, &st, NULL) ||
+		      sqlite3_bind_int64(st, 1, (sqlite3_int64)o->t) ||
+		      sqlite3_bind_text(st, 2, o->net, -1, SQLITE_STATIC) ||
+		      sqlite3_bind_text(st, 3, o->room, -1, SQLITE_STATIC) ||
+		      sqlite3_bind_text(st, 4, o->asker, -1, SQLITE_STATIC) ||
+		      sqlite3_bind_text(st, 5, o->intent, -1, SQLITE_STATIC) ||
+		      sqlite3_bind_double(st, 6, o->conf) ||
+		      sqlite3_bind_int(st, 7, o->missed) ||
+		      sqlite3_bind_text(st, 8, o->text, -1, SQLITE_STATIC) ||
+		      sqlite3_bind_text(st, 9, o->event, -1, SQLITE_STATIC) ||
+		      sqlite3_step(st) != SQLITE_DONE;
 		if (!bad) {
 			long long id = (long long)sqlite3_last_insert_rowid(r->db);
 			size_t i;
@@ -250,15 +250,15 @@ static int run_op(struct record *r, struct op *o)
 		 * feedback wins */
 		bad = sqlite3_prepare_v2(r->db, "UPDATE questions SET feedback = ?, wrong = ?,"
 					 " text = CASE WHEN ? THEN coalesce(text, ?) ELSE text END"
-					 " WHERE id = ?", -1, &q, NULL) ||
-		      sqlite3_bind_int(q, 1, o->feedback) ||
-		      sqlite3_bind_int(q, 2, o->feedback < 0) ||
-		      sqlite3_bind_int(q, 3, o->feedback < 0) ||
-		      sqlite3_bind_text(q, 4, o->text, -1, SQLITE_STATIC) ||
-		      sqlite3_bind_int64(q, 5, o->id) ||
-		      sqlite3_step(q) != SQLITE_DONE;
+					 " WHERE id = ?", -1, &st, NULL) ||
+		      sqlite3_bind_int(st, 1, o->feedback) ||
+		      sqlite3_bind_int(st, 2, o->feedback < 0) ||
+		      sqlite3_bind_int(st, 3, o->feedback < 0) ||
+		      sqlite3_bind_text(st, 4, o->text, -1, SQLITE_STATIC) ||
+		      sqlite3_bind_int64(st, 5, o->id) ||
+		      sqlite3_step(st) != SQLITE_DONE;
 	}
-	sqlite3_finalize(q);
+	sqlite3_finalize(st);
 	return bad ? -1 : 0;
 }
 
@@ -357,7 +357,7 @@ static int mark(struct record *r, long long id, long long target, int feedback, 
 
 int record_wrong(struct record *r, time_t t, const char *net, const char *asker)
 {
-	sqlite3_stmt *q = NULL;
+	sqlite3_stmt *st = NULL;
 	char h[65];
 	long long id = 0, seq = 0;
 	time_t best = 0;
@@ -390,26 +390,26 @@ int record_wrong(struct record *r, time_t t, const char *net, const char *asker)
 		}
 	}
 	if (sqlite3_prepare_v2(r->db, "SELECT id, t FROM questions WHERE asker = ? AND net = ? AND"
-			       " t >= ? AND missed = 1 ORDER BY t DESC, id DESC LIMIT 1", -1, &q,
+			       " t >= ? AND missed = 1 ORDER BY t DESC, id DESC LIMIT 1", -1, &st,
 			       NULL) ||
-	    sqlite3_bind_text(q, 1, h, -1, SQLITE_STATIC) ||
-	    sqlite3_bind_text(q, 2, net ? net : "", -1, SQLITE_STATIC) ||
-	    sqlite3_bind_int64(q, 3, (sqlite3_int64)(t - RECORD_WRONG_WINDOW))) {
+	    sqlite3_bind_text(st, 1, h, -1, SQLITE_STATIC) ||
+	    sqlite3_bind_text(st, 2, net ? net : "", -1, SQLITE_STATIC) ||
+	    sqlite3_bind_int64(st, 3, (sqlite3_int64)(t - RECORD_WRONG_WINDOW))) {
 		log_warn("record: cannot look for the answer to mark: %s", sqlite3_errmsg(r->db));
-		sqlite3_finalize(q);
+		sqlite3_finalize(st);
 		return -1;
 	}
-	if (sqlite3_step(q) == SQLITE_ROW) {
-		time_t tt = (time_t)sqlite3_column_int64(q, 1);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		time_t tt = (time_t)sqlite3_column_int64(st, 1);
 		if (FRESH(tt) && tt > best) {
 			best = tt;
-			id = sqlite3_column_int64(q, 0);
+			id = sqlite3_column_int64(st, 0);
 			seq = 0;
 			text = NULL; /* a missed question: its text is stored already */
 		}
 	}
 #undef FRESH
-	sqlite3_finalize(q);
+	sqlite3_finalize(st);
 	if (!id && !seq)
 		return 0;
 	return mark(r, id, id ? 0 : seq, -1, text);
@@ -417,7 +417,7 @@ int record_wrong(struct record *r, time_t t, const char *net, const char *asker)
 
 int record_reaction(struct record *r, const char *net, const char *answer_event, int good)
 {
-	sqlite3_stmt *q = NULL;
+	sqlite3_stmt *st = NULL;
 	long long id = 0;
 	const char *text = NULL;
 
@@ -427,16 +427,16 @@ int record_reaction(struct record *r, const char *net, const char *answer_event,
 	 * (reply_id) for 30 days */
 	if (sqlite3_prepare_v2(r->db, "SELECT q.id FROM questions q JOIN answers a ON a.net = q.net"
 			       " AND a.event_id = q.event WHERE q.net = ? AND a.reply_id = ?"
-			       " ORDER BY q.id DESC LIMIT 1", -1, &q, NULL) ||
-	    sqlite3_bind_text(q, 1, net ? net : "", -1, SQLITE_STATIC) ||
-	    sqlite3_bind_text(q, 2, answer_event, -1, SQLITE_STATIC)) {
+			       " ORDER BY q.id DESC LIMIT 1", -1, &st, NULL) ||
+	    sqlite3_bind_text(st, 1, net ? net : "", -1, SQLITE_STATIC) ||
+	    sqlite3_bind_text(st, 2, answer_event, -1, SQLITE_STATIC)) {
 		log_warn("record: cannot look for the answer reacted to: %s", sqlite3_errmsg(r->db));
-		sqlite3_finalize(q);
+		sqlite3_finalize(st);
 		return -1;
 	}
-	if (sqlite3_step(q) == SQLITE_ROW)
-		id = sqlite3_column_int64(q, 0);
-	sqlite3_finalize(q);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		id = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
 	if (!id)
 		return 0;
 	for (size_t i = 0; i < RING; i++)
@@ -447,18 +447,18 @@ int record_reaction(struct record *r, const char *net, const char *answer_event,
 
 int record_purge_old(struct record *r, time_t now)
 {
-	sqlite3_stmt *q = NULL;
+	sqlite3_stmt *st = NULL;
 	int rc = -1;
 	if (!r)
 		return -1;
 	record_flush(r);
-	if (!sqlite3_prepare_v2(r->db, "DELETE FROM questions WHERE t < ?", -1, &q, NULL) &&
-	    !sqlite3_bind_int64(q, 1, (sqlite3_int64)(now - (time_t)r->days * 86400)) &&
-	    sqlite3_step(q) == SQLITE_DONE)
+	if (!sqlite3_prepare_v2(r->db, "DELETE FROM questions WHERE t < ?", -1, &st, NULL) &&
+	    !sqlite3_bind_int64(st, 1, (sqlite3_int64)(now - (time_t)r->days * 86400)) &&
+	    sqlite3_step(st) == SQLITE_DONE)
 		rc = sqlite3_changes(r->db);
 	else
 		log_warn("record: cannot delete old questions: %s", sqlite3_errmsg(r->db));
-	sqlite3_finalize(q);
+	sqlite3_finalize(st);
 	for (size_t i = 0; i < RING; i++)
 		if (r->ring[i].text && r->ring[i].id && r->ring[i].t < now - RECORD_WRONG_WINDOW) {
 			free(r->ring[i].text);

@@ -20,11 +20,14 @@
 #include "clock.h"
 #include "config.h"
 #include "fold.h"
+#include "grow.h"
 #include "norm.h"
 #include "record.h"
 #include "store.h"
 
 #define MAX_TOKS 64
+/* Recorded questions read at most (record_days of a busy bot is far less). */
+#define REPORT_MAX_ROWS ((size_t)1 << 24)
 #define SIMILAR 0.5 /* Jaccard of two questions' word sets to group them */
 
 struct row {
@@ -148,39 +151,34 @@ static int cmp_group(const void *a, const void *b)
 
 static int load(sqlite3 *db, time_t since, struct data *d)
 {
-	sqlite3_stmt *q;
+	sqlite3_stmt *st;
 	size_t cap = 0;
 	if (sqlite3_prepare_v2(db, "SELECT t, net, room, intent, confidence, missed, wrong, text, feedback"
-			       " FROM questions WHERE t >= ? ORDER BY t, id", -1, &q, NULL))
+			       " FROM questions WHERE t >= ? ORDER BY t, id", -1, &st, NULL))
 		return -1;
-	sqlite3_bind_int64(q, 1, (sqlite3_int64)since);
-	while (sqlite3_step(q) == SQLITE_ROW) {
-		if (d->n == cap) {
-			cap = cap ? 2 * cap : 64;
-			struct row *nr = realloc(d->rows, cap * sizeof *nr);
-			if (!nr) {
-				sqlite3_finalize(q);
-				return -1;
-			}
-			d->rows = nr;
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)since);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		if (grow_array(&d->rows, &cap, d->n + 1, sizeof *d->rows, REPORT_MAX_ROWS) < 0) {
+			sqlite3_finalize(st);
+			return -1;
 		}
 		struct row *r = &d->rows[d->n++];
 		memset(r, 0, sizeof *r);
-		r->t = (time_t)sqlite3_column_int64(q, 0);
+		r->t = (time_t)sqlite3_column_int64(st, 0);
 		local_day(r->t, r->day);
-		r->net = xstrdup((const char *)sqlite3_column_text(q, 1));
-		r->room = sqlite3_column_type(q, 2) == SQLITE_NULL ? NULL
-			  : xstrdup((const char *)sqlite3_column_text(q, 2));
-		r->intent = xstrdup((const char *)sqlite3_column_text(q, 3));
-		r->conf = sqlite3_column_double(q, 4);
-		r->missed = sqlite3_column_int(q, 5);
-		r->wrong = sqlite3_column_int(q, 6);
-		r->text = sqlite3_column_type(q, 7) == SQLITE_NULL ? NULL
-			  : xstrdup((const char *)sqlite3_column_text(q, 7));
-		r->feedback = sqlite3_column_int(q, 8);
+		r->net = xstrdup((const char *)sqlite3_column_text(st, 1));
+		r->room = sqlite3_column_type(st, 2) == SQLITE_NULL ? NULL
+			  : xstrdup((const char *)sqlite3_column_text(st, 2));
+		r->intent = xstrdup((const char *)sqlite3_column_text(st, 3));
+		r->conf = sqlite3_column_double(st, 4);
+		r->missed = sqlite3_column_int(st, 5);
+		r->wrong = sqlite3_column_int(st, 6);
+		r->text = sqlite3_column_type(st, 7) == SQLITE_NULL ? NULL
+			  : xstrdup((const char *)sqlite3_column_text(st, 7));
+		r->feedback = sqlite3_column_int(st, 8);
 		r->group = -1;
 	}
-	sqlite3_finalize(q);
+	sqlite3_finalize(st);
 
 	for (size_t i = 0; i < d->n; i++) {
 		add_distinct(&d->days, &d->ndays, d->rows[i].day);
@@ -347,9 +345,23 @@ static void csv_field(FILE *f, const char *s, int last)
 	fputs(last ? "\"\r\n" : "\",", f);
 }
 
-static void out_csv(const struct data *d, FILE *f)
+/* A "missed" or "wrong" line: one recorded question (count: how often). */
+static void csv_row(FILE *f, const char *kind, const struct row *r, int count)
 {
 	char num[64];
+	fprintf(f, "%s,%s,", kind, r->day);
+	csv_field(f, r->net, 0);
+	csv_field(f, r->room, 0);
+	csv_field(f, r->intent, 0);
+	snprintf(num, sizeof num, "%.2f", r->conf);
+	csv_field(f, num, 0);
+	snprintf(num, sizeof num, "%d", count);
+	csv_field(f, num, 0);
+	csv_field(f, r->text, 1);
+}
+
+static void out_csv(const struct data *d, FILE *f)
+{
 	fputs("kind,date,network,room,intent,confidence,count,question\r\n", f);
 	for (size_t i = 0; i < d->ndays; i++)
 		for (size_t j = 0; j < d->nintents; j++) {
@@ -360,38 +372,23 @@ static void out_csv(const struct data *d, FILE *f)
 		}
 	for (size_t g = 0; g < d->ngroups; g++) {
 		const struct row *h = &d->rows[d->order[g]];
-		fprintf(f, "missed,%s,", h->day);
-		csv_field(f, h->net, 0);
-		csv_field(f, h->room, 0);
-		csv_field(f, h->intent, 0);
-		snprintf(num, sizeof num, "%.2f", h->conf);
-		csv_field(f, num, 0);
-		snprintf(num, sizeof num, "%d", h->count);
-		csv_field(f, num, 0);
-		csv_field(f, h->text, 1);
+		csv_row(f, "missed", h, h->count);
 	}
 	for (size_t i = 0; i < d->n; i++) {
 		const struct row *r = &d->rows[i];
 		if (!r->wrong)
 			continue;
-		fprintf(f, "wrong,%s,", r->day);
-		csv_field(f, r->net, 0);
-		csv_field(f, r->room, 0);
-		csv_field(f, r->intent, 0);
-		snprintf(num, sizeof num, "%.2f", r->conf);
-		csv_field(f, num, 0);
-		csv_field(f, "1", 0);
-		csv_field(f, r->text, 1);
+		csv_row(f, "wrong", r, 1);
 	}
 }
 
 /* ---- JSON lines: the knowledge's example format ---- */
 
-static int json_line(FILE *f, const char *q, const char *intent, const char *day)
+static int json_line(FILE *f, const char *question, const char *intent, const char *day)
 {
 	cJSON *o = cJSON_CreateObject();
 	char *s;
-	if (!o || !cJSON_AddStringToObject(o, "question", q) ||
+	if (!o || !cJSON_AddStringToObject(o, "question", question) ||
 	    !(intent ? cJSON_AddStringToObject(o, "intent", intent) : cJSON_AddNullToObject(o, "intent")) ||
 	    !cJSON_AddStringToObject(o, "now", day) || !(s = cJSON_PrintUnformatted(o))) {
 		cJSON_Delete(o);

@@ -174,7 +174,7 @@ static void on_stop_signal(struct loop *lp, int signo, void *arg)
 		return;
 	}
 	r->stopping = 1;
-	sdn_stopping();
+	sdnotify_stopping();
 	log_info("%s: quitting every network", signo == SIGINT ? "SIGINT" : "SIGTERM");
 	/* IRC sends QUIT and waits for it to be written; Matrix stops at
 	 * once (unacknowledged answers stay in the store). */
@@ -241,7 +241,7 @@ static int start_all(struct run *r)
 #ifndef FAQBOT_NO_MATRIX
 /* ---- the record of questions (record.c) ---- */
 
-static int record_hook(void *arg, const struct chat_msg *m, const char *q, size_t qlen,
+static int record_hook(void *arg, const struct chat_msg *m, const char *text, size_t text_len,
 		       const struct query *an, int missed)
 {
 	struct run *r = arg;
@@ -251,7 +251,7 @@ static int record_hook(void *arg, const struct chat_msg *m, const char *q, size_
 	if (!r->rec)
 		return 0;
 	return record_question(r->rec, now, m->network, m->is_private ? NULL : m->room,
-			       m->event_id, who, q, qlen, intent_name(an->intent), an->confidence,
+			       m->event_id, who, text, text_len, intent_name(an->intent), an->confidence,
 			       missed);
 }
 
@@ -446,13 +446,13 @@ static void notify_tick(struct loop *lp, void *arg)
 	run_status(r, st, sizeof st);
 	if (!ready) {
 		ready = 1;
-		sdn_ready(st);
+		sdnotify_ready(st);
 	} else {
-		sdn_status(st);
+		sdnotify_status(st);
 	}
 	if (r->wd_ms) {
 		if (now - r->wd_last >= r->wd_ms) {
-			sdn_watchdog();
+			sdnotify_watchdog();
 			r->wd_last = now;
 		}
 		if (r->wd_ms < next)
@@ -470,10 +470,10 @@ static int do_reload(void *arg, char *msg, size_t msglen)
 	char st[512];
 	int rc;
 
-	sdn_reloading();
+	sdnotify_reloading();
 	rc = do_reload_now(arg, msg, msglen);
 	run_status(r, st, sizeof st);
-	sdn_ready(st);
+	sdnotify_ready(st);
 	return rc;
 }
 
@@ -616,7 +616,7 @@ int run_main(int argc, char **argv)
 	log_info("faqbot starting: config %s, knowledge %s, %zu IRC network(s), %zu Matrix "
 		 "account(s)", r.cfg_path, kb_dir_for(&r, r.cfg), r.cfg->nirc, r.cfg->nmatrix);
 	if (start_all(&r) == 0) {
-		r.wd_ms = sdn_watchdog_interval_ms();
+		r.wd_ms = sdnotify_watchdog_interval_ms();
 		notify_tick(r.lp, &r);
 		loop_run(r.lp);
 		rc = 0;

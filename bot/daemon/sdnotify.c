@@ -18,7 +18,7 @@ static void notify(const char *msg)
 		log_warn("systemd: cannot notify \"%.40s\": %s", msg, strerror(-r));
 }
 
-void sdn_ready(const char *status)
+void sdnotify_ready(const char *status)
 {
 	char msg[600];
 	if (status) {
@@ -30,7 +30,7 @@ void sdn_ready(const char *status)
 	}
 }
 
-void sdn_reloading(void)
+void sdnotify_reloading(void)
 {
 	struct timespec ts;
 	char msg[80];
@@ -40,12 +40,12 @@ void sdn_reloading(void)
 	notify(msg);
 }
 
-void sdn_stopping(void)
+void sdnotify_stopping(void)
 {
 	notify("STOPPING=1\nSTATUS=stopping");
 }
 
-void sdn_status(const char *status)
+void sdnotify_status(const char *status)
 {
 	char msg[600];
 	if (!status || !strcmp(status, last_status))
@@ -55,7 +55,7 @@ void sdn_status(const char *status)
 	notify(msg);
 }
 
-int64_t sdn_watchdog_interval_ms(void)
+int64_t sdnotify_watchdog_interval_ms(void)
 {
 	uint64_t usec = 0;
 	if (sd_watchdog_enabled(0, &usec) <= 0 || !usec)
@@ -63,7 +63,7 @@ int64_t sdn_watchdog_interval_ms(void)
 	return usec / 2000 ? (int64_t)(usec / 2000) : 1;
 }
 
-void sdn_watchdog(void)
+void sdnotify_watchdog(void)
 {
 	notify("WATCHDOG=1");
 }

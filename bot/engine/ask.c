@@ -1,5 +1,5 @@
 /* ask.c - the answer engine in one call: intent and slots (intent.c), stage
- * dates and status (rules.c), French text (answer.c); and the JSON object
+ * dates and status (rules.c), French text (answers.c); and the JSON object
  * of `faqbot ask --json` (domain.md, "The machine-readable answer").
  * No I/O and no clock: today is an argument.  ask_question allocates
  * nothing; ask_json does (cJSON). */
@@ -11,7 +11,7 @@
 
 #include <cJSON.h>
 
-#include "answer.h"
+#include "answers.h"
 #include "kb.h"
 
 #define ASK_MIN_YEAR 1583
@@ -66,7 +66,7 @@ int ask_render(const struct kb *kb, const struct query *q, struct date today,
 	/* status only for a display-delay question with a date (domain.md) */
 	if (out->q.intent == IN_DISPLAY_DELAY && out->has_dates)
 		out->status = rules_status(&out->dates, out->q.platform, today);
-	out->len = answer_render(kb_answers(kb), kb_delays(kb), &out->q,
+	out->len = answers_render(kb_answers(kb), kb_delays(kb), &out->q,
 				 out->has_dates ? &out->dates : NULL, out->status, today,
 				 out->text, sizeof out->text);
 	out->auto_answer = ask_auto_answer(kb, out, -1);
@@ -106,7 +106,7 @@ char *ask_json(const struct reply *r)
 	char *s = NULL;
 	if (!o)
 		return NULL;
-	const char *in = query_intent_name(&r->q);
+	const char *in = intent_query_name(&r->q);
 	/* three decimals: a score, not a measurement */
 	double conf = round(r->q.confidence * 1000.0) / 1000.0;
 	if (!(conf >= 0.0))
@@ -117,7 +117,7 @@ char *ask_json(const struct reply *r)
 	    !cJSON_AddNumberToObject(o, "confidence", conf) ||
 	    !(slots = cJSON_AddObjectToObject(o, "slots")) ||
 	    add_str_or_null(slots, "platform", platform_name(r->q.platform)) < 0 ||
-	    add_str_or_null(slots, "state", state_name(r->q.state)) < 0)
+	    add_str_or_null(slots, "state", intent_state_name(r->q.state)) < 0)
 		goto out;
 	if (r->q.has_date ? add_date(slots, "validation_date", r->q.validation) < 0
 			  : !cJSON_AddNullToObject(slots, "validation_date"))
@@ -134,7 +134,7 @@ char *ask_json(const struct reply *r)
 		    add_date(dates, "france_travail_max", d->ft_max) < 0)
 			goto out;
 	}
-	if (add_str_or_null(o, "status", status_name(r->status)) < 0)
+	if (add_str_or_null(o, "status", rules_status_name(r->status)) < 0)
 		goto out;
 	/* r->text is NUL-terminated at r->len by ask_question */
 	if (!cJSON_AddStringToObject(o, "answer", r->text) ||

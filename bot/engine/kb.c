@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "answer.h"
+#include "answers.h"
 #include "intent.h"
 #include "errmsg.h"
 #include "inifile.h"
@@ -234,7 +234,7 @@ static int stage_cb(void *u, enum ini_ev ev, const char *section, const char *ke
 	return 0;
 }
 
-/* ---- answers.ini: sections and keys are the schema of answer.c ---- */
+/* ---- answers.ini: sections and keys are the schema of answers.c ---- */
 
 static int answers_cb(void *u, enum ini_ev ev, const char *section, const char *key,
 		      char *value, char *err, size_t errlen)

@@ -12,6 +12,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
+#include "grow.h"
 #include "log.h"
 #include "loop.h"
 
@@ -80,10 +82,8 @@ static void sig_handler(int signo)
 
 int64_t loop_now_ms(struct loop *lp)
 {
-	struct timespec ts;
 	(void)lp;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return clock_mono_ms();
 }
 
 static int set_nonblock_cloexec(int fd)
@@ -141,6 +141,20 @@ void loop_free(struct loop *lp)
 
 /* ---- fd watchers ---- */
 
+/* Drops the slots of removed watchers (never while dispatching: the
+ * dispatch loop holds indexes into lp->w). */
+static void compact_watchers(struct loop *lp)
+{
+	size_t i, j = 0;
+	if (!lp->dirty)
+		return;
+	for (i = 0; i < lp->nw; i++)
+		if (lp->w[i].fd >= 0)
+			lp->w[j++] = lp->w[i];
+	lp->nw = j;
+	lp->dirty = 0;
+}
+
 static struct watcher *find_watcher(struct loop *lp, int fd)
 {
 	size_t i;
@@ -163,32 +177,13 @@ int loop_watch(struct loop *lp, int fd, unsigned events, loop_fd_cb cb, void *ar
 		w->arg = arg;
 		return 0;
 	}
-	if (lp->nw == lp->capw) {
-		size_t nc = lp->capw ? lp->capw * 2 : 16;
-		struct watcher *nw;
-		if (lp->nw >= LOOP_MAX_FDS) {
-			/* Reuse a freed slot before refusing. */
-			if (!lp->dispatching && lp->dirty) {
-				size_t i, j = 0;
-				for (i = 0; i < lp->nw; i++)
-					if (lp->w[i].fd >= 0)
-						lp->w[j++] = lp->w[i];
-				lp->nw = j;
-				lp->dirty = 0;
-			}
-			if (lp->nw >= LOOP_MAX_FDS) {
-				log_error("loop: more than %d watched descriptors", LOOP_MAX_FDS);
-				return -1;
-			}
-		} else {
-			if (nc > LOOP_MAX_FDS)
-				nc = LOOP_MAX_FDS;
-			nw = realloc(lp->w, nc * sizeof *nw);
-			if (!nw)
-				return -1;
-			lp->w = nw;
-			lp->capw = nc;
-		}
+	/* Reuse freed slots before refusing. */
+	if (lp->nw >= LOOP_MAX_FDS && !lp->dispatching)
+		compact_watchers(lp);
+	if (grow_array(&lp->w, &lp->capw, lp->nw + 1, sizeof *lp->w, LOOP_MAX_FDS) < 0) {
+		if (lp->nw >= LOOP_MAX_FDS)
+			log_error("loop: more than %d watched descriptors", LOOP_MAX_FDS);
+		return -1;
 	}
 	w = &lp->w[lp->nw++];
 	w->fd = fd;
@@ -266,20 +261,10 @@ long loop_timer_add(struct loop *lp, int64_t ms, loop_timer_cb cb, void *arg)
 		return -1;
 	if (ms < 0)
 		ms = 0;
-	if (lp->nt == lp->capt) {
-		size_t nc = lp->capt ? lp->capt * 2 : 16;
-		struct timer *nh;
-		if (lp->nt >= LOOP_MAX_TIMERS) {
+	if (grow_array(&lp->heap, &lp->capt, lp->nt + 1, sizeof *lp->heap, LOOP_MAX_TIMERS) < 0) {
+		if (lp->nt >= LOOP_MAX_TIMERS)
 			log_error("loop: more than %d timers", LOOP_MAX_TIMERS);
-			return -1;
-		}
-		if (nc > LOOP_MAX_TIMERS)
-			nc = LOOP_MAX_TIMERS;
-		nh = realloc(lp->heap, nc * sizeof *nh);
-		if (!nh)
-			return -1;
-		lp->heap = nh;
-		lp->capt = nc;
+		return -1;
 	}
 	t = &lp->heap[lp->nt];
 	t->when = loop_now_ms(lp) + ms;
@@ -349,14 +334,7 @@ static int build_pollfds(struct loop *lp)
 {
 	size_t i, n = 0;
 
-	if (lp->dirty) {
-		size_t j = 0;
-		for (i = 0; i < lp->nw; i++)
-			if (lp->w[i].fd >= 0)
-				lp->w[j++] = lp->w[i];
-		lp->nw = j;
-		lp->dirty = 0;
-	}
+	compact_watchers(lp);
 	if (lp->cappfd < lp->nw) {
 		size_t nc = lp->capw;
 		struct pollfd *p = realloc(lp->pfd, nc * sizeof *p);

@@ -337,11 +337,6 @@ int irc_hostname_valid(const char *h)
 	return dots > 0;
 }
 
-int irc_utf8_valid(const char *s, size_t len)
-{
-	return utf8_valid(s, len);
-}
-
 /* mIRC formatting codes are harmless and users' text may carry them:
  * bold, colour, hex colour, reset, monospace, reverse, italic, strike,
  * underline. */
@@ -403,11 +398,9 @@ size_t irc_split_next(const char *text, size_t len, size_t room)
 				return j;
 			break;
 		}
-	/* One word longer than the room: cut at a UTF-8 boundary, i.e. the
-	 * first byte of the next chunk must not be a continuation byte. */
-	size_t n = room;
-	while (n > 0 && ((unsigned char)text[n] & 0xC0) == 0x80)
-		n--;
+	/* One word longer than the room: cut at a UTF-8 boundary (the room
+	 * itself when it holds nothing but continuation bytes). */
+	size_t n = utf8_cut(text, len, room);
 	return n > 0 ? n : room;
 }
 

@@ -22,71 +22,71 @@ struct ircinbox {
 
 struct ircinbox *ircinbox_new(int max_msgs, size_t max_bytes)
 {
-	struct ircinbox *q = calloc(1, sizeof *q);
-	if (q) {
-		q->max_msgs = max_msgs;
-		q->max_bytes = max_bytes;
+	struct ircinbox *ib = calloc(1, sizeof *ib);
+	if (ib) {
+		ib->max_msgs = max_msgs;
+		ib->max_bytes = max_bytes;
 	}
-	return q;
+	return ib;
 }
 
-void ircinbox_free(struct ircinbox *q)
+void ircinbox_free(struct ircinbox *ib)
 {
-	if (q)
-		free(q->buf);
-	free(q);
+	if (ib)
+		free(ib->buf);
+	free(ib);
 }
 
-int ircinbox_count(const struct ircinbox *q)
+int ircinbox_count(const struct ircinbox *ib)
 {
-	return q->n;
+	return ib->n;
 }
 
-void ircinbox_clear(struct ircinbox *q)
+void ircinbox_clear(struct ircinbox *ib)
 {
-	q->off = q->end = 0;
-	q->n = 0;
-	if (q->cap > KEEP) {
-		free(q->buf);
-		q->buf = NULL;
-		q->cap = 0;
+	ib->off = ib->end = 0;
+	ib->n = 0;
+	if (ib->cap > KEEP) {
+		free(ib->buf);
+		ib->buf = NULL;
+		ib->cap = 0;
 	}
 }
 
 /* Room for need more bytes at the end: compacts, or grows by doubling up
  * to max_bytes.  0, or -1 when full. */
-static int room(struct ircinbox *q, size_t need)
+static int room(struct ircinbox *ib, size_t need)
 {
-	if (q->end + need <= q->cap)
+	if (ib->end + need <= ib->cap)
 		return 0;
-	size_t live = q->end - q->off;
+	size_t live = ib->end - ib->off;
 	/* Compact when that frees a quarter at least (or at the cap), else
 	 * grow: either way each byte moves O(1) times on average. */
-	if (live + need <= q->cap && (q->off >= q->cap / 4 || q->cap >= q->max_bytes)) {
-		memmove(q->buf, q->buf + q->off, live);
-		q->off = 0;
-		q->end = live;
+	if (live + need <= ib->cap && (ib->off >= ib->cap / 4 || ib->cap >= ib->max_bytes)) {
+		memmove(ib->buf, ib->buf + ib->off, live);
+		ib->off = 0;
+		ib->end = live;
 		return 0;
 	}
-	size_t nc = q->cap ? q->cap * 2 : QMIN;
-	while (nc < live + need && nc < q->max_bytes)
+	size_t nc = ib->cap ? ib->cap * 2 : QMIN;
+	while (nc < live + need && nc < ib->max_bytes)
 		nc *= 2;
-	if (nc > q->max_bytes)
-		nc = q->max_bytes;
+	if (nc > ib->max_bytes)
+		nc = ib->max_bytes;
 	if (live + need > nc)
 		return -1;
 	/* Compact, then realloc: a big buffer is remapped in place (mremap)
 	 * instead of held twice while copied, which set the peak memory of
 	 * a burst. */
-	if (q->off && live)
-		memmove(q->buf, q->buf + q->off, live);
-	q->off = 0;
-	q->end = live;
-	char *nb = realloc(q->buf, nc);
+	if (ib->off && live)
+		memmove(ib->buf, ib->buf + ib->off, live);
+	ib->off = 0;
+	ib->end = live;
+	char *nb = realloc(ib->buf, nc);
 	if (!nb)
 		return -1;
-	q->buf = nb;
-	q->cap = nc;
+	ib->buf = nb;
+	ib->cap = nc;
 	return 0;
 }
 
@@ -97,39 +97,39 @@ static size_t put_str(char *at, const char *s)
 	return l;
 }
 
-int ircinbox_put(struct ircinbox *q, const struct ircinbox_msg *m)
+int ircinbox_put(struct ircinbox *ib, const struct ircinbox_msg *m)
 {
 	const char *account = m->account ? m->account : "";
 	size_t len = strlen(account) + strlen(m->source) + strlen(m->target) + strlen(m->text) + 4;
-	if (len > ENTRY_MAX || q->n >= q->max_msgs || room(q, HDR + len) != 0)
+	if (len > ENTRY_MAX || ib->n >= ib->max_msgs || room(ib, HDR + len) != 0)
 		return -1;
-	unsigned char *h = (unsigned char *)q->buf + q->end;
+	unsigned char *h = (unsigned char *)ib->buf + ib->end;
 	h[0] = (unsigned char)(len & 0xff);
 	h[1] = (unsigned char)(len >> 8);
 	h[2] = m->account ? HAS_ACCOUNT : 0;
-	char *p = q->buf + q->end + HDR;
+	char *p = ib->buf + ib->end + HDR;
 	p += put_str(p, account);
 	p += put_str(p, m->source);
 	p += put_str(p, m->target);
 	put_str(p, m->text);
-	q->end += HDR + len;
-	q->n++;
+	ib->end += HDR + len;
+	ib->n++;
 	return 0;
 }
 
-int ircinbox_take(struct ircinbox *q, char *buf, size_t cap, struct ircinbox_msg *m)
+int ircinbox_take(struct ircinbox *ib, char *buf, size_t cap, struct ircinbox_msg *m)
 {
-	if (q->n == 0)
+	if (ib->n == 0)
 		return 0;
-	const unsigned char *h = (const unsigned char *)q->buf + q->off;
+	const unsigned char *h = (const unsigned char *)ib->buf + ib->off;
 	size_t len = (size_t)h[0] | (size_t)h[1] << 8;
 	int has_account = h[2] & HAS_ACCOUNT;
 	int fits = len <= cap;
 	if (fits)
-		memcpy(buf, q->buf + q->off + HDR, len);
-	q->off += HDR + len;
-	if (--q->n == 0)
-		ircinbox_clear(q);
+		memcpy(buf, ib->buf + ib->off + HDR, len);
+	ib->off += HDR + len;
+	if (--ib->n == 0)
+		ircinbox_clear(ib);
 	if (!fits)
 		return -1;
 	m->account = has_account ? buf : NULL;

@@ -89,10 +89,10 @@ static void send_answer(struct ircnet *n, uint64_t key, const char *asker, const
 		char *nl = memchr(p, '\n', (size_t)(end - p));
 		char *pe = nl ? nl : end;
 		size_t pl = irc_sanitize(p, (size_t)(pe - p));
-		char *q = p;
+		char *cur = p;
 		while (pl > 0) {
-			while (pl > 0 && *q == ' ') {
-				q++;
+			while (pl > 0 && *cur == ' ') {
+				cur++;
 				pl--;
 			}
 			if (!pl)
@@ -110,8 +110,8 @@ static void send_answer(struct ircnet *n, uint64_t key, const char *asker, const
 				log_error("[%s] no room to answer in %s", ircnet_name(n), target);
 				return;
 			}
-			size_t k = irc_split_next(q, pl, room - used);
-			memcpy(text + used, q, k);
+			size_t k = irc_split_next(cur, pl, room - used);
+			memcpy(text + used, cur, k);
 			text[used + k] = '\0';
 			int len = ircnet_build(out[lines], cmd, 2, target, text);
 			if (len >= 0) {
@@ -120,7 +120,7 @@ static void send_answer(struct ircnet *n, uint64_t key, const char *asker, const
 				lines++;
 			}
 			first = 0;
-			q += k;
+			cur += k;
 			pl -= k;
 		}
 		p = pe + 1;

@@ -62,340 +62,340 @@ struct outq {
  * every configured channel, and still a bound. */
 #define OUTQ_SELF_EXTRA 256
 
-static void node_free(struct outq *q, struct oline *l)
+static void node_free(struct outq *oq, struct oline *l)
 {
-	if (q->nspare < OUTQ_SPARE) {
-		l->next = q->spare;
-		q->spare = l;
-		q->nspare++;
+	if (oq->nspare < OUTQ_SPARE) {
+		l->next = oq->spare;
+		oq->spare = l;
+		oq->nspare++;
 	} else {
 		free(l);
 	}
 }
 
-static struct oline *node_new(struct outq *q)
+static struct oline *node_new(struct outq *oq)
 {
-	struct oline *l = q->spare;
+	struct oline *l = oq->spare;
 	if (l) {
-		q->spare = l->next;
-		q->nspare--;
+		oq->spare = l->next;
+		oq->nspare--;
 		return l;
 	}
 	return malloc(sizeof *l);
 }
 
-static int throttled(const struct outq *q)
+static int throttled(const struct outq *oq)
 {
-	return q->lim.rate > 0;
+	return oq->lim.rate > 0;
 }
 
-static double burst(const struct outq *q)
+static double burst(const struct outq *oq)
 {
-	return q->lim.burst < 1 ? 1.0 : (double)q->lim.burst;
+	return oq->lim.burst < 1 ? 1.0 : (double)oq->lim.burst;
 }
 
-static void refill(struct outq *q, int64_t now)
+static void refill(struct outq *oq, int64_t now)
 {
-	if (now > q->refill_ms) {
-		q->tokens += (double)(now - q->refill_ms) * q->lim.rate / 1000.0;
-		if (q->tokens > burst(q))
-			q->tokens = burst(q);
+	if (now > oq->refill_ms) {
+		oq->tokens += (double)(now - oq->refill_ms) * oq->lim.rate / 1000.0;
+		if (oq->tokens > burst(oq))
+			oq->tokens = burst(oq);
 	}
-	q->refill_ms = now;
+	oq->refill_ms = now;
 }
 
-static void clear_lines(struct outq *q)
+static void clear_lines(struct outq *oq)
 {
-	if (q->cur >= 0) {
-		int i = q->cur;
+	if (oq->cur >= 0) {
+		int i = oq->cur;
 		do {
-			struct ouser *u = &q->u[i];
+			struct ouser *u = &oq->u[i];
 			int next = u->next;
 			for (struct oline *l = u->head, *nl; l; l = nl) {
 				nl = l->next;
-				node_free(q, l);
+				node_free(oq, l);
 			}
 			u->head = u->tail = NULL;
 			u->n = 0;
-			q->free_slots[q->nfree++] = i;
+			oq->free_slots[oq->nfree++] = i;
 			i = next;
-		} while (i != q->cur);
+		} while (i != oq->cur);
 	}
-	q->cur = -1;
-	q->last = -1;
-	q->lines = 0;
-	q->bytes = 0;
+	oq->cur = -1;
+	oq->last = -1;
+	oq->lines = 0;
+	oq->bytes = 0;
 }
 
-static void fc_reset(struct outq *q)
+static void fc_reset(struct outq *oq)
 {
-	q->fc_unacked = q->fc_since = 0;
-	q->fc_head = q->fc_n = 0;
+	oq->fc_unacked = oq->fc_since = 0;
+	oq->fc_head = oq->fc_n = 0;
 }
 
 struct outq *outq_new(const struct outq_limits *lim, int64_t now)
 {
-	struct outq *q = calloc(1, sizeof *q);
-	if (!q)
+	struct outq *oq = calloc(1, sizeof *oq);
+	if (!oq)
 		return NULL;
-	q->lim = *lim;
+	oq->lim = *lim;
 	for (int i = 0; i < OUTQ_USERS; i++)
-		q->free_slots[i] = OUTQ_USERS - 1 - i;
-	q->nfree = OUTQ_USERS;
-	q->cur = q->last = -1;
-	q->tokens = burst(q);
-	q->refill_ms = now;
-	return q;
+		oq->free_slots[i] = OUTQ_USERS - 1 - i;
+	oq->nfree = OUTQ_USERS;
+	oq->cur = oq->last = -1;
+	oq->tokens = burst(oq);
+	oq->refill_ms = now;
+	return oq;
 }
 
-void outq_free(struct outq *q)
+void outq_free(struct outq *oq)
 {
-	if (!q)
+	if (!oq)
 		return;
-	clear_lines(q);
-	for (struct oline *l = q->spare, *nl; l; l = nl) {
+	clear_lines(oq);
+	for (struct oline *l = oq->spare, *nl; l; l = nl) {
 		nl = l->next;
 		free(l);
 	}
-	free(q);
+	free(oq);
 }
 
-void outq_set_limits(struct outq *q, const struct outq_limits *lim, int64_t now)
+void outq_set_limits(struct outq *oq, const struct outq_limits *lim, int64_t now)
 {
 	/* The time since the last refill earned tokens at the old rate: count
 	 * it now, so the new rate and burst start from a settled bucket. */
-	if (throttled(q))
-		refill(q, now);
+	if (throttled(oq))
+		refill(oq, now);
 	else
-		q->refill_ms = now;
-	int was = throttled(q);
-	q->lim = *lim;
-	if (throttled(q) && !was)
-		q->tokens = burst(q);
-	if (q->tokens > burst(q))
-		q->tokens = burst(q);
+		oq->refill_ms = now;
+	int was = throttled(oq);
+	oq->lim = *lim;
+	if (throttled(oq) && !was)
+		oq->tokens = burst(oq);
+	if (oq->tokens > burst(oq))
+		oq->tokens = burst(oq);
 }
 
-void outq_reset(struct outq *q, int64_t now)
+void outq_reset(struct outq *oq, int64_t now)
 {
-	clear_lines(q);
-	fc_reset(q);
-	q->tokens = burst(q);
-	q->refill_ms = now;
+	clear_lines(oq);
+	fc_reset(oq);
+	oq->tokens = burst(oq);
+	oq->refill_ms = now;
 }
 
-int outq_lines(const struct outq *q)
+int outq_lines(const struct outq *oq)
 {
-	return q->lines;
+	return oq->lines;
 }
 
-size_t outq_bytes(const struct outq *q)
+size_t outq_bytes(const struct outq *oq)
 {
-	return q->bytes;
+	return oq->bytes;
 }
 
 /* The slot of user among those with lines, or -1. */
-static int find(const struct outq *q, uint64_t user)
+static int find(const struct outq *oq, uint64_t user)
 {
-	if (q->last >= 0 && q->u[q->last].n > 0 && q->u[q->last].key == user)
-		return q->last;
-	if (q->cur < 0)
+	if (oq->last >= 0 && oq->u[oq->last].n > 0 && oq->u[oq->last].key == user)
+		return oq->last;
+	if (oq->cur < 0)
 		return -1;
-	int i = q->cur;
+	int i = oq->cur;
 	do {
-		if (q->u[i].key == user)
+		if (oq->u[i].key == user)
 			return i;
-		i = q->u[i].next;
-	} while (i != q->cur);
+		i = oq->u[i].next;
+	} while (i != oq->cur);
 	return -1;
 }
 
-int outq_user_lines(const struct outq *q, uint64_t user)
+int outq_user_lines(const struct outq *oq, uint64_t user)
 {
-	int i = find(q, user);
-	return i < 0 ? 0 : q->u[i].n;
+	int i = find(oq, user);
+	return i < 0 ? 0 : oq->u[i].n;
 }
 
-int outq_room(const struct outq *q, uint64_t user, int nlines, size_t bytes)
+int outq_room(const struct outq *oq, uint64_t user, int nlines, size_t bytes)
 {
 	if (user == OUTQ_SELF)
-		return q->lines + nlines <= q->lim.total_lines + OUTQ_SELF_EXTRA;
-	int i = find(q, user);
-	if (i < 0 && q->nfree == 0)
+		return oq->lines + nlines <= oq->lim.total_lines + OUTQ_SELF_EXTRA;
+	int i = find(oq, user);
+	if (i < 0 && oq->nfree == 0)
 		return 0;
-	if ((i < 0 ? 0 : q->u[i].n) + nlines > q->lim.user_lines)
+	if ((i < 0 ? 0 : oq->u[i].n) + nlines > oq->lim.user_lines)
 		return 0;
-	return q->lines + nlines <= q->lim.total_lines && q->bytes + bytes <= q->lim.total_bytes;
+	return oq->lines + nlines <= oq->lim.total_lines && oq->bytes + bytes <= oq->lim.total_bytes;
 }
 
-int outq_put(struct outq *q, uint64_t user, const char *line, size_t len)
+int outq_put(struct outq *oq, uint64_t user, const char *line, size_t len)
 {
-	if (len == 0 || len > OUTQ_LINE_MAX || !outq_room(q, user, 1, len))
+	if (len == 0 || len > OUTQ_LINE_MAX || !outq_room(oq, user, 1, len))
 		return -1;
-	struct oline *l = node_new(q);
+	struct oline *l = node_new(oq);
 	if (!l)
 		return -1;
 	l->next = NULL;
 	l->len = len;
 	memcpy(l->text, line, len);
-	int i = find(q, user);
+	int i = find(oq, user);
 	if (i < 0) {
-		if (q->nfree == 0) { /* OUTQ_SELF when every slot is taken */
-			node_free(q, l);
+		if (oq->nfree == 0) { /* OUTQ_SELF when every slot is taken */
+			node_free(oq, l);
 			return -1;
 		}
-		i = q->free_slots[--q->nfree];
-		struct ouser *u = &q->u[i];
+		i = oq->free_slots[--oq->nfree];
+		struct ouser *u = &oq->u[i];
 		u->key = user;
 		u->head = u->tail = NULL;
 		u->n = 0;
-		if (q->cur < 0) {
+		if (oq->cur < 0) {
 			u->prev = u->next = i;
-			q->cur = i;
+			oq->cur = i;
 		} else {
 			/* Just behind the user whose turn it is: served after
 			 * one line of each user already waiting. */
-			int p = q->u[q->cur].prev;
+			int p = oq->u[oq->cur].prev;
 			u->prev = p;
-			u->next = q->cur;
-			q->u[p].next = i;
-			q->u[q->cur].prev = i;
+			u->next = oq->cur;
+			oq->u[p].next = i;
+			oq->u[oq->cur].prev = i;
 		}
 	}
-	struct ouser *u = &q->u[i];
+	struct ouser *u = &oq->u[i];
 	if (u->tail)
 		u->tail->next = l;
 	else
 		u->head = l;
 	u->tail = l;
 	u->n++;
-	q->last = i;
-	q->lines++;
-	q->bytes += len;
+	oq->last = i;
+	oq->lines++;
+	oq->bytes += len;
 	return 0;
 }
 
-const char *outq_head(struct outq *q, size_t *len)
+const char *outq_head(struct outq *oq, size_t *len)
 {
-	if (q->cur < 0)
+	if (oq->cur < 0)
 		return NULL;
-	struct oline *l = q->u[q->cur].head;
+	struct oline *l = oq->u[oq->cur].head;
 	*len = l->len;
 	return l->text;
 }
 
-void outq_pop(struct outq *q)
+void outq_pop(struct outq *oq)
 {
-	if (q->cur < 0)
+	if (oq->cur < 0)
 		return;
-	int i = q->cur;
-	struct ouser *u = &q->u[i];
+	int i = oq->cur;
+	struct ouser *u = &oq->u[i];
 	struct oline *l = u->head;
 	u->head = l->next;
 	if (!u->head)
 		u->tail = NULL;
 	u->n--;
-	q->lines--;
-	q->bytes -= l->len;
-	node_free(q, l);
+	oq->lines--;
+	oq->bytes -= l->len;
+	node_free(oq, l);
 	if (u->n > 0) {
-		q->cur = u->next;
+		oq->cur = u->next;
 		return;
 	}
 	/* The user has nothing more: leaves the ring, the turn passes on. */
-	q->free_slots[q->nfree++] = i;
-	if (q->last == i)
-		q->last = -1;
+	oq->free_slots[oq->nfree++] = i;
+	if (oq->last == i)
+		oq->last = -1;
 	if (u->next == i) {
-		q->cur = -1;
+		oq->cur = -1;
 		return;
 	}
-	q->u[u->prev].next = u->next;
-	q->u[u->next].prev = u->prev;
-	q->cur = u->next;
+	oq->u[u->prev].next = u->next;
+	oq->u[u->next].prev = u->prev;
+	oq->cur = u->next;
 }
 
-int outq_window_open(const struct outq *q, size_t len)
+int outq_window_open(const struct outq *oq, size_t len)
 {
-	return q->fc_unacked + len <= OUTQ_WINDOW;
+	return oq->fc_unacked + len <= OUTQ_WINDOW;
 }
 
-int outq_may_send(struct outq *q, size_t len, int64_t now)
+int outq_may_send(struct outq *oq, size_t len, int64_t now)
 {
-	if (!outq_window_open(q, len))
+	if (!outq_window_open(oq, len))
 		return 0;
-	if (!throttled(q))
+	if (!throttled(oq))
 		return 1;
-	refill(q, now);
-	return q->tokens >= 1.0;
+	refill(oq, now);
+	return oq->tokens >= 1.0;
 }
 
-int outq_sent(struct outq *q, size_t len)
+int outq_sent(struct outq *oq, size_t len)
 {
-	if (throttled(q))
-		q->tokens -= 1.0;
-	q->fc_unacked += len;
-	q->fc_since += len;
-	return q->fc_since >= OUTQ_WINDOW / 2 && q->fc_n < OUTQ_PINGS;
+	if (throttled(oq))
+		oq->tokens -= 1.0;
+	oq->fc_unacked += len;
+	oq->fc_since += len;
+	return oq->fc_since >= OUTQ_WINDOW / 2 && oq->fc_n < OUTQ_PINGS;
 }
 
-int outq_ping(struct outq *q, int64_t now, int force, unsigned *seq)
+int outq_ping(struct outq *oq, int64_t now, int force, unsigned *seq)
 {
-	if (q->fc_since == 0 || q->fc_n == OUTQ_PINGS)
+	if (oq->fc_since == 0 || oq->fc_n == OUTQ_PINGS)
 		return 0;
-	if (!force && q->fc_since < OUTQ_WINDOW / 2)
+	if (!force && oq->fc_since < OUTQ_WINDOW / 2)
 		return 0;
-	struct fc_ping *p = &q->fc[(q->fc_head + q->fc_n) % OUTQ_PINGS];
-	p->seq = ++q->fc_seq;
-	p->bytes = q->fc_since;
+	struct fc_ping *p = &oq->fc[(oq->fc_head + oq->fc_n) % OUTQ_PINGS];
+	p->seq = ++oq->fc_seq;
+	p->bytes = oq->fc_since;
 	p->at = now;
-	q->fc_n++;
-	q->fc_since = 0;
+	oq->fc_n++;
+	oq->fc_since = 0;
 	*seq = p->seq;
 	return 1;
 }
 
-int outq_pong(struct outq *q, unsigned seq)
+int outq_pong(struct outq *oq, unsigned seq)
 {
 	int k = 0;
-	while (k < q->fc_n && q->fc[(q->fc_head + k) % OUTQ_PINGS].seq != seq)
+	while (k < oq->fc_n && oq->fc[(oq->fc_head + k) % OUTQ_PINGS].seq != seq)
 		k++;
-	if (k == q->fc_n)
+	if (k == oq->fc_n)
 		return 0; /* not ours, or from before a window reset */
 	for (int i = 0; i <= k; i++) {
-		struct fc_ping *p = &q->fc[q->fc_head];
-		q->fc_unacked = q->fc_unacked > p->bytes ? q->fc_unacked - p->bytes : 0;
-		q->fc_head = (q->fc_head + 1) % OUTQ_PINGS;
-		q->fc_n--;
+		struct fc_ping *p = &oq->fc[oq->fc_head];
+		oq->fc_unacked = oq->fc_unacked > p->bytes ? oq->fc_unacked - p->bytes : 0;
+		oq->fc_head = (oq->fc_head + 1) % OUTQ_PINGS;
+		oq->fc_n--;
 	}
 	return 1;
 }
 
-int outq_window_expired(struct outq *q, int64_t now)
+int outq_window_expired(struct outq *oq, int64_t now)
 {
-	if (!q->fc_n || now - q->fc[q->fc_head].at < OUTQ_WINDOW_TIMEOUT_MS)
+	if (!oq->fc_n || now - oq->fc[oq->fc_head].at < OUTQ_WINDOW_TIMEOUT_MS)
 		return 0;
-	fc_reset(q);
+	fc_reset(oq);
 	return 1;
 }
 
-int64_t outq_deadline(struct outq *q, int64_t now)
+int64_t outq_deadline(struct outq *oq, int64_t now)
 {
 	size_t len;
-	if (!outq_head(q, &len))
+	if (!outq_head(oq, &len))
 		return -1;
-	if (!outq_window_open(q, len)) {
+	if (!outq_window_open(oq, len)) {
 		/* Reopened by a PONG (an event), else by the timeout; with no
 		 * PING out the caller must send one now. */
-		return q->fc_n ? q->fc[q->fc_head].at + OUTQ_WINDOW_TIMEOUT_MS : now;
+		return oq->fc_n ? oq->fc[oq->fc_head].at + OUTQ_WINDOW_TIMEOUT_MS : now;
 	}
-	if (!throttled(q))
+	if (!throttled(oq))
 		return now;
-	refill(q, now);
-	if (q->tokens >= 1.0)
+	refill(oq, now);
+	if (oq->tokens >= 1.0)
 		return now;
 	/* The first whole millisecond at which the bucket holds a token. */
-	double ms = (1.0 - q->tokens) * 1000.0 / q->lim.rate;
+	double ms = (1.0 - oq->tokens) * 1000.0 / oq->lim.rate;
 	int64_t wait = (int64_t)ms;
 	if ((double)wait < ms)
 		wait++;

@@ -13,23 +13,23 @@
 /* Token text equals a string literal. */
 #define IS(t, lit) ((t)->len == sizeof(lit) - 1 && memcmp((t)->s, lit, sizeof(lit) - 1) == 0)
 
-static const struct token no_token = {"", 0, 0, 0, 0};
+static const struct fold_token no_token = {"", 0, 0, 0, 0};
 
-static const struct token *tk(const struct ntext *nt, int i)
+static const struct fold_token *tk(const struct norm_text *nt, int i)
 {
 	if (i < 0 || i >= nt->ntok)
 		return &no_token;
 	return &nt->tok[i];
 }
 
-static int starts(const struct token *t, const char *p)
+static int starts(const struct fold_token *t, const char *p)
 {
 	size_t n = strlen(p);
 	return t->len >= n && memcmp(t->s, p, n) == 0;
 }
 
 /* All digits, at most maxlen of them: the value, else -1. */
-static int num_of(const struct token *t, unsigned maxlen)
+static int num_of(const struct fold_token *t, unsigned maxlen)
 {
 	if (t->len == 0 || t->len > maxlen)
 		return -1;
@@ -43,7 +43,7 @@ static int num_of(const struct token *t, unsigned maxlen)
 }
 
 /* A day of month written "12", "1er" (norm.c keeps "1er" whole). */
-static int day_of(const struct token *t)
+static int day_of(const struct fold_token *t)
 {
 	if (IS(t, "1er") || IS(t, "1e") || IS(t, "1ere"))
 		return 1;
@@ -51,7 +51,7 @@ static int day_of(const struct token *t)
 	return v >= 1 && v <= 31 ? v : -1;
 }
 
-static int weekday_of(const struct token *t, int *abbrev)
+static int weekday_of(const struct fold_token *t, int *abbrev)
 {
 	static const char *const full[7] = {
 		"lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche",
@@ -75,7 +75,7 @@ static int weekday_of(const struct token *t, int *abbrev)
 /* Month names and their usual abbreviations (a trailing dot is punctuation
  * to norm.c).  "sept" is turned into the number 7 by norm.c's number words:
  * the caller handles that case. */
-static int month_of(const struct token *t)
+static int month_of(const struct fold_token *t)
 {
 	static const struct {
 		const char *s;
@@ -95,19 +95,19 @@ static int month_of(const struct token *t)
 	return 0;
 }
 
-static int month_at(const struct token *t)
+static int month_at(const struct fold_token *t)
 {
 	int m = month_of(t);
 	if (m)
 		return m;
 	/* "12 sept" -> "12" "7" once norm.c has read "sept" as a number word. */
-	if ((t->flags & TOK_NUMWORD) && IS(t, "7"))
+	if ((t->flags & FOLD_TOK_NUMWORD) && IS(t, "7"))
 		return 9;
 	return 0;
 }
 
 /* Words after a number that make it a quantity or a time, not a day. */
-static int is_unit(const struct token *t)
+static int is_unit(const struct fold_token *t)
 {
 	static const char *const units[] = {
 		"jour", "jours", "j", "journee", "journees", "semaine", "semaines",
@@ -122,12 +122,12 @@ static int is_unit(const struct token *t)
 	return 0;
 }
 
-static int is_past_word(const struct token *t)
+static int is_past_word(const struct fold_token *t)
 {
 	return IS(t, "dernier") || IS(t, "derniere") || IS(t, "passe") || IS(t, "passee");
 }
 
-static int is_next_word(const struct token *t)
+static int is_next_word(const struct fold_token *t)
 {
 	return IS(t, "prochain") || IS(t, "prochaine");
 }
@@ -235,9 +235,9 @@ static struct date add_months(struct date dt, int n)
 }
 
 /* Absorbs a part of the day after a day word ("hier soir", "lundi matin"). */
-static int skip_daypart(const struct ntext *nt, int j)
+static int skip_daypart(const struct norm_text *nt, int j)
 {
-	const struct token *t = tk(nt, j);
+	const struct fold_token *t = tk(nt, j);
 	if (IS(t, "matin") || IS(t, "soir") || IS(t, "midi") || IS(t, "aprem"))
 		return j + 1;
 	if (IS(t, "apres") && IS(tk(nt, j + 1), "midi"))
@@ -251,8 +251,8 @@ static int skip_daypart(const struct ntext *nt, int j)
 /* Numeric date in one token: "12/11/2026", "12/11/26", "2026-11-12",
  * "12.11.2026", "12/11", "5-02" (day first, as in France).  prev/next are
  * the neighbouring tokens, used to refuse durations and times. */
-static int numeric_date(const struct token *t, const struct token *prev,
-			const struct token *next, struct date today, int wd,
+static int numeric_date(const struct fold_token *t, const struct fold_token *prev,
+			const struct fold_token *next, struct date today, int wd,
 			struct date *out)
 {
 	int part[3], plen[3], np = 0, cur = 0, len = 0;
@@ -323,14 +323,14 @@ static int numeric_date(const struct token *t, const struct token *prev,
  * the end of the sentence, "du mois (dernier)", or a word that cannot be its noun
  * ("le premier, elle n'est pas...").  "le premier jour", "le premier
  * stagiaire" are not dates. */
-static int premier_alone(const struct ntext *nt, int j)
+static int premier_alone(const struct norm_text *nt, int j)
 {
 	static const char *const follow[] = {
 		"elle", "elles", "il", "ils", "on", "je", "j", "nous", "vous", "et", "mais",
 		"ou", "donc", "dans", "sur", "chez", "pas", "toujours", "rien", "ca", "c",
 		"cela", "par", "alors", "sauf", "or", "puis", "depuis", "ni",
 	};
-	const struct token *before = tk(nt, j - 2), *nx = tk(nt, j + 1);
+	const struct fold_token *before = tk(nt, j - 2), *nx = tk(nt, j + 1);
 	if (before->len >= 5 && !memcmp(before->s, "valid", 5))
 		return 1;
 	if (nx->len == 0 || nx->sent != tk(nt, j)->sent)
@@ -346,11 +346,11 @@ static int premier_alone(const struct ntext *nt, int j)
 /* A day expression starting at token j: "12 novembre [2026] [dernier]",
  * "1er déc", "premier mai", "12/11/2026", or a bare day "12" when allow_bare
  * (after "le" or a weekday).  Returns the end index, 0 when nothing. */
-static int day_expr(const struct ntext *nt, int j, struct date today, int wd,
+static int day_expr(const struct norm_text *nt, int j, struct date today, int wd,
 		    int allow_bare, struct date *out)
 {
-	const struct token *t = tk(nt, j);
-	if (t->flags & TOK_DATE || memchr(t->s, '/', t->len) || memchr(t->s, '-', t->len) ||
+	const struct fold_token *t = tk(nt, j);
+	if (t->flags & FOLD_TOK_DATE || memchr(t->s, '/', t->len) || memchr(t->s, '-', t->len) ||
 	    memchr(t->s, '.', t->len)) {
 		if (numeric_date(t, tk(nt, j - 1), tk(nt, j + 1), today, wd, out) < 0)
 			return 0;
@@ -365,7 +365,7 @@ static int day_expr(const struct ntext *nt, int j, struct date today, int wd,
 	int m = month_at(tk(nt, j + 1));
 	if (m) {
 		int k = j + 2;
-		const struct token *yt = tk(nt, k);
+		const struct fold_token *yt = tk(nt, k);
 		int y = num_of(yt, 4);
 		if (yt->len == 4 && y >= 1900 && y <= 2200) {
 			if (!date_valid(y, m, d))
@@ -388,7 +388,7 @@ static int day_expr(const struct ntext *nt, int j, struct date today, int wd,
 			return 0;
 		return past ? k + 1 : k;
 	}
-	const struct token *nx = tk(nt, j + 1);
+	const struct fold_token *nx = tk(nt, j + 1);
 	/* "12 11 2026": spaces instead of slashes, only with a full year. */
 	int m2 = num_of(nx, 2), y2 = num_of(tk(nt, j + 2), 4);
 	if (!premier && m2 >= 1 && m2 <= 12 && tk(nt, j + 2)->len == 4 && y2 >= 1900 &&
@@ -401,7 +401,7 @@ static int day_expr(const struct ntext *nt, int j, struct date today, int wd,
 	if (!allow_bare || (premier && !premier_alone(nt, j)))
 		return 0;
 	/* "le 12 jours", "le 14 h", "le 03 80 ..." (a phone number). */
-	if (is_unit(nx) || num_of(nx, 4) >= 0 || nx->flags & TOK_NUM)
+	if (is_unit(nx) || num_of(nx, 4) >= 0 || nx->flags & FOLD_TOK_NUM)
 		return 0;
 	/* "le 12 du mois dernier", "le 12 de ce mois". */
 	if ((IS(nx, "du") || IS(nx, "de")) && (IS(tk(nt, j + 2), "mois") ||
@@ -422,8 +422,8 @@ static int day_expr(const struct ntext *nt, int j, struct date today, int wd,
 /* Weekday at i: "lundi", "mardi dernier", "vendredi passé", "lundi
  * prochain", "ce lundi", "lundi 12 octobre", "jeudi 12/11", "mardi de la
  * semaine dernière".  prev_ce: the word before was "ce". */
-static int weekday_expr(const struct ntext *nt, int i, int wd, int abbrev,
-			const struct token *prev, const struct token *prev2,
+static int weekday_expr(const struct norm_text *nt, int i, int wd, int abbrev,
+			const struct fold_token *prev, const struct fold_token *prev2,
 			struct date today, struct date *out)
 {
 	int j = i + 1;
@@ -431,7 +431,7 @@ static int weekday_expr(const struct ntext *nt, int i, int wd, int abbrev,
 	int end = day_expr(nt, k, today, wd, 1, out);
 	if (end)
 		return skip_daypart(nt, end);
-	const struct token *t = tk(nt, j);
+	const struct fold_token *t = tk(nt, j);
 	if (is_past_word(t)) {
 		*out = weekday_before(today, wd, 0);
 		return skip_daypart(nt, j + 1);
@@ -485,10 +485,10 @@ static int weekday_expr(const struct ntext *nt, int i, int wd, int abbrev,
 
 /* Duration after a trigger: "[environ] 3 jours", "une semaine", "2 mois",
  * "3j".  Returns the end index and sets *days or *months; 0 when none. */
-static int duration(const struct ntext *nt, int k, long *days, int *months)
+static int duration(const struct norm_text *nt, int k, long *days, int *months)
 {
 	for (int f = 0; f < 3; f++) {
-		const struct token *t = tk(nt, k);
+		const struct fold_token *t = tk(nt, k);
 		if (IS(t, "environ") || IS(t, "deja") || IS(t, "presque") || IS(t, "bien") ||
 		    IS(t, "maintenant") || IS(t, "seulement") || IS(t, "que") || IS(t, "bientot"))
 			k++;
@@ -497,7 +497,7 @@ static int duration(const struct ntext *nt, int k, long *days, int *months)
 		else
 			break;
 	}
-	const struct token *q = tk(nt, k);
+	const struct fold_token *q = tk(nt, k);
 	int n = -1;
 	const char *unit = NULL;
 	unsigned ulen = 0;
@@ -517,14 +517,14 @@ static int duration(const struct ntext *nt, int k, long *days, int *months)
 			end = k + 1;
 		}
 	}
-	struct token u = *tk(nt, k + 1);
+	struct fold_token u = *tk(nt, k + 1);
 	if (unit) {
 		u.s = unit;
 		u.len = ulen;
 	}
 	/* Working days need the calendar and "il y a 2 jours ouvrés" is
 	 * rare: refuse rather than count calendar days. */
-	const struct token *after = tk(nt, end);
+	const struct fold_token *after = tk(nt, end);
 	if (IS(after, "ouvres") || IS(after, "ouvrables") || IS(after, "ouvre") ||
 	    IS(after, "ouvrable"))
 		return 0;
@@ -545,9 +545,9 @@ static int duration(const struct ntext *nt, int k, long *days, int *months)
 
 /* "il y a 3 jours", "ça fait une semaine", "depuis 10 jours", "dans 2
  * jours": today minus (or plus) calendar days (domain.md). */
-static int duration_expr(const struct ntext *nt, int i, struct date today, struct date *out)
+static int duration_expr(const struct norm_text *nt, int i, struct date today, struct date *out)
 {
-	const struct token *t = tk(nt, i);
+	const struct fold_token *t = tk(nt, i);
 	int k = 0, sign = -1;
 	if (IS(t, "il") && IS(tk(nt, i + 1), "y") && IS(tk(nt, i + 2), "a"))
 		k = i + 3;
@@ -570,7 +570,7 @@ static int duration_expr(const struct ntext *nt, int i, struct date today, struc
 		/* A bare duration is a date only as "N jours que / qu'..." ("3
 		 * jours que c'est validé" = "ça fait 3 jours que"), not inside a
 		 * range ("2 à 7 jours que", "entre 3 et 5 jours"). */
-		const struct token *p = tk(nt, i - 1);
+		const struct fold_token *p = tk(nt, i - 1);
 		if (!(IS(tk(nt, end), "que") || IS(tk(nt, end), "qu")) || IS(p, "a") ||
 		    IS(p, "et") || IS(p, "ou") || IS(p, "entre") || IS(p, "de") ||
 		    num_of(p, 4) >= 0)
@@ -582,7 +582,7 @@ static int duration_expr(const struct ntext *nt, int i, struct date today, struc
 
 /* The verb "valider" in a form that says it happened ("validée"),
  * not the noun "validation". */
-static int is_validated(const struct token *t)
+static int is_validated(const struct fold_token *t)
 {
 	return IS(t, "valide") || IS(t, "validee") || IS(t, "valides") ||
 	       IS(t, "validees") || IS(t, "valider") || IS(t, "diffusee");
@@ -590,14 +590,14 @@ static int is_validated(const struct token *t)
 
 /* "vient d'être validée", "je viens de la faire valider": today.  A request
  * ("je viens de demander la validation") is not a validation. */
-static int just_validated(const struct ntext *nt, int i)
+static int just_validated(const struct norm_text *nt, int i)
 {
-	const struct token *t = tk(nt, i);
+	const struct fold_token *t = tk(nt, i);
 	if (IS(t, "vient") || IS(t, "viens") || IS(t, "venons") || IS(t, "venez") ||
 	    IS(t, "viennent")) {
 		int de = 0;
 		for (int j = i + 1; j < nt->ntok && j <= i + 7 && tk(nt, j)->sent == t->sent; j++) {
-			const struct token *u = tk(nt, j);
+			const struct fold_token *u = tk(nt, j);
 			if (IS(u, "de") || IS(u, "d"))
 				de = 1;
 			else if (starts(u, "demand") || starts(u, "envoy") || starts(u, "soumet") ||
@@ -628,11 +628,11 @@ static int just_validated(const struct ntext *nt, int i)
 /* Tries every matcher at token i; floor is the first token not consumed
  * by an earlier match (a look-back for "le" / "ce" stops there).
  * Returns the end of the match, 0 when none. */
-static int match_at(const struct ntext *nt, int i, int floor, struct date today,
+static int match_at(const struct norm_text *nt, int i, int floor, struct date today,
 		    struct datex *x)
 {
-	const struct token *t = tk(nt, i);
-	const struct token *prev = i > floor ? tk(nt, i - 1) : &no_token;
+	const struct fold_token *t = tk(nt, i);
+	const struct fold_token *prev = i > floor ? tk(nt, i - 1) : &no_token;
 	int end;
 	x->tok_start = i;
 
@@ -651,7 +651,7 @@ static int match_at(const struct ntext *nt, int i, int floor, struct date today,
 		return e;
 	}
 	if (IS(t, "ce") || IS(t, "cet") || IS(t, "cette")) {
-		const struct token *n1 = tk(nt, i + 1);
+		const struct fold_token *n1 = tk(nt, i + 1);
 		/* "à ce jour" means "so far", not a date. */
 		int so_far = IS(prev, "a") || IS(prev, "jusqu") || IS(prev, "jusqua");
 		if (IS(n1, "matin") || IS(n1, "soir") || IS(n1, "midi") || IS(n1, "aprem") ||
@@ -684,7 +684,7 @@ static int match_at(const struct ntext *nt, int i, int floor, struct date today,
 	int abbrev = 0;
 	int wd = weekday_of(t, &abbrev);
 	if (wd >= 0) {
-		const struct token *prev2 = i - 1 > floor ? tk(nt, i - 2) : &no_token;
+		const struct fold_token *prev2 = i - 1 > floor ? tk(nt, i - 2) : &no_token;
 		end = weekday_expr(nt, i, wd, abbrev, prev, prev2, today, &x->date);
 		if (end) {
 			if (IS(prev, "ce") || IS(prev, "le"))
@@ -696,7 +696,7 @@ static int match_at(const struct ntext *nt, int i, int floor, struct date today,
 	if ((end = duration_expr(nt, i, today, &x->date)))
 		return end;
 	/* A day number or a numeric date; a bare day only after "le". */
-	if ((t->flags & (TOK_NUM | TOK_DATE)) || (t->s[0] >= '0' && t->s[0] <= '9') ||
+	if ((t->flags & (FOLD_TOK_NUM | FOLD_TOK_DATE)) || (t->s[0] >= '0' && t->s[0] <= '9') ||
 	    IS(t, "premier")) {
 		end = day_expr(nt, i, today, -1, IS(prev, "le"), &x->date);
 		if (end) {
@@ -718,7 +718,7 @@ static int match_at(const struct ntext *nt, int i, int floor, struct date today,
  * statement (its date is dropped), 0 when there is none.  "validée
  * aujourd'hui, on est mardi" keeps its "aujourd'hui": only the words from
  * "on est" are skipped.  prev_end: end of the last date found, or -1. */
-static int today_statement(const struct ntext *nt, int i, struct date today, int prev_end)
+static int today_statement(const struct norm_text *nt, int i, struct date today, int prev_end)
 {
 	int j = i, aj = 0;
 	if (IS(tk(nt, i), "aujourdhui") || (IS(tk(nt, i), "aujourd") && IS(tk(nt, i + 1), "hui"))) {
@@ -730,7 +730,7 @@ static int today_statement(const struct ntext *nt, int i, struct date today, int
 		j = IS(tk(nt, i), "aujourdhui") ? i + 1 : i + 2;
 		aj = 1;
 	}
-	const struct token *a = tk(nt, j), *b = tk(nt, j + 1);
+	const struct fold_token *a = tk(nt, j), *b = tk(nt, j + 1);
 	int ab0;
 	if ((IS(a, "on") && IS(b, "est")) || (IS(a, "nous") && IS(b, "sommes")) ||
 	    (aj && IS(a, "c") && IS(b, "est")))
@@ -738,7 +738,7 @@ static int today_statement(const struct ntext *nt, int i, struct date today, int
 	else if (!aj || weekday_of(a, &ab0) < 0 || ab0)
 		return 0; /* "aujourd'hui vendredi" states today without a verb */
 	for (int f = 0; f < 2; f++) {
-		const struct token *t = tk(nt, j);
+		const struct fold_token *t = tk(nt, j);
 		if (IS(t, "deja") || IS(t, "maintenant") || IS(t, "aujourdhui"))
 			j++;
 		else if (IS(t, "aujourd") && IS(tk(nt, j + 1), "hui"))
@@ -747,14 +747,14 @@ static int today_statement(const struct ntext *nt, int i, struct date today, int
 	/* Only a day: "on est le 9", "on est mardi 15"; "on est passé en
 	 * DIFF hier" states nothing about today. */
 	int ab, k = IS(tk(nt, j), "le") ? j + 1 : j;
-	const struct token *d = tk(nt, k);
-	if (weekday_of(d, &ab) < 0 && day_of(d) < 0 && !(d->flags & TOK_DATE) && !IS(d, "premier"))
+	const struct fold_token *d = tk(nt, k);
+	if (weekday_of(d, &ab) < 0 && day_of(d) < 0 && !(d->flags & FOLD_TOK_DATE) && !IS(d, "premier"))
 		return 0;
 	struct datex x;
 	return match_at(nt, k, j, today, &x);
 }
 
-int datex_find_all(const struct ntext *nt, struct date today, struct datex *out, int max)
+int datex_find_all(const struct norm_text *nt, struct date today, struct datex *out, int max)
 {
 	int n = 0, floor = 0;
 	if (!nt || !out || max <= 0)

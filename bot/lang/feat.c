@@ -35,13 +35,13 @@ uint32_t feat_hash(const char *s, size_t n)
 
 /* The word a token stands for: numbers by their kind, so that any day or
  * date looks the same to the model. */
-static const char *tok_word(const struct token *t, unsigned *len)
+static const char *tok_word(const struct fold_token *t, unsigned *len)
 {
-	if (t->flags & TOK_DATE) {
+	if (t->flags & FOLD_TOK_DATE) {
 		*len = 5;
 		return "#date";
 	}
-	if (t->flags & TOK_NUM) {
+	if (t->flags & FOLD_TOK_NUM) {
 		if (t->len >= 5) {
 			*len = 3;
 			return "#id";
@@ -155,7 +155,7 @@ void feat_sort(struct featvec *fv, unsigned dim_bits)
 	fv->n = w;
 }
 
-void feat_extract(const struct feat_settings *fs, const struct ntext *nt,
+void feat_extract(const struct feat_settings *fs, const struct norm_text *nt,
 		  const uint32_t *extra, int nextra, struct featvec *out)
 {
 	char text[FEAT_TEXT_MAX];

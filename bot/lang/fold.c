@@ -16,7 +16,7 @@
 #define ISDIG(c) ((c) >= '0' && (c) <= '9')
 
 /* Case class of the source character of each folded byte, packed with its
- * input offset (< 2^14: fold_tokens reads no further) for TOK_UPPER and
+ * input offset (< 2^14: fold_tokens reads no further) for FOLD_TOK_UPPER and
  * token.orig. */
 enum { CLS_NONE = 0, CLS_UPPER = 1, CLS_LOWER = 2 };
 #define META(orig, cls) ((uint16_t)(((orig) & 0x3fffu) | ((unsigned)(cls) << 14)))
@@ -344,7 +344,7 @@ size_t fold_text(const char *in, size_t len, char *out, size_t outsz, int *inval
 static int push_token(struct fold_tokens *o, const char *s, unsigned len, unsigned flags,
 		      unsigned orig, unsigned sent)
 {
-	struct token *t;
+	struct fold_token *t;
 
 	if (o->n >= o->max || o->used + len + 1 > o->cap) {
 		o->overflow = 1;
@@ -388,7 +388,7 @@ static void tokenise(const char *f, const uint16_t *meta, size_t n, struct fold_
 					;
 			}
 			if (date) {
-				fl = TOK_DATE;
+				fl = FOLD_TOK_DATE;
 			} else if (i + 1 < n && f[i] == ':' && ISDIG(f[i + 1])) {
 				for (i++; i < n && ISDIG(f[i]); i++) /* "14:30", a time */
 					;
@@ -396,7 +396,7 @@ static void tokenise(const char *f, const uint16_t *meta, size_t n, struct fold_
 				while (i < n && (ISLOW(f[i]) || ISDIG(f[i]))) /* 1er 14h30 48h */
 					i++;
 			} else {
-				fl = TOK_NUM;
+				fl = FOLD_TOK_NUM;
 			}
 		} else if (ISLOW(c)) {
 			while (i < n && ISLOW(f[i]))
@@ -414,7 +414,7 @@ static void tokenise(const char *f, const uint16_t *meta, size_t n, struct fold_
 				low += cl == CLS_LOWER;
 			}
 			if (low == 0 && up >= 2)
-				fl |= TOK_UPPER;
+				fl |= FOLD_TOK_UPPER;
 		}
 		if (brk) {
 			sent++;
@@ -422,14 +422,14 @@ static void tokenise(const char *f, const uint16_t *meta, size_t n, struct fold_
 		}
 		/* "aujourd'hui" and "aujourd hui" are one word */
 		if (i - s == 3 && !memcmp(f + s, "hui", 3) && o->n > 0) {
-			struct token *p = &o->tok[o->n - 1];
+			struct fold_token *p = &o->tok[o->n - 1];
 
 			if (p->sent == sent && p->len == 7 && !memcmp(p->s, "aujourd", 7) &&
 			    o->used + 3 <= o->cap) {
 				memcpy(o->buf + o->used - 1, "hui", 4);
 				o->used += 3;
 				p->len = 10;
-				p->flags &= fl | ~(unsigned)TOK_UPPER;
+				p->flags &= fl | ~(unsigned)FOLD_TOK_UPPER;
 				continue;
 			}
 		}

@@ -4,7 +4,7 @@
  * the words and character n-grams of the question, make the features of
  * the learned model (feat.c, lmodel.c) that gives each intent a
  * probability.  The model is trained from knowledge/examples by `faqbot
- * train`.  It answers nothing (answer.c does), and reads no clock: today
+ * train`.  It answers nothing (answers.c does), and reads no clock: today
  * is an argument. */
 #include <ctype.h>
 #include <errno.h>
@@ -111,7 +111,7 @@ int intent_from_name(const char *s)
 	return -1;
 }
 
-const char *state_name(enum state_slot st)
+const char *intent_state_name(enum state_slot st)
 {
 	switch (st) {
 	case STS_SAIS: return "SAIS";
@@ -187,7 +187,7 @@ struct loadctx {
 	int line;
 	char *err;
 	size_t errlen;
-	struct ntext *nt; /* scratch for canonical forms */
+	struct norm_text *nt; /* scratch for canonical forms */
 };
 
 static int fail(struct loadctx *c, const char *fmt, const char *a, const char *b)
@@ -236,7 +236,7 @@ static int add_term(struct loadctx *c, int ci, char *text)
 		if (c->nt->ntok == 0)
 			return fail(c, "the term word \"%s\" has no letter or digit; remove it", w, NULL);
 		for (int k = 0; k < c->nt->ntok; k++) {
-			const struct token *tk = &c->nt->tok[k];
+			const struct fold_token *tk = &c->nt->tok[k];
 			struct ttok *tt;
 
 			if (t.ntok == IM_TERM_TOKS)
@@ -600,7 +600,7 @@ const char *intent_model_name(const struct intent_model *m, int in)
 	return intent_name((enum intent)in);
 }
 
-const char *query_intent_name(const struct query *q)
+const char *intent_query_name(const struct query *q)
 {
 	if ((int)q->intent >= IN__COUNT && q->name[0])
 		return q->name;
@@ -621,9 +621,9 @@ struct match {
 	unsigned char ntc[NORM_MAX_TOKENS];
 };
 
-static int ttok_match(const struct ttok *tt, const struct token *tk, int upper_ok)
+static int ttok_match(const struct ttok *tt, const struct fold_token *tk, int upper_ok)
 {
-	if (tt->upper && !(upper_ok && (tk->flags & TOK_UPPER)))
+	if (tt->upper && !(upper_ok && (tk->flags & FOLD_TOK_UPPER)))
 		return 0;
 	if (tt->prefix)
 		return tk->len >= tt->len && !memcmp(tk->s, tt->s, tt->len);
@@ -646,7 +646,7 @@ static void note(struct match *mt, int concept, int from, int to)
 	}
 }
 
-static void try_chain(const struct intent_model *m, const struct ntext *nt, int i,
+static void try_chain(const struct intent_model *m, const struct norm_text *nt, int i,
 		      int head, int upper_ok, struct match *mt)
 {
 	for (int ti = head; ti >= 0; ti = m->terms[ti].next) {
@@ -664,7 +664,7 @@ static void try_chain(const struct intent_model *m, const struct ntext *nt, int 
 	}
 }
 
-static void match_concepts(const struct intent_model *m, const struct ntext *nt, struct match *mt)
+static void match_concepts(const struct intent_model *m, const struct norm_text *nt, struct match *mt)
 {
 	int up = 0, words = 0;
 
@@ -672,9 +672,9 @@ static void match_concepts(const struct intent_model *m, const struct ntext *nt,
 	 * SAIS PAS" is not the state SAIS.  Three words in four: "DIFF, ARCH,
 	 * SAIS c'est quoi ?" names states. */
 	for (int i = 0; i < nt->ntok; i++)
-		if (nt->tok[i].len >= 2 && !(nt->tok[i].flags & (TOK_NUM | TOK_DATE))) {
+		if (nt->tok[i].len >= 2 && !(nt->tok[i].flags & (FOLD_TOK_NUM | FOLD_TOK_DATE))) {
 			words++;
-			up += (nt->tok[i].flags & TOK_UPPER) != 0;
+			up += (nt->tok[i].flags & FOLD_TOK_UPPER) != 0;
 		}
 	int upper_ok = !(words >= 3 && up * 4 >= words * 3);
 
@@ -684,7 +684,7 @@ static void match_concepts(const struct intent_model *m, const struct ntext *nt,
 	if (nt->ntok > 0)
 		memset(mt->ntc, 0, (size_t)nt->ntok < sizeof mt->ntc ? (size_t)nt->ntok : sizeof mt->ntc);
 	for (int i = 0; i < nt->ntok; i++) {
-		const struct token *tk = &nt->tok[i];
+		const struct fold_token *tk = &nt->tok[i];
 
 		try_chain(m, nt, i, m->hexact[hash_str(tk->s, tk->len) & m->hmask], upper_ok, mt);
 		unsigned h = 2166136261u;
@@ -701,7 +701,7 @@ static void match_concepts(const struct intent_model *m, const struct ntext *nt,
  * priority of [settings] (the apps before France Travail before RCO before
  * the regional site: a question names the far end of the chain it waits
  * for, e.g. "vert sur RCO mais rien dans Kairos"). */
-static enum platform pick_platform(const struct intent_model *m, const struct ntext *nt,
+static enum platform pick_platform(const struct intent_model *m, const struct norm_text *nt,
 				   const struct match *mt)
 {
 	enum platform best = PF_NONE;
@@ -769,7 +769,7 @@ static int tok_has(const struct match *mt, int i, int concept)
  * equal distance a date after the word wins, as French puts the date after
  * the verb ("on est mardi, validée vendredi").  A large number when there
  * is none. */
-static int dist_to(const struct ntext *nt, const struct match *mt, int a, int b, int c)
+static int dist_to(const struct norm_text *nt, const struct match *mt, int a, int b, int c)
 {
 	int best = 1 << 20;
 	unsigned sent = nt->tok[a].sent;
@@ -787,7 +787,7 @@ static int dist_to(const struct ntext *nt, const struct match *mt, int a, int b,
 /* The validation date: the expression nearest a valid* word of the same
  * sentence ("validée hier", "si Emfor valide demain"); without one, the
  * first date not tied to another event ("saisie le 3", "commence le 12"). */
-static int pick_date(const struct intent_model *m, const struct ntext *nt, const struct match *mt,
+static int pick_date(const struct intent_model *m, const struct norm_text *nt, const struct match *mt,
 		     const struct datex *dx, int n, struct date *out)
 {
 	int best = -1, bestd = 1 << 30;
@@ -814,7 +814,7 @@ static int pick_date(const struct intent_model *m, const struct ntext *nt, const
  * A self-introduction ("je suis Marie de l'AFPA", concept intro) and the
  * few words after it in its sentence are not counted: a name and an
  * organisation ask nothing, so "Bonjour, je suis X de Y" stays a greeting. */
-static int count_other(const struct intent_model *m, const struct ntext *nt,
+static int count_other(const struct intent_model *m, const struct norm_text *nt,
 		       const struct match *mt, const struct cset *own)
 {
 	int n = 0, skip = 0;
@@ -851,7 +851,7 @@ static int bucket(int n)
 
 /* Slots of q and the extra feature hashes (concepts, pseudo concepts,
  * shape); returns the number of extras. */
-static int analyse_slots(const struct intent_model *m, const struct ntext *nt,
+static int analyse_slots(const struct intent_model *m, const struct norm_text *nt,
 			 const char *text, size_t len, struct date today, struct query *q,
 			 uint32_t *extra)
 {
@@ -873,7 +873,7 @@ static int analyse_slots(const struct intent_model *m, const struct ntext *nt,
 		cs_set(&mt.have, PC_PLATFORM);
 	pick_states(m, &mt, q);
 	for (int i = 0; i < nt->ntok; i++)
-		if ((nt->tok[i].flags & TOK_NUM) && !(nt->tok[i].flags & TOK_NUMWORD) &&
+		if ((nt->tok[i].flags & FOLD_TOK_NUM) && !(nt->tok[i].flags & FOLD_TOK_NUMWORD) &&
 		    nt->tok[i].len >= IM_IDNUM_DIGITS) {
 			cs_set(&mt.have, PC_IDNUM);
 			break;
@@ -902,7 +902,7 @@ static int analyse_slots(const struct intent_model *m, const struct ntext *nt,
 /* In a question about the states, "sais", "diff" or "arch" typed in
  * lower case still name one ("sais ça veut dire quoi"), unless the word
  * is the verb ("je ne sais pas"). */
-static void lower_state(const struct ntext *nt, struct query *q)
+static void lower_state(const struct norm_text *nt, struct query *q)
 {
 	static const char *const w[4] = {NULL, "sais", "diff", "arch"};
 	for (int i = 0; i < nt->ntok && q->state == STS_NONE; i++)
@@ -922,7 +922,7 @@ static void lower_state(const struct ntext *nt, struct query *q)
 		}
 }
 
-static void analyse_nt(const struct intent_model *m, const struct ntext *nt,
+static void analyse_nt(const struct intent_model *m, const struct norm_text *nt,
 		       const char *text, size_t len, struct date today, struct query *q,
 		       double *scores)
 {
@@ -968,7 +968,7 @@ static void analyse_nt(const struct intent_model *m, const struct ntext *nt,
 void intent_analyse(const struct intent_model *m, const struct lexicon *lx,
 		    const char *text, size_t len, struct date today, struct query *q)
 {
-	struct ntext nt;
+	struct norm_text nt;
 
 	norm_text(lx, text, len, &nt);
 	analyse_nt(m, &nt, text, len, today, q, NULL);
@@ -976,7 +976,7 @@ void intent_analyse(const struct intent_model *m, const struct lexicon *lx,
 
 void intent_analyse_nt(const struct intent_model *m, const struct lexicon *lx,
 		       const char *text, size_t len, struct date today,
-		       struct query *q, struct ntext *nt)
+		       struct query *q, struct norm_text *nt)
 {
 	norm_text(lx, text, len, nt);
 	analyse_nt(m, nt, text, len, today, q, NULL);
@@ -986,7 +986,7 @@ void intent_analyse_scores(const struct intent_model *m, const struct lexicon *l
 			   const char *text, size_t len, struct date today,
 			   struct query *q, double scores[IN__COUNT])
 {
-	struct ntext nt;
+	struct norm_text nt;
 
 	norm_text(lx, text, len, &nt);
 	analyse_nt(m, &nt, text, len, today, q, scores);
@@ -996,7 +996,7 @@ void intent_features(const struct intent_model *m, const struct lexicon *lx,
 		     const struct feat_settings *fs, const char *text, size_t len,
 		     struct date today, struct featvec *out)
 {
-	struct ntext nt;
+	struct norm_text nt;
 	struct query q;
 	uint32_t extra[FEAT_MAX_EXTRA];
 

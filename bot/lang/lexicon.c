@@ -253,7 +253,7 @@ static void seterr(char *err, size_t errlen, const char *fmt, const char *a)
 /* Canonical tokens of a lexicon text: folded and tokenised exactly as
  * questions are, so "aujourd'hui" or "Qu'est-ce" in lexicon.ini match
  * what norm_text produces.  Returns the token count, -1 when invalid. */
-static int lex_tokens(const char *text, char *buf, size_t bufsz, struct token *tok, int max)
+static int lex_tokens(const char *text, char *buf, size_t bufsz, struct fold_token *tok, int max)
 {
 	char f[LEX_WORD_MAX + 1];
 	size_t len = strlen(text), n;
@@ -273,7 +273,7 @@ static int lex_tokens(const char *text, char *buf, size_t bufsz, struct token *t
  * is not exactly one letters-only token. */
 static int lex_one_word(const char *word, char *buf, size_t bufsz, unsigned *len)
 {
-	struct token t[2];
+	struct fold_token t[2];
 
 	if (!word)
 		return -1;
@@ -301,7 +301,7 @@ int lexicon_add_rewrite(struct lexicon *lx, const char *from, const char *to,
 			char *err, size_t errlen)
 {
 	char fb[2 * LEX_WORD_MAX + 2], tb[2 * LEX_WORD_MAX + 2];
-	struct token ft[LEXICON_RULE_MAX + 1], tt[LEXICON_RULE_MAX + 1];
+	struct fold_token ft[LEXICON_RULE_MAX + 1], tt[LEXICON_RULE_MAX + 1];
 	int nf, nt;
 	int32_t first;
 	struct lexicon_rule r;
@@ -341,7 +341,7 @@ int lexicon_add_rewrite(struct lexicon *lx, const char *from, const char *to,
 		if (e < 0)
 			goto nomem;
 		r.to[i] = (uint32_t)e;
-		r.tofl[i] = (uint8_t)(tt[i].flags & (TOK_NUM | TOK_DATE));
+		r.tofl[i] = (uint8_t)(tt[i].flags & (FOLD_TOK_NUM | FOLD_TOK_DATE));
 	}
 	first = (int32_t)r.from[0];
 	for (int32_t q = lx->ent[first].rule; q >= 0; q = lx->rules[q].next) {
@@ -719,7 +719,7 @@ const char *lexicon_text(const struct lexicon *lx, int32_t e, unsigned *len)
 	return lx->arena + lx->ent[e].off;
 }
 
-const struct lexicon_rule *lexicon_rule_at(const struct lexicon *lx, const struct token *tok,
+const struct lexicon_rule *lexicon_rule_at(const struct lexicon *lx, const struct fold_token *tok,
 					   const int32_t *ent, int n, int i)
 {
 	if (ent[i] < 0)

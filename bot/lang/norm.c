@@ -1,7 +1,7 @@
 /* norm.c - the normalisation pipeline (norm.h): a question's canonical
  * tokens (fold.c), then the lexicon's rewrite rules, the glued "je",
  * spelling correction (lexicon.c) and French number words turned into
- * digits.  Every string it makes goes into the struct ntext's own buffer:
+ * digits.  Every string it makes goes into the struct norm_text's own buffer:
  * norm_text allocates nothing. */
 
 #include "norm.h"
@@ -15,10 +15,10 @@
 #define ISLOW(c) ((c) >= 'a' && (c) <= 'z')
 #define ISDIG(c) ((c) >= '0' && (c) <= '9')
 
-_Static_assert(NORM_MAX_INPUT * 3 <= FOLD_MAX_TEXT, "fold_tokens must fill struct ntext's buffer");
+_Static_assert(NORM_MAX_INPUT * 3 <= FOLD_MAX_TEXT, "fold_tokens must fill struct norm_text's buffer");
 
 struct pipe {
-	struct ntext *nt;
+	struct norm_text *nt;
 	size_t used;                     /* bytes of nt->buf in use */
 	int32_t ent[NORM_MAX_TOKENS];    /* lexicon entry of each token, or -1 */
 };
@@ -41,8 +41,8 @@ static const char *pipe_str(struct pipe *p, const char *s, size_t len)
  * again, so rules cannot loop. */
 static void pipe_rewrite(const struct lexicon *lx, struct pipe *p)
 {
-	struct ntext *nt = p->nt;
-	struct token out[NORM_MAX_TOKENS];
+	struct norm_text *nt = p->nt;
+	struct fold_token out[NORM_MAX_TOKENS];
 	int32_t oent[NORM_MAX_TOKENS];
 	int m = 0, i = 0;
 
@@ -65,11 +65,11 @@ static void pipe_rewrite(const struct lexicon *lx, struct pipe *p)
 		}
 		for (int k = 0; k < r->nto; k++) {
 			const char *s = lexicon_text(lx, (int32_t)r->to[k], &len);
-			struct token *t = &out[m];
+			struct fold_token *t = &out[m];
 
 			t->s = pipe_str(p, s, len);
 			t->len = len;
-			t->flags = TOK_FIXED | r->tofl[k] | (nt->tok[i].flags & TOK_UPPER);
+			t->flags = FOLD_TOK_FIXED | r->tofl[k] | (nt->tok[i].flags & FOLD_TOK_UPPER);
 			t->orig = nt->tok[i].orig;
 			t->sent = nt->tok[i].sent;
 			oent[m++] = (int32_t)r->to[k];
@@ -87,13 +87,13 @@ static void pipe_rewrite(const struct lexicon *lx, struct pipe *p)
  * rules, such as "jsuis" or "jsp", run first and win). */
 static void pipe_elision(const struct lexicon *lx, struct pipe *p)
 {
-	struct ntext *nt = p->nt;
+	struct norm_text *nt = p->nt;
 
 	for (int i = 0; i < nt->ntok && nt->ntok < NORM_MAX_TOKENS; i++) {
-		struct token *t = &nt->tok[i];
+		struct fold_token *t = &nt->tok[i];
 		const char *je, *rest;
 
-		if (p->ent[i] >= 0 || t->flags & (TOK_NUM | TOK_DATE | TOK_FIXED) || t->len < 4 ||
+		if (p->ent[i] >= 0 || t->flags & (FOLD_TOK_NUM | FOLD_TOK_DATE | FOLD_TOK_FIXED) || t->len < 4 ||
 		    t->s[0] != 'j' || !ISLOW(t->s[1]) || strchr("aeiouyh", t->s[1]))
 			continue;
 		if (!(je = pipe_str(p, "je", 2)) || !(rest = pipe_str(p, t->s + 1, t->len - 1)))
@@ -138,9 +138,9 @@ static int numword(const char *s, unsigned len)
 	return -1;
 }
 
-static int tokval(const struct token *t)
+static int tokval(const struct fold_token *t)
 {
-	if (t->flags & (TOK_NUM | TOK_DATE) || !ISLOW(t->s[0]))
+	if (t->flags & (FOLD_TOK_NUM | FOLD_TOK_DATE) || !ISLOW(t->s[0]))
 		return -1;
 	return numword(t->s, t->len);
 }
@@ -149,7 +149,7 @@ static int tokval(const struct token *t)
  * none) and its value, e.g. "quatre vingt dix sept" -> 4 tokens, 97.
  * Hyphenated forms arrive split ("vingt-deux" -> vingt deux) and join
  * back here.  Every token must be in the same sentence. */
-static int parse_number(const struct token *t, int n, int i, int *val)
+static int parse_number(const struct fold_token *t, int n, int i, int *val)
 {
 	unsigned sent = t[i].sent;
 	int v = tokval(&t[i]), k = 1, u, j;
@@ -205,7 +205,7 @@ static int parse_number(const struct token *t, int n, int i, int *val)
 
 static void pipe_numbers(struct pipe *p)
 {
-	struct ntext *nt = p->nt;
+	struct norm_text *nt = p->nt;
 	int w = 0, i = 0;
 
 	while (i < nt->ntok) {
@@ -215,7 +215,7 @@ static void pipe_numbers(struct pipe *p)
 
 		/* "le 12 sept": the month, not 7 (datex reads it) */
 		if (k == 1 && val == 7 && w > 0 && ISDIG(nt->tok[w - 1].s[0]) &&
-		    !(nt->tok[w - 1].flags & TOK_DATE))
+		    !(nt->tok[w - 1].flags & FOLD_TOK_DATE))
 			k = 0;
 		if (k > 0) {
 			snprintf(d, sizeof d, "%d", val);
@@ -224,7 +224,7 @@ static void pipe_numbers(struct pipe *p)
 				nt->tok[w] = nt->tok[i];
 				nt->tok[w].s = s;
 				nt->tok[w].len = (unsigned)strlen(d);
-				nt->tok[w].flags = TOK_NUM | TOK_NUMWORD;
+				nt->tok[w].flags = FOLD_TOK_NUM | FOLD_TOK_NUMWORD;
 				p->ent[w++] = -1;
 				i += k;
 				continue;
@@ -239,16 +239,16 @@ static void pipe_numbers(struct pipe *p)
 
 static void pipe_typos(const struct lexicon *lx, struct pipe *p)
 {
-	struct ntext *nt = p->nt;
+	struct norm_text *nt = p->nt;
 
 	for (int i = 0; i < nt->ntok; i++) {
-		struct token *t = &nt->tok[i];
+		struct fold_token *t = &nt->tok[i];
 		int32_t e;
 		const char *s;
 		unsigned len;
 
 		/* known words, rule words, numbers, dates and number words stay */
-		if (p->ent[i] >= 0 || t->flags & (TOK_NUM | TOK_DATE | TOK_FIXED) ||
+		if (p->ent[i] >= 0 || t->flags & (FOLD_TOK_NUM | FOLD_TOK_DATE | FOLD_TOK_FIXED) ||
 		    !ISLOW(t->s[0]) || t->len < LEXICON_CORRECT_MIN || t->len > LEXICON_CORRECT_MAX ||
 		    numword(t->s, t->len) >= 0)
 			continue;
@@ -259,7 +259,7 @@ static void pipe_typos(const struct lexicon *lx, struct pipe *p)
 			continue;
 		t->s = s;
 		t->len = len;
-		t->flags |= TOK_FIXED;
+		t->flags |= FOLD_TOK_FIXED;
 		p->ent[i] = e;
 	}
 }
@@ -274,7 +274,7 @@ static int one_word(const char *s, size_t n)
 	return n > 0 && i == n;
 }
 
-void norm_text(const struct lexicon *lx, const char *in, size_t len, struct ntext *out)
+void norm_text(const struct lexicon *lx, const char *in, size_t len, struct norm_text *out)
 {
 	struct fold_tokens o = { out->buf, sizeof out->buf, 0, out->tok, NORM_MAX_TOKENS, 0, 0 };
 	struct pipe p;
@@ -301,7 +301,7 @@ void norm_text(const struct lexicon *lx, const char *in, size_t len, struct ntex
 		 * by term) folds and tokenises to itself */
 		memcpy(out->buf, in, cut);
 		out->buf[cut] = '\0';
-		out->tok[0] = (struct token){ out->buf, (unsigned)cut, 0, 0, 0 };
+		out->tok[0] = (struct fold_token){ out->buf, (unsigned)cut, 0, 0, 0 };
 		o.used = cut + 1;
 		o.n = 1;
 	} else {

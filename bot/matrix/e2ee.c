@@ -1624,9 +1624,7 @@ out:
  * and empty for the rest. */
 static int keyreq_admit(struct e2ee *e, const char *user, const char *dev, char *err, size_t errlen)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	int64_t now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	int64_t now = clock_mono_ms();
 	struct keyreq_in *k = NULL, *fr = NULL;
 	if (err && errlen)
 		err[0] = '\0';

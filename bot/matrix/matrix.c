@@ -11,6 +11,7 @@
  * Not here: deciding or wording answers (bot.c), JSON details (mxjson.c),
  * HTTP (http.c), the cryptography itself (e2ee.c). */
 #include "mx_int.h"
+#include "clock.h"
 
 /* ---- small helpers ---- */
 
@@ -60,10 +61,8 @@ static int64_t io_now_ms(void *arg)
 
 static int64_t io_wall_ms(void *arg)
 {
-	struct timespec ts;
 	(void)arg;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return clock_wall_ms();
 }
 
 static const struct mxnet_io loop_io = {
@@ -243,34 +242,6 @@ void mx_answer_free(struct mx_answer *a)
 
 /* ---- the network ---- */
 
-static void list_free(struct strlist *l)
-{
-	size_t i;
-	for (i = 0; i < l->n; i++)
-		free(l->v[i]);
-	free(l->v);
-	l->v = NULL;
-	l->n = 0;
-}
-
-static int list_copy(struct strlist *d, const struct strlist *s)
-{
-	size_t i;
-	d->n = 0;
-	if (!s->n) {
-		d->v = NULL;
-		return 0;
-	}
-	if (!(d->v = calloc(s->n, sizeof *d->v)))
-		return -1;
-	for (i = 0; i < s->n; i++) {
-		if (!(d->v[i] = strdup(s->v[i] ? s->v[i] : "")))
-			return -1;
-		d->n++;
-	}
-	return 0;
-}
-
 static void str_wipe_free(char *s)
 {
 	if (s)
@@ -287,11 +258,11 @@ static void cfg_free(struct matrix_config *c)
 	str_wipe_free(c->access_token);
 	str_wipe_free(c->pickle_key);
 	free(c->device_name);
-	list_free(&c->policy.admins);
-	list_free(&c->policy.auto_answer);
-	list_free(&c->policy.ignore);
+	strlist_free(&c->policy.admins);
+	strlist_free(&c->policy.auto_answer);
+	strlist_free(&c->policy.ignore);
 	free(c->policy.escalate_to);
-	list_free(&c->allowed_inviters);
+	strlist_free(&c->allowed_inviters);
 	memset(c, 0, sizeof *c);
 }
 
@@ -319,10 +290,10 @@ static int cfg_copy(struct matrix_config *d, const struct matrix_config *s)
 	    dup_opt(&d->device_name, s->device_name ? s->device_name : "faqbot") < 0 ||
 	    dup_opt(&d->pickle_key, s->pickle_key) < 0 ||
 	    dup_opt(&d->policy.escalate_to, s->policy.escalate_to) < 0 ||
-	    list_copy(&d->policy.admins, &s->policy.admins) < 0 ||
-	    list_copy(&d->policy.auto_answer, &s->policy.auto_answer) < 0 ||
-	    list_copy(&d->policy.ignore, &s->policy.ignore) < 0 ||
-	    list_copy(&d->allowed_inviters, &s->allowed_inviters) < 0) {
+	    strlist_copy(&d->policy.admins, &s->policy.admins) < 0 ||
+	    strlist_copy(&d->policy.auto_answer, &s->policy.auto_answer) < 0 ||
+	    strlist_copy(&d->policy.ignore, &s->policy.ignore) < 0 ||
+	    strlist_copy(&d->allowed_inviters, &s->allowed_inviters) < 0) {
 		cfg_free(d);
 		return -1;
 	}
@@ -510,11 +481,11 @@ static void apply_config(struct mxnet *n)
 	struct matrix_config *c = &n->newcfg;
 	if (!n->has_newcfg)
 		return;
-	list_free(&n->cfgcopy.policy.admins);
-	list_free(&n->cfgcopy.policy.auto_answer);
-	list_free(&n->cfgcopy.policy.ignore);
+	strlist_free(&n->cfgcopy.policy.admins);
+	strlist_free(&n->cfgcopy.policy.auto_answer);
+	strlist_free(&n->cfgcopy.policy.ignore);
 	free(n->cfgcopy.policy.escalate_to);
-	list_free(&n->cfgcopy.allowed_inviters);
+	strlist_free(&n->cfgcopy.allowed_inviters);
 	n->cfgcopy.policy = c->policy;
 	n->cfgcopy.allowed_inviters = c->allowed_inviters;
 	n->cfgcopy.sync_timeout = c->sync_timeout;

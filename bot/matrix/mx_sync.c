@@ -6,6 +6,7 @@
  * sink, answers stored as pending for mx_send.c.  Joins and invite
  * refusals go out from here too. */
 #include "mx_int.h"
+#include "utf8.h"
 
 /* Sends that are not answers (refusals, !status/!reload results) have
  * their own small budget per sender (MX_CMD_*, mx_int.h). */
@@ -383,7 +384,7 @@ void mx_sync_handle_message(struct mxnet *n, const struct mx_event *ev)
 		return;
 	}
 	blen = strlen(ev->body);
-	if (blen > MX_MAX_BODY_TEXT || !mx_utf8_valid(ev->body, blen) ||
+	if (blen > MX_MAX_BODY_TEXT || !utf8_valid(ev->body, blen) ||
 	    strlen(ev->event_id) > 255 || strlen(n->room_id) > 255)
 		return;
 	known = store_answer_known(n->st, n->name, ev->event_id);

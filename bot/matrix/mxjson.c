@@ -118,10 +118,6 @@ int64_t mx_int(const cJSON *obj, const char *key, int64_t dflt)
 	return (int64_t)v->valuedouble;
 }
 
-int mx_utf8_valid(const char *s, size_t n)
-{
-	return utf8_valid(s, n);
-}
 
 int mx_event_parse(const cJSON *j, struct mx_event *ev)
 {
@@ -447,26 +443,26 @@ const char *mx_question_text(const char *body, const char *self, int *mentioned)
 		return "";
 	/* Reply fallback: "> <@alice:b> ..." lines, then an empty line. */
 	if (p[0] == '>') {
-		const char *q = p;
-		while (*q == '>') {
-			const char *nl = strchr(q, '\n');
+		const char *cur = p;
+		while (*cur == '>') {
+			const char *nl = strchr(cur, '\n');
 			if (!nl) {
-				q = NULL;
+				cur = NULL;
 				break;
 			}
-			q = nl + 1;
+			cur = nl + 1;
 		}
-		if (q && *q == '\n')
-			p = q + 1;
+		if (cur && *cur == '\n')
+			p = cur + 1;
 	}
 	if (self && (sl = strlen(self)) > 0 && !strncmp(p, self, sl)) {
-		const char *q = p + sl;
-		if (*q == ':' || *q == ',')
-			q++;
-		if (*q == ' ' || *q == 0) {
-			while (*q == ' ')
-				q++;
-			p = q;
+		const char *cur = p + sl;
+		if (*cur == ':' || *cur == ',')
+			cur++;
+		if (*cur == ' ' || *cur == 0) {
+			while (*cur == ' ')
+				cur++;
+			p = cur;
 			if (mentioned)
 				*mentioned = 1;
 		}

@@ -74,7 +74,7 @@ enum status rules_status(const struct stage_dates *sd, enum platform pf,
 	return ST_WITHIN;
 }
 
-const char *status_name(enum status st)
+const char *rules_status_name(enum status st)
 {
 	switch (st) {
 	case ST_EARLY:

@@ -251,7 +251,7 @@ static int judge(const struct kb *kb, const struct example *e, struct score *s, 
 	struct reply r;
 	struct date today = e->has_now ? e->now : no_now;
 	ask_question(kb, e->question, strlen(e->question), today, &r);
-	const char *got = query_intent_name(&r.q);
+	const char *got = intent_query_name(&r.q);
 	/* chatter is answered as out_of_scope */
 	const char *want = !strcmp(e->intent, "chatter") ? "out_of_scope" : e->intent;
 	int ok = !strcmp(got, want);
@@ -271,7 +271,7 @@ static int judge(const struct kb *kb, const struct example *e, struct score *s, 
 			ok = r.q.has_date && !date_cmp(r.q.validation, e->vdate);
 	}
 	if (ok && !strcmp(e->intent, "state") && e->has_state) {
-		const char *st = state_name(r.q.state);
+		const char *st = intent_state_name(r.q.state);
 		ok = !strcmp(st ? st : "", e->state);
 	}
 	s->n++;
@@ -495,7 +495,7 @@ static int eval_chatter(struct kb *kb, const char *path, int verbose, char *err,
 		if (ask_auto_answer(kb, &r, -1)) {
 			spoke++;
 			if (verbose)
-				printf("  would speak: [%s %.3f] %s\n", query_intent_name(&r.q), r.q.confidence, line);
+				printf("  would speak: [%s %.3f] %s\n", intent_query_name(&r.q), r.q.confidence, line);
 		}
 	}
 	fclose(f);

@@ -1,4 +1,4 @@
-/* fuzz_canonjson.c - the canonical JSON serialiser (cjson_canon.c) in a
+/* fuzz_canonjson.c - the canonical JSON serialiser (canonjson.c) in a
  * round trip against cJSON's own parser: whatever canonjson_parse accepts
  * and canonjson_print writes must parse back with cJSON to an equal tree
  * with object keys in byte order, and print again to the very same bytes

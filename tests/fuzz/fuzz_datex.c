@@ -15,7 +15,7 @@ static struct kb *kb;
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static struct ntext nt;
+	static struct norm_text nt;
 	char err[512];
 	if (!kb && !(kb = kb_load("knowledge", err, sizeof err)))
 		abort(); /* run from the repository root */
@@ -30,7 +30,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (nt.ntok < 0 || nt.ntok > NORM_MAX_TOKENS)
 		abort();
 	for (int i = 0; i < nt.ntok; i++) {
-		const struct token *t = &nt.tok[i];
+		const struct fold_token *t = &nt.tok[i];
 		if (t->s < nt.buf || t->s + t->len >= nt.buf + sizeof nt.buf ||
 		    strlen(t->s) != t->len || t->len == 0)
 			abort();

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "irc.h"
+#include "utf8.h"
 
 static void check_line(const char *s, size_t len)
 {
@@ -85,7 +86,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if ((unsigned char)line[i] < 0x20 && line[i] != '\t' &&
 		    !strchr("\x02\x03\x04\x0f\x11\x16\x1d\x1e\x1f", line[i]))
 			abort();
-	if (!irc_utf8_valid(line, sl))
+	if (!utf8_valid(line, sl))
 		abort();
 	size_t room = 4 + (size ? data[0] : 0) % 400;
 	const char *p = line;
@@ -94,7 +95,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		size_t k = irc_split_next(p, left, room);
 		if (k == 0 || k > left || k > room)
 			abort();
-		if (!irc_utf8_valid(p, k))
+		if (!utf8_valid(p, k))
 			abort();
 		p += k;
 		left -= k;

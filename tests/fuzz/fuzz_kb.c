@@ -1,5 +1,5 @@
-/* fuzz_kb.c - the knowledge loader (kb.c, intent.c, answer.c, cal.c,
- * rules.c, the lexicon of norm.c) with one file of knowledge/ replaced by
+/* fuzz_kb.c - the knowledge loader (kb.c, intent.c, answers.c, cal.c,
+ * rules.c, the lexicon of lexicon.c) with one file of knowledge/ replaced by
  * arbitrary bytes (byte 0 picks which).  A base that loads must then
  * answer a few questions; a refused one must say why. */
 #include <stdint.h>

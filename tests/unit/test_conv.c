@@ -169,7 +169,7 @@ static void test_date_reply_window(void **state)
 static void test_shape(void **state)
 {
 	(void)state;
-	static struct ntext nt;
+	static struct norm_text nt;
 	struct conv_shape sh;
 	static const char *const slot_only[] = {
 		"et si elle avait été validée vendredi ?", "et pour Kairos ?", "et sur RCO ?",

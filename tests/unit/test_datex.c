@@ -13,10 +13,10 @@
 #include "datex.h"
 #include "norm.h"
 
-static struct ntext nt; /* 60 KiB: kept off the stack */
+static struct norm_text nt; /* 60 KiB: kept off the stack */
 
 /* Canonical tokens by hand, split on spaces, flagged as norm.h says:
- * all digits -> TOK_NUM, digits with / . - inside -> TOK_DATE.  A leading
+ * all digits -> FOLD_TOK_NUM, digits with / . - inside -> FOLD_TOK_DATE.  A leading
  * '#' marks a number that came from words ("#7" for "sept"). */
 static void mk(const char *text)
 {
@@ -30,9 +30,9 @@ static void mk(const char *text)
 			*p++ = '\0';
 		if (!*p)
 			break;
-		struct token *t = &nt.tok[nt.ntok++];
+		struct fold_token *t = &nt.tok[nt.ntok++];
 		if (*p == '#') {
-			t->flags = TOK_NUM | TOK_NUMWORD;
+			t->flags = FOLD_TOK_NUM | FOLD_TOK_NUMWORD;
 			*p++ = '\0';
 		}
 		t->s = p;
@@ -51,9 +51,9 @@ static void mk(const char *text)
 				other++;
 		}
 		if (digits && !seps && !other)
-			t->flags |= TOK_NUM;
+			t->flags |= FOLD_TOK_NUM;
 		if (digits && seps && !other)
-			t->flags |= TOK_DATE;
+			t->flags |= FOLD_TOK_DATE;
 	}
 }
 

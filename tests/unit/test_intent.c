@@ -81,9 +81,9 @@ static void test_names(void **state)
 	assert_string_equal(intent_name(IN_GREEN_NOT_IN_KAIROS), "green_not_in_kairos");
 	assert_int_equal(intent_from_name("nonsense"), -1);
 	assert_int_equal(intent_from_name(NULL), -1);
-	assert_string_equal(state_name(STS_SAIS), "SAIS");
-	assert_string_equal(state_name(STS_ARCH), "ARCH");
-	assert_null(state_name(STS_NONE));
+	assert_string_equal(intent_state_name(STS_SAIS), "SAIS");
+	assert_string_equal(intent_state_name(STS_ARCH), "ARCH");
+	assert_null(intent_state_name(STS_NONE));
 	intent_model_free(NULL);
 }
 

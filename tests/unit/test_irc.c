@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "irc.h"
+#include "utf8.h"
 
 static int parse(char *buf, const char *s, struct irc_msg *m)
 {
@@ -83,10 +84,10 @@ static void test_parse_invalid_utf8_and_bare_lf(void **state)
 	struct irc_msg m;
 	assert_int_equal(parse(buf, ":a!b@c PRIVMSG #x :\xff\xfe\xc3 \xe2\x82\n", &m), 0);
 	assert_int_equal(m.nparams, 2);
-	assert_false(irc_utf8_valid(m.params[1], strlen(m.params[1])));
+	assert_false(utf8_valid(m.params[1], strlen(m.params[1])));
 	char *t = (char *)m.params[1];
 	size_t n = irc_sanitize(t, strlen(t));
-	assert_true(irc_utf8_valid(t, n));
+	assert_true(utf8_valid(t, n));
 	assert_string_equal(t, "??? ??");
 }
 
@@ -144,10 +145,10 @@ static void test_sanitize(void **state)
 	assert_int_equal(irc_sanitize(s, n), n);
 	assert_string_equal(s, "déjà vu — ok 👍");
 	/* overlong and surrogate encodings are invalid */
-	assert_false(irc_utf8_valid("\xc0\xaf", 2));
-	assert_false(irc_utf8_valid("\xed\xa0\x80", 3));
-	assert_false(irc_utf8_valid("\xf4\x90\x80\x80", 4));
-	assert_true(irc_utf8_valid("\xf4\x8f\xbf\xbf", 4));
+	assert_false(utf8_valid("\xc0\xaf", 2));
+	assert_false(utf8_valid("\xed\xa0\x80", 3));
+	assert_false(utf8_valid("\xf4\x90\x80\x80", 4));
+	assert_true(utf8_valid("\xf4\x8f\xbf\xbf", 4));
 }
 
 /* Non-space bytes of s, in order: what must survive any split. */
@@ -185,7 +186,7 @@ static int check_split(const char *text, const char *prefix, const char *target)
 		char chunk[IRC_LINE_MAX];
 		memcpy(chunk, p, k);
 		chunk[k] = '\0';
-		assert_true(irc_utf8_valid(chunk, k));
+		assert_true(utf8_valid(chunk, k));
 		char line[IRC_LINE_MAX + 1];
 		const char *par[] = { target, chunk };
 		int ll = irc_build(line, sizeof line, "PRIVMSG", 2, par);
@@ -235,7 +236,7 @@ static void test_split_long_utf8_word(void **state)
 	for (size_t room = 4; room < 40; room++) {
 		size_t k = irc_split_next(text + 6, strlen(text + 6), room);
 		assert_true(k > 0 && k <= room);
-		assert_true(irc_utf8_valid(text + 6, k));
+		assert_true(utf8_valid(text + 6, k));
 	}
 }
 

@@ -22,6 +22,7 @@
 #include "config.h"
 #include "irc.h"
 #include "ircnet.h"
+#include "utf8.h"
 
 #define MAX_SENT 4096
 
@@ -772,7 +773,7 @@ static void test_long_answer_whole(void **state)
 		if (n == 0)
 			assert_memory_equal(got + strlen(want), nick, strlen(nick));
 		assert_true(prefix + strlen(got) + 2 <= IRC_LINE_MAX);
-		assert_true(irc_utf8_valid(got, strlen(got)));
+		assert_true(utf8_valid(got, strlen(got)));
 		if (strstr(got, "En résumé"))
 			resume = 1;
 	}

@@ -148,12 +148,12 @@ static void test_ini_line(void **st)
 
 /* Tokens of words w[] in sentences sent[], with their entry ids. */
 static int mktoks(const struct lexicon *lx, const char *const *w, const unsigned *sent,
-		  struct token *tok, int32_t *ent)
+		  struct fold_token *tok, int32_t *ent)
 {
 	int n = 0;
 
 	for (; w[n]; n++) {
-		tok[n] = (struct token){ w[n], (unsigned)strlen(w[n]), 0, 0, sent ? sent[n] : 0 };
+		tok[n] = (struct fold_token){ w[n], (unsigned)strlen(w[n]), 0, 0, sent ? sent[n] : 0 };
 		ent[n] = find(lx, w[n]);
 	}
 	return n;
@@ -164,7 +164,7 @@ static void test_rule_at(void **st)
 	static const char *const words[] = {"c", "koi", "c", "koi", "euh", "dans", "vingtaine", NULL};
 	static const unsigned sent[] = {0, 0, 0, 1, 1, 1, 1};
 	struct lexicon *lx = lexicon_new();
-	struct token tok[8];
+	struct fold_token tok[8];
 	int32_t ent[8];
 	const struct lexicon_rule *r;
 	char err[256];
@@ -199,7 +199,7 @@ static void test_rule_at(void **st)
 	assert_int_equal(r->nto, 0);
 	r = lexicon_rule_at(lx, tok, ent, n, 6);
 	assert_non_null(r);
-	assert_int_equal(r->tofl[0], TOK_NUM);
+	assert_int_equal(r->tofl[0], FOLD_TOK_NUM);
 	/* "dans" is an entry (a right side), but no rule starts with it */
 	assert_true(ent[5] >= 0);
 	assert_null(lexicon_rule_at(lx, tok, ent, n, 5));

@@ -629,17 +629,6 @@ static void test_question_text(void **state)
 	assert_string_equal(mx_question_text(NULL, SELF, &m), "");
 }
 
-static void test_utf8(void **state)
-{
-	(void)state;
-	assert_int_equal(mx_utf8_valid("déjà vu €𝄞", strlen("déjà vu €𝄞")), 1);
-	assert_int_equal(mx_utf8_valid("\xc0\xaf", 2), 0);          /* overlong */
-	assert_int_equal(mx_utf8_valid("\xed\xa0\x80", 3), 0);      /* surrogate */
-	assert_int_equal(mx_utf8_valid("\xe2\x82", 2), 0);          /* truncated */
-	assert_int_equal(mx_utf8_valid("\xf4\x90\x80\x80", 4), 0);  /* > U+10FFFF */
-	assert_int_equal(mx_utf8_valid("\xff", 1), 0);
-}
-
 /* e2ee = yes without a pickle key: NULL, logged, nothing written, and
  * this process still runs (it used to exit(1)); a plain network on the
  * same loop and state file starts. */
@@ -703,7 +692,6 @@ int main(void)
 		cmocka_unit_test(test_url_escape),
 		cmocka_unit_test(test_inviter_policy),
 		cmocka_unit_test(test_question_text),
-		cmocka_unit_test(test_utf8),
 		cmocka_unit_test(test_start_refused_without_pickle_key),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -17,7 +17,7 @@
 #include "lexicon.h"
 #include "norm.h"
 
-static struct ntext nt; /* 30 KiB: static, not on the test's stack */
+static struct norm_text nt; /* 30 KiB: static, not on the test's stack */
 
 static const char *fold(const char *s)
 {
@@ -346,13 +346,13 @@ static void test_tok_dates(void **st)
 		norm_text(NULL, in, strlen(in), &nt);
 		assert_int_equal(nt.ntok, 2);
 		assert_string_equal(nt.tok[1].s, dates[i]);
-		assert_int_equal(nt.tok[1].flags, TOK_DATE);
+		assert_int_equal(nt.tok[1].flags, FOLD_TOK_DATE);
 		assert_int_equal(nt.tok[1].orig, 3);
 		assert_int_equal(nt.tok[1].sent, 0);
 	}
 	/* a separator not followed by a digit is no part of the date */
 	assert_string_equal(toks(NULL, "le 12/ 11- 3."), "le 12 11 3");
-	assert_int_equal(nt.tok[1].flags, TOK_NUM);
+	assert_int_equal(nt.tok[1].flags, FOLD_TOK_NUM);
 	assert_string_equal(toks(NULL, "12/11/2026a"), "12/11/2026 a");
 }
 
@@ -366,7 +366,7 @@ static void test_tok_numbers_suffix(void **st)
 	assert_int_equal(nt.tok[find_tok("14:30")].sent, 0);
 	assert_string_equal(toks(NULL, "12 2026 007"), "12 2026 007");
 	for (int i = 0; i < nt.ntok; i++)
-		assert_int_equal(nt.tok[i].flags, TOK_NUM);
+		assert_int_equal(nt.tok[i].flags, FOLD_TOK_NUM);
 	/* letters then digits split */
 	assert_string_equal(toks(NULL, "le12 rco2"), "le 12 rco 2");
 	assert_string_equal(toks(NULL, "a,b(c)[d]{e}/f@g#h+i=j*k%l&m"), "a b c d e f g h i j k l m");
@@ -391,15 +391,15 @@ static void test_tok_upper_orig(void **st)
 {
 	(void)st;
 	toks(NULL, "Le statut SAIS, DIFF ou RCO ? A ÉTÉ Kairos ＲＣＯ X");
-	assert_int_equal(nt.tok[find_tok("sais")].flags, TOK_UPPER);
-	assert_int_equal(nt.tok[find_tok("diff")].flags, TOK_UPPER);
-	assert_int_equal(nt.tok[find_tok("rco")].flags, TOK_UPPER);
-	assert_int_equal(nt.tok[find_tok("ete")].flags, TOK_UPPER);
+	assert_int_equal(nt.tok[find_tok("sais")].flags, FOLD_TOK_UPPER);
+	assert_int_equal(nt.tok[find_tok("diff")].flags, FOLD_TOK_UPPER);
+	assert_int_equal(nt.tok[find_tok("rco")].flags, FOLD_TOK_UPPER);
+	assert_int_equal(nt.tok[find_tok("ete")].flags, FOLD_TOK_UPPER);
 	assert_int_equal(nt.tok[find_tok("le")].flags, 0);
 	assert_int_equal(nt.tok[find_tok("kairos")].flags, 0);
 	assert_int_equal(nt.tok[find_tok("a")].flags, 0); /* one letter */
 	assert_int_equal(nt.tok[find_tok("x")].flags, 0);
-	assert_int_equal(nt.tok[nt.ntok - 2].flags, TOK_UPPER); /* fullwidth RCO */
+	assert_int_equal(nt.tok[nt.ntok - 2].flags, FOLD_TOK_UPPER); /* fullwidth RCO */
 	/* orig: byte offsets in the input, past multi-byte characters */
 	toks(NULL, "« Été » à Noël");
 	assert_int_equal(nt.tok[0].orig, 3);
@@ -415,7 +415,7 @@ static void test_rewrite(void **st)
 
 	(void)st;
 	assert_string_equal(toks(lx, "kan sera visible ma session"), "quand sera visible ma session");
-	assert_int_equal(nt.tok[0].flags, TOK_FIXED);
+	assert_int_equal(nt.tok[0].flags, FOLD_TOK_FIXED);
 	assert_int_equal(nt.tok[1].flags, 0);
 	assert_string_equal(toks(lx, "qd ds pk pq koi"), "quand dans pourquoi pourquoi quoi");
 	assert_string_equal(toks(lx, "jsuis perdu"), "je suis perdu");
@@ -430,9 +430,9 @@ static void test_rewrite(void **st)
 	/* deletion */
 	assert_string_equal(toks(lx, "euh kan euh"), "quand");
 	assert_int_equal(nt.tok[0].orig, 4);
-	/* SMS capitals: KAN keeps its TOK_UPPER */
+	/* SMS capitals: KAN keeps its FOLD_TOK_UPPER */
 	toks(lx, "KAN");
-	assert_int_equal(nt.tok[0].flags, TOK_FIXED | TOK_UPPER);
+	assert_int_equal(nt.tok[0].flags, FOLD_TOK_FIXED | FOLD_TOK_UPPER);
 	/* expansion past NORM_MAX_TOKENS is cut, not overrun */
 	{
 		static char many[3 * NORM_MAX_TOKENS + 1];
@@ -490,7 +490,7 @@ static void test_typos(void **st)
 	(void)st;
 	assert_string_equal(toks(lx, "visble sesion formaton kairso"), "visible session formation kairos");
 	for (int i = 0; i < nt.ntok; i++)
-		assert_int_equal(nt.tok[i].flags, TOK_FIXED);
+		assert_int_equal(nt.tok[i].flags, FOLD_TOK_FIXED);
 	/* 2 edits from 8 letters, not below */
 	assert_string_equal(toks(lx, "difusiom plattforme validaton afichaje"),
 			    "diffusion plateforme validation affichage");
@@ -515,8 +515,8 @@ static void test_doubled_letters(void **st)
 	assert_string_equal(toks(lx, "visiiible sesssion kaiross KAIIIROOOS toujourrrs"),
 			    "visible session kairos kairos toujours");
 	for (int i = 0; i < nt.ntok; i++)
-		assert_true(nt.tok[i].flags & TOK_FIXED);
-	assert_int_equal(nt.tok[3].flags, TOK_FIXED | TOK_UPPER);
+		assert_true(nt.tok[i].flags & FOLD_TOK_FIXED);
+	assert_int_equal(nt.tok[3].flags, FOLD_TOK_FIXED | FOLD_TOK_UPPER);
 	/* squeezing that gives no known word leaves the token alone */
 	assert_string_equal(toks(lx, "bzzzzzt"), "bzzzzzt");
 	/* keep-words are targets too: "viiiite" -> "vite" */
@@ -547,7 +547,7 @@ static void test_numbers_2_31(void **st)
 			snprintf(want, sizeof want, "%d", v);
 			assert_int_equal(nt.ntok, 5);
 			assert_string_equal(nt.tok[3].s, want);
-			assert_int_equal(nt.tok[3].flags, TOK_NUM | TOK_NUMWORD);
+			assert_int_equal(nt.tok[3].flags, FOLD_TOK_NUM | FOLD_TOK_NUMWORD);
 			assert_int_equal(nt.tok[3].orig, 7);
 			assert_string_equal(nt.tok[4].s, "jours");
 		}
@@ -571,9 +571,9 @@ static void test_numbers_beyond(void **st)
 	/* a number phrase does not cross a sentence end */
 	assert_string_equal(toks(NULL, "vingt. deux"), "20 2");
 	assert_int_equal(nt.tok[1].sent, 1);
-	/* digits: TOK_NUM only */
+	/* digits: FOLD_TOK_NUM only */
 	toks(NULL, "3 jours");
-	assert_int_equal(nt.tok[0].flags, TOK_NUM);
+	assert_int_equal(nt.tok[0].flags, FOLD_TOK_NUM);
 }
 
 int main(void)

@@ -89,7 +89,7 @@ static void test_dev_oracle(void **state)
 		assert_date_is(sd.ft_min, dev[k].ft_min);
 		assert_date_is(sd.ft_max, dev[k].ft_max);
 		enum platform pf = platform_from_name(dev[k].platform);
-		assert_string_equal(status_name(rules_status(&sd, pf, P(dev[k].now))),
+		assert_string_equal(rules_status_name(rules_status(&sd, pf, P(dev[k].now))),
 				    dev[k].status);
 	}
 }
@@ -199,10 +199,10 @@ static void test_names(void **state)
 	assert_int_equal(platform_from_name(NULL), PF_NONE);
 	assert_null(platform_name(PF_NONE));
 	assert_null(platform_name(PF__COUNT));
-	assert_string_equal(status_name(ST_EARLY), "early");
-	assert_string_equal(status_name(ST_WITHIN), "within");
-	assert_string_equal(status_name(ST_OVERDUE), "overdue");
-	assert_null(status_name(ST_NONE));
+	assert_string_equal(rules_status_name(ST_EARLY), "early");
+	assert_string_equal(rules_status_name(ST_WITHIN), "within");
+	assert_string_equal(rules_status_name(ST_OVERDUE), "overdue");
+	assert_null(rules_status_name(ST_NONE));
 }
 
 int main(void)

@@ -1,8 +1,8 @@
-/* domain.c - names of the domain's platforms, as the knowledge files and
+/* platform.c - names of the domain's platforms, as the knowledge files and
  * the --json output spell them. */
 #include <string.h>
 
-#include "domain.h"
+#include "platform.h"
 
 static const char *const pf_names[PF__COUNT] = {
 	[PF_NONE] = NULL,

@@ -1,4 +1,4 @@
-/* cjson_canon.c - Matrix canonical JSON from a cJSON tree, and a checked
+/* canonjson.c - Matrix canonical JSON from a cJSON tree, and a checked
  * parse that refuses what cJSON would otherwise round silently (floats,
  * integers past 2^53-1).  Does no signing (e2ee.c) and no I/O.  The rules
  * are the spec's appendix "Canonical JSON"; the reference used by the

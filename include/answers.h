@@ -1,4 +1,4 @@
-/* answer.h - French answer text from the templates of knowledge/answers.ini.
+/* answers.h - French answer text from the templates of knowledge/answers.ini.
  *
  * A template is plain French text with placeholders ({validation},
  * {ft_max}, {platform}, {d_ft_max}, ...) filled from the query, the stage
@@ -7,8 +7,8 @@
  * placeholders only where a validation date is known), so rendering never
  * fails: it only writes into a capped buffer.  Nothing here parses files
  * (kb.c reads answers.ini and calls answers_set) or reads the clock. */
-#ifndef FAQBOT_ANSWER_H
-#define FAQBOT_ANSWER_H
+#ifndef FAQBOT_ANSWERS_H
+#define FAQBOT_ANSWERS_H
 
 #include <stddef.h>
 #include "cal.h"
@@ -44,12 +44,12 @@ int answers_check(const struct answers *a, const char *section, char *err, size_
  * sd is NULL when no validation date is known; st is the status (only
  * meaningful for display_delay with a date); dl gives the delay numbers
  * of the {d_...} placeholders. */
-size_t answer_render(const struct answers *a, const struct delays *dl,
+size_t answers_render(const struct answers *a, const struct delays *dl,
 		     const struct query *q, const struct stage_dates *sd,
 		     enum status st, struct date today, char *out, size_t outsz);
 
 /* "mardi 24 novembre 2026", "lundi 1er décembre 2026".  buf must hold 40
  * bytes; returns the length written. */
-size_t answer_format_date(struct date dt, char *buf, size_t bufsz);
+size_t answers_format_date(struct date dt, char *buf, size_t bufsz);
 
 #endif

@@ -1,10 +1,10 @@
-/* answer.c - French answers from the templates of knowledge/answers.ini.
+/* answers.c - French answers from the templates of knowledge/answers.ini.
  *
  * Templates are compiled once, when loaded, into literal runs and
  * placeholder slots, so that rendering is a copy loop with no allocation
  * and no failure.  This module does not read files (kb.c does), decide
  * the intent (intent.c) or compute dates (rules.c). */
-#include "answer.h"
+#include "answers.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,7 +50,7 @@ enum {
 	SL_SIMPLE /* then text, dated for each simple intent, in simple_intents order */
 };
 
-/* answer_render picks regional, rco, france_travail as base + 0, 1, 2 */
+/* answers_render picks regional, rco, france_travail as base + 0, 1, 2 */
 _Static_assert(SL_DD_RCO == SL_DD_REGIONAL + 1 && SL_DD_FT == SL_DD_REGIONAL + 2 &&
 	       SL_DD_RCO_TODAY == SL_DD_REGIONAL_TODAY + 1 &&
 	       SL_DD_FT_TODAY == SL_DD_REGIONAL_TODAY + 2 &&
@@ -388,7 +388,7 @@ static const char *const months[12] = {
 	"août", "septembre", "octobre", "novembre", "décembre",
 };
 
-size_t answer_format_date(struct date dt, char *buf, size_t bufsz)
+size_t answers_format_date(struct date dt, char *buf, size_t bufsz)
 {
 	if (!bufsz)
 		return 0;
@@ -469,7 +469,7 @@ struct ctx {
 static void put_date(struct out *o, struct date d)
 {
 	char b[48];
-	size_t n = answer_format_date(d, b, sizeof b);
+	size_t n = answers_format_date(d, b, sizeof b);
 	put(o, b, n);
 }
 
@@ -545,7 +545,7 @@ static int simple_slot(enum intent in, int dated)
 	return SL_SIMPLE + 2 * (NSIMPLE - 1); /* out_of_scope text */
 }
 
-size_t answer_render(const struct answers *a, const struct delays *dl,
+size_t answers_render(const struct answers *a, const struct delays *dl,
 		     const struct query *q, const struct stage_dates *sd,
 		     enum status st, struct date today, char *out, size_t outsz)
 {

@@ -1,7 +1,7 @@
-/* domain.h - the names of the domain that language and rules share: the
+/* platform.h - the names of the domain that language and rules share: the
  * partner platforms a question can be about (domain.md, "Stages"). */
-#ifndef FAQBOT_DOMAIN_H
-#define FAQBOT_DOMAIN_H
+#ifndef FAQBOT_PLATFORM_H
+#define FAQBOT_PLATFORM_H
 
 enum platform {
 	PF_NONE = 0,

@@ -1,4 +1,4 @@
-/* test_answer.c - French answers: dates as people read them, template
+/* test_answers.c - French answers: dates as people read them, template
  * checks, the composition of display-delay answers (platform + status),
  * caps and UTF-8-safe cuts; then the bundled answers.ini against domain.md
  * (status texts, working days, the overdue advice, lengths). */
@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "answer.h"
+#include "answers.h"
 #include "ask.h"
 #include "kb.h"
 
@@ -54,23 +54,23 @@ static void test_format_date(void **state)
 		{ { 2026, 6, 11 }, "jeudi 11 juin 2026" },
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-		size_t n = answer_format_date(cases[i].d, b, sizeof b);
+		size_t n = answers_format_date(cases[i].d, b, sizeof b);
 		assert_string_equal(b, cases[i].want);
 		assert_int_equal(n, strlen(cases[i].want));
 	}
 	/* never more than the buffer */
 	char small[8];
-	size_t n = answer_format_date((struct date){ 2026, 11, 24 }, small, sizeof small);
+	size_t n = answers_format_date((struct date){ 2026, 11, 24 }, small, sizeof small);
 	assert_int_equal(n, 7);
 	assert_string_equal(small, "mardi 2");
 	/* a cut never splits "û" */
 	char b16[16];
-	n = answer_format_date((struct date){ 2027, 8, 15 }, b16, sizeof b16);
+	n = answers_format_date((struct date){ 2027, 8, 15 }, b16, sizeof b16);
 	assert_string_equal(b16, "dimanche 15 ao");
 	assert_int_equal(n, 14);
-	assert_int_equal(answer_format_date((struct date){ 2027, 2, 30 }, b16, sizeof b16), 0);
+	assert_int_equal(answers_format_date((struct date){ 2027, 2, 30 }, b16, sizeof b16), 0);
 	assert_string_equal(b16, "");
-	assert_int_equal(answer_format_date((struct date){ 9999, 12, 31 }, b, sizeof b),
+	assert_int_equal(answers_format_date((struct date){ 9999, 12, 31 }, b, sizeof b),
 			 strlen("vendredi 31 décembre 9999"));
 	assert_string_equal(b, "vendredi 31 décembre 9999");
 }
@@ -195,7 +195,7 @@ static const char *render_on(const struct answers *a, enum intent in, enum platf
 	struct query q = { .intent = in, .confidence = 0.9, .platform = pf, .state = st,
 			   .has_date = dated, .validation = { 2026, 11, 20 } };
 	struct stage_dates sd = dates_2026_11_20();
-	size_t n = answer_render(a, &dl, &q, dated ? &sd : NULL, status, today, out, sizeof out);
+	size_t n = answers_render(a, &dl, &q, dated ? &sd : NULL, status, today, out, sizeof out);
 	assert_int_equal(n, strlen(out));
 	return out;
 }
@@ -328,7 +328,7 @@ static void test_caps(void **state)
 			   .validation = { 2026, 12, 1 } };
 	struct stage_dates sd = dates_2026_11_20();
 	static char out[ASK_MAX_ANSWER];
-	size_t len = answer_render(a, &dl, &q, &sd, ST_NONE, (struct date){ 2026, 12, 1 },
+	size_t len = answers_render(a, &dl, &q, &sd, ST_NONE, (struct date){ 2026, 12, 1 },
 				   out, sizeof out);
 	assert_true(len <= ASK_MAX_ANSWER - 1);
 	assert_true(len > ASK_MAX_ANSWER - 8);
@@ -338,13 +338,13 @@ static void test_caps(void **state)
 	q.has_date = 0;
 	for (size_t sz = 1; sz < 12; sz++) {
 		char small[12];
-		len = answer_render(a, &dl, &q, NULL, ST_NONE, (struct date){ 2026, 12, 1 },
+		len = answers_render(a, &dl, &q, NULL, ST_NONE, (struct date){ 2026, 12, 1 },
 				    small, sz);
 		assert_int_equal(len, (sz - 1) / 2 * 2);
 		assert_int_equal(strlen(small), len);
 		assert_true(utf8_ok(small));
 	}
-	assert_int_equal(answer_render(a, &dl, &q, NULL, ST_NONE, (struct date){ 2026, 12, 1 },
+	assert_int_equal(answers_render(a, &dl, &q, NULL, ST_NONE, (struct date){ 2026, 12, 1 },
 				       out, 0), 0);
 	answers_free(a);
 }
