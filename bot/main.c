@@ -102,10 +102,16 @@ static void usage_error(const char *fmt, const char *arg)
 }
 
 /* After getopt returned '?': names the option it did not know. */
-static void bad_option(char **argv)
+/* getopt's ':' (a value missing) or '?' (an unknown option): the error,
+ * and the exit status. */
+static int bad_option(int c, char **argv)
 {
 	char opt[3] = { '-', (char)optopt, '\0' };
-	usage_error("unknown option `%s`", optopt > 0 && optopt < 128 ? opt : argv[optind - 1]);
+	if (c == ':')
+		usage_error("option `%s` needs a value", argv[optind - 1]);
+	else
+		usage_error("unknown option `%s`", optopt > 0 && optopt < 128 ? opt : argv[optind - 1]);
+	return EXIT_USAGE;
 }
 
 /* The time zone of the dates (domain.md, "Time zone"). */
@@ -271,22 +277,17 @@ static int parse_cmd(int argc, char **argv, const char *shortopts, unsigned allo
 				goto bad;
 			o->script = 1;
 			break;
-		case ':':
-			usage_error("option `%s` needs a value", argv[optind - 1]);
-			return EXIT_USAGE;
 		default:
-			bad_option(argv);
-			return EXIT_USAGE;
+			return bad_option(c, argv);
 		}
 		li = -1;
 	}
 	return 0;
 bad:
-	if (li >= 0)
-		fprintf(stderr, "faqbot: option `--%s` does not apply to `%s`\nTry `faqbot --help`.\n",
-			longopts[li].name, argv[0]);
-	else
-		bad_option(argv);
+	if (li < 0)
+		return bad_option('?', argv);
+	fprintf(stderr, "faqbot: option `--%s` does not apply to `%s`\nTry `faqbot --help`.\n",
+		longopts[li].name, argv[0]);
 	return EXIT_USAGE;
 }
 
@@ -403,10 +404,6 @@ static int cmd_console(const struct cmd_opts *opts, int argc, char **argv)
 {
 	struct cmd_opts o = *opts;
 	int rc = 0;
-	if (optind < argc) {
-		usage_error("console takes no question (`%s`); use `faqbot ask`", argv[optind]);
-		return EXIT_USAGE;
-	}
 	char buf[PATH_MAX];
 	struct kb *kb = load_kb(o.kdir ? o.kdir : default_knowledge(buf, sizeof buf));
 	if (!kb)
@@ -482,10 +479,6 @@ static int cmd_check(const struct cmd_opts *opts, int argc, char **argv)
 {
 	struct cmd_opts o = *opts;
 	int rc = 0;
-	if (optind < argc) {
-		usage_error("unexpected argument `%s`", argv[optind]);
-		return EXIT_USAGE;
-	}
 	char err[1024];
 	struct config *cfg = NULL;
 	if (o.config) {
@@ -687,12 +680,8 @@ int main(int argc, char **argv)
 		case 'V':
 			printf("faqbot %s\n", FAQBOT_VERSION);
 			return 0;
-		case ':':
-			usage_error("option `%s` needs a value", argv[optind - 1]);
-			return EXIT_USAGE;
 		default:
-			bad_option(argv);
-			return EXIT_USAGE;
+			return bad_option(c, argv);
 		}
 	}
 	if (optind >= argc) {
@@ -706,11 +695,13 @@ int main(int argc, char **argv)
 	static const struct {
 		const char *name, *shortopts;
 		unsigned allow;
+		const char *no_args; /* the error for an argument; NULL: allowed */
 		int (*run)(const struct cmd_opts *, int, char **);
 	} cmds[] = {
-		{ "ask", ":k:h", CMD_JSON | CMD_NOW, cmd_ask },
-		{ "console", ":k:h", CMD_JSON | CMD_SCRIPT | CMD_NOW, cmd_console },
-		{ "check", ":k:c:h", 0, cmd_check },
+		{ "ask", ":k:h", CMD_JSON | CMD_NOW, NULL, cmd_ask },
+		{ "console", ":k:h", CMD_JSON | CMD_SCRIPT | CMD_NOW,
+		  "console takes no question (`%s`); use `faqbot ask`", cmd_console },
+		{ "check", ":k:c:h", 0, "unexpected argument `%s`", cmd_check },
 	};
 	for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
 		if (strcmp(cmd, cmds[i].name))
@@ -719,6 +710,10 @@ int main(int argc, char **argv)
 		int rc = parse_cmd(n, v, cmds[i].shortopts, cmds[i].allow, &o);
 		if (rc)
 			return rc < 0 ? 0 : rc;
+		if (cmds[i].no_args && optind < n) {
+			usage_error(cmds[i].no_args, v[optind]);
+			return EXIT_USAGE;
+		}
 		return cmds[i].run(&o, n, v);
 	}
 	if (!strcmp(cmd, "train"))

@@ -61,7 +61,7 @@ check "leak: valgrind memcheck (90-valgrind) fails" \
 check "... with memcheck's definite leak in ask_question" \
 	bash -c "grep -q 'definitely lost' '$WORK/l-vg.log' && grep -q 'ask_question' '$WORK/l-vg.log'"
 check "leak: the ASan unit test of the question path fails" \
-	fails "$WORK/l-unit.log" build/tests-asan/test_answer
+	fails "$WORK/l-unit.log" build/tests-asan/test_answers
 check "... with LeakSanitizer's report" grep -q "detected memory leaks" "$WORK/l-unit.log"
 unplant leak
 
