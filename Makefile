@@ -2,9 +2,9 @@
 # French console; `make test` builds and runs every test; `make bench`,
 # `make fuzz`.  Honours CFLAGS/LDFLAGS; WERROR=1 adds -Werror (CI does).
 
-PKGS := libcurl libcjson olm cmocka sqlite3 libutf8proc inih openssl yaml-0.1 libsystemd
+PKGS := libcurl libcjson olm cmocka sqlite3 libutf8proc openssl yaml-0.1 libsystemd
 DEBS := pkg-config libcurl4-openssl-dev libcjson-dev libolm-dev libcmocka-dev \
-        libsqlite3-dev libutf8proc-dev libinih-dev libssl-dev libyaml-dev liblinear-dev \
+        libsqlite3-dev libutf8proc-dev libssl-dev libyaml-dev liblinear-dev \
         libsystemd-dev
 VERSION := 0.1.0
 
@@ -81,8 +81,8 @@ $(B)/libfaqbot.a: $(LIB_OBJS)
 $(B)/libfaqbot-asan.a: $(ASAN_OBJS)
 	@rm -f $@; ar rcs $@ $^
 
-# ./faqbot links only what ask, console and check use (utf8proc, cJSON,
-# inih): loading libcurl, OpenSSL, libolm (libstdc++), SQLite (and libsystemd,
+# ./faqbot links only what ask, console and check use (utf8proc,
+# cJSON): loading libcurl, OpenSSL, libolm (libstdc++), SQLite (and libsystemd,
 # for sd_notify in run.c) cost 3x a
 # whole answer and 8 MiB.  `faqbot run` execs $(B)/faqbot-irc (run.c with
 # FAQBOT_NO_MATRIX: no libcurl, libolm, SQLite) for a config without

@@ -1,4 +1,4 @@
-/* config.h - config.ini -> struct config (libinih), with defaults, checks
+/* config.h - config.ini -> struct config (inifile.h), with defaults, checks
  * and "path:line: what is wrong, and how to fix it" errors.
  * Sections: [bot], [irc.NAME] (any number), [matrix.NAME] (any number);
  * config.example.ini documents every key with its default.  Relative file

@@ -1,5 +1,6 @@
-/* inifile.c - the INI reader of the knowledge files: every error carries its
- * line number, and the bytes come from textfile.c (see inifile.h). */
+/* inifile.c - the INI reader of the knowledge files and of config.ini:
+ * every error carries its line number, and the bytes come from textfile.c
+ * (see inifile.h). */
 #include "inifile.h"
 
 #include <stdarg.h>
@@ -44,9 +45,10 @@ static int fail(struct ini *in, int line, const char *fmt, ...)
 /* Calls the callback; its error gets the location of line. */
 static int emit(struct ini *in, int line, enum ini_ev ev, const char *key, char *value)
 {
-	char msg[640];
+	char msg[1024];
 	msg[0] = '\0';
-	if (in->cb(in->u, ev, ev == INI_EOF ? NULL : in->section, key, value, msg, sizeof msg) < 0)
+	if (in->cb(in->u, ev, line, ev == INI_EOF ? NULL : in->section, key, value, msg,
+		   sizeof msg) < 0)
 		return fail(in, line, "%s", msg);
 	return 0;
 }
@@ -59,6 +61,16 @@ static char *trim(char *s)
 	while (n && (s[n - 1] == ' ' || s[n - 1] == '\t'))
 		s[--n] = '\0';
 	return s;
+}
+
+/* INI_INLINE_COMMENTS: cuts s at a `;` that follows a space or a tab. */
+static void cut_comment(char *s)
+{
+	for (char *p = s; *p; p++)
+		if (*p == ';' && p > s && (p[-1] == ' ' || p[-1] == '\t')) {
+			*p = '\0';
+			return;
+		}
 }
 
 static int flush_value(struct ini *in)
@@ -81,12 +93,20 @@ static int end_section(struct ini *in)
 static int section_line(struct ini *in, char *s)
 {
 	size_t n = strlen(s);
-	if (s[n - 1] != ']')
-		return fail(in, in->lineno, "a section header must end with `]`, as in [stages]");
+	char *close = strchr(s, ']');
+	if (close && close[1]) {
+		close[1] = '\0';
+		return fail(in, in->lineno, "text after the `]` of a section header; write the "
+			    "header alone on its line, as in %.80s", s);
+	}
+	if (!close)
+		return fail(in, in->lineno, "a section header must end with `]`; close it, "
+			    "as in %.80s]", s);
 	s[n - 1] = '\0';
 	char *name = trim(s + 1);
 	if (!*name || strlen(name) >= sizeof in->section)
-		return fail(in, in->lineno, "empty or over-long section name; write e.g. [display_delay]");
+		return fail(in, in->lineno, "empty or over-long section name (at most %d bytes); "
+			    "write a short name between the brackets", INI_MAX_NAME - 1);
 	if (end_section(in) < 0)
 		return -1;
 	if (in->flags & INI_UNIQUE_SECTIONS) {
@@ -104,10 +124,13 @@ static int section_line(struct ini *in, char *s)
 
 static int parse_line(struct ini *in, char *raw)
 {
-	char *s = trim(raw);
+	char *s;
 	int indented = (raw[0] == ' ' || raw[0] == '\t');
 	int cont = in->flags & INI_CONTINUATION;
 
+	if (in->flags & INI_INLINE_COMMENTS)
+		cut_comment(raw);
+	s = trim(raw);
 	if (*s == '#' || *s == ';')
 		return 0;
 	if (cont && indented && *s && in->key_line) {
@@ -143,7 +166,8 @@ static int parse_line(struct ini *in, char *raw)
 	*eq = '\0';
 	char *key = trim(s), *value = trim(eq + 1);
 	if ((!*key && !(in->flags & INI_BARE_LINES)) || strlen(key) >= sizeof in->key)
-		return fail(in, in->lineno, "empty or over-long key before `=`");
+		return fail(in, in->lineno, "empty or over-long key before `=` (at most %d "
+			    "bytes); write `key = value`", INI_MAX_NAME - 1);
 	if (!cont)
 		return emit(in, in->lineno, INI_KEY, key, value);
 	strcpy(in->key, key);
@@ -163,12 +187,8 @@ int inifile_read(const char *path, size_t max_line, unsigned flags, ini_cb cb,
 	if (!in) {
 		return errmsg_at(err, errlen, path, 0, "out of memory");
 	}
-	in->path = path;
-	in->flags = flags;
-	in->cb = cb;
-	in->u = u;
-	in->err = err;
-	in->errlen = errlen;
+	*in = (struct ini){ .path = path, .flags = flags, .cb = cb, .u = u, .err = err,
+			    .errlen = errlen };
 	if (textfile_read(&in->tf, path, max_line, err, errlen) < 0)
 		goto out;
 	while ((line = textfile_line(&in->tf))) {

@@ -1,11 +1,12 @@
-/* config.c - reads config.ini with libinih into the open struct config of
- * config.h: one key table per section type, defaults filled in after
- * parsing, then cross-key checks.  Every error names "path:line" and says
- * how to fix it.  It opens no connection and never logs a secret value;
- * config_dump writes secrets as "<hidden>". */
+/* config.c - reads config.ini with inifile.c (the reader of the knowledge
+ * files too) into the open struct config of config.h: one table of the
+ * keys of every section type, defaults filled in after parsing, then
+ * cross-key checks.
+ * Every error names "path:line" and says how to fix it.  It opens no
+ * connection and never logs a secret value; config_dump writes secrets
+ * as "<hidden>". */
 #include <ctype.h>
 #include <errno.h>
-#include <ini.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -17,13 +18,12 @@
 
 #include "config.h"
 #include "errmsg.h"
+#include "inifile.h"
 #include "log.h"
-#include "textfile.h"
 
-#define CFG_MAX_LINE 65536     /* bytes in one source line */
+#define CFG_MAX_LINE 65536     /* bytes in one line (SECURITY.md): a long list */
 #define CFG_MAX_LIST STRLIST_MAX /* items in one list setting */
 #define CFG_MAX_NETS 64        /* networks of each kind */
-#define CFG_MAX_KEYS 48
 
 enum ktype {
 	K_STR,      /* char * */
@@ -38,16 +38,22 @@ enum ktype {
 	K_LOGLEVEL, /* char *, checked */
 };
 
-/* min/max: the range of a K_INT or K_DOUBLE; for K_STR, K_SECRET,
- * K_PATH and K_LIST, max > 0 is the longest value (or list item) in
- * bytes, where the bot keeps it in a fixed buffer. */
+/* The section types, which index struct key's off. */
+enum sec { SEC_BOT, SEC_IRC, SEC_MATRIX };
+
+/* off: where the value goes in struct bot_config, irc_config and
+ * matrix_config, or NO when the key is not one of that section.
+ * min/max: the range of a K_INT or K_DOUBLE; for K_STR, K_SECRET, K_PATH
+ * and K_LIST, max > 0 is the longest value (or list item) in bytes, where
+ * the bot keeps it in a fixed buffer. */
 struct key {
 	const char *name;
 	enum ktype t;
-	size_t off;
+	size_t off[3];
 	double min, max;
 	unsigned flags;
 };
+#define NO ((size_t)-1)
 
 /* K_DOUBLE: 0 is allowed too, meaning "off" (throttle_rate = 0): a tiny
  * positive rate such as 1e-300 would make the wait before the next line
@@ -60,113 +66,110 @@ struct key {
 #define CFG_MAX_PREFIX 16
 #define CFG_MAX_NICK 63
 #define CFG_MAX_CHANNEL 63
+/* ircreg.c's SASL PLAIN payload (1024 bytes) holds the account name
+ * twice and the password; store.h keeps the Matrix session in
+ * homeserver[512], user_id[256] and access_token[1024]. */
+#define CFG_MAX_SASL 255
+#define CFG_MAX_HOMESERVER 511
+#define CFG_MAX_MXID 255
+#define CFG_MAX_TOKEN 1023
 
-#define KB(n, t, f, lo, hi) { n, t, offsetof(struct bot_config, f), lo, hi, 0 }
-static const struct key bot_keys[] = {
-	KB("knowledge", K_PATH, knowledge, 0, 0),
-	KB("state", K_PATH, state, 0, 0),
-	KB("command_prefix", K_STR, command_prefix, 0, CFG_MAX_PREFIX),
-	KB("log_level", K_LOGLEVEL, log_level, 0, 0),
-	KB("timezone", K_STR, timezone, 0, 0),
-	KB("ignore", K_LIST, ignore, 0, 0),
-	KB("max_answer_age", K_INT, max_answer_age, 0, 7 * 86400),
-	KB("auto_answer_confidence", K_DOUBLE, auto_answer_confidence, 0, 1),
-	KB("user_rate", K_INT, user_rate, 0, 100000),
-	KB("user_burst", K_INT, user_burst, 1, 100000),
-	KB("record_questions", K_BOOL, record_questions, 0, 0),
-	KB("record_days", K_INT, record_days, 1, 3650),
-	KB("conversation_timeout", K_INT, conversation_timeout, 0, 86400),
-	{ NULL, K_STR, 0, 0, 0, 0 }
+#define B(f) offsetof(struct bot_config, f)
+#define I(f) offsetof(struct irc_config, f)
+#define M(f) offsetof(struct matrix_config, f)
+#define KEY(name, t, b, i, m, lo, hi) { name, t, { b, i, m }, lo, hi, 0 }
+
+/* Every key of every section, once: a key two sections share has one
+ * type and one range.  In the order config_dump writes them. */
+static const struct key keys[] = {
+	KEY("knowledge", K_PATH, B(knowledge), NO, NO, 0, 0),
+	KEY("state", K_PATH, B(state), NO, NO, 0, 0),
+	KEY("command_prefix", K_STR, B(command_prefix), NO, NO, 0, CFG_MAX_PREFIX),
+	KEY("log_level", K_LOGLEVEL, B(log_level), NO, NO, 0, 0),
+	KEY("timezone", K_STR, B(timezone), NO, NO, 0, 0),
+	KEY("server", K_STR, NO, I(server), NO, 0, 0),
+	KEY("port", K_INT, NO, I(port), NO, 1, 65535),
+	KEY("tls", K_BOOL, NO, I(tls), NO, 0, 0),
+	KEY("tls_ca_file", K_PATH, NO, I(tls_ca_file), NO, 0, 0),
+	KEY("nick", K_STR, NO, I(nick), NO, 0, CFG_MAX_NICK),
+	KEY("alt_nicks", K_LIST, NO, I(alt_nicks), NO, 0, CFG_MAX_NICK),
+	KEY("username", K_STR, NO, I(username), NO, 0, CFG_MAX_NICK),
+	KEY("realname", K_STR, NO, I(realname), NO, 0, 0),
+	KEY("channels", K_CHANNELS, NO, I(channels), NO, 0, 0),
+	KEY("sasl_mechanism", K_SASL, NO, I(sasl_mechanism), NO, 0, 0),
+	KEY("sasl_username", K_STR, NO, I(sasl_username), NO, 0, CFG_MAX_SASL),
+	KEY("sasl_password", K_SECRET, NO, I(sasl_password), NO, 0, CFG_MAX_SASL),
+	KEY("client_cert", K_PATH, NO, I(client_cert), NO, 0, 0),
+	KEY("client_key", K_PATH, NO, I(client_key), NO, 0, 0),
+	KEY("homeserver", K_STR, NO, NO, M(homeserver), 0, CFG_MAX_HOMESERVER),
+	KEY("user", K_STR, NO, NO, M(user), 0, CFG_MAX_MXID),
+	KEY("password", K_SECRET, NO, NO, M(password), 0, 0),
+	KEY("access_token", K_SECRET, NO, NO, M(access_token), 0, CFG_MAX_TOKEN),
+	KEY("device_name", K_STR, NO, NO, M(device_name), 0, 0),
+	KEY("admins", K_LIST, NO, I(policy.admins), M(policy.admins), 0, 0),
+	KEY("allowed_inviters", K_LIST, NO, NO, M(allowed_inviters), 0, 0),
+	KEY("auto_answer", K_LIST, NO, I(policy.auto_answer), M(policy.auto_answer), 0, 0),
+	KEY("ignore", K_LIST, B(ignore), I(policy.ignore), M(policy.ignore), 0, 0),
+	KEY("max_answer_age", K_INT, B(max_answer_age), NO, NO, 0, 7 * 86400),
+	KEY("auto_answer_confidence", K_DOUBLE, B(auto_answer_confidence), NO, NO, 0, 1),
+	KEY("user_rate", K_INT, B(user_rate), I(policy.user_rate), M(policy.user_rate), 0, 100000),
+	KEY("user_burst", K_INT, B(user_burst), I(policy.user_burst), M(policy.user_burst), 1,
+	    100000),
+	KEY("record_questions", K_BOOL, B(record_questions), NO, NO, 0, 0),
+	KEY("record_days", K_INT, B(record_days), NO, NO, 1, 3650),
+	KEY("conversation_timeout", K_INT, B(conversation_timeout), NO, NO, 0, 86400),
+	KEY("escalate_to", K_STR, NO, I(policy.escalate_to), M(policy.escalate_to), 0, 0),
+	KEY("throttle_burst", K_INT, NO, I(throttle_burst), NO, 1, 100000),
+	{ "throttle_rate", K_DOUBLE, { NO, I(throttle_rate), NO }, 0.01, 1000000, KF_ZERO_OFF },
+	KEY("lag_timeout", K_INT, NO, I(lag_timeout), NO, 10, 86400),
+	KEY("e2ee", K_BOOL, NO, NO, M(e2ee), 0, 0),
+	KEY("pickle_key", K_SECRET, NO, NO, M(pickle_key), 0, 0),
+	KEY("sync_timeout", K_INT, NO, NO, M(sync_timeout), 1, 3600),
+	KEY("reconnect_max", K_INT, NO, I(reconnect_max), M(reconnect_max), 1, 86400),
+	KEY("quit_message", K_STR, NO, I(quit_message), NO, 0, 0),
+	KEY("allow_plaintext_password", K_BOOL, NO, I(allow_plaintext_password),
+	    M(allow_plaintext_password), 0, 0),
 };
-
-#define KI(n, t, f, lo, hi) { n, t, offsetof(struct irc_config, f), lo, hi, 0 }
-static const struct key irc_keys[] = {
-	KI("server", K_STR, server, 0, 0),
-	KI("port", K_INT, port, 1, 65535),
-	KI("tls", K_BOOL, tls, 0, 0),
-	KI("tls_ca_file", K_PATH, tls_ca_file, 0, 0),
-	KI("nick", K_STR, nick, 0, CFG_MAX_NICK),
-	KI("alt_nicks", K_LIST, alt_nicks, 0, CFG_MAX_NICK),
-	KI("username", K_STR, username, 0, CFG_MAX_NICK),
-	KI("realname", K_STR, realname, 0, 0),
-	KI("channels", K_CHANNELS, channels, 0, 0),
-	KI("sasl_mechanism", K_SASL, sasl_mechanism, 0, 0),
-	KI("sasl_username", K_STR, sasl_username, 0, 0),
-	KI("sasl_password", K_SECRET, sasl_password, 0, 0),
-	KI("client_cert", K_PATH, client_cert, 0, 0),
-	KI("client_key", K_PATH, client_key, 0, 0),
-	KI("admins", K_LIST, policy.admins, 0, 0),
-	KI("auto_answer", K_LIST, policy.auto_answer, 0, 0),
-	KI("ignore", K_LIST, policy.ignore, 0, 0),
-	KI("user_rate", K_INT, policy.user_rate, 0, 100000),
-	KI("user_burst", K_INT, policy.user_burst, 1, 100000),
-	KI("escalate_to", K_STR, policy.escalate_to, 0, 0),
-	KI("throttle_burst", K_INT, throttle_burst, 1, 100000),
-	{ "throttle_rate", K_DOUBLE, offsetof(struct irc_config, throttle_rate), 0.01, 1000000,
-	  KF_ZERO_OFF },
-	KI("lag_timeout", K_INT, lag_timeout, 10, 86400),
-	KI("reconnect_max", K_INT, reconnect_max, 1, 86400),
-	KI("quit_message", K_STR, quit_message, 0, 0),
-	KI("allow_plaintext_password", K_BOOL, allow_plaintext_password, 0, 0),
-	{ NULL, K_STR, 0, 0, 0, 0 }
-};
-
-#define KM(n, t, f, lo, hi) { n, t, offsetof(struct matrix_config, f), lo, hi, 0 }
-static const struct key matrix_keys[] = {
-	KM("homeserver", K_STR, homeserver, 0, 0),
-	KM("user", K_STR, user, 0, 0),
-	KM("password", K_SECRET, password, 0, 0),
-	KM("access_token", K_SECRET, access_token, 0, 0),
-	KM("device_name", K_STR, device_name, 0, 0),
-	KM("admins", K_LIST, policy.admins, 0, 0),
-	KM("allowed_inviters", K_LIST, allowed_inviters, 0, 0),
-	KM("auto_answer", K_LIST, policy.auto_answer, 0, 0),
-	KM("ignore", K_LIST, policy.ignore, 0, 0),
-	KM("user_rate", K_INT, policy.user_rate, 0, 100000),
-	KM("user_burst", K_INT, policy.user_burst, 1, 100000),
-	KM("escalate_to", K_STR, policy.escalate_to, 0, 0),
-	KM("e2ee", K_BOOL, e2ee, 0, 0),
-	KM("pickle_key", K_SECRET, pickle_key, 0, 0),
-	KM("sync_timeout", K_INT, sync_timeout, 1, 3600),
-	KM("reconnect_max", K_INT, reconnect_max, 1, 86400),
-	KM("allow_plaintext_password", K_BOOL, allow_plaintext_password, 0, 0),
-	{ NULL, K_STR, 0, 0, 0, 0 }
-};
-
-enum sec { SEC_NONE, SEC_BOT, SEC_IRC, SEC_MATRIX, SEC_SKIP };
+#define NKEYS (sizeof keys / sizeof keys[0])
 
 struct parse {
 	const char *path;
 	char *dir;            /* directory of path, for relative paths */
 	struct config *c;
-	int line;             /* source line being handed to inih */
+	int line;             /* line of the event inifile.c hands over */
 	enum sec sec;
 	void *base;           /* struct being filled */
-	const struct key *keys;
 	const char *secname;  /* "bot", "irc.libera", ... */
-	int set_line[CFG_MAX_KEYS]; /* where each key of this section was set */
+	int set_line[NKEYS];  /* where each key of this section was set */
 	int bot_line;         /* line of [bot], 0 if none */
 	int secret_seen;
-	char *err;
+	char *msg;            /* while inifile.c reads: its callback's error buffer */
+	size_t msglen;
+	char *err;            /* config_load's */
 	size_t errlen;
 	int failed;
-	struct textfile tf;   /* the whole file, read by textfile.c */
-	char *pend;           /* rest of a long list line still to hand out */
-	char pend_key[128];
 };
 
-static void fail(struct parse *p, int line, const char *fmt, ...)
+static int fail(struct parse *p, int line, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
-static void fail(struct parse *p, int line, const char *fmt, ...)
+/* Sets the error and returns -1; the first error is the one to fix first.
+ * While inifile.c reads, line is that of its event, and the message goes
+ * bare to its callback, for inifile.c puts "path:line: " before it; the
+ * checks after reading name their own line. */
+static int fail(struct parse *p, int line, const char *fmt, ...)
 {
 	va_list ap;
 	if (p->failed)
-		return; /* the first error is the one to fix first */
+		return -1;
 	p->failed = 1;
 	va_start(ap, fmt);
-	errmsg_vat(p->err, p->errlen, p->path, line, fmt, ap);
+	if (p->msg)
+		vsnprintf(p->msg, p->msglen, fmt, ap);
+	else
+		errmsg_vat(p->err, p->errlen, p->path, line, fmt, ap);
 	va_end(ap);
+	return -1;
 }
 
 /* ---- lists ---- */
@@ -280,7 +283,7 @@ static char *resolve_path(const struct parse *p, const char *v)
 
 static int set_value(struct parse *p, const struct key *k, int ki, const char *v)
 {
-	char *field = (char *)p->base + k->off;
+	char *field = (char *)p->base + k->off[p->sec];
 	int line = p->line;
 
 	if (k->t != K_LIST && k->t != K_CHANNELS && p->set_line[ki]) {
@@ -426,9 +429,12 @@ static int valid_name(const char *s)
 	return 1;
 }
 
-static void irc_init(struct irc_config *ic)
+/* A new [irc.NAME] (name, owned) seen on line: -1 is "not set". */
+static void irc_init(struct irc_config *ic, char *name, int line)
 {
 	memset(ic, 0, sizeof *ic);
+	ic->name = name;
+	ic->line = line;
 	ic->port = -1;
 	ic->tls = -1;
 	ic->policy.user_rate = -1;
@@ -439,31 +445,26 @@ static void irc_init(struct irc_config *ic)
 	ic->reconnect_max = -1;
 }
 
-static void matrix_init(struct matrix_config *mc)
+static void matrix_init(struct matrix_config *mc, char *name, int line)
 {
 	memset(mc, 0, sizeof *mc);
+	mc->name = name;
+	mc->line = line;
 	mc->policy.user_rate = -1;
 	mc->policy.user_burst = -1;
 	mc->sync_timeout = -1;
 	mc->reconnect_max = -1;
 }
 
-/* "[name]" seen on p->line: switch the section being filled. */
-static void begin_section(struct parse *p, const char *name, size_t n)
+/* "[sec]" seen on p->line: switch the section being filled. */
+static void begin_section(struct parse *p, const char *sec)
 {
 	struct config *c = p->c;
-	char sec[256];
+	char *name;
+	void *v;
 	size_t i;
 
 	memset(p->set_line, 0, sizeof p->set_line);
-	p->sec = SEC_SKIP;
-	p->keys = NULL;
-	if (n >= sizeof sec) {
-		fail(p, p->line, "section name too long");
-		return;
-	}
-	memcpy(sec, name, n);
-	sec[n] = 0;
 	if (!strcmp(sec, "bot")) {
 		if (p->bot_line) {
 			fail(p, p->line, "[bot] appears twice (first on line %d); merge them",
@@ -473,7 +474,6 @@ static void begin_section(struct parse *p, const char *name, size_t n)
 		p->bot_line = p->line;
 		p->sec = SEC_BOT;
 		p->base = &c->bot;
-		p->keys = bot_keys;
 		p->secname = "bot";
 		return;
 	}
@@ -500,35 +500,24 @@ static void begin_section(struct parse *p, const char *name, size_t n)
 			     CFG_MAX_NETS);
 			return;
 		}
-		if (irc) {
-			struct irc_config *v = realloc(c->irc, (c->nirc + 1) * sizeof *v);
-			if (!v)
-				goto oom;
-			c->irc = v;
-			irc_init(&v[c->nirc]);
-			if (!(v[c->nirc].name = strdup(nm)))
-				goto oom;
-			v[c->nirc].line = p->line;
-			p->base = &v[c->nirc];
-			p->secname = v[c->nirc].name;
-			c->nirc++;
-			p->sec = SEC_IRC;
-			p->keys = irc_keys;
-		} else {
-			struct matrix_config *v = realloc(c->matrix, (c->nmatrix + 1) * sizeof *v);
-			if (!v)
-				goto oom;
-			c->matrix = v;
-			matrix_init(&v[c->nmatrix]);
-			if (!(v[c->nmatrix].name = strdup(nm)))
-				goto oom;
-			v[c->nmatrix].line = p->line;
-			p->base = &v[c->nmatrix];
-			p->secname = v[c->nmatrix].name;
-			c->nmatrix++;
-			p->sec = SEC_MATRIX;
-			p->keys = matrix_keys;
+		name = strdup(nm);
+		v = !name ? NULL : irc ? realloc(c->irc, (c->nirc + 1) * sizeof *c->irc)
+				       : realloc(c->matrix, (c->nmatrix + 1) * sizeof *c->matrix);
+		if (!v) {
+			free(name);
+			goto oom;
 		}
+		if (irc) {
+			c->irc = v;
+			irc_init(&c->irc[c->nirc], name, p->line);
+			p->base = &c->irc[c->nirc++];
+		} else {
+			c->matrix = v;
+			matrix_init(&c->matrix[c->nmatrix], name, p->line);
+			p->base = &c->matrix[c->nmatrix++];
+		}
+		p->sec = irc ? SEC_IRC : SEC_MATRIX;
+		p->secname = name;
 		return;
 	}
 	fail(p, p->line, "unknown section [%s]; the sections are [bot], [irc.NAME] "
@@ -538,152 +527,51 @@ oom:
 	fail(p, p->line, "out of memory");
 }
 
-static const struct key *find_key(const struct key *keys, const char *name, int *ki)
+/* The key name of section type sec, with its index in keys, or NULL. */
+static const struct key *find_key(enum sec sec, const char *name, int *ki)
 {
-	int i;
-	for (i = 0; keys && keys[i].name; i++)
-		if (!strcmp(keys[i].name, name)) {
-			*ki = i;
+	size_t i;
+	for (i = 0; i < NKEYS; i++)
+		if (keys[i].off[sec] != NO && !strcmp(keys[i].name, name)) {
+			*ki = (int)i;
 			return &keys[i];
 		}
 	return NULL;
 }
 
-static int handler(void *user, const char *section, const char *name, const char *value)
+/* "name = value" seen on p->line, in the section begin_section set up. */
+static void set_key(struct parse *p, const char *name, const char *value)
 {
-	struct parse *p = user;
 	const struct key *k;
 	int ki;
 
-	(void)section; /* the reader tracks sections with their line numbers */
-	if (p->failed)
-		return 1;
-	if (p->sec == SEC_NONE) {
-		fail(p, p->line, "'%s' is outside any section; put it under [bot], "
-		     "[irc.NAME] or [matrix.NAME]", name);
-		return 1;
-	}
-	if (p->sec == SEC_SKIP)
-		return 1;
-	if (!(k = find_key(p->keys, name, &ki))) {
+	if (!(k = find_key(p->sec, name, &ki))) {
 		fail(p, p->line, "unknown key '%s' in [%s%s]; config.example.ini lists "
 		     "the keys of each section", name,
 		     p->sec == SEC_IRC ? "irc." : p->sec == SEC_MATRIX ? "matrix." : "",
 		     p->secname);
-		return 1;
+		return;
 	}
-	set_value(p, k, ki, value);
-	return 1;
+	if (set_value(p, k, ki, value) < 0)
+		fail(p, p->line, "out of memory");
 }
 
-/* ---- the line reader handed to inih ---- */
-
-static int is_list_key(const struct key *keys, const char *name, size_t n)
+/* inifile.c's callback: sections and keys, each with its line.  Comments,
+ * blank lines, the syntax and the bytes themselves are inifile.c's. */
+static int on_ini(void *u, enum ini_ev ev, int line, const char *section,
+		  const char *key, char *value, char *err, size_t errlen)
 {
-	int i;
-	for (i = 0; keys && keys[i].name; i++)
-		if (strlen(keys[i].name) == n && !strncmp(keys[i].name, name, n))
-			return keys[i].t == K_LIST || keys[i].t == K_CHANNELS;
-	return 0;
-}
+	struct parse *p = u;
 
-/* Hands out "key = item, item" pieces of a long list line that fit the
- * reader's buffer; the list keys accumulate, so the result is the same. */
-static char *emit_pending(struct parse *p, char *str, int num)
-{
-	size_t kl = strlen(p->pend_key), used;
-	char *s = p->pend, *cut = NULL, *q;
-
-	used = (size_t)snprintf(str, (size_t)num, "%s = ", p->pend_key);
-	for (q = s; *q; q++) {
-		if (*q == ',') {
-			if ((size_t)(q - s) + used + 2 > (size_t)num)
-				break;
-			cut = q;
-		}
-	}
-	if (!*q && (size_t)(q - s) + used + 2 <= (size_t)num)
-		cut = q;
-	if (!cut) {
-		fail(p, p->line, "an item of %s is longer than %d bytes",
-		     p->pend_key, num - (int)kl - 5);
-		p->pend = NULL;
-		str[0] = '\n';
-		str[1] = 0;
-		return str;
-	}
-	memcpy(str + used, s, (size_t)(cut - s));
-	str[used + (size_t)(cut - s)] = '\n';
-	str[used + (size_t)(cut - s) + 1] = 0;
-	p->pend = *cut ? cut + 1 : NULL;
-	return str;
-}
-
-static char *reader(char *str, int num, void *stream)
-{
-	struct parse *p = stream;
-	char *s, *e;
-
-	if (num < 64)
-		return NULL;
-	if (p->pend)
-		return emit_pending(p, str, num);
-	/* textfile.c has refused NUL bytes, invalid UTF-8 and lines over
-	 * CFG_MAX_LINE, and removed the '\n' and a '\r' before it. */
-	if (!(s = textfile_line(&p->tf)))
-		return NULL;
-	p->line = p->tf.lineno;
-	/* Leading blanks are dropped: an indented key is a key, never inih's
-	 * continuation of the previous value. */
-	while (*s == ' ' || *s == '\t')
-		s++;
-	e = s + strlen(s);
-	while (e > s && (e[-1] == '\r' || e[-1] == ' ' || e[-1] == '\t'))
-		*--e = 0;
-	if (!*s || *s == ';' || *s == '#')
-		return strcpy(str, "\n");
-	if (*s == '[') {
-		char *r = strchr(s, ']');
-		if (!r) {
-			fail(p, p->line, "section header without ']'; write [irc.NAME]");
-			return strcpy(str, "\n");
-		}
-		begin_section(p, s + 1, (size_t)(r - s - 1));
-	} else if (!strchr(s, '=')) {
-		fail(p, p->line, "expected 'key = value' or '[section]'");
-		return strcpy(str, "\n");
-	}
-	if (e - s + 2 <= num) {
-		memcpy(str, s, (size_t)(e - s));
-		str[e - s] = '\n';
-		str[e - s + 1] = 0;
-		return str;
-	}
-	/* Longer than inih's line buffer: only list values can be split. */
-	{
-		char *eq = strchr(s, '='), *k = s, *ke = eq, *v;
-		/* A long "[section]" line has no '=' (found by fuzz_config). */
-		if (*s == '[' || !eq) {
-			fail(p, p->line, "line longer than %d bytes; shorten the value",
-			     num - 2);
-			return strcpy(str, "\n");
-		}
-		v = eq + 1;
-		while (ke > k && (ke[-1] == ' ' || ke[-1] == '\t'))
-			ke--;
-		while (*v == ' ' || *v == '\t')
-			v++;
-		if (!is_list_key(p->keys, k, (size_t)(ke - k)) ||
-		    (size_t)(ke - k) >= sizeof p->pend_key) {
-			fail(p, p->line, "line longer than %d bytes; shorten the value",
-			     num - 2);
-			return strcpy(str, "\n");
-		}
-		memcpy(p->pend_key, k, (size_t)(ke - k));
-		p->pend_key[ke - k] = 0;
-		p->pend = v;
-		return emit_pending(p, str, num);
-	}
+	p->line = line;
+	p->msg = err;
+	p->msglen = errlen;
+	if (ev == INI_SECTION)
+		begin_section(p, section);
+	else if (ev == INI_KEY)
+		set_key(p, key, value);
+	p->msg = NULL;
+	return p->failed ? -1 : 0;
 }
 
 /* ---- defaults and checks ---- */
@@ -877,22 +765,13 @@ static char *dir_of(const char *path)
 
 struct config *config_load(const char *path, char *err, size_t errlen)
 {
-	struct parse p;
+	struct parse p = { .path = path, .err = err, .errlen = errlen };
 	struct config *c;
 	struct stat st;
 	size_t i;
-	int r;
 
-	memset(&p, 0, sizeof p);
-	p.path = path;
-	p.err = err;
-	p.errlen = errlen;
 	if (errlen)
 		err[0] = 0;
-	/* A FIFO, a device or a huge file is refused, never waited on: a
-	 * reload reads the config inside the running bot. */
-	if (textfile_read(&p.tf, path, CFG_MAX_LINE, err, errlen) < 0)
-		return NULL;
 	c = calloc(1, sizeof *c);
 	p.dir = dir_of(path);
 	if (!c || !p.dir || !(c->path = strdup(path))) {
@@ -906,11 +785,10 @@ struct config *config_load(const char *path, char *err, size_t errlen)
 	c->bot.user_burst = 5; /* a 4th quick question is normal use */
 	c->bot.conversation_timeout = 600;
 	p.c = c;
-	r = ini_parse_stream(reader, &p, handler, &p);
-	if (!p.failed && r != 0)
-		fail(&p, p.line, "cannot parse this line; write 'key = value' or "
-		     "'[section]'");
-	if (p.failed)
+	/* textfile.c, under inifile.c, refuses a FIFO, a device or a huge
+	 * file rather than wait on it: a reload reads the config inside the
+	 * running bot. */
+	if (inifile_read(path, CFG_MAX_LINE, INI_INLINE_COMMENTS, on_ini, &p, err, errlen) < 0)
 		goto bad;
 	if (finish_bot(&p) < 0)
 		goto oom;
@@ -923,25 +801,15 @@ struct config *config_load(const char *path, char *err, size_t errlen)
 	if (p.secret_seen && stat(path, &st) == 0 && (st.st_mode & 077))
 		log_warn("%s holds a password, key or token and is readable by other "
 			 "users; run: chmod 600 %s", path, path);
-	textfile_free(&p.tf);
 	free(p.dir);
 	return c;
 oom:
 	if (!p.failed)
 		snprintf(err, errlen, "%s: out of memory", path);
 bad:
-	textfile_free(&p.tf);
 	free(p.dir);
 	config_free(c);
 	return NULL;
-}
-
-static void policy_free(struct chat_policy *pol)
-{
-	strlist_free(&pol->admins);
-	strlist_free(&pol->auto_answer);
-	strlist_free(&pol->ignore);
-	free(pol->escalate_to);
 }
 
 /* Overwrites a secret before freeing it, so it does not linger. */
@@ -955,52 +823,64 @@ static void secret_free(char *s)
 	}
 }
 
-void config_free(struct config *c)
+/* Frees what the keys of section type sec point to in base, so that a
+ * key added to the table is freed with no more code. */
+static void free_fields(enum sec sec, void *base)
 {
 	size_t i, j;
+
+	for (i = 0; i < NKEYS; i++) {
+		const struct key *k = &keys[i];
+		void *field;
+		if (k->off[sec] == NO)
+			continue;
+		field = (char *)base + k->off[sec];
+		switch (k->t) {
+		case K_SECRET:
+			secret_free(*(char **)field);
+			break;
+		case K_STR:
+		case K_PATH:
+		case K_LOGLEVEL:
+			free(*(char **)field);
+			break;
+		case K_LIST:
+			strlist_free(field);
+			break;
+		case K_CHANNELS: {
+			struct irc_config *ic = base;
+			for (j = 0; j < ic->nchannels; j++) {
+				free(ic->channels[j].name);
+				secret_free(ic->channels[j].key);
+			}
+			free(ic->channels);
+			break;
+		}
+		case K_BOOL:
+		case K_INT:
+		case K_DOUBLE:
+		case K_SASL:
+			break;
+		}
+	}
+}
+
+void config_free(struct config *c)
+{
+	size_t i;
 	if (!c)
 		return;
 	free(c->path);
-	free(c->bot.knowledge);
 	free(c->bot.knowledge_value);
-	free(c->bot.state);
-	free(c->bot.command_prefix);
-	free(c->bot.log_level);
-	free(c->bot.timezone);
-	strlist_free(&c->bot.ignore);
+	free_fields(SEC_BOT, &c->bot);
 	for (i = 0; i < c->nirc; i++) {
-		struct irc_config *ic = &c->irc[i];
-		free(ic->name);
-		free(ic->server);
-		free(ic->tls_ca_file);
-		free(ic->nick);
-		strlist_free(&ic->alt_nicks);
-		free(ic->username);
-		free(ic->realname);
-		for (j = 0; j < ic->nchannels; j++) {
-			free(ic->channels[j].name);
-			secret_free(ic->channels[j].key);
-		}
-		free(ic->channels);
-		free(ic->sasl_username);
-		secret_free(ic->sasl_password);
-		free(ic->client_cert);
-		free(ic->client_key);
-		policy_free(&ic->policy);
-		free(ic->quit_message);
+		free(c->irc[i].name);
+		free_fields(SEC_IRC, &c->irc[i]);
 	}
 	free(c->irc);
 	for (i = 0; i < c->nmatrix; i++) {
-		struct matrix_config *mc = &c->matrix[i];
-		free(mc->name);
-		free(mc->homeserver);
-		free(mc->user);
-		secret_free(mc->password);
-		secret_free(mc->access_token);
-		free(mc->device_name);
-		policy_free(&mc->policy);
-		strlist_free(&mc->allowed_inviters);
-		secret_free(mc->pickle_key);
+		free(c->matrix[i].name);
+		free_fields(SEC_MATRIX, &c->matrix[i]);
 	}
 	free(c->matrix);
 	free(c);
@@ -1008,9 +888,9 @@ void config_free(struct config *c)
 
 /* ---- dump ---- */
 
-static void dump_value(FILE *f, const struct key *k, const void *base)
+static void dump_value(FILE *f, const struct key *k, enum sec sec, const void *base)
 {
-	const char *field = (const char *)base + k->off;
+	const char *field = (const char *)base + k->off[sec];
 	size_t i;
 
 	fprintf(f, "%s = ", k->name);
@@ -1087,13 +967,13 @@ void config_knowledge_error(const struct config *c, const char *dir,
 							       : b->knowledge, err);
 }
 
-static void dump_section(FILE *f, const char *head, const struct key *keys,
-			 const void *base)
+static void dump_section(FILE *f, const char *head, enum sec sec, const void *base)
 {
-	int i;
+	size_t i;
 	fprintf(f, "[%s]\n", head);
-	for (i = 0; keys[i].name; i++)
-		dump_value(f, &keys[i], base);
+	for (i = 0; i < NKEYS; i++)
+		if (keys[i].off[sec] != NO)
+			dump_value(f, &keys[i], sec, base);
 	fputc('\n', f);
 }
 
@@ -1103,14 +983,14 @@ int config_dump(const struct config *c, FILE *f)
 	size_t i;
 
 	fprintf(f, "; effective configuration of %s (secrets hidden)\n", c->path);
-	dump_section(f, "bot", bot_keys, &c->bot);
+	dump_section(f, "bot", SEC_BOT, &c->bot);
 	for (i = 0; i < c->nirc; i++) {
 		snprintf(head, sizeof head, "irc.%s", c->irc[i].name);
-		dump_section(f, head, irc_keys, &c->irc[i]);
+		dump_section(f, head, SEC_IRC, &c->irc[i]);
 	}
 	for (i = 0; i < c->nmatrix; i++) {
 		snprintf(head, sizeof head, "matrix.%s", c->matrix[i].name);
-		dump_section(f, head, matrix_keys, &c->matrix[i]);
+		dump_section(f, head, SEC_MATRIX, &c->matrix[i]);
 	}
 	return fflush(f) == 0 && !ferror(f) ? 0 : -1;
 }

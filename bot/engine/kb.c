@@ -66,8 +66,8 @@ static int cmp_long(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-static int cal_cb(void *u, enum ini_ev ev, const char *section, const char *key,
-		  char *value, char *err, size_t errlen)
+static int cal_cb(void *u, enum ini_ev ev, int line, const char *section,
+		  const char *key, char *value, char *err, size_t errlen)
 {
 	struct cal_load *c = u;
 	struct cal_rules *r = c->r;
@@ -163,8 +163,8 @@ static struct delay *stage_delay(struct delays *d, int i)
 	return all[i];
 }
 
-static int stage_cb(void *u, enum ini_ev ev, const char *section, const char *key,
-		    char *value, char *err, size_t errlen)
+static int stage_cb(void *u, enum ini_ev ev, int line, const char *section,
+		    const char *key, char *value, char *err, size_t errlen)
 {
 	struct stage_load *s = u;
 	if (ev == INI_SECTION) {
@@ -236,8 +236,8 @@ static int stage_cb(void *u, enum ini_ev ev, const char *section, const char *ke
 
 /* ---- answers.ini: sections and keys are the schema of answers.c ---- */
 
-static int answers_cb(void *u, enum ini_ev ev, const char *section, const char *key,
-		      char *value, char *err, size_t errlen)
+static int answers_cb(void *u, enum ini_ev ev, int line, const char *section,
+		      const char *key, char *value, char *err, size_t errlen)
 {
 	struct answers *a = u;
 	if (ev == INI_SECTION) {

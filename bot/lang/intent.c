@@ -349,8 +349,8 @@ struct ini_ctx {
 	line_fn fn;
 };
 
-static int ini_line(void *u, enum ini_ev ev, const char *section, const char *key,
-		    char *value, char *err, size_t errlen)
+static int ini_line(void *u, enum ini_ev ev, int line, const char *section,
+		    const char *key, char *value, char *err, size_t errlen)
 {
 	struct ini_ctx *x = u;
 	struct loadctx c = *x->c;

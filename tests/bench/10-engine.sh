@@ -18,7 +18,7 @@ mkdir -p "$B"
 make -s faqbot build/libfaqbot.a
 cc -std=c11 -O2 -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L -Iinclude $(pkg-config --cflags libutf8proc libcjson) \
 	tests/bench/engine_bench.c build/libfaqbot.a -o "$B/engine_bench" \
-	-Wl,--as-needed $(pkg-config --libs libcurl libcjson olm sqlite3 libutf8proc inih openssl) -lm
+	-Wl,--as-needed $(pkg-config --libs libcurl libcjson olm sqlite3 libutf8proc openssl) -lm
 qs=knowledge/examples/10-own.jsonl
 [ -f ../shared/spec/questions-dev.jsonl ] && qs="$qs ../shared/spec/questions-dev.jsonl"
 cat $qs | /usr/bin/python3 -c 'import sys,json; [print(json.loads(l)["question"].replace("\n"," ")) for l in sys.stdin if l.strip()]' >"$B/questions.txt"

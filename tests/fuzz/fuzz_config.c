@@ -1,4 +1,4 @@
-/* fuzz_config.c - the config loader (config.c over libinih) on an
+/* fuzz_config.c - the config loader (config.c over inifile.c) on an
  * arbitrary file: config_load must either give a config (then dumped,
  * secrets hidden) or a "path:line: ..." error, never crash or leak. */
 #include <stdint.h>

@@ -24,7 +24,7 @@ if ! command -v clang >/dev/null || ! ls /usr/lib/llvm-*/lib/clang/*/lib/linux/l
 		echo "fuzz: needs clang and libclang-rt-14-dev: sudo apt-get install clang libclang-rt-14-dev"; exit 1
 	fi
 fi
-PKGS="libcurl libcjson olm sqlite3 libutf8proc inih openssl libsystemd"
+PKGS="libcurl libcjson olm sqlite3 libutf8proc openssl libsystemd"
 CF="-std=c11 -g -O1 -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L -DFAQBOT_FUZZ -Iinclude $(pkg-config --cflags $PKGS) -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined"
 # Library objects once, shared by all targets.
 objs=()

@@ -1,7 +1,7 @@
-/* test_inifile.c - the INI reader of the knowledge files: events in order
- * with their sections, continuation lines, bare lines, unique sections,
- * and each refusal with its path:line (including textfile.c's own: NUL
- * byte, FIFO). */
+/* test_inifile.c - the INI reader of the knowledge files and config.ini:
+ * events in order with their sections and lines, continuation lines, bare
+ * lines, unique sections, inline comments, and each refusal with its
+ * path:line (including textfile.c's own: NUL byte, FIFO). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -20,6 +20,7 @@ static char dir[] = "/tmp/faqbot-inifile.XXXXXX";
 static char path[300];
 static char err[1024];
 static char log_[4096]; /* the events, one a line */
+static char lines_[512]; /* the line of each event */
 
 static void put(const char *data, size_t len)
 {
@@ -31,12 +32,13 @@ static void put(const char *data, size_t len)
 	fclose(f);
 }
 
-static int record(void *u, enum ini_ev ev, const char *section, const char *key,
+static int record(void *u, enum ini_ev ev, int line, const char *section, const char *key,
 		  char *value, char *e, size_t elen)
 {
 	static const char *const names[] = {"S", "K", "E", "F"};
 	size_t n = strlen(log_);
 	(void)u;
+	snprintf(lines_ + strlen(lines_), sizeof lines_ - strlen(lines_), "%s%d ", names[ev], line);
 	snprintf(log_ + n, sizeof log_ - n, "%s %s|%s|%s\n", names[ev],
 		 section ? section : "-", key ? key : "-", value ? value : "-");
 	if (value && !strncmp(value, "refuse", 6)) {
@@ -48,7 +50,7 @@ static int record(void *u, enum ini_ev ev, const char *section, const char *key,
 
 static int run(const char *text, unsigned flags)
 {
-	log_[0] = err[0] = '\0';
+	log_[0] = lines_[0] = err[0] = '\0';
 	put(text, strlen(text));
 	return inifile_read(path, 64, flags, record, NULL, err, sizeof err);
 }
@@ -67,6 +69,8 @@ static void test_events(void **state)
 	(void)state;
 	assert_int_equal(run("# comment\n[a]\nk = v\n; other\n\n[b]\nx=1\n", 0), 0);
 	assert_string_equal(log_, "S a|-|-\nK a|k|v\nE a|-|-\nS b|-|-\nK b|x|1\nE b|-|-\nF -|-|-\n");
+	/* a section's end is told at its header's line, the end at the last */
+	assert_string_equal(lines_, "S2 K3 E2 S6 K7 E6 F7 ");
 }
 
 static void test_continuation(void **state)
@@ -74,6 +78,7 @@ static void test_continuation(void **state)
 	(void)state;
 	assert_int_equal(run("[a]\nk = one\n  two\n\tthree\nz = 2\n", INI_CONTINUATION), 0);
 	assert_string_equal(log_, "S a|-|-\nK a|k|one\ntwo\nthree\nK a|z|2\nE a|-|-\nF -|-|-\n");
+	assert_string_equal(lines_, "S1 K2 K5 E1 F5 "); /* a value at its key's line */
 	/* without the flag an indented line is a line of its own */
 	assert_int_equal(run("[a]\nk = one\n  j = two\n", 0), 0);
 	assert_string_equal(log_, "S a|-|-\nK a|k|one\nK a|j|two\nE a|-|-\nF -|-|-\n");
@@ -96,7 +101,20 @@ static void test_sections(void **state)
 	expect_error("[a]\nk = 1\n[a]\n", INI_UNIQUE_SECTIONS, 3, "section [a] appears twice");
 	expect_error("k = 1\n", 0, 1, "outside any [section]");
 	expect_error("[a]\n[oops\n", 0, 2, "section header must end with `]`");
+	expect_error("[a]\n[b] # c\n", 0, 2, "text after the `]` of a section header");
 	expect_error("[a]\n[ ]\n", 0, 2, "empty or over-long section name");
+}
+
+static void test_inline_comments(void **state)
+{
+	(void)state;
+	assert_int_equal(run("[a] ; c\nk = v ; c\nj = x;y\t;c\nz = ;c\n  ; c\n", INI_INLINE_COMMENTS), 0);
+	assert_string_equal(log_, "S a|-|-\nK a|k|v\nK a|j|x;y\nK a|z|\nE a|-|-\nF -|-|-\n");
+	/* without the flag a `;` is text (French answers hold some) */
+	assert_int_equal(run("[a]\nk = v ; c\n", 0), 0);
+	assert_string_equal(log_, "S a|-|-\nK a|k|v ; c\nE a|-|-\nF -|-|-\n");
+	expect_error("[a]\nk ; = v\n", INI_INLINE_COMMENTS, 2, "expected `key = value`");
+	expect_error("[a ; c]\n", INI_INLINE_COMMENTS, 1, "section header must end with `]`");
 }
 
 static void test_callback_error(void **state)
@@ -149,6 +167,7 @@ int main(void)
 		cmocka_unit_test(test_continuation),
 		cmocka_unit_test(test_bare_lines),
 		cmocka_unit_test(test_sections),
+		cmocka_unit_test(test_inline_comments),
 		cmocka_unit_test(test_callback_error),
 		cmocka_unit_test(test_textfile_refusals),
 	};
