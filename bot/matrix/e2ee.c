@@ -1426,7 +1426,10 @@ int e2ee_room_key_share_done(struct e2ee *e, const char *session_id, const char 
 char *e2ee_megolm_encrypt(struct e2ee *e, const char *room_id, const char *type, const cJSON *content)
 {
 	struct e2ee_store_outbound o = {0};
-	if (e2ee_store_outbound_get(e->db, e->owner, room_id, &o) != 1)
+	/* Inside an open transaction the ratchet's advance would be committed
+	 * only with it, maybe after the ciphertext has left (or never): the
+	 * index could then be used again. */
+	if (!sqlite3_get_autocommit(e->db) || e2ee_store_outbound_get(e->db, e->owner, room_id, &o) != 1)
 		return NULL;
 	OlmOutboundGroupSession *s = ogs_unpickle(e, o.pickle);
 	free(o.pickle);
