@@ -173,9 +173,9 @@ struct mxnet {
 	struct mx_job main;     /* login / whoami / sync / messages, one at a time */
 	char since[1024];
 	int have_since;
-	char *filter_q;         /* URL-escaped /sync filter */
-	char *filter_first_q;   /* the same, timeline limit 1 (first start) */
-	char *msg_filter_q;     /* URL-escaped /messages filter */
+	char filter_q[1536];    /* URL-escaped /sync filter ("" until the first sync) */
+	char filter_first_q[1536]; /* the same, timeline limit 1 (first start) */
+	char msg_filter_q[512]; /* URL-escaped /messages filter */
 
 	/* the batch being handled */
 	cJSON *batch;
@@ -296,7 +296,6 @@ void mx_session_lost(struct mxnet *n);
 int mx_session_user_matches(const char *cfg_user, const char *user_id);
 
 /* mx_sync.c */
-char *mx_sync_filter(int timeline_limit);      /* URL-escaped, malloc'd */
 void mx_sync_start(struct mxnet *n);
 void mx_sync_batch_free(struct mxnet *n);
 int mx_sync_room_save(struct mxnet *n);
