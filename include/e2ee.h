@@ -201,7 +201,8 @@ int e2ee_room_key_share_done(struct e2ee *e, const char *session_id, const char 
 /* Megolm-encrypts {type, content} for room_id with its current session
  * (share it first): the m.room.encrypted content as JSON text (caller
  * frees), m.relates_to copied in the clear as the spec says; NULL when the
- * room has no outbound session. */
+ * room has no outbound session, or when a transaction is open on the
+ * database (the ratchet's advance is committed before this returns). */
 char *e2ee_megolm_encrypt(struct e2ee *e, const char *room_id, const char *type,
 			  const cJSON *content);
 

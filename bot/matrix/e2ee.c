@@ -794,8 +794,59 @@ int e2ee_prune(struct e2ee *e, int64_t now, struct e2ee_store_pruned *out)
 
 /* ---- receiving ---- */
 
-/* Stores an m.room_key's session unless one that starts at the same or an
- * earlier index is stored (spec: a later-starting copy is worth less). */
+/* Stores the inbound Megolm session of room made from session_key (an
+ * m.room_key's, or an m.forwarded_room_key's when forwarded) sent by the
+ * device sender_key / sender_ed of sender_user, unless the bot is not in
+ * room or one that starts at the same or an earlier index is stored
+ * (spec: a later-starting copy is worth less).  0 stored or kept, 1
+ * refused (err), -1 store error. */
+static int inbound_add(struct e2ee *e, int forwarded, const char *room, const char *sender_key,
+		       const char *sid, const char *session_key, const char *sender_ed,
+		       const char *sender_user, char *err, size_t errlen)
+{
+	const char *what = forwarded ? "m.forwarded_room_key" : "m.room_key";
+	/* Bounded state (issue 10): keys only for rooms the bot is in. */
+	if (e->room_ok && !e->room_ok(e->room_arg, room)) {
+		errmsg_set(err, errlen, "%s for %.80s, a room the bot has not joined: not stored", what, room);
+		return 1;
+	}
+	OlmInboundGroupSession *s = igs_new();
+	char *k = strdup(session_key);
+	size_t kl = k ? strlen(k) : 0;
+	int rc = 1;
+	if (!s || !k ||
+	    (forwarded ? olm_import_inbound_group_session(s, (uint8_t *)k, kl)
+		       : olm_init_inbound_group_session(s, (uint8_t *)k, kl)) == olm_error()) {
+		errmsg_set(err, errlen, "%s: bad session key", what);
+		goto out;
+	}
+	char id[E2EE_KEY_LEN];
+	size_t n = olm_inbound_group_session_id_length(s);
+	if (n + 1 > sizeof id || olm_inbound_group_session_id(s, (uint8_t *)id, n) == olm_error() ||
+	    (id[n] = '\0', strcmp(id, sid))) {
+		errmsg_set(err, errlen, "%s: session_id does not match the key", what);
+		goto out;
+	}
+	uint32_t first = olm_inbound_group_session_first_known_index(s);
+	struct e2ee_store_inbound old = {0};
+	int got = e2ee_store_inbound_get(e->db, e->owner, room, sender_key, sid, &old);
+	free(old.pickle);
+	if (got < 0 || (got == 1 && old.first_index <= first)) {
+		rc = got < 0 ? -1 : 0; /* 0: keep the one we have */
+		goto out;
+	}
+	char *p = igs_pickle(e, s);
+	/* per-sender quota: the sender's least recently used sessions go */
+	rc = p && e2ee_store_inbound_put(e->db, e->owner, room, sender_key, sid, p, first, sender_ed,
+					 sender_user, clock_wall_ms()) == 0 &&
+	     e2ee_store_inbound_quota(e->db, e->owner, sender_user, E2EE_MAX_INBOUND_PER_USER) >= 0 ? 0 : -1;
+	free(p);
+out:
+	free(k);
+	igs_free(s);
+	return rc;
+}
+
 /* Returns 0 stored (or an older copy kept), 1 refused (err says why; the
  * Olm message itself was fine), -1 store error. */
 static int room_key_import(struct e2ee *e, const char *sender_key, const char *sender_ed,
@@ -811,50 +862,7 @@ static int room_key_import(struct e2ee *e, const char *sender_key, const char *s
 		errmsg_set(err, errlen, "m.room_key: room or session id too long");
 		return 1;
 	}
-	/* Bounded state (issue 10): keys only for rooms the bot is in. */
-	if (e->room_ok && !e->room_ok(e->room_arg, room)) {
-		errmsg_set(err, errlen, "m.room_key for %.80s, a room the bot has not joined: not stored", room);
-		return 1;
-	}
-	OlmInboundGroupSession *s = igs_new();
-	char *k = strdup(skey);
-	int rc = -1;
-	if (!s || !k || olm_init_inbound_group_session(s, (uint8_t *)k, strlen(k)) == olm_error()) {
-		errmsg_set(err, errlen, "m.room_key: bad session key");
-		rc = 1;
-		goto out;
-	}
-	char id[E2EE_KEY_LEN];
-	size_t n = olm_inbound_group_session_id_length(s);
-	if (n + 1 > sizeof id || olm_inbound_group_session_id(s, (uint8_t *)id, n) == olm_error())
-		goto out;
-	id[n] = '\0';
-	if (strcmp(id, sid)) {
-		errmsg_set(err, errlen, "m.room_key: session_id does not match the key");
-		rc = 1;
-		goto out;
-	}
-	uint32_t first = olm_inbound_group_session_first_known_index(s);
-	struct e2ee_store_inbound old = {0};
-	int got = e2ee_store_inbound_get(e->db, e->owner, room, sender_key, sid, &old);
-	free(old.pickle);
-	if (got < 0)
-		goto out;
-	if (got == 1 && old.first_index <= first) {
-		rc = 0; /* keep the one we have */
-		goto out;
-	}
-	char *p = igs_pickle(e, s);
-	rc = p ? e2ee_store_inbound_put(e->db, e->owner, room, sender_key, sid, p, first, sender_ed,
-					sender_user, clock_wall_ms()) : -1;
-	free(p);
-	/* per-sender quota: the sender's least recently used sessions go */
-	if (rc == 0 && e2ee_store_inbound_quota(e->db, e->owner, sender_user, E2EE_MAX_INBOUND_PER_USER) < 0)
-		rc = -1;
-out:
-	free(k);
-	igs_free(s);
-	return rc;
+	return inbound_add(e, 0, room, sender_key, sid, skey, sender_ed, sender_user, err, errlen);
 }
 
 /* Tries one Olm decryption; plaintext malloc'd on success. */
@@ -1426,7 +1434,10 @@ int e2ee_room_key_share_done(struct e2ee *e, const char *session_id, const char 
 char *e2ee_megolm_encrypt(struct e2ee *e, const char *room_id, const char *type, const cJSON *content)
 {
 	struct e2ee_store_outbound o = {0};
-	if (e2ee_store_outbound_get(e->db, e->owner, room_id, &o) != 1)
+	/* Inside an open transaction the ratchet's advance would be committed
+	 * only with it, maybe after the ciphertext has left (or never): the
+	 * index could then be used again. */
+	if (!sqlite3_get_autocommit(e->db) || e2ee_store_outbound_get(e->db, e->owner, room_id, &o) != 1)
 		return NULL;
 	OlmOutboundGroupSession *s = ogs_unpickle(e, o.pickle);
 	free(o.pickle);
@@ -1579,44 +1590,7 @@ static int forwarded_import(struct e2ee *e, const char *skey, const char *ed, co
 		errmsg_set(err, errlen, "m.forwarded_room_key: not the forwarding device's own session: not stored");
 		return 1;
 	}
-	if (e->room_ok && !e->room_ok(e->room_arg, room)) {
-		errmsg_set(err, errlen, "m.forwarded_room_key for %.80s, a room the bot has not joined: not stored", room);
-		return 1;
-	}
-	OlmInboundGroupSession *s = igs_new();
-	char *k = strdup(key);
-	int rc = 1;
-	if (!s || !k || olm_import_inbound_group_session(s, (uint8_t *)k, strlen(k)) == olm_error()) {
-		errmsg_set(err, errlen, "m.forwarded_room_key: bad session key");
-		goto out;
-	}
-	char id[E2EE_KEY_LEN];
-	size_t n = olm_inbound_group_session_id_length(s);
-	if (n + 1 > sizeof id || olm_inbound_group_session_id(s, (uint8_t *)id, n) == olm_error() ||
-	    (id[n] = '\0', strcmp(id, sid))) {
-		errmsg_set(err, errlen, "m.forwarded_room_key: session_id does not match the key");
-		goto out;
-	}
-	uint32_t first = olm_inbound_group_session_first_known_index(s);
-	struct e2ee_store_inbound old = {0};
-	got = e2ee_store_inbound_get(e->db, e->owner, room, skey, sid, &old);
-	free(old.pickle);
-	if (got < 0) {
-		rc = -1;
-		goto out;
-	}
-	if (got == 1 && old.first_index <= first) {
-		rc = 0;
-		goto out;
-	}
-	char *p = igs_pickle(e, s);
-	rc = p && e2ee_store_inbound_put(e->db, e->owner, room, skey, sid, p, first, ed, sender, clock_wall_ms()) == 0 &&
-	     e2ee_store_inbound_quota(e->db, e->owner, sender, E2EE_MAX_INBOUND_PER_USER) >= 0 ? 0 : -1;
-	free(p);
-out:
-	free(k);
-	igs_free(s);
-	return rc;
+	return inbound_add(e, 1, room, skey, sid, key, ed, sender, err, errlen);
 }
 
 /* Bounded work per requesting device (issue 10): 1 when this request may

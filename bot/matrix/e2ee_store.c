@@ -451,52 +451,45 @@ static void dev_read(sqlite3_stmt *st, struct e2ee_store_device *d)
 	colcpy(st, 3, d->ed25519, sizeof d->ed25519);
 }
 
-int e2ee_store_device_get(sqlite3 *db, const char *owner, const char *user_id,
-			  const char *device_id, struct e2ee_store_device *d)
+/* The columns dev_read reads; the WHERE clause follows. */
+#define DEV_SELECT "SELECT user_id, device_id, curve25519, ed25519 FROM e2ee_device"
+
+/* The one device st (DEV_SELECT ...) finds, into d: 1 / 0 / -1. */
+static int dev_one(sqlite3_stmt *st, struct e2ee_store_device *d)
 {
-	sqlite3_stmt *st = prep(db, "SELECT user_id, device_id, curve25519, ed25519 FROM e2ee_device"
-				" WHERE owner = ? AND user_id = ? AND device_id = ?", "sss", owner, user_id, device_id);
 	int rc = one(st);
 	if (rc == 1) {
 		dev_read(st, d);
 		sqlite3_finalize(st);
 	}
 	return rc;
+}
+
+int e2ee_store_device_get(sqlite3 *db, const char *owner, const char *user_id,
+			  const char *device_id, struct e2ee_store_device *d)
+{
+	return dev_one(prep(db, DEV_SELECT " WHERE owner = ? AND user_id = ? AND device_id = ?", "sss",
+			    owner, user_id, device_id), d);
 }
 
 int e2ee_store_device_by_curve(sqlite3 *db, const char *owner, const char *key,
 			       struct e2ee_store_device *d)
 {
-	sqlite3_stmt *st = prep(db, "SELECT user_id, device_id, curve25519, ed25519 FROM e2ee_device"
-				" WHERE owner = ? AND curve25519 = ? LIMIT 1", "ss", owner, key);
-	int rc = one(st);
-	if (rc == 1) {
-		dev_read(st, d);
-		sqlite3_finalize(st);
-	}
-	return rc;
+	return dev_one(prep(db, DEV_SELECT " WHERE owner = ? AND curve25519 = ? LIMIT 1", "ss", owner, key), d);
 }
 
 int e2ee_store_device_of(sqlite3 *db, const char *owner, const char *user_id, const char *key,
 			 struct e2ee_store_device *d)
 {
-	sqlite3_stmt *st = prep(db, "SELECT user_id, device_id, curve25519, ed25519 FROM e2ee_device"
-				" WHERE owner = ? AND user_id = ? AND curve25519 = ? LIMIT 1", "sss",
-				owner, user_id, key);
-	int rc = one(st);
-	if (rc == 1) {
-		dev_read(st, d);
-		sqlite3_finalize(st);
-	}
-	return rc;
+	return dev_one(prep(db, DEV_SELECT " WHERE owner = ? AND user_id = ? AND curve25519 = ? LIMIT 1",
+			    "sss", owner, user_id, key), d);
 }
 
 int e2ee_store_device_list(sqlite3 *db, const char *owner, const char *user_id,
 			   struct e2ee_store_device *out, int max)
 {
-	sqlite3_stmt *st = prep(db, "SELECT user_id, device_id, curve25519, ed25519 FROM e2ee_device"
-				" WHERE owner = ? AND user_id = ? ORDER BY device_id LIMIT ?", "ssi",
-				owner, user_id, (int64_t)max);
+	sqlite3_stmt *st = prep(db, DEV_SELECT " WHERE owner = ? AND user_id = ? ORDER BY device_id LIMIT ?",
+				"ssi", owner, user_id, (int64_t)max);
 	if (!st)
 		return -1;
 	int n = 0;

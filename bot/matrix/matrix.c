@@ -327,7 +327,7 @@ static struct mxnet *start(struct loop *lp, const struct matrix_config *cfg,
 			   const struct mxnet_io *io, void *io_arg)
 {
 	struct mxnet *n;
-	char err[512], mf[512];
+	char err[512];
 	size_t len;
 	if (!cfg || !sink || !sink->on_msg || !cfg->homeserver || !cfg->user)
 		return NULL;
@@ -364,12 +364,6 @@ static struct mxnet *start(struct loop *lp, const struct matrix_config *cfg,
 	len = strlen(n->base);
 	while (len > 0 && n->base[len - 1] == '/')
 		n->base[--len] = 0;
-	snprintf(mf, sizeof mf, "{\"lazy_load_members\":true,\"types\":[\"m.room.message\","
-		 "\"m.room.member\",\"m.room.encrypted\"]}");
-	n->msg_filter_q = malloc(strlen(mf) * 3 + 1);
-	if (!(n->filter_q = mx_sync_filter(MX_TIMELINE_LIMIT)) || !(n->filter_first_q = mx_sync_filter(1)) ||
-	    !n->msg_filter_q || mx_url_escape(mf, n->msg_filter_q, strlen(mf) * 3 + 1) < 0)
-		goto fail;
 	if (!io && !(n->http = http_new(lp))) {
 		log_error("matrix.%s: cannot start libcurl", n->name);
 		goto fail;
@@ -463,9 +457,6 @@ void mxnet_free(struct mxnet *n)
 	e2ee_free(n->e2);
 	store_free(n->st);
 	free(n->base);
-	free(n->filter_q);
-	free(n->filter_first_q);
-	free(n->msg_filter_q);
 	memset(&n->acct, 0, sizeof n->acct);
 	cfg_free(&n->cfgcopy);
 	if (n->has_newcfg)

@@ -1,8 +1,8 @@
 /* mx_crypto.c - end-to-end encryption (issue 5), the requests: opening
  * the crypto state, key upload, cross-signing, device-list catch-up, Olm
  * repairs, to-device sends, and the room-key sharing that an encrypted
- * answer waits for, after which the answer is encrypted and stored
- * encrypted.  One request at a time.  The cryptography is e2ee.c's; the
+ * answer waits for, after which the answer is encrypted in memory and
+ * handed to the sender.  One request at a time.  The cryptography is e2ee.c's; the
  * batch's incoming crypto is mx_decrypt.c's. */
 #include "mx_int.h"
 
@@ -11,8 +11,8 @@
  * upload (after a /sync told the counts), cross-signing (once), the
  * device-list catch-up, then the room-key sharing that the oldest
  * encrypted answer waits for (members, /keys/query, /keys/claim,
- * /sendToDevice), after which the answer is encrypted and stored
- * encrypted, and the ordinary sender sends it. */
+ * /sendToDevice), after which the answer is encrypted in memory and the
+ * sender sends it in the same call (mx_send_kick). */
 
 /* Opens the crypto state at start-up when the store already holds this
  * account's device, so that a wrong pickle key is found before anything
@@ -125,35 +125,21 @@ int mx_crypto_needed(struct mxnet *n, struct sendq *q)
 	return q->enc == 2;
 }
 
-static struct sendq *q_by_event(struct mxnet *n, const char *event_id)
-{
-	size_t i;
-	for (i = 0; i < n->nq; i++)
-		if (!strcmp(n->q[i].p.event_id, event_id))
-			return &n->q[i];
-	return NULL;
-}
-
-/* The room key is shared: encrypt the answer and store the ciphertext in
- * the transaction that also keeps the Megolm ratchet's advance, so a
- * re-send after a crash sends these very bytes (see store.h). */
+/* The room key is shared: encrypt the answer in memory, once.  e2ee.c
+ * commits the Megolm ratchet's advance before it returns the ciphertext,
+ * so no message index is ever used twice.  The stored answer stays as it
+ * was written (the plaintext and its txn id): retries in this run send
+ * this ciphertext, and after a restart the answer is encrypted again and
+ * sent under the same txn id, which the homeserver deduplicates like any
+ * re-send. */
 static int prep_finish(struct mxnet *n, struct sendq *q)
 {
 	char err[160];
 	cJSON *c = mx_json_parse(q->p.content, strlen(q->p.content), err, sizeof err);
-	char *ct = NULL;
-	if (!c || store_begin(n->st) < 0) {
-		cJSON_Delete(c);
-		return -1;
-	}
-	ct = e2ee_megolm_encrypt(n->e2, q->p.room_id, "m.room.message", c);
+	char *ct = c ? e2ee_megolm_encrypt(n->e2, q->p.room_id, "m.room.message", c) : NULL;
 	cJSON_Delete(c);
-	if (!ct || store_answer_encrypted(n->st, n->name, q->p.event_id, ct) < 0 ||
-	    store_commit(n->st) < 0) {
-		store_rollback(n->st);
-		free(ct);
+	if (!ct)
 		return -1;
-	}
 	free(q->p.content);
 	q->p.content = ct;
 	q->p.encrypted = 1;
@@ -183,7 +169,7 @@ static int count_devices(const char *body)
  * encrypted right away (try the next), 0 otherwise. */
 static int prep_step(struct mxnet *n)
 {
-	struct sendq *q = n->prep_event[0] ? q_by_event(n, n->prep_event) : NULL;
+	struct sendq *q = n->prep_event[0] ? mx_send_find(n, 0, n->prep_event) : NULL;
 	const cJSON *users;
 	struct store_room room;
 	char *body, rid[800], path[1000];
@@ -243,8 +229,6 @@ static int prep_step(struct mxnet *n)
 		return 0;
 	}
 	n->prep_event[0] = 0;
-	/* Sent by kick_sender from a timer: no recursion through it. */
-	mx_job_after(&n->send_job, 0, mx_send_kick);
 	return 1;
 }
 
@@ -297,7 +281,7 @@ static void xsign_start(struct mxnet *n, int with_auth, const char *session)
 void mx_crypto_kick(struct mxnet *n)
 {
 	char err[256];
-	int i;
+	int i, ready = 0;
 	if (!n->e2 || n->stopped || n->cr.req > 0 || n->cr.timer > 0 || !n->acct.access_token[0] ||
 	    !n->acct.user_id[0])
 		return;
@@ -391,7 +375,11 @@ void mx_crypto_kick(struct mxnet *n)
 		}
 	}
 	while (n->cr.req <= 0 && n->cr.timer <= 0 && prep_step(n))
-		;
+		ready = 1;
+	/* The encrypted answers go now (from inside a send pass: in the
+	 * next pass of that mx_send_kick). */
+	if (ready)
+		mx_send_kick(n);
 }
 
 /* ---- the answers to crypto requests: one handler per request kind ---- */
@@ -483,7 +471,7 @@ static void members_done(struct mxnet *n, const struct http_resp *r, const struc
 	} else if (r->status == 403 || r->status == 404) {
 		log_warn("matrix.%s: members of %s not readable (%s): the answer to %s is not "
 			 "sent", n->name, n->prep_room, a->why, n->prep_event);
-		if ((q = q_by_event(n, n->prep_event))) {
+		if ((q = mx_send_find(n, 0, n->prep_event))) {
 			store_answer_set_state(n->st, n->name, q->p.event_id, STORE_FAILED, NULL);
 			mx_send_remove(n, q);
 		}

@@ -109,7 +109,8 @@ struct gap {
 };
 
 struct sendq {
-	struct store_pending p;
+	struct store_pending p;  /* p.encrypted: p.content is the ciphertext
+				  * (encrypted in memory by mx_crypto.c) */
 	long req;          /* http id while in flight, else 0 */
 	int enc;           /* 0 not looked at, 1 plain room (looked at again
 			    * before each send), 2 encrypted room */
@@ -172,9 +173,9 @@ struct mxnet {
 	struct mx_job main;     /* login / whoami / sync / messages, one at a time */
 	char since[1024];
 	int have_since;
-	char *filter_q;         /* URL-escaped /sync filter */
-	char *filter_first_q;   /* the same, timeline limit 1 (first start) */
-	char *msg_filter_q;     /* URL-escaped /messages filter */
+	char filter_q[1536];    /* URL-escaped /sync filter ("" until the first sync) */
+	char filter_first_q[1536]; /* the same, timeline limit 1 (first start) */
+	char msg_filter_q[512]; /* URL-escaped /messages filter */
 
 	/* the batch being handled */
 	cJSON *batch;
@@ -197,6 +198,8 @@ struct mxnet {
 	int64_t pause_until;    /* 429 on a send: nothing goes out before */
 	struct mx_job send_job; /* the sender's wake-up (the sends are q[].req) */
 	unsigned send_inflight;
+	int send_busy;          /* inside mx_send_kick */
+	int send_again;         /* kicked meanwhile: one more pass */
 
 	/* joins and declines */
 	struct mx_job join;
@@ -293,7 +296,6 @@ void mx_session_lost(struct mxnet *n);
 int mx_session_user_matches(const char *cfg_user, const char *user_id);
 
 /* mx_sync.c */
-char *mx_sync_filter(int timeline_limit);      /* URL-escaped, malloc'd */
 void mx_sync_start(struct mxnet *n);
 void mx_sync_batch_free(struct mxnet *n);
 int mx_sync_room_save(struct mxnet *n);
@@ -301,9 +303,34 @@ void mx_sync_handle_message(struct mxnet *n, const struct mx_event *ev);
 void mx_sync_kick_joins(struct mxnet *n);
 void mx_sync_kick_declines(struct mxnet *n);
 
-/* mx_send.c */
+/* mx_send.c
+ *
+ * An answer's way out (the same for a hand-over post):
+ *  1. mx_sync_handle_message: the chat sink (bot.c) fills n->out;
+ *     mx_reply_json makes the content JSON (the one serialisation of the
+ *     answer's content) and store_answer_add writes it, pending, with its
+ *     txn id, in the batch's transaction (the one write of the answer).
+ *  2. After the commit, mx_send_kick loads it into n->q
+ *     (store_pending_list, the one read).
+ *  3. Plain room: sent (PUT .../send/m.room.message/TXN).
+ *     Encrypted room: it waits, plaintext in memory, while mx_crypto_kick
+ *     shares the room key (members, /keys/query, /keys/claim,
+ *     /sendToDevice, one request at a time); then prep_finish encrypts it
+ *     in memory (e2ee_megolm_encrypt: the Megolm payload and the
+ *     m.room.encrypted content are the two other JSON texts, and the
+ *     ratchet's advance is committed before the ciphertext exists) and
+ *     mx_crypto_kick kicks the sender, which PUTs it to
+ *     .../send/m.room.encrypted/TXN in the same call: no timer between.
+ *  4. 200: store_answer_set_state(SENT).  A retry in this run sends the
+ *     same ciphertext; after a restart the pending plaintext is encrypted
+ *     again and sent under the same txn id, which the homeserver
+ *     deduplicates.  Rows an older version stored encrypted are sent as
+ *     stored. */
 void mx_send_kick(struct mxnet *n);
 void mx_send_remove(struct mxnet *n, struct sendq *q);
+/* The queued answer whose question is event_id, or when event_id is NULL
+ * whose request in flight is req; NULL when none. */
+struct sendq *mx_send_find(struct mxnet *n, long req, const char *event_id);
 
 /* mx_crypto.c */
 int mx_crypto_start_check(struct mxnet *n);

@@ -2,7 +2,8 @@
  * capped window of it; each answer goes out with its stored transaction
  * id (a re-send is deduplicated by the homeserver), several in parallel,
  * pausing on 429 and backing off on errors.  Answers for an encrypted
- * room wait until mx_crypto.c has stored them encrypted. */
+ * room wait until mx_crypto.c has shared the room key and encrypted them
+ * in memory (the path: mx_int.h, "An answer's way out"). */
 #include "mx_int.h"
 
 /* ---- sending answers from the store ---- */
@@ -15,19 +16,19 @@ void mx_send_remove(struct mxnet *n, struct sendq *q)
 	n->nq--;
 }
 
-static struct sendq *q_find(struct mxnet *n, long req)
+struct sendq *mx_send_find(struct mxnet *n, long req, const char *event_id)
 {
-	size_t i;
-	for (i = 0; i < n->nq; i++)
-		if (n->q[i].req == req)
-			return &n->q[i];
+	struct sendq *q, *end = n->q + n->nq;
+	for (q = n->q; q < end; q++)
+		if (event_id ? !strcmp(q->p.event_id, event_id) : q->req == req)
+			return q;
 	return NULL;
 }
 
 static void on_send(void *arg, const struct http_resp *r)
 {
 	struct mxnet *n = arg;
-	struct sendq *q = q_find(n, r->id);
+	struct sendq *q = mx_send_find(n, r->id, NULL);
 	struct mx_answer a;
 	int64_t ms;
 	n->send_inflight--;
@@ -89,8 +90,8 @@ static int send_one(struct mxnet *n, struct sendq *q)
 		mx_send_remove(n, q);
 		return 1;
 	}
-	/* An encrypted answer is sent as stored: the same ciphertext under
-	 * the same txn id, however often it is re-sent. */
+	/* An encrypted answer keeps its ciphertext in memory: every retry
+	 * of this run sends the same bytes under the same txn id. */
 	snprintf(path, sizeof path, "/rooms/%s/send/%s/%s", rid,
 		 q->p.encrypted ? "m.room.encrypted" : "m.room.message", txn);
 	q->req = mxnet_request(n, "PUT", path, NULL, q->p.content, MX_SMALL_MAX_BODY, 30000, 1, on_send, n);
@@ -103,7 +104,10 @@ static int send_one(struct mxnet *n, struct sendq *q)
 	return 0;
 }
 
-void mx_send_kick(struct mxnet *n)
+/* One pass over the window: load, send what may go, arm the wake-up, and
+ * let the crypto requests go on (which may encrypt answers: another
+ * pass then sends them). */
+static void send_pass(struct mxnet *n)
 {
 	int64_t now, wake = INT64_MAX;
 	size_t i;
@@ -143,7 +147,7 @@ void mx_send_kick(struct mxnet *n)
 					mx_send_remove(n, q);
 					i--;
 				}
-				continue; /* crypto_kick encrypts it, then it comes back here */
+				continue; /* mx_crypto_kick encrypts it and kicks the sender */
 			}
 			if (q->not_before > now) {
 				if (q->not_before < wake)
@@ -159,4 +163,20 @@ void mx_send_kick(struct mxnet *n)
 	else if (n->nq == MX_SENDQ_MAX && !n->send_inflight)
 		mx_job_after(&n->send_job, 1000, mx_send_kick);
 	mx_crypto_kick(n);
+}
+
+void mx_send_kick(struct mxnet *n)
+{
+	/* Called again from inside a pass (mx_crypto_kick encrypted answers,
+	 * or a request finished at once): one more pass, not a recursion. */
+	if (n->send_busy) {
+		n->send_again = 1;
+		return;
+	}
+	n->send_busy = 1;
+	do {
+		n->send_again = 0;
+		send_pass(n);
+	} while (n->send_again && !n->stopped);
+	n->send_busy = 0;
 }

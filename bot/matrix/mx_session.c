@@ -56,6 +56,19 @@ static void session_ready(struct mxnet *n)
 	mx_sync_kick_joins(n);
 }
 
+/* The account n->acct (filled from /login or /whoami) on this
+ * homeserver: saved, then the session starts; what names the step for
+ * the log when the state file refuses it (retried from the login). */
+static void account_save(struct mxnet *n, const char *what)
+{
+	snprintf(n->acct.homeserver, sizeof n->acct.homeserver, "%s", n->base);
+	if (store_account_set(n->st, n->name, &n->acct) < 0) {
+		mx_job_backoff(&n->main, mx_session_start, what, "state file error");
+		return;
+	}
+	session_ready(n);
+}
+
 /* An access token goes into an HTTP header as it is: printable ASCII
  * without spaces only (a CR LF in it would add headers of the server's
  * choosing to every request). */
@@ -83,13 +96,8 @@ static void on_login(void *arg, const struct http_resp *r)
 		snprintf(n->acct.user_id, sizeof n->acct.user_id, "%s", uid);
 		snprintf(n->acct.device_id, sizeof n->acct.device_id, "%s", dev);
 		snprintf(n->acct.access_token, sizeof n->acct.access_token, "%s", tok);
-		snprintf(n->acct.homeserver, sizeof n->acct.homeserver, "%s", n->base);
 		mx_answer_free(&a);
-		if (store_account_set(n->st, n->name, &n->acct) < 0) {
-			mx_job_backoff(&n->main, mx_session_start, "saving the login", "state file error");
-			return;
-		}
-		session_ready(n);
+		account_save(n, "saving the login");
 		return;
 	}
 	/* every failure is retried: a refused password may be fixed on the
@@ -146,15 +154,10 @@ static void on_whoami(void *arg, const struct http_resp *r)
 	    (!dev || strlen(dev) < sizeof n->acct.device_id)) {
 		snprintf(n->acct.user_id, sizeof n->acct.user_id, "%s", uid);
 		snprintf(n->acct.device_id, sizeof n->acct.device_id, "%s", dev ? dev : "");
-		snprintf(n->acct.homeserver, sizeof n->acct.homeserver, "%s", n->base);
 		mx_answer_free(&a);
 		if (!dev)
 			log_warn("matrix.%s: whoami gave no device_id (homeserver too old?)", n->name);
-		if (store_account_set(n->st, n->name, &n->acct) < 0) {
-			mx_job_backoff(&n->main, mx_session_start, "saving the account", "state file error");
-			return;
-		}
-		session_ready(n);
+		account_save(n, "saving the account");
 		return;
 	}
 	if (r->status == 401)

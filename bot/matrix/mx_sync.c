@@ -17,10 +17,9 @@ static void gap_next(struct mxnet *n);
 
 /* ---- /sync ---- */
 
-char *mx_sync_filter(int timeline_limit)
+static int sync_filter(int timeline_limit, char *out, size_t cap)
 {
-	char json[1024], *out;
-	size_t cap;
+	char json[1024];
 	/* Only what the bot needs; m.room.encrypted and the top-level
 	 * to_device / device_lists / one-time key counts pass for E2EE. */
 	snprintf(json, sizeof json,
@@ -31,12 +30,18 @@ char *mx_sync_filter(int timeline_limit)
 		 "\"timeline\":{\"limit\":%d,\"lazy_load_members\":true,"
 		 "\"types\":[\"m.room.message\",\"m.room.member\",\"m.room.encrypted\","
 		 "\"m.room.encryption\",\"m.reaction\"]}}}", timeline_limit);
-	cap = strlen(json) * 3 + 1;
-	if (!(out = malloc(cap)) || mx_url_escape(json, out, cap) < 0) {
-		free(out);
-		return NULL;
-	}
-	return out;
+	return mx_url_escape(json, out, cap);
+}
+
+/* Fills the filters of n: 0, or -1 when one does not fit its buffer. */
+static int filters_make(struct mxnet *n)
+{
+	if (sync_filter(MX_TIMELINE_LIMIT, n->filter_q, sizeof n->filter_q) < 0 ||
+	    sync_filter(1, n->filter_first_q, sizeof n->filter_first_q) < 0)
+		return -1;
+	return mx_url_escape("{\"lazy_load_members\":true,\"types\":[\"m.room.message\","
+			     "\"m.room.member\",\"m.room.encrypted\"]}", n->msg_filter_q,
+			     sizeof n->msg_filter_q);
 }
 
 void mx_sync_batch_free(struct mxnet *n)
@@ -651,10 +656,14 @@ static void on_sync(void *arg, const struct http_resp *r)
 
 void mx_sync_start(struct mxnet *n)
 {
-	char query[4096], since[3200];
+	char query[5000], since[3200];
 	int first = !n->have_since;
 	if (n->stopped || n->main.req > 0)
 		return;
+	if (!n->filter_q[0] && filters_make(n) < 0) {
+		log_error("matrix.%s: the /sync filter does not fit its buffer", n->name);
+		return;
+	}
 	if (n->have_since && mx_url_escape(n->since, since, sizeof since) < 0)
 		n->have_since = 0;
 	/* The first sync of a run returns at once, even when resuming: the

@@ -6,7 +6,9 @@
  * the first and later /sync, an invite and its join, a question and its
  * answer sent once with the same transaction id on a retry, 429 with
  * retry_after_ms, M_UNKNOWN_TOKEN and the new login on the same device, a
- * gap filled from /messages, and a stop with requests in flight. */
+ * gap filled from /messages, a stop with requests in flight, and an answer
+ * in an encrypted room: written to the store once, encrypted once per run
+ * and sent once under its stored txn id across restarts. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -16,6 +18,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <cmocka.h>
+#include <sqlite3.h>
 
 #include "chat.h"
 #include "config.h"
@@ -62,6 +65,8 @@ struct fx {
 	struct mxnet *n;
 };
 
+static const struct chat_sink seen_sink = { canned_on_msg, NULL };
+
 static int setup(void **state)
 {
 	static struct fx f;
@@ -88,6 +93,19 @@ static int setup(void **state)
 		return -1;
 	*state = &f;
 	return 0;
+}
+
+/* The same with end-to-end encryption on (a real e2ee.c over libolm). */
+static int setup_e2ee(void **state)
+{
+	struct fx *f;
+	setup(state);
+	f = *state;
+	mxnet_free(f->n);
+	f->mc.e2ee = 1;
+	f->mc.pickle_key = "test-pickle-key-0123456789";
+	f->n = mxnet_start_io(&f->mc, &seen_sink, f->path, &fake_mxnet_io, NULL);
+	return f->n ? 0 : -1;
 }
 
 static int teardown(void **state)
@@ -347,6 +365,161 @@ static void test_restart_resends_same_txn(void **state)
 	assert_int_equal(seen.calls, 1);
 }
 
+/* ---- an encrypted room ---- */
+
+#define ENC_ROOM "{\"join\":{\"" ROOM "\":{\"state\":{\"events\":[{\"type\":\"m.room.encryption\"," \
+	"\"event_id\":\"$enc\",\"sender\":\"" ALICE "\",\"state_key\":\"\",\"origin_server_ts\":1," \
+	"\"content\":{\"algorithm\":\"m.megolm.v1.aes-sha2\"}}]}}}}"
+
+/* Answers the crypto requests in flight, without moving the clock, until
+ * none is left: the keys are taken, cross-signing is refused, Alice is
+ * the room's other member and has no device (so the room key is shared
+ * with nobody and the answer is encrypted at once). */
+static void serve_crypto(void)
+{
+	const struct fake_req *r;
+	int k;
+	for (k = 0; k < 20; k++) {
+		if ((r = find("POST", "/keys/upload")))
+			answer(r, 200, "{\"one_time_key_counts\":{\"signed_curve25519\":50}}", -1);
+		else if ((r = find("POST", "/keys/device_signing/upload")))
+			answer(r, 403, "{\"errcode\":\"M_FORBIDDEN\"}", -1);
+		else if ((r = find("GET", "/joined_members")))
+			answer(r, 200, "{\"joined\":{\"" BOT "\":{},\"" ALICE "\":{}}}", -1);
+		else if ((r = find("POST", "/keys/query")))
+			answer(r, 200, "{\"device_keys\":{\"" ALICE "\":{}}}", -1);
+		else if ((r = find("POST", "/keys/claim")))
+			answer(r, 200, "{\"one_time_keys\":{}}", -1);
+		else if ((r = find("PUT", "/sendToDevice/")))
+			answer(r, 200, "{}", -1);
+		else
+			return;
+	}
+	fail_msg("the crypto requests do not end");
+}
+
+/* The answers table as the bot's own connection writes it: a second
+ * connection to the same file, whose triggers count every write. */
+static sqlite3 *writes_open(const char *path)
+{
+	sqlite3 *db = NULL;
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	sqlite3_busy_timeout(db, 5000);
+	assert_int_equal(sqlite3_exec(db,
+		"CREATE TABLE t_writes(what TEXT);"
+		"CREATE TRIGGER t_ins AFTER INSERT ON answers BEGIN INSERT INTO t_writes VALUES('insert'); END;"
+		"CREATE TRIGGER t_content AFTER UPDATE OF content, encrypted ON answers"
+		" BEGIN INSERT INTO t_writes VALUES('content'); END;"
+		"CREATE TRIGGER t_state AFTER UPDATE OF state ON answers"
+		" BEGIN INSERT INTO t_writes VALUES('state'); END;", NULL, NULL, NULL), SQLITE_OK);
+	return db;
+}
+
+static long writes(sqlite3 *db, const char *what)
+{
+	sqlite3_stmt *st;
+	long k = -1;
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT count(*) FROM t_writes WHERE what=?1", -1, &st,
+					    NULL), SQLITE_OK);
+	sqlite3_bind_text(st, 1, what, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		k = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return k;
+}
+
+/* The stored answer to event_id: its txn id, its state, and whether its
+ * content is the plaintext that was written. */
+static void stored(sqlite3 *db, const char *event_id, char *txn, size_t len, int *state, int *plain)
+{
+	sqlite3_stmt *st;
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT txn_id, state, content, encrypted FROM answers"
+					    " WHERE event_id=?1", -1, &st, NULL), SQLITE_OK);
+	sqlite3_bind_text(st, 1, event_id, -1, SQLITE_STATIC);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	snprintf(txn, len, "%s", (const char *)sqlite3_column_text(st, 0));
+	*state = sqlite3_column_int(st, 1);
+	*plain = !sqlite3_column_int(st, 3) &&
+		 strstr((const char *)sqlite3_column_text(st, 2), "R\xc3\xa9ponse en bo\xc3\xaete.") != NULL;
+	sqlite3_finalize(st);
+}
+
+static void restart(struct fx *f)
+{
+	mxnet_free(f->n);
+	assert_int_equal(nreq(), 0);
+	f->n = mxnet_start_io(&f->mc, &seen_sink, f->path, &fake_mxnet_io, NULL);
+	assert_non_null(f->n);
+	assert_null(find("POST", "/login"));
+}
+
+static void test_encrypted_answer_one_store_pass(void **state)
+{
+	struct fx *f = *state;
+	char tl[2048], ev[512], url[512], body[4096], txn[128], want[600];
+	const struct fake_req *r;
+	int st, plain;
+	sqlite3 *db = writes_open(f->path);
+	login();
+	sync_answer("s1", ENC_ROOM);
+	serve_crypto();
+	/* the question; stopped while the room key is being shared, before
+	 * anything was sent */
+	sync_answer("s2", timeline(NULL, message("$e1", "bot: chiffré ?", ev, sizeof ev), tl, sizeof tl));
+	assert_int_equal(seen.calls, 1);
+	need("GET", "/joined_members");
+	assert_null(find("PUT", "/send/"));
+	assert_int_equal(writes(db, "insert"), 1);
+	stored(db, "$e1", txn, sizeof txn, &st, &plain);
+	assert_int_equal(st, 0);
+	assert_true(plain);
+	snprintf(want, sizeof want, "%s%s", API "/rooms/" ROOM_Q "/send/m.room.encrypted/", txn);
+
+	/* restart between the store and the send: shared, encrypted, sent
+	 * under the stored txn id, with no timer between */
+	restart(f);
+	serve_crypto();
+	r = need("PUT", "/send/m.room.encrypted/");
+	assert_string_equal(r->url, want);
+	assert_non_null(strstr(r->body, "\"ciphertext\""));
+	assert_null(strstr(r->body, "R\xc3\xa9ponse"));
+	/* m.relates_to stays in the clear */
+	assert_non_null(strstr(r->body, "$e1"));
+	snprintf(url, sizeof url, "%s", r->url);
+	snprintf(body, sizeof body, "%s", r->body);
+	assert_null(find("PUT", "/send/m.room.message/"));
+
+	/* a server error: the same ciphertext again under the same txn id */
+	answer(r, 502, "", -1);
+	assert_null(find("PUT", "/send/"));
+	tick(120000);
+	serve_crypto();
+	r = need("PUT", "/send/");
+	assert_string_equal(r->url, url);
+	assert_string_equal(r->body, body);
+
+	/* restart between the send and its 200: sent again under the same
+	 * txn id (the homeserver deduplicates), then marked sent */
+	restart(f);
+	serve_crypto();
+	r = need("PUT", "/send/");
+	assert_string_equal(r->url, url);
+	answer(r, 200, "{\"event_id\":\"$ea1\"}", -1);
+	tick(600000);
+	serve_crypto();
+	assert_null(find("PUT", "/send/"));
+	assert_int_equal(seen.calls, 1);
+
+	/* one write of the answer, never rewritten; one of its state */
+	stored(db, "$e1", txn, sizeof txn, &st, &plain);
+	assert_int_equal(st, 1);
+	assert_true(plain);
+	assert_int_equal(writes(db, "insert"), 1);
+	assert_int_equal(writes(db, "content"), 0);
+	assert_int_equal(writes(db, "state"), 1);
+	sqlite3_close(db);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -358,6 +531,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_gap_filled, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stop_in_flight, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_restart_resends_same_txn, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_encrypted_answer_one_store_pass, setup_e2ee, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
