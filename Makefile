@@ -22,9 +22,9 @@ CPPFLAGS_ALL = -std=c11 -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L \
 SAN := -fsanitize=address,undefined,float-cast-overflow -fno-omit-frame-pointer -fno-sanitize-recover=undefined,float-cast-overflow
 
 B := build
-# bot/ holds one folder a layer (base, lang, rules, engine, chat, io, irc,
-# matrix, daemon); main.c and train/ are the programs.
-LAYERS    := base lang rules engine chat io irc matrix daemon
+# bot/ holds one folder a layer (base, state, lang, rules, engine, chat, io,
+# irc, matrix, daemon); main.c and train/ are the programs.
+LAYERS    := base state lang rules engine chat io irc matrix daemon
 LIB_SRCS  := $(foreach l,$(LAYERS),$(wildcard bot/$(l)/*.c))
 LIB_OBJS  := $(LIB_SRCS:bot/%.c=$(B)/obj/%.o)
 ASAN_OBJS := $(LIB_SRCS:bot/%.c=$(B)/asan/%.o)

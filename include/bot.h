@@ -88,7 +88,7 @@ int bot_handle(struct bot *b, const struct chat_msg *m, struct chat_reply *out);
 /* Small replies that are not answers (a refusal of an admin command, a
  * CTCP reply sent by the transport) have a per-user bucket of their own:
  * BOT_MINOR_BURST at once, then BOT_MINOR_PER_MIN a minute, whatever the
- * question limit (issue 10: 150 CTCP PINGs queued 150 replies).  Lifted
+ * question limit (150 CTCP PINGs queued 150 replies).  Lifted
  * with the question limit (user_rate = 0). */
 #define BOT_MINOR_BURST 3
 #define BOT_MINOR_PER_MIN 3

@@ -2,7 +2,7 @@
  * its keys, device-key verification and pinning, Olm (to-device) and
  * Megolm (room) encryption and decryption, room-key sharing, cross-signing.
  * Pure request/response functions: each builds a request body or consumes
- * a response body (JSON text); the Matrix client (matrix.c) does the HTTP.
+ * a response body (JSON text); the Matrix client (mxnet.c) does the HTTP.
  * All state is in the SQLite state file (e2ee_store.h); every change is
  * committed before a function returns, so a SIGKILL loses nothing.
  * Algorithms: m.olm.v1.curve25519-aes-sha2, m.megolm.v1.aes-sha2 (spec,
@@ -98,8 +98,8 @@ int e2ee_keys_query_done(struct e2ee *e, const char *response, size_t len, char 
  * the stored sessions with that sender key first
  * (olm_matches_inbound_session_from), else make a new inbound session;
  * the one-time key is removed only after a successful decryption.  The
- * sender_key must be a pinned device of the event's sender (issue 10:
- * checked first, nothing used up otherwise), and the plaintext must name
+ * sender_key must be a pinned device of the event's sender (checked
+ * first, nothing used up otherwise), and the plaintext must name
  * the event's sender, us as recipient with our ed25519 key, and that
  * device's pinned ed25519 key.
  * An m.room_key payload (Megolm) is stored here, never replacing a
@@ -127,7 +127,7 @@ enum e2ee_status {
  * key refused: the room is not joined, see e2ee_set_room_filter). */
 cJSON *e2ee_olm_decrypt_st(struct e2ee *e, const cJSON *event, int *status, char *err, size_t errlen);
 
-/* ---- bounded state (issue 10) ---- */
+/* ---- bounded state ---- */
 /* Inbound Megolm sessions kept per sending user (the least recently used
  * go past it). */
 #define E2EE_MAX_INBOUND_PER_USER 256
@@ -206,7 +206,7 @@ int e2ee_room_key_share_done(struct e2ee *e, const char *session_id, const char 
 char *e2ee_megolm_encrypt(struct e2ee *e, const char *room_id, const char *type,
 			  const cJSON *content);
 
-/* ---- Olm repair and room-key requests (issue 10, finding 11) ---- */
+/* ---- Olm repair and room-key requests ---- */
 
 /* The device id of user_id whose curve25519 key is curve: 1 / 0 / -1. */
 int e2ee_device_for_key(struct e2ee *e, const char *user_id, const char *curve, char *device_id,

@@ -74,7 +74,7 @@ long e2ee_store_inbound_quota(struct sqlite3 *db, const char *owner, const char 
 /* Inbound sessions of sender_user (NULL: all).  Count or -1. */
 long e2ee_store_inbound_count(struct sqlite3 *db, const char *owner, const char *sender_user);
 
-/* Retention (issue 10): what e2ee_store_prune deletes. */
+/* Retention: what e2ee_store_prune deletes. */
 struct e2ee_store_prune {
 	int64_t inbound_before_ms; /* inbound sessions last used before */
 	int64_t seen_before_ms;    /* (session, index) rows seen before; and those of deleted sessions */
@@ -124,7 +124,7 @@ int e2ee_store_shared_add(struct sqlite3 *db, const char *owner, const char *ses
 int64_t e2ee_store_shared_index(struct sqlite3 *db, const char *owner, const char *session_id,
 				const char *user_id, const char *device_id);
 
-/* ---- our m.room_key_request's (issue 10), one per missing session ---- */
+/* ---- our m.room_key_request's, one per missing session ---- */
 struct e2ee_store_keyreq {
 	char request_id[E2EE_KEY_LEN];
 	char room_id[E2EE_ID_LEN];

@@ -25,7 +25,7 @@ struct ircnet;
  * and at most IRCNET_USER_LINES of them for one user: two answers of the
  * longest kind (the stages, 10 lines).  Lines leave round-robin between
  * users, so a user's answer waits behind at most one line of each other
- * user with lines waiting (issue 10). */
+ * user with lines waiting. */
 #define IRCNET_QUEUE_MAX 128
 #define IRCNET_USER_LINES 20
 /* With the throttle lifted (throttle_rate = 0) the queue only waits for

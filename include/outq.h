@@ -1,6 +1,6 @@
 /* outq.h - one IRC connection's output queue, without I/O: the token-
  * bucket throttle, the PING/PONG flow-control window, and fairness between
- * the users the lines are sent for (issue 10).  Lines wait in one FIFO per
+ * the users the lines are sent for.  Lines wait in one FIFO per
  * user (keyed by the caller: services account, else user@host) and leave
  * round-robin, one line per user in turn, so an asker waits behind at most
  * one line of each other user with lines waiting, whatever one of them
@@ -109,7 +109,7 @@ int outq_window_open(const struct outq *oq, size_t len);
 /* When the head line may go: now when it may, the time the bucket earns
  * its token, the window timeout while the window is blocked, or -1 when
  * no line waits.  Never later than the first moment outq_may_send would
- * say yes without a PONG (issue 10: a deadline that waits for a timer
+ * say yes without a PONG (a deadline that waits for a timer
  * instead of an event). */
 int64_t outq_deadline(struct outq *oq, int64_t now);
 

@@ -43,7 +43,7 @@ int store_version(struct store *s, const char *component);
  * so a rolled-back batch is fetched again and re-sent under the same txn
  * id, which the homeserver deduplicates.  1: synchronous=FULL, an fsync
  * per commit, for state that must outlive a power cut on its own (the Olm
- * account pickled before its keys are uploaded, issue 5).  0 / -1. */
+ * account pickled before its keys are uploaded).  0 / -1. */
 int store_set_durable(struct store *s, int full);
 
 /* Transactions (BEGIN IMMEDIATE).  Nesting is not supported.  0 / -1. */
@@ -117,7 +117,10 @@ struct store_pending {
 	char room_id[256];
 	char txn_id[80];
 	char *content;      /* malloc'd JSON; the caller frees it */
-	int encrypted;      /* content is the m.room.encrypted content */
+	int encrypted;      /* content is m.room.encrypted content: rows of
+	                     * versions that stored the ciphertext, re-sent
+	                     * as they are; answers are now stored in clear
+	                     * and encrypted at each send */
 };
 /* Up to max pending answers of net with seq > after_seq, oldest first,
  * into out.  Returns how many, or -1. */
@@ -125,18 +128,11 @@ int store_pending_list(struct store *s, const char *net, int64_t after_seq,
 		       struct store_pending *out, int max);
 /* Pending answers of net. */
 long store_pending_count(struct store *s, const char *net);
-/* Replaces a pending answer's plaintext content by its m.room.encrypted
- * content (issue 5): from then on every (re-)send carries this exact
- * ciphertext with the same txn id.  Call in the transaction that also
- * holds the Megolm ratchet's advance.  0, or -1 when the answer is not
- * pending, already encrypted, or on error. */
-int store_answer_encrypted(struct store *s, const char *net, const char *event_id,
-			   const char *content);
 /* Deletes sent/failed answers created before before_ms (bookkeeping older
  * than any question that could come back).  Returns rows deleted or -1. */
 long store_answer_prune(struct store *s, int64_t before_ms);
 
-/* ---- encrypted events held until their room key arrives (issue 5) ---- */
+/* ---- encrypted events held until their room key arrives ---- */
 struct store_held {
 	int64_t id;
 	char room_id[256];

@@ -32,7 +32,7 @@ struct transport_ops {
 	/* Accepts NULL.  Not from inside the network's own callbacks. */
 	void (*free)(void *net);
 	/* 1 when registered / logged in and syncing (systemd STATUS); the
-	 * Matrix table says 1 for a started account (matrix.h tells no
+	 * Matrix table says 1 for a started account (mxnet.h tells no
 	 * login state, and STATUS lists every Matrix account started). */
 	int (*ready)(const void *net);
 };

@@ -182,7 +182,7 @@ size_t log_redact(const char *line, size_t len, char *out, size_t outlen)
 	} else if (word_is(w, we, "PASS")) {
 		keep = we;
 	} else if (word_is(w, we, "JOIN")) {
-		/* "JOIN #a,#b key1,key2": the channel keys (issue 10) */
+		/* "JOIN #a,#b key1,key2": the channel keys */
 		const char *ae;
 		(void)word(we, end, &ae);
 		keep = ae;

@@ -416,7 +416,7 @@ static int admin_command(struct bot *b, const struct chat_msg *m, int reload,
 	if (reload) {
 		int r;
 		/* The reload frees the config the transport's strings may
-		 * point into (issue 10): keep what the log line needs. */
+		 * point into: keep what the log line needs. */
 		char who[128], net[80];
 		snprintf(who, sizeof who, "%s", m->account);
 		snprintf(net, sizeof net, "%s.%s", net_kind(m), m->network ? m->network : "?");
@@ -642,7 +642,7 @@ int bot_handle(struct bot *b, const struct chat_msg *m, struct chat_reply *out)
 				return admin_command(b, m, cmd_is(w, we, "reload"), out);
 			if (!m->is_private)
 				return none(b, out);
-			/* Refusals have their own small limit (issue 10). */
+			/* Refusals have their own small limit. */
 			if ((r = bot_minor_take(b, m, out)) <= 0)
 				return r == 0 ? 1 : none(b, out);
 			log_info("refused %.*s from %s (account %s) on %s.%s", (int)(we - w), w,

@@ -1,8 +1,8 @@
 /* ircmsg.c - a user's PRIVMSG on one IRC network: who asks (the identity
  * the per-user limits and the fair queue count), up through the chat sink
  * (chat.h), and the reply down as lines that fit 512 bytes with the
- * server's prefix, charged to the asker in the output queue (outq.h,
- * issue 10).  Questions that must wait for the send window are held as
+ * server's prefix, charged to the asker in the output queue (outq.h).
+ * Questions that must wait for the send window are held as
  * their parsed fields (ircinbox.h) and handled from them later. */
 #include <stdio.h>
 #include <string.h>
@@ -71,8 +71,8 @@ static uint64_t ident_key(const char *id)
 
 /* Sends a bot answer: paragraphs split on '\n', each sanitised and split
  * at the room left by the server's prefix; in a channel the first line
- * starts with "nick: " (issue 3).  Every line is charged to the asker
- * (key) and the answer is queued whole or not at all (issue 10). */
+ * starts with "nick: ".  Every line is charged to the asker
+ * (key) and the answer is queued whole or not at all. */
 static void send_answer(struct ircnet *n, uint64_t key, const char *asker, const char *chan,
                         struct chat_reply *o)
 {
@@ -180,7 +180,7 @@ static void question(struct ircnet *n, const char *source, const char *target, c
 		if (len < 0)
 			return;
 		/* A CTCP reply is charged to the asker too: a small bucket of
-		 * its own, then one notice, then silence (issue 10). */
+		 * its own, then one notice, then silence. */
 		bm.event = CHAT_MINOR;
 		int r = n->sink.on_msg(n->sink.arg, &bm, &n->out);
 		if (r > 0)

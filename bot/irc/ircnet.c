@@ -3,7 +3,7 @@
  * and the lag check, joins and rejoins, and the dispatch of every server
  * line to its handler: registration in ircreg.c, users' PRIVMSGs in
  * ircmsg.c.  What it sends for users waits in outq.c (the throttle, the
- * PING/PONG window, round-robin between users, issue 10); questions that
+ * PING/PONG window, round-robin between users); questions that
  * must wait for the window, in ircinbox.c.
  * It never touches a socket: everything goes through struct ircnet_io
  * (ircsock.c in production, a recorder in the tests). */
@@ -733,7 +733,7 @@ int ircnet_set_config(struct ircnet *n, const struct irc_config *cfg)
 	n->cfg = &box->c;
 	/* outq counts the time since the last refill at the old rate, so the
 	 * new rate and burst start from a settled bucket and the queued
-	 * lines keep a deadline (issue 3: a reload mid-answer). */
+	 * lines keep a deadline (a reload mid-answer). */
 	struct outq_limits lim;
 	limits(cfg, &lim);
 	outq_set_limits(n->oq, &lim, ircnet_now(n));

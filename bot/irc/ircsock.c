@@ -139,7 +139,7 @@ static void io_arm(struct ircnet *n, void *arg, int64_t at)
 	/* The armed timer is kept only while it is still to come or just
 	 * due: one already late by IO_TIMER_LATE_MS has been lost (cancelled
 	 * or dropped under us), and keeping it would leave the queue with no
-	 * tick until the next read (issue 3: answers stalled for 40 s). */
+	 * tick until the next read (answers stalled for 40 s). */
 	if (s->timer > 0 && s->timer_at <= at && s->timer_at + IO_TIMER_LATE_MS > loop_now_ms(s->lp))
 		return;
 	if (s->timer > 0)

@@ -1,6 +1,6 @@
 /* e2ee.c - Olm/Megolm with libolm 3.2 for the Matrix client: account and
  * keys, device verification and pinning, to-device Olm, room Megolm, room
- * key sharing, cross-signing.  No HTTP (matrix.c sends the bodies built
+ * key sharing, cross-signing.  No HTTP (mxnet.c sends the bodies built
  * here) and no SQL (e2ee_store.c).  Rules follow the client-server spec,
  * "End-to-End Encryption" module; each check says which rule it is. */
 #include "e2ee.h"
@@ -493,6 +493,19 @@ static int gen_random(OlmAccount *a, size_t rl, size_t (*fn)(OlmAccount *, void 
 	return ok ? 0 : -1;
 }
 
+/* Adds the signed KEYS to BODY under NAME when there are any; returns how
+ * many, or -1 when signing failed. */
+static int add_key_set(struct e2ee *e, cJSON *body, const char *name, cJSON *keys, int fallback)
+{
+	cJSON *o = cJSON_CreateObject();
+	int n = add_signed_keys(e, o, keys, fallback);
+	if (n > 0)
+		cJSON_AddItemToObject(body, name, o);
+	else
+		cJSON_Delete(o);
+	return n;
+}
+
 static size_t gen_fallback(OlmAccount *a, void *r, size_t n) { return olm_account_generate_fallback_key(a, r, n); }
 
 char *e2ee_keys_upload_body(struct e2ee *e, long otk_count, int fallback_unused, int64_t now,
@@ -551,22 +564,9 @@ char *e2ee_keys_upload_body(struct e2ee *e, long otk_count, int fallback_unused,
 			items++;
 		}
 	}
-	cJSON *o = cJSON_CreateObject();
-	int no = add_signed_keys(e, o, otks, 0);
-	if (no > 0) {
-		cJSON_AddItemToObject(body, "one_time_keys", o);
-		items++;
-	} else {
-		cJSON_Delete(o);
-	}
-	cJSON *f = cJSON_CreateObject();
-	int nf = add_signed_keys(e, f, fb, 1);
-	if (nf > 0) {
-		cJSON_AddItemToObject(body, "fallback_keys", f);
-		items++;
-	} else {
-		cJSON_Delete(f);
-	}
+	int no = add_key_set(e, body, "one_time_keys", otks, 0);
+	int nf = add_key_set(e, body, "fallback_keys", fb, 1);
+	items += (no > 0) + (nf > 0);
 	cJSON_Delete(otks);
 	cJSON_Delete(fb);
 	char *out = NULL;
@@ -805,7 +805,7 @@ static int inbound_add(struct e2ee *e, int forwarded, const char *room, const ch
 		       const char *sender_user, char *err, size_t errlen)
 {
 	const char *what = forwarded ? "m.forwarded_room_key" : "m.room_key";
-	/* Bounded state (issue 10): keys only for rooms the bot is in. */
+	/* Bounded state: keys only for rooms the bot is in. */
 	if (e->room_ok && !e->room_ok(e->room_arg, room)) {
 		errmsg_set(err, errlen, "%s for %.80s, a room the bot has not joined: not stored", what, room);
 		return 1;
@@ -918,7 +918,7 @@ cJSON *e2ee_olm_decrypt_st(struct e2ee *e, const cJSON *event, int *status, char
 		errmsg_set(err, errlen, "olm: unknown message type");
 		return NULL;
 	}
-	/* Issue 10: only from a device of the stated sender that we pinned
+	/* Only from a device of the stated sender that we pinned
 	 * (TOFU from a verified /keys/query).  Checked before decrypting, so
 	 * nothing is used up: the caller holds the event, asks the server
 	 * for the sender's devices, and tries again. */
@@ -1089,7 +1089,7 @@ cJSON *e2ee_megolm_decrypt(struct e2ee *e, const char *room_id, const cJSON *eve
 	p[n] = '\0';
 	pl = cJSON_Parse(p);
 	const char *proom = gstr(pl, "room_id");
-	/* Issue 10: the session must have come from a device of the stated
+	/* The session must have come from a device of the stated
 	 * sender that is pinned (our own device for our own messages), with
 	 * the ed25519 key its m.room_key claimed. */
 	struct e2ee_store_device dev;
@@ -1142,13 +1142,19 @@ static OlmSession *session_for(struct e2ee *e, const char *curve)
 	return s;
 }
 
-char *e2ee_keys_claim_body(struct e2ee *e, const cJSON *users)
+/* Calls ITEM for each device of the users listed in USERS (at most
+ * E2EE_MAX_USERS of them) but the bot's own; what it returns (NULL skips the
+ * device) goes into DST as user → device → item.  Returns how many went in,
+ * -1 when out of memory. */
+typedef cJSON *peer_item_fn(struct e2ee *e, const struct e2ee_store_device *d, void *ctx);
+
+static int per_peer_device(struct e2ee *e, const cJSON *users, cJSON *dst, peer_item_fn *item, void *ctx)
 {
-	cJSON *b = cJSON_CreateObject();
-	cJSON *otk = cJSON_AddObjectToObject(b, "one_time_keys");
 	struct e2ee_store_device *d = malloc(sizeof *d * E2EE_MAX_DEVICES);
+	if (!d)
+		return -1;
 	int total = 0, nu = 0;
-	for (const cJSON *u = cJSON_IsArray(users) && d ? users->child : NULL; u && nu < E2EE_MAX_USERS; u = u->next, nu++) {
+	for (const cJSON *u = cJSON_IsArray(users) ? users->child : NULL; u && nu < E2EE_MAX_USERS; u = u->next, nu++) {
 		if (!cJSON_IsString(u))
 			continue;
 		int n = e2ee_store_device_list(e->db, e->owner, u->valuestring, d, E2EE_MAX_DEVICES);
@@ -1156,20 +1162,35 @@ char *e2ee_keys_claim_body(struct e2ee *e, const cJSON *users)
 		for (int i = 0; i < n; i++) {
 			if (!strcmp(d[i].user_id, e->user) && !strcmp(d[i].device_id, e->device))
 				continue;
-			char *pk[1];
-			int have = e2ee_store_olm_list(e->db, e->owner, d[i].curve25519, pk, 1);
-			if (have == 1)
-				free(pk[0]);
-			if (have != 0)
+			cJSON *c = item(e, &d[i], ctx);
+			if (!c)
 				continue;
 			if (!uo)
-				uo = cJSON_AddObjectToObject(otk, u->valuestring);
-			cJSON_AddStringToObject(uo, d[i].device_id, "signed_curve25519");
+				uo = cJSON_AddObjectToObject(dst, u->valuestring);
+			cJSON_AddItemToObject(uo, d[i].device_id, c);
 			total++;
 		}
 	}
 	free(d);
-	char *out = total ? cJSON_PrintUnformatted(b) : NULL;
+	return total;
+}
+
+/* A one-time key is claimed for each device the bot has no Olm session with. */
+static cJSON *claim_item(struct e2ee *e, const struct e2ee_store_device *d, void *ctx)
+{
+	char *pk[1];
+	int have = e2ee_store_olm_list(e->db, e->owner, d->curve25519, pk, 1);
+	if (have == 1)
+		free(pk[0]);
+	return have == 0 ? cJSON_CreateString("signed_curve25519") : NULL;
+}
+
+char *e2ee_keys_claim_body(struct e2ee *e, const cJSON *users)
+{
+	cJSON *b = cJSON_CreateObject();
+	cJSON *otk = cJSON_AddObjectToObject(b, "one_time_keys");
+	int total = per_peer_device(e, users, otk, claim_item, NULL);
+	char *out = total > 0 ? cJSON_PrintUnformatted(b) : NULL;
 	cJSON_Delete(b);
 	return out;
 }
@@ -1331,6 +1352,21 @@ out:
 	ogs_free(s);
 	return rc;
 }
+/* The room key goes, Olm-encrypted, to each device that has not had this
+ * session yet and has an Olm session (else a key is claimed first). */
+struct share_ctx {
+	const char *session_id;
+	const cJSON *room_key;
+};
+
+static cJSON *share_item(struct e2ee *e, const struct e2ee_store_device *d, void *ctx)
+{
+	const struct share_ctx *sc = ctx;
+	if (e2ee_store_shared_has(e->db, e->owner, sc->session_id, d->user_id, d->device_id) != 0)
+		return NULL;
+	return olm_encrypt_dev(e, d, "m.room_key", sc->room_key);
+}
+
 
 char *e2ee_room_key_share_body(struct e2ee *e, const char *room_id, const cJSON *users, long rot_msgs,
 			       int64_t rot_ms, int64_t now, char *session_id, size_t session_len)
@@ -1376,35 +1412,18 @@ char *e2ee_room_key_share_body(struct e2ee *e, const char *room_id, const cJSON 
 	free(key);
 	cJSON *b = cJSON_CreateObject();
 	cJSON *msgs = cJSON_AddObjectToObject(b, "messages");
-	struct e2ee_store_device *d = malloc(sizeof *d * E2EE_MAX_DEVICES);
-	int total = 0, nu = 0, fail = !d || e2ee_store_begin(e->db) < 0;
-	for (const cJSON *u = cJSON_IsArray(users) && !fail ? users->child : NULL; u && nu < E2EE_MAX_USERS; u = u->next, nu++) {
-		if (!cJSON_IsString(u))
-			continue;
-		int n = e2ee_store_device_list(e->db, e->owner, u->valuestring, d, E2EE_MAX_DEVICES);
-		cJSON *uo = NULL;
-		for (int i = 0; i < n; i++) {
-			if (!strcmp(d[i].user_id, e->user) && !strcmp(d[i].device_id, e->device))
-				continue;
-			if (e2ee_store_shared_has(e->db, e->owner, o.session_id, d[i].user_id, d[i].device_id) != 0)
-				continue;
-			cJSON *c = olm_encrypt_dev(e, &d[i], "m.room_key", rk);
-			if (!c)
-				continue; /* no Olm session: claim a key first */
-			if (!uo)
-				uo = cJSON_AddObjectToObject(msgs, u->valuestring);
-			cJSON_AddItemToObject(uo, d[i].device_id, c);
-			total++;
-		}
-	}
-	free(d);
+	struct share_ctx sc = { o.session_id, rk };
+	int fail = e2ee_store_begin(e->db) < 0;
+	int total = fail ? 0 : per_peer_device(e, users, msgs, share_item, &sc);
 	cJSON_Delete(rk);
 	char *out = NULL;
 	if (!fail) {
-		if (e2ee_store_commit(e->db) == 0 && total)
+		if (total > 0 && e2ee_store_commit(e->db) == 0)
 			out = cJSON_PrintUnformatted(b);
 		else if (total)
 			e2ee_store_rollback(e->db);
+		else
+			e2ee_store_commit(e->db);
 	}
 	cJSON_Delete(b);
 	return out;
@@ -1483,7 +1502,7 @@ out:
 	return out;
 }
 
-/* ---- Olm repair and room-key requests (issue 10, finding 11) ---- */
+/* ---- Olm repair and room-key requests ---- */
 
 int e2ee_device_for_key(struct e2ee *e, const char *user_id, const char *curve, char *device_id,
 			size_t len)
@@ -1593,7 +1612,7 @@ static int forwarded_import(struct e2ee *e, const char *skey, const char *ed, co
 	return inbound_add(e, 1, room, skey, sid, key, ed, sender, err, errlen);
 }
 
-/* Bounded work per requesting device (issue 10): 1 when this request may
+/* Bounded work per requesting device: 1 when this request may
  * be looked at; 0 when dropped, err set for the first drop of the minute
  * and empty for the rest. */
 static int keyreq_admit(struct e2ee *e, const char *user, const char *dev, char *err, size_t errlen)
@@ -1853,56 +1872,70 @@ static cJSON *xkey_json(const char *user, const char *usage, const char *pub)
 	return o;
 }
 
-char *e2ee_xsign_upload_body(struct e2ee *e, char *err, size_t errlen)
+/* The two cross-signing request bodies: the keys are loaded (or made, for
+ * the upload), BUILD signs what it returns, and the body is canonical JSON. */
+typedef cJSON *xsign_build_fn(struct e2ee *e, const struct xkeys *x);
+
+static char *xsign_body(struct e2ee *e, int create, xsign_build_fn *build,
+			const char *what, char *err, size_t errlen)
 {
 	struct xkeys x;
-	if (xkeys_load(e, &x, 1) < 0) {
-		errmsg_set(err, errlen, "e2ee: cannot make or read the cross-signing keys");
+	if (xkeys_load(e, &x, create) < 0) {
+		errmsg_set(err, errlen, create ? "e2ee: cannot make or read the cross-signing keys"
+					       : "e2ee: no cross-signing keys yet");
 		return NULL;
 	}
-	cJSON *b = cJSON_CreateObject();
-	cJSON *mk = xkey_json(e->user, "master", x.mpub);
-	cJSON *sk = xkey_json(e->user, "self_signing", x.spub);
-	cJSON_AddItemToObject(b, "master_key", mk);
-	cJSON_AddItemToObject(b, "self_signing_key", sk);
-	char *out = NULL;
-	if (pk_sign_json(x.master, x.mpub, e->user, sk) == 0)
-		out = canonjson_print(b, 0);
-	else
-		errmsg_set(err, errlen, "e2ee: signing the self-signing key failed");
+	cJSON *b = build(e, &x);
+	char *out = b ? canonjson_print(b, 0) : NULL;
+	if (!out)
+		errmsg_set(err, errlen, "e2ee: signing for %s failed", what);
 	cJSON_Delete(b);
 	xkeys_free(&x);
 	return out;
 }
 
-char *e2ee_xsign_signatures_body(struct e2ee *e, char *err, size_t errlen)
+/* The master and self-signing keys, the latter signed by the former. */
+static cJSON *xsign_upload_build(struct e2ee *e, const struct xkeys *x)
 {
-	struct xkeys x;
-	if (xkeys_load(e, &x, 0) < 0) {
-		errmsg_set(err, errlen, "e2ee: no cross-signing keys yet");
+	cJSON *b = cJSON_CreateObject();
+	cJSON *sk = xkey_json(e->user, "self_signing", x->spub);
+	cJSON_AddItemToObject(b, "master_key", xkey_json(e->user, "master", x->mpub));
+	cJSON_AddItemToObject(b, "self_signing_key", sk);
+	if (pk_sign_json(x->master, x->mpub, e->user, sk) < 0) {
+		cJSON_Delete(b);
 		return NULL;
 	}
+	return b;
+}
+
+/* The bot's device signed by the self-signing key and the master key signed
+ * by the device; only the new signatures go up, the server merges them. */
+static cJSON *xsign_signatures_build(struct e2ee *e, const struct xkeys *x)
+{
 	cJSON *dk = e2ee_device_keys(e);
-	cJSON *mk = xkey_json(e->user, "master", x.mpub);
-	char *out = NULL;
-	if (dk && mk) {
-		/* only the new signatures go up: the server merges them */
-		cJSON_DeleteItemFromObjectCaseSensitive(dk, "signatures");
-		int ok = pk_sign_json(x.self_, x.spub, e->user, dk) == 0 && sign_device(e, mk) == 0;
-		if (ok) {
-			cJSON *b = cJSON_CreateObject();
-			cJSON *mine = cJSON_AddObjectToObject(b, e->user);
-			cJSON_AddItemToObject(mine, e->device, dk);
-			cJSON_AddItemToObject(mine, x.mpub, mk);
-			dk = mk = NULL;
-			out = canonjson_print(b, 0);
-			cJSON_Delete(b);
-		}
-	}
-	if (!out)
-		errmsg_set(err, errlen, "e2ee: signing for /keys/signatures/upload failed");
+	cJSON *mk = xkey_json(e->user, "master", x->mpub);
+	if (!dk || !mk)
+		goto fail;
+	cJSON_DeleteItemFromObjectCaseSensitive(dk, "signatures");
+	if (pk_sign_json(x->self_, x->spub, e->user, dk) < 0 || sign_device(e, mk) < 0)
+		goto fail;
+	cJSON *b = cJSON_CreateObject();
+	cJSON *mine = cJSON_AddObjectToObject(b, e->user);
+	cJSON_AddItemToObject(mine, e->device, dk);
+	cJSON_AddItemToObject(mine, x->mpub, mk);
+	return b;
+fail:
 	cJSON_Delete(dk);
 	cJSON_Delete(mk);
-	xkeys_free(&x);
-	return out;
+	return NULL;
+}
+
+char *e2ee_xsign_upload_body(struct e2ee *e, char *err, size_t errlen)
+{
+	return xsign_body(e, 1, xsign_upload_build, "/keys/device_signing/upload", err, errlen);
+}
+
+char *e2ee_xsign_signatures_body(struct e2ee *e, char *err, size_t errlen)
+{
+	return xsign_body(e, 0, xsign_signatures_build, "/keys/signatures/upload", err, errlen);
 }

@@ -35,7 +35,7 @@ static const char schema[] =
 	"CREATE TABLE IF NOT EXISTS e2ee_xsign(owner TEXT PRIMARY KEY, master TEXT NOT NULL,"
 	" self TEXT NOT NULL);";
 
-/* Columns added after the first release (issue 10: who sent an inbound
+/* Columns added after the first release (who sent an inbound
  * session and when it was last used, when an index was seen), for files
  * whose tables CREATE TABLE IF NOT EXISTS left as they were.  0 / -1. */
 static int add_column(sqlite3 *db, const char *table, const char *col, const char *decl)

@@ -1,4 +1,4 @@
-/* mx_crypto.c - end-to-end encryption (issue 5), the requests: opening
+/* mx_crypto.c - end-to-end encryption, the requests: opening
  * the crypto state, key upload, cross-signing, device-list catch-up, Olm
  * repairs, to-device sends, and the room-key sharing that an encrypted
  * answer waits for, after which the answer is encrypted in memory and
@@ -6,7 +6,7 @@
  * batch's incoming crypto is mx_decrypt.c's. */
 #include "mx_int.h"
 
-/* ---- end-to-end encryption (issue 5): driving e2ee.c ----
+/* ---- end-to-end encryption: driving e2ee.c ----
  * One crypto request at a time, chosen by crypto_kick in this order: key
  * upload (after a /sync told the counts), cross-signing (once), the
  * device-list catch-up, then the room-key sharing that the oldest
@@ -135,7 +135,7 @@ int mx_crypto_needed(struct mxnet *n, struct sendq *q)
 static int prep_finish(struct mxnet *n, struct sendq *q)
 {
 	char err[160];
-	cJSON *c = mx_json_parse(q->p.content, strlen(q->p.content), err, sizeof err);
+	cJSON *c = mxjson_json_parse(q->p.content, strlen(q->p.content), err, sizeof err);
 	char *ct = c ? e2ee_megolm_encrypt(n->e2, q->p.room_id, "m.room.message", c) : NULL;
 	cJSON_Delete(c);
 	if (!ct)
@@ -159,7 +159,7 @@ static int count_devices(const char *body)
 {
 	cJSON *j = cJSON_Parse(body), *u;
 	int k = 0;
-	cJSON_ArrayForEach(u, mx_obj(j, "messages"))
+	cJSON_ArrayForEach(u, mxjson_obj(j, "messages"))
 		k += cJSON_GetArraySize(u);
 	cJSON_Delete(j);
 	return k;
@@ -187,7 +187,7 @@ static int prep_step(struct mxnet *n)
 		n->prep_queried = n->prep_claimed = 0;
 	}
 	if (!(users = mx_decrypt_members_get(n, n->prep_room))) {
-		if (mx_url_escape(n->prep_room, rid, sizeof rid) < 0)
+		if (mxjson_url_escape(n->prep_room, rid, sizeof rid) < 0)
 			return 0;
 		snprintf(path, sizeof path, "/rooms/%s/joined_members", rid);
 		crypto_request(n, CR_MEMBERS, "GET", path, NULL, NULL);
@@ -213,7 +213,7 @@ static int prep_step(struct mxnet *n)
 					mxnet_wall_ms(n), n->share_sid, sizeof n->share_sid);
 	if (body) {
 		char *txn = txn_for_share(n), tq[200];
-		if (!txn || mx_url_escape(txn, tq, sizeof tq) < 0) {
+		if (!txn || mxjson_url_escape(txn, tq, sizeof tq) < 0) {
 			free(txn);
 			free(body);
 			return 0;
@@ -317,8 +317,8 @@ void mx_crypto_kick(struct mxnet *n)
 	if (n->changes_pending && n->have_since) {
 		char from[3200], to[3200], query[6500];
 		snprintf(n->changes_to, sizeof n->changes_to, "%s", n->since);
-		if (mx_url_escape(n->devtoken, from, sizeof from) == 0 &&
-		    mx_url_escape(n->changes_to, to, sizeof to) == 0) {
+		if (mxjson_url_escape(n->devtoken, from, sizeof from) == 0 &&
+		    mxjson_url_escape(n->changes_to, to, sizeof to) == 0) {
 			snprintf(query, sizeof query, "from=%s&to=%s", from, to);
 			crypto_request(n, CR_CHANGES, "GET", "/keys/changes", query, NULL);
 			return;
@@ -344,7 +344,7 @@ void mx_crypto_kick(struct mxnet *n)
 		struct tdmsg m = n->tdq[0];
 		memmove(&n->tdq[0], &n->tdq[1], (size_t)(n->ntdq - 1) * sizeof n->tdq[0]);
 		n->ntdq--;
-		if (txn && mx_url_escape(txn, tq, sizeof tq) == 0) {
+		if (txn && mxjson_url_escape(txn, tq, sizeof tq) == 0) {
 			snprintf(path, sizeof path, "/sendToDevice/%s/%s", m.type, tq);
 			n->td_body = m.body;
 			m.body = NULL;
@@ -418,9 +418,9 @@ static void xsign_done(struct mxnet *n, const struct http_resp *r, const struct 
 			log_warn("matrix.%s: cross-signing: %s", n->name, err);
 			n->xsign_done = 1;
 		}
-	} else if (r->status == 401 && !n->xsign_auth && mx_str(a->j, "session")) {
-		xsign_start(n, 1, mx_str(a->j, "session"));
-	} else if (r->status == 401 && !n->xsign_auth && mx_arr(a->j, "flows")) {
+	} else if (r->status == 401 && !n->xsign_auth && mxjson_str(a->j, "session")) {
+		xsign_start(n, 1, mxjson_str(a->j, "session"));
+	} else if (r->status == 401 && !n->xsign_auth && mxjson_arr(a->j, "flows")) {
 		xsign_start(n, 1, NULL);
 	} else {
 		log_warn("matrix.%s: cross-signing keys refused (%s); the device stays "
@@ -432,7 +432,7 @@ static void xsign_done(struct mxnet *n, const struct http_resp *r, const struct 
 static void xsign_sigs_done(struct mxnet *n, const struct http_resp *r, const struct mx_answer *a)
 {
 	n->xsign_done = 1;
-	if (a->v == MX_OK && !(mx_obj(a->j, "failures") && mx_obj(a->j, "failures")->child)) {
+	if (a->v == MX_OK && !(mxjson_obj(a->j, "failures") && mxjson_obj(a->j, "failures")->child)) {
 		store_kv_set(n->st, n->name, "xsign", n->acct.device_id);
 		log_info("matrix.%s: device %s cross-signed (master and self-signing keys "
 			 "uploaded)", n->name, n->acct.device_id);
@@ -445,7 +445,7 @@ static void xsign_sigs_done(struct mxnet *n, const struct http_resp *r, const st
 static void changes_done(struct mxnet *n, const struct http_resp *r, const struct mx_answer *a)
 {
 	if (a->v == MX_OK) {
-		if (e2ee_users_changed(n->e2, mx_arr(a->j, "changed"), mx_arr(a->j, "left")) == 0 &&
+		if (e2ee_users_changed(n->e2, mxjson_arr(a->j, "changed"), mxjson_arr(a->j, "left")) == 0 &&
 		    store_kv_set(n->st, n->name, "devlists", n->changes_to) == 0) {
 			log_info("matrix.%s: device lists caught up with /keys/changes", n->name);
 			n->changes_pending = 0;
@@ -463,7 +463,7 @@ static void members_done(struct mxnet *n, const struct http_resp *r, const struc
 {
 	struct sendq *q;
 	if (a->v == MX_OK) {
-		cJSON *u = mx_joined_members(a->j);
+		cJSON *u = mxjson_joined_members(a->j);
 		if (u)
 			mx_decrypt_members_set(n, n->prep_room, u);
 		else

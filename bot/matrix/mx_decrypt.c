@@ -1,4 +1,4 @@
-/* mx_decrypt.c - end-to-end encryption (issue 5), what comes in with a
+/* mx_decrypt.c - end-to-end encryption, what comes in with a
  * batch: to-device messages (room keys over Olm, key requests), device
  * list changes, Megolm decryption of room events, events held until their
  * key arrives, to-device messages held until their sender's devices are
@@ -78,7 +78,7 @@ static void keyreq_cancel(struct mxnet *n, const char *session_id)
  * messages"), at most once an hour per device. */
 static void unwedge_add(struct mxnet *n, const char *user, const cJSON *it)
 {
-	const char *skey = mx_str(mx_obj(it, "content"), "sender_key");
+	const char *skey = mxjson_str(mxjson_obj(it, "content"), "sender_key");
 	char dev[128];
 	int i, slot = -1;
 	int64_t now = mxnet_now(n);
@@ -112,8 +112,8 @@ static void unwedge_add(struct mxnet *n, const char *user, const cJSON *it)
  * devices that received them (e2ee_key_request_answer decides). */
 static void key_request_in(struct mxnet *n, const cJSON *it, const char *sender)
 {
-	const cJSON *c = mx_obj(it, "content");
-	const char *action = mx_str(c, "action");
+	const cJSON *c = mxjson_obj(it, "content");
+	const char *action = mxjson_str(c, "action");
 	char err[256] = "", *body;
 	if (!action || strcmp(action, "request"))
 		return; /* cancellations: nothing is queued long enough to withdraw */
@@ -123,19 +123,19 @@ static void key_request_in(struct mxnet *n, const cJSON *it, const char *sender)
 		return;
 	}
 	log_info("matrix.%s: room-key request from %s (device %s) answered", n->name, sender,
-		 mx_str(c, "requesting_device_id") ? mx_str(c, "requesting_device_id") : "?");
+		 mxjson_str(c, "requesting_device_id") ? mxjson_str(c, "requesting_device_id") : "?");
 	mx_decrypt_tdq_add(n, "m.room.encrypted", body, "a forwarded room key");
 }
 
 /* Holds a to-device message whose sender key is not (yet) a pinned device
- * of its sender, and asks for the sender's devices (issue 10). */
+ * of its sender, and asks for the sender's devices. */
 static void td_hold(struct mxnet *n, const cJSON *it, const char *sender, const char *why)
 {
 	char *text = cJSON_PrintUnformatted(it), id[256], dropped[256];
-	const cJSON *c = mx_obj(it, "content");
-	const char *skey = mx_str(c, "sender_key");
-	const cJSON *ct = mx_obj(c, "ciphertext");
-	const char *body = ct && ct->child ? mx_str(ct->child, "body") : NULL;
+	const cJSON *c = mxjson_obj(it, "content");
+	const char *skey = mxjson_str(c, "sender_key");
+	const cJSON *ct = mxjson_obj(c, "ciphertext");
+	const char *body = ct && ct->child ? mxjson_str(ct->child, "body") : NULL;
 	int rc, k;
 	struct store_held *h = malloc(sizeof *h * MX_TD_HELD_SENDER);
 	/* one sender cannot push the others' messages out */
@@ -176,7 +176,7 @@ static void td_hold(struct mxnet *n, const cJSON *it, const char *sender, const 
  * e2ee status. */
 static int to_device_one(struct mxnet *n, const cJSON *it, int held)
 {
-	const char *type = mx_str(it, "type"), *sender = mx_str(it, "sender"), *ptype, *room;
+	const char *type = mxjson_str(it, "type"), *sender = mxjson_str(it, "sender"), *ptype, *room;
 	char err[256] = "";
 	int st = E2EE_FAIL;
 	cJSON *pl;
@@ -201,10 +201,10 @@ static int to_device_one(struct mxnet *n, const cJSON *it, int held)
 		log_warn("matrix.%s: to-device message from %s not decrypted: %s", n->name, sender, err);
 		return st;
 	}
-	ptype = mx_str(pl, "type");
-	room = mx_str(mx_obj(pl, "content"), "room_id");
+	ptype = mxjson_str(pl, "type");
+	room = mxjson_str(mxjson_obj(pl, "content"), "room_id");
 	if (ptype && (!strcmp(ptype, "m.room_key") || !strcmp(ptype, "m.forwarded_room_key")) && room) {
-		const char *sid = mx_str(mx_obj(pl, "content"), "session_id");
+		const char *sid = mxjson_str(mxjson_obj(pl, "content"), "session_id");
 		log_info("matrix.%s: %s for %s from %s (session %.12s)", n->name,
 			 ptype[2] == 'f' ? "forwarded room key" : "room key", room, sender, sid ? sid : "?");
 		keyed_add(n, room);
@@ -223,14 +223,14 @@ static void to_device(struct mxnet *n, const cJSON *it)
 }
 
 /* Room keys are stored only for rooms the bot is in or joining, or that
- * this batch shows it in (issue 10). */
+ * this batch shows it in. */
 int mx_decrypt_room_joined(void *arg, const char *room_id)
 {
 	struct mxnet *n = arg;
 	struct store_room r;
 	if (store_room_get(n->st, n->name, room_id, &r) == 1 && r.joined != STORE_LEFT)
 		return 1;
-	return n->batch && mx_obj(mx_obj(mx_obj(n->batch, "rooms"), "join"), room_id) != NULL;
+	return n->batch && mxjson_obj(mxjson_obj(mxjson_obj(n->batch, "rooms"), "join"), room_id) != NULL;
 }
 
 void mx_decrypt_batch_pre(struct mxnet *n)
@@ -239,25 +239,25 @@ void mx_decrypt_batch_pre(struct mxnet *n)
 	n->nkeyed = n->keyed_all = 0;
 	if (!n->e2)
 		return;
-	dl = mx_obj(n->batch, "device_lists");
-	if (dl && e2ee_users_changed(n->e2, mx_arr(dl, "changed"), mx_arr(dl, "left")) < 0)
+	dl = mxjson_obj(n->batch, "device_lists");
+	if (dl && e2ee_users_changed(n->e2, mxjson_arr(dl, "changed"), mxjson_arr(dl, "left")) < 0)
 		log_warn("matrix.%s: device list changes not recorded (state file error)", n->name);
-	cJSON_ArrayForEach(it, mx_arr(mx_obj(n->batch, "to_device"), "events"))
+	cJSON_ArrayForEach(it, mxjson_arr(mxjson_obj(n->batch, "to_device"), "events"))
 		to_device(n, it);
 }
 
-/* Decrypts evj (the event as mx_event_json makes it) of n->room_id and
+/* Decrypts evj (the event as mxjson_event_json makes it) of n->room_id and
  * handles the plaintext as any message.  NO_SESSION: held when hold is
  * set.  Returns the e2ee status. */
-static int decrypt_handle(struct mxnet *n, const cJSON *evj, const struct mx_event *ev, int hold)
+static int decrypt_handle(struct mxnet *n, const cJSON *evj, const struct mxjson_event *ev, int hold)
 {
 	char err[256] = "", dropped[256];
 	int st = E2EE_FAIL;
 	cJSON *pl = e2ee_megolm_decrypt(n->e2, n->room_id, evj, &st, err, sizeof err);
 	if (pl) {
-		cJSON *dec = mx_decrypted_event(ev, pl);
-		struct mx_event m;
-		if (dec && mx_event_parse(dec, &m) == 0 && !strcmp(m.type, "m.room.message")) {
+		cJSON *dec = mxjson_decrypted_event(ev, pl);
+		struct mxjson_event m;
+		if (dec && mxjson_event_parse(dec, &m) == 0 && !strcmp(m.type, "m.room.message")) {
 			n->dec_verified = 1;
 			mx_sync_handle_message(n, &m);
 			n->dec_verified = 0;
@@ -284,9 +284,9 @@ static int decrypt_handle(struct mxnet *n, const cJSON *evj, const struct mx_eve
 			/* ask the sender's devices for it (m.room_key_request),
 			 * once an hour per session */
 			char reqid[64];
-			const char *sid = mx_str(ev->content, "session_id");
+			const char *sid = mxjson_str(ev->content, "session_id");
 			cJSON *req = e2ee_key_request(n->e2, n->room_id, ev->sender,
-						      mx_str(ev->content, "sender_key"), sid, mxnet_wall_ms(n),
+						      mxjson_str(ev->content, "sender_key"), sid, mxnet_wall_ms(n),
 						      reqid, sizeof reqid);
 			if (req) {
 				log_info("matrix.%s: %s: asking %s's devices for room key %.12s (request %s)",
@@ -303,7 +303,7 @@ static int decrypt_handle(struct mxnet *n, const cJSON *evj, const struct mx_eve
 	return st;
 }
 
-void mx_decrypt_event(struct mxnet *n, const struct mx_event *ev)
+void mx_decrypt_event(struct mxnet *n, const struct mxjson_event *ev)
 {
 	cJSON *evj;
 	if (!strcmp(ev->sender, n->acct.user_id) || n->initial || n->before_join)
@@ -316,7 +316,7 @@ void mx_decrypt_event(struct mxnet *n, const struct mx_event *ev)
 	if (mxnet_wall_ms(n) - ev->ts > (int64_t)n->max_age_s * 1000 ||
 	    store_answer_known(n->st, n->name, ev->event_id) != 0 || strlen(ev->event_id) > 255)
 		return;
-	if (!(evj = mx_event_json(ev)))
+	if (!(evj = mxjson_event_json(ev)))
 		return;
 	decrypt_handle(n, evj, ev, 1);
 	cJSON_Delete(evj);
@@ -367,7 +367,7 @@ void mx_decrypt_members_set(struct mxnet *n, const char *room_id, cJSON *users)
  * the next encrypted answer; a member who left must not read what comes
  * next, so the room's Megolm session is replaced (spec, "Rotating
  * sessions"). */
-void mx_decrypt_other_member(struct mxnet *n, const char *room_id, const struct mx_event *ev, int is_state)
+void mx_decrypt_other_member(struct mxnet *n, const char *room_id, const struct mxjson_event *ev, int is_state)
 {
 	members_drop(n, room_id);
 	if (!n->e2 || !ev->membership || !n->room.encrypted)
@@ -396,15 +396,15 @@ static void retry_held_room(struct mxnet *n, const char *room)
 	k = store_held_list(n->st, n->name, room, h, MX_HELD_RETRY);
 	for (i = 0; i < k; i++) {
 		char err[160];
-		cJSON *j = mx_json_parse(h[i].event, strlen(h[i].event), err, sizeof err);
-		struct mx_event ev;
+		cJSON *j = mxjson_json_parse(h[i].event, strlen(h[i].event), err, sizeof err);
+		struct mxjson_event ev;
 		int st = E2EE_FAIL;
 		snprintf(rid, sizeof rid, "%s", h[i].room_id);
 		n->room_id = rid;
 		if (store_room_get(n->st, n->name, rid, &n->room) < 0)
 			memset(&n->room, 0, sizeof n->room);
 		n->before_join = 0;
-		if (j && mx_event_parse(j, &ev) == 0)
+		if (j && mxjson_event_parse(j, &ev) == 0)
 			st = decrypt_handle(n, j, &ev, 0);
 		if (st != E2EE_NO_SESSION) {
 			store_held_del(n->st, h[i].id);
@@ -434,7 +434,7 @@ void mx_decrypt_batch_post(struct mxnet *n)
 }
 
 /* After a /keys/query: the to-device messages held for their senders'
- * devices (issue 10).  A sender whose devices are now known: taken (a
+ * devices.  A sender whose devices are now known: taken (a
  * room key then releases the events held for it); still unknown although
  * the list was just read: dropped and logged; still outdated (the query
  * did not cover them): kept for the next query. */
@@ -453,7 +453,7 @@ void mx_decrypt_td_retry(struct mxnet *n)
 	k = store_held_list(n->st, n->td_net, NULL, h, MX_TD_RETRY);
 	for (i = 0; i < k; i++) {
 		char err[160];
-		cJSON *j = mx_json_parse(h[i].event, strlen(h[i].event), err, sizeof err);
+		cJSON *j = mxjson_json_parse(h[i].event, strlen(h[i].event), err, sizeof err);
 		int st = j ? to_device_one(n, j, 1) : E2EE_FAIL;
 		if (st == E2EE_UNKNOWN_DEVICE && e2ee_user_outdated(n->e2, h[i].room_id) == 1) {
 			left++;
@@ -493,8 +493,8 @@ void mx_decrypt_counts(struct mxnet *n)
 	int f;
 	if (!n->e2 || n->batch_sent_ms < n->upload_done_ms)
 		return;
-	c = mx_otk_count(n->batch);
-	f = mx_fallback_unused(n->batch);
+	c = mxjson_otk_count(n->batch);
+	f = mxjson_fallback_unused(n->batch);
 	if (c >= 0)
 		n->otk_count = c;
 	if (f >= 0)

@@ -1,12 +1,12 @@
-/* mx_int.h - private to bot/matrix/matrix.c and mx_*.c: the one struct
+/* mx_int.h - private to bot/matrix/mxnet.c and mx_*.c: the one struct
  * mxnet they share (one Matrix account on the loop) and the functions they
  * call across files.  Each file's functions carry its name: mxnet_ the
- * network itself and its small helpers (matrix.c), mx_session_ login and
+ * network itself and its small helpers (mxnet.c), mx_session_ login and
  * tokens, mx_sync_ the long-poll, gaps, invites and the batch's events,
  * mx_send_ the answers from the store, mx_crypto_ the crypto requests and
  * the encryption of answers, mx_decrypt_ the batch's crypto (to-device
  * messages, decryption, held events, members).  Nothing outside
- * bot/matrix includes this; the public face is matrix.h. */
+ * bot/matrix includes this; the public face is mxnet.h. */
 #ifndef FAQBOT_MX_INT_H
 #define FAQBOT_MX_INT_H
 
@@ -25,7 +25,7 @@
 #include "http.h"
 #include "log.h"
 #include "loop.h"
-#include "matrix.h"
+#include "mxnet.h"
 #include "mxjson.h"
 #include "store.h"
 
@@ -54,7 +54,7 @@
 #define MX_TD_HELD_SENDER 16    /* of them from one sender */
 #define MX_PRUNE_EVERY_MS (3600 * 1000LL) /* answers and crypto state pruned hourly */
 /* Sends that are not answers (refusals, !status/!reload results) have
- * their own small budget per sender (issue 10):
+ * their own small budget per sender:
  * MX_CMD_BURST at once, then one every MX_CMD_REFILL_MS; past it one
  * notice, then silence until the budget refills.  Answers are limited by
  * bot.c (user_rate/user_burst), one send each. */
@@ -76,7 +76,7 @@ enum crypto_op {
 	CR_MEMBERS, CR_QUERY, CR_CLAIM, CR_SHARE, CR_UNWEDGE, CR_TODEVICE
 };
 
-/* Issue 10, finding 11: to-device messages waiting to go (key requests and
+/* To-device messages waiting to go (key requests and
  * their cancellations, forwarded keys, m.dummy), and Olm sessions to
  * repair. */
 #define MX_TDQ_MAX 32
@@ -123,7 +123,7 @@ struct mxnet;
 /* One job: a request of one kind, its retry timer and its failure count.
  * Every request and timer of a network is one of these, and every answer
  * goes through one classifier (mx_answer_take), so 429, M_UNKNOWN_TOKEN
- * and the backoff are handled in one place (matrix.c). */
+ * and the backoff are handled in one place (mxnet.c). */
 struct mx_job {
 	struct mxnet *n;
 	long req;                     /* http id in flight, else 0 */
@@ -208,7 +208,7 @@ struct mxnet {
 	size_t ndeclines;
 	struct mx_job decline;
 
-	/* end-to-end encryption (issue 5); e2 is NULL when off */
+	/* end-to-end encryption; e2 is NULL when off */
 	struct e2ee *e2;
 	char e2_owner[512];     /* user|device e2 was opened for */
 	struct mx_job cr;
@@ -248,7 +248,7 @@ struct mxnet {
 	struct chat_reply out;     /* big: kept off the stack */
 };
 
-/* matrix.c: helpers shared by every file */
+/* mxnet.c: helpers shared by every file */
 uint32_t mxnet_rnd(struct mxnet *n);           /* jitter, no security use */
 int64_t mxnet_now(struct mxnet *n);            /* monotonic ms (n->io) */
 int64_t mxnet_wall_ms(struct mxnet *n);        /* Unix ms (n->io) */
@@ -299,7 +299,7 @@ int mx_session_user_matches(const char *cfg_user, const char *user_id);
 void mx_sync_start(struct mxnet *n);
 void mx_sync_batch_free(struct mxnet *n);
 int mx_sync_room_save(struct mxnet *n);
-void mx_sync_handle_message(struct mxnet *n, const struct mx_event *ev);
+void mx_sync_handle_message(struct mxnet *n, const struct mxjson_event *ev);
 void mx_sync_kick_joins(struct mxnet *n);
 void mx_sync_kick_declines(struct mxnet *n);
 
@@ -307,7 +307,7 @@ void mx_sync_kick_declines(struct mxnet *n);
  *
  * An answer's way out (the same for a hand-over post):
  *  1. mx_sync_handle_message: the chat sink (bot.c) fills n->out;
- *     mx_reply_json makes the content JSON (the one serialisation of the
+ *     mxjson_reply_json makes the content JSON (the one serialisation of the
  *     answer's content) and store_answer_add writes it, pending, with its
  *     txn id, in the batch's transaction (the one write of the answer).
  *  2. After the commit, mx_send_kick loads it into n->q
@@ -343,8 +343,8 @@ int mx_crypto_needed(struct mxnet *n, struct sendq *q);
 void mx_decrypt_batch_pre(struct mxnet *n);
 void mx_decrypt_batch_post(struct mxnet *n);
 void mx_decrypt_counts(struct mxnet *n);
-void mx_decrypt_event(struct mxnet *n, const struct mx_event *ev);
-void mx_decrypt_other_member(struct mxnet *n, const char *room_id, const struct mx_event *ev,
+void mx_decrypt_event(struct mxnet *n, const struct mxjson_event *ev);
+void mx_decrypt_other_member(struct mxnet *n, const char *room_id, const struct mxjson_event *ev,
 			     int is_state);
 int mx_decrypt_room_joined(void *arg, const char *room_id);
 void mx_decrypt_td_retry(struct mxnet *n);

@@ -38,7 +38,7 @@ static void on_send(void *arg, const struct http_resp *r)
 	mx_answer_take(n, r, &a);
 	switch (a.v) {
 	case MX_OK: {
-		const char *eid = mx_str(a.j, "event_id");
+		const char *eid = mxjson_str(a.j, "event_id");
 		if (store_answer_set_state(n->st, n->name, q->p.event_id, STORE_SENT, eid) < 0)
 			log_error("matrix.%s: answer to %s sent but not marked; it will be re-sent "
 				  "with the same txn id (deduplicated)", n->name, q->p.event_id);
@@ -84,8 +84,8 @@ static void on_send(void *arg, const struct http_resp *r)
 static int send_one(struct mxnet *n, struct sendq *q)
 {
 	char rid[800], txn[256], path[1200];
-	if (mx_url_escape(q->p.room_id, rid, sizeof rid) < 0 ||
-	    mx_url_escape(q->p.txn_id, txn, sizeof txn) < 0) {
+	if (mxjson_url_escape(q->p.room_id, rid, sizeof rid) < 0 ||
+	    mxjson_url_escape(q->p.txn_id, txn, sizeof txn) < 0) {
 		store_answer_set_state(n->st, n->name, q->p.event_id, STORE_FAILED, NULL);
 		mx_send_remove(n, q);
 		return 1;

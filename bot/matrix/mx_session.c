@@ -87,9 +87,9 @@ static void on_login(void *arg, const struct http_resp *r)
 	struct mx_answer a;
 	const char *uid, *tok, *dev;
 	mx_answer_take(n, r, &a);
-	uid = mx_str(a.j, "user_id");
-	tok = mx_str(a.j, "access_token");
-	dev = mx_str(a.j, "device_id");
+	uid = mxjson_str(a.j, "user_id");
+	tok = mxjson_str(a.j, "access_token");
+	dev = mxjson_str(a.j, "device_id");
 	n->main.req = 0;
 	if (a.v == MX_OK && uid && tok && dev && token_ok(tok, sizeof n->acct.access_token) &&
 	    strlen(uid) < sizeof n->acct.user_id && dev[0] && strlen(dev) < sizeof n->acct.device_id) {
@@ -147,8 +147,8 @@ static void on_whoami(void *arg, const struct http_resp *r)
 	struct mx_answer a;
 	const char *uid, *dev;
 	mx_answer_take(n, r, &a);
-	uid = mx_str(a.j, "user_id");
-	dev = mx_str(a.j, "device_id");
+	uid = mxjson_str(a.j, "user_id");
+	dev = mxjson_str(a.j, "device_id");
 	n->main.req = 0;
 	if (a.v == MX_OK && uid && strlen(uid) < sizeof n->acct.user_id &&
 	    (!dev || strlen(dev) < sizeof n->acct.device_id)) {

@@ -1,5 +1,5 @@
 /* mx_sync.c - the /sync long-poll: a batch is walked twice (mxjson.c's
- * mx_sync_walk), first for the rooms whose limited timeline leaves a gap,
+ * mxjson_sync_walk), first for the rooms whose limited timeline leaves a gap,
  * filled from /messages, then for its events, handled inside one store
  * transaction that also saves next_batch: invites (from allowed users
  * only), joins and leaves, messages and reactions passed up to the chat
@@ -30,7 +30,7 @@ static int sync_filter(int timeline_limit, char *out, size_t cap)
 		 "\"timeline\":{\"limit\":%d,\"lazy_load_members\":true,"
 		 "\"types\":[\"m.room.message\",\"m.room.member\",\"m.room.encrypted\","
 		 "\"m.room.encryption\",\"m.reaction\"]}}}", timeline_limit);
-	return mx_url_escape(json, out, cap);
+	return mxjson_url_escape(json, out, cap);
 }
 
 /* Fills the filters of n: 0, or -1 when one does not fit its buffer. */
@@ -39,7 +39,7 @@ static int filters_make(struct mxnet *n)
 	if (sync_filter(MX_TIMELINE_LIMIT, n->filter_q, sizeof n->filter_q) < 0 ||
 	    sync_filter(1, n->filter_first_q, sizeof n->filter_first_q) < 0)
 		return -1;
-	return mx_url_escape("{\"lazy_load_members\":true,\"types\":[\"m.room.message\","
+	return mxjson_url_escape("{\"lazy_load_members\":true,\"types\":[\"m.room.message\","
 			     "\"m.room.member\",\"m.room.encrypted\"]}", n->msg_filter_q,
 			     sizeof n->msg_filter_q);
 }
@@ -62,7 +62,7 @@ void mx_sync_batch_free(struct mxnet *n)
 }
 
 /* Pass 1: which joined rooms have a gap to fill. */
-static void p1_room(void *arg, const char *room_id, const struct mx_room_info *ri)
+static void p1_room(void *arg, const char *room_id, const struct mxjson_room_info *ri)
 {
 	struct mxnet *n = arg;
 	struct gap *g;
@@ -112,7 +112,7 @@ static void p2_invite(void *arg, const char *room_id, const char *inviter, int i
 			 n->name, room_id);
 		return;
 	}
-	if (!mx_inviter_allowed(&n->cfg->allowed_inviters, inviter)) {
+	if (!mxjson_inviter_allowed(&n->cfg->allowed_inviters, inviter)) {
 		log_warn("matrix.%s: declining the invite to %s from %s: not in allowed_inviters%s",
 			 n->name, room_id, inviter,
 			 n->cfg->allowed_inviters.n ? "" : " (empty: nobody may invite)");
@@ -143,9 +143,9 @@ static void p2_leave(void *arg, const char *room_id)
 	}
 }
 
-static void handle_reaction(struct mxnet *n, const struct mx_event *ev);
+static void handle_reaction(struct mxnet *n, const struct mxjson_event *ev);
 
-static int is_own_join(const struct mxnet *n, const struct mx_event *ev)
+static int is_own_join(const struct mxnet *n, const struct mxjson_event *ev)
 {
 	return !strcmp(ev->type, "m.room.member") && ev->state_key &&
 	       !strcmp(ev->state_key, n->acct.user_id) && ev->membership &&
@@ -153,7 +153,7 @@ static int is_own_join(const struct mxnet *n, const struct mx_event *ev)
 	       !(ev->prev_membership && !strcmp(ev->prev_membership, "join"));
 }
 
-static void p2_event(void *arg, const char *room_id, const struct mx_event *ev, int is_state);
+static void p2_event(void *arg, const char *room_id, const struct mxjson_event *ev, int is_state);
 
 /* Our own join (not a profile change) among these events? */
 static int own_join_in(const struct mxnet *n, const cJSON *events)
@@ -162,14 +162,14 @@ static int own_join_in(const struct mxnet *n, const cJSON *events)
 	if (!events)
 		return 0;
 	cJSON_ArrayForEach(it, events) {
-		struct mx_event ev;
-		if (mx_event_parse(it, &ev) == 0 && is_own_join(n, &ev))
+		struct mxjson_event ev;
+		if (mxjson_event_parse(it, &ev) == 0 && is_own_join(n, &ev))
 			return 1;
 	}
 	return 0;
 }
 
-static void p2_room(void *arg, const char *room_id, const struct mx_room_info *ri)
+static void p2_room(void *arg, const char *room_id, const struct mxjson_room_info *ri)
 {
 	struct mxnet *n = arg;
 	const cJSON *gap = NULL, *it;
@@ -191,13 +191,13 @@ static void p2_room(void *arg, const char *room_id, const struct mx_room_info *r
 		return;
 	log_debug("matrix.%s: %s: %d events from the gap", n->name, room_id, cJSON_GetArraySize(gap));
 	cJSON_ArrayForEach(it, gap) {
-		struct mx_event ev;
-		if (mx_event_parse(it, &ev) == 0)
+		struct mxjson_event ev;
+		if (mxjson_event_parse(it, &ev) == 0)
 			p2_event(n, room_id, &ev, 0);
 	}
 }
 
-static void p2_event(void *arg, const char *room_id, const struct mx_event *ev, int is_state)
+static void p2_event(void *arg, const char *room_id, const struct mxjson_event *ev, int is_state)
 {
 	struct mxnet *n = arg;
 	if (!n->room_id || strcmp(room_id, n->room_id))
@@ -206,7 +206,7 @@ static void p2_event(void *arg, const char *room_id, const struct mx_event *ev, 
 		int64_t msgs, ms;
 		/* Once on, encryption stays on (spec): a later event naming
 		 * another algorithm does not turn it off. */
-		if (mx_room_encryption(ev->content, &msgs, &ms) &&
+		if (mxjson_room_encryption(ev->content, &msgs, &ms) &&
 		    (!n->room.encrypted || msgs != n->room.rot_msgs || ms != n->room.rot_ms)) {
 			n->room.encrypted = 1;
 			n->room.rot_msgs = msgs;
@@ -265,7 +265,7 @@ static void p2_event(void *arg, const char *room_id, const struct mx_event *ev, 
 static void post(struct mxnet *n, const char *tag, const char *cause, const char *room,
 		 const char *text, size_t len, const char *reply_to, const char *asker)
 {
-	struct mx_reply rp;
+	struct mxjson_reply rp;
 	char key[256], txn[MX_TXN_LEN], *content;
 	int k = snprintf(key, sizeof key, "%s%s", tag, cause);
 
@@ -276,7 +276,7 @@ static void post(struct mxnet *n, const char *tag, const char *cause, const char
 	rp.len = len;
 	rp.question_id = reply_to;
 	rp.asker = asker;
-	if (mx_txn_id(key, txn) < 0 || !(content = mx_reply_json(&rp))) {
+	if (mxjson_txn_id(key, txn) < 0 || !(content = mxjson_reply_json(&rp))) {
 		log_error("matrix.%s: cannot build the message for %s", n->name, key);
 		return;
 	}
@@ -287,7 +287,7 @@ static void post(struct mxnet *n, const char *tag, const char *cause, const char
 
 /* A 👍 / 👎 (m.annotation) on one of the bot's answers: recorded by bot.c
  * when [bot] record_questions is on (record.c); nothing is sent. */
-static void handle_reaction(struct mxnet *n, const struct mx_event *ev)
+static void handle_reaction(struct mxnet *n, const struct mxjson_event *ev)
 {
 	struct chat_msg m;
 	char qid[256];
@@ -309,7 +309,7 @@ static void handle_reaction(struct mxnet *n, const struct mx_event *ev)
 	m.now_ms = mxnet_now(n);
 	m.event = CHAT_REACTION;
 	m.rel_event = ev->rel_event_id;
-	m.key = mx_str(mx_obj(ev->content, "m.relates_to"), "key");
+	m.key = mxjson_str(mxjson_obj(ev->content, "m.relates_to"), "key");
 	if (n->cfg->policy.escalate_to && !strcmp(n->room_id, n->cfg->policy.escalate_to) &&
 	    store_answer_by_reply(n->st, n->name, ev->rel_event_id, qid, sizeof qid) == 1 &&
 	    !strncmp(qid, MX_HANDOVER, sizeof MX_HANDOVER - 1)) {
@@ -365,10 +365,10 @@ static int cmd_take(struct mxnet *n, const char *user, int64_t now)
 	return 0;
 }
 
-void mx_sync_handle_message(struct mxnet *n, const struct mx_event *ev)
+void mx_sync_handle_message(struct mxnet *n, const struct mxjson_event *ev)
 {
 	struct chat_msg m;
-	struct mx_reply rp;
+	struct mxjson_reply rp;
 	const char *text;
 	char txn[MX_TXN_LEN], *content;
 	int mentioned = 0, known;
@@ -395,8 +395,8 @@ void mx_sync_handle_message(struct mxnet *n, const struct mx_event *ev)
 	known = store_answer_known(n->st, n->name, ev->event_id);
 	if (known != 0)
 		return; /* answered (or being answered) already, or a store error */
-	text = mx_question_text(ev->body, n->acct.user_id, &mentioned);
-	mentioned |= mx_mentions_user(ev->content, n->acct.user_id);
+	text = mxjson_question_text(ev->body, n->acct.user_id, &mentioned);
+	mentioned |= mxjson_mentions_user(ev->content, n->acct.user_id);
 	/* A reply to one of the bot's messages is addressed to it (and, with
 	 * the room and the sender, continues that asker's conversation). */
 	if (!mentioned && ev->reply_to && strlen(ev->reply_to) < 256 &&
@@ -406,7 +406,7 @@ void mx_sync_handle_message(struct mxnet *n, const struct mx_event *ev)
 	m.network = n->name;
 	m.sender = ev->sender;
 	/* Admin rights in an encrypted room only for a message decrypted
-	 * from a pinned device of its sender (issue 10): a plain event there
+	 * from a pinned device of its sender: a plain event there
 	 * may come from the homeserver itself. */
 	m.account = n->room.encrypted && !n->dec_verified ? NULL : ev->sender;
 	if (!m.account)
@@ -449,7 +449,7 @@ void mx_sync_handle_message(struct mxnet *n, const struct mx_event *ev)
 	rp.question_id = ev->event_id;
 	rp.thread_root = ev->rel_type && !strcmp(ev->rel_type, "m.thread") ? ev->rel_event_id : NULL;
 	rp.asker = ev->sender;
-	if (mx_txn_id(ev->event_id, txn) < 0 || !(content = mx_reply_json(&rp))) {
+	if (mxjson_txn_id(ev->event_id, txn) < 0 || !(content = mxjson_reply_json(&rp))) {
 		log_error("matrix.%s: cannot build the reply to %s", n->name, ev->event_id);
 		return;
 	}
@@ -468,8 +468,8 @@ void mx_sync_handle_message(struct mxnet *n, const struct mx_event *ev)
 
 static void batch_commit(struct mxnet *n)
 {
-	struct mx_sync_visitor v = { n, p2_invite, p2_leave, p2_room, p2_event };
-	struct mx_sync_stats st;
+	struct mxjson_sync_visitor v = { n, p2_invite, p2_leave, p2_room, p2_event };
+	struct mxjson_sync_stats st;
 	int64_t t0 = mxnet_now(n);
 	n->answers_added = 0;
 	n->room_id = NULL;
@@ -481,7 +481,7 @@ static void batch_commit(struct mxnet *n)
 	/* To-device messages first: a room key that came with the batch
 	 * decrypts the batch's own events (spec, "Decrypting events"). */
 	mx_decrypt_batch_pre(n);
-	mx_sync_walk(n->batch, n->acct.user_id, &v, &st);
+	mxjson_sync_walk(n->batch, n->acct.user_id, &v, &st);
 	n->room_id = NULL;
 	mx_decrypt_batch_post(n);
 	n->room_id = NULL;
@@ -529,7 +529,7 @@ static void on_messages(void *arg, const struct http_resp *r)
 	mx_answer_take(n, r, &a);
 	if (mx_job_defer(&n->main, &a, gap_next, "/messages"))
 		return;
-	if (a.v != MX_OK || !a.j || !(chunk = (cJSON *)mx_arr(a.j, "chunk"))) {
+	if (a.v != MX_OK || !a.j || !(chunk = (cJSON *)mxjson_arr(a.j, "chunk"))) {
 		int64_t ms;
 		if (a.v == MX_OK)
 			snprintf(a.why, sizeof a.why, "bad /messages response: %s",
@@ -556,7 +556,7 @@ static void on_messages(void *arg, const struct http_resp *r)
 	/* Newest first: each event moved to the front keeps g->events oldest
 	 * first across pages. */
 	for (it = chunk->child; it; it = next) {
-		int64_t ts = mx_int(it, "origin_server_ts", 0);
+		int64_t ts = mxjson_int(it, "origin_server_ts", 0);
 		next = it->next;
 		if (n->gap_events >= MX_GAP_MAX_EVENTS)
 			break;
@@ -567,7 +567,7 @@ static void on_messages(void *arg, const struct http_resp *r)
 		n->gap_events++;
 		got++;
 	}
-	end = mx_str(a.j, "end");
+	end = mxjson_str(a.j, "end");
 	if (!got || !end || n->gap_events >= MX_GAP_MAX_EVENTS || g->pages >= MX_GAP_MAX_PAGES ||
 	    now - oldest > (int64_t)n->max_age_s * 1000) {
 		if (n->gap_events >= MX_GAP_MAX_EVENTS || (got && end && g->pages >= MX_GAP_MAX_PAGES &&
@@ -599,8 +599,8 @@ static void gap_next(struct mxnet *n)
 		return;
 	}
 	g = &n->gaps[n->cur_gap];
-	if (mx_url_escape(g->room_id, rid, sizeof rid) < 0 || mx_url_escape(g->from, from, sizeof from) < 0 ||
-	    mx_url_escape(n->since, to, sizeof to) < 0) {
+	if (mxjson_url_escape(g->room_id, rid, sizeof rid) < 0 || mxjson_url_escape(g->from, from, sizeof from) < 0 ||
+	    mxjson_url_escape(n->since, to, sizeof to) < 0) {
 		log_warn("matrix.%s: gap token or room id too long; gap in %s not filled", n->name,
 			 g->room_id);
 		n->cur_gap++;
@@ -620,10 +620,10 @@ static void on_sync(void *arg, const struct http_resp *r)
 	struct mx_answer a;
 	n->main.req = 0;
 	if (r->status == 200) {
-		struct mx_sync_visitor v = { n, NULL, NULL, p1_room, NULL };
+		struct mxjson_sync_visitor v = { n, NULL, NULL, p1_room, NULL };
 		char err[160];
 		const char *nb;
-		cJSON *j = mx_json_parse(r->body, r->len, err, sizeof err);
+		cJSON *j = mxjson_json_parse(r->body, r->len, err, sizeof err);
 		if (!j) {
 			log_warn("matrix.%s: /sync response unusable (%s, %zu bytes); skipped", n->name,
 				 err, r->len);
@@ -633,7 +633,7 @@ static void on_sync(void *arg, const struct http_resp *r)
 		n->initial = !n->have_since;
 		n->batch = j;
 		n->batch_sent_ms = n->sync_sent_ms;
-		nb = mx_sync_walk(j, n->acct.user_id, &v, NULL);
+		nb = mxjson_sync_walk(j, n->acct.user_id, &v, NULL);
 		if (!nb || strlen(nb) >= sizeof n->since || !(n->batch_next = strdup(nb))) {
 			log_warn("matrix.%s: /sync response without a usable next_batch; skipped", n->name);
 			mx_sync_batch_free(n);
@@ -664,7 +664,7 @@ void mx_sync_start(struct mxnet *n)
 		log_error("matrix.%s: the /sync filter does not fit its buffer", n->name);
 		return;
 	}
-	if (n->have_since && mx_url_escape(n->since, since, sizeof since) < 0)
+	if (n->have_since && mxjson_url_escape(n->since, since, sizeof since) < 0)
 		n->have_since = 0;
 	/* The first sync of a run returns at once, even when resuming: the
 	 * key upload and cross-signing wait for it (one-time key counts),
@@ -726,7 +726,7 @@ void mx_sync_kick_joins(struct mxnet *n)
 		return;
 	if (store_room_list(n->st, n->name, STORE_JOINING, ids, 1) != 1)
 		return;
-	if (mx_url_escape(ids[0], rid, sizeof rid) < 0)
+	if (mxjson_url_escape(ids[0], rid, sizeof rid) < 0)
 		return;
 	snprintf(path, sizeof path, "/join/%s", rid);
 	/* Only one join at a time: the room id fits in one buffer. */
@@ -752,7 +752,7 @@ void mx_sync_kick_declines(struct mxnet *n)
 	if (n->stopped || n->decline.req > 0 || !n->ndeclines || !n->acct.access_token[0])
 		return;
 	room = n->declines[--n->ndeclines];
-	if (mx_url_escape(room, rid, sizeof rid) == 0) {
+	if (mxjson_url_escape(room, rid, sizeof rid) == 0) {
 		snprintf(path, sizeof path, "/rooms/%s/leave", rid);
 		n->decline.req = mxnet_request(n, "POST", path, NULL, "{}", MX_SMALL_MAX_BODY, 30000, 1,
 					       on_decline, n);

@@ -56,7 +56,7 @@ static int precheck(const char *s, size_t len, char *err, size_t errlen)
 	return 0;
 }
 
-cJSON *mx_json_parse(const char *s, size_t len, char *err, size_t errlen)
+cJSON *mxjson_json_parse(const char *s, size_t len, char *err, size_t errlen)
 {
 	const char *end = NULL;
 	cJSON *j;
@@ -79,7 +79,7 @@ cJSON *mx_json_parse(const char *s, size_t len, char *err, size_t errlen)
 	return j;
 }
 
-const char *mx_str(const cJSON *obj, const char *key)
+const char *mxjson_str(const cJSON *obj, const char *key)
 {
 	const cJSON *v;
 	if (!cJSON_IsObject(obj))
@@ -94,19 +94,19 @@ static const cJSON *member(const cJSON *obj, const char *key)
 	return cJSON_IsObject(obj) ? cJSON_GetObjectItemCaseSensitive(obj, key) : NULL;
 }
 
-const cJSON *mx_obj(const cJSON *obj, const char *key)
+const cJSON *mxjson_obj(const cJSON *obj, const char *key)
 {
 	const cJSON *v = member(obj, key);
 	return cJSON_IsObject(v) ? v : NULL;
 }
 
-const cJSON *mx_arr(const cJSON *obj, const char *key)
+const cJSON *mxjson_arr(const cJSON *obj, const char *key)
 {
 	const cJSON *v = member(obj, key);
 	return cJSON_IsArray(v) ? v : NULL;
 }
 
-int64_t mx_int(const cJSON *obj, const char *key, int64_t dflt)
+int64_t mxjson_int(const cJSON *obj, const char *key, int64_t dflt)
 {
 	const cJSON *v;
 	if (!cJSON_IsObject(obj))
@@ -119,37 +119,37 @@ int64_t mx_int(const cJSON *obj, const char *key, int64_t dflt)
 }
 
 
-int mx_event_parse(const cJSON *j, struct mx_event *ev)
+int mxjson_event_parse(const cJSON *j, struct mxjson_event *ev)
 {
 	const cJSON *rel, *uns;
 	memset(ev, 0, sizeof *ev);
 	if (!cJSON_IsObject(j))
 		return -1;
-	ev->type = mx_str(j, "type");
-	ev->event_id = mx_str(j, "event_id");
-	ev->sender = mx_str(j, "sender");
+	ev->type = mxjson_str(j, "type");
+	ev->event_id = mxjson_str(j, "event_id");
+	ev->sender = mxjson_str(j, "sender");
 	if (!ev->type || !ev->event_id || !ev->sender)
 		return -1;
-	ev->state_key = mx_str(j, "state_key");
-	ev->ts = mx_int(j, "origin_server_ts", 0);
-	ev->content = mx_obj(j, "content");
-	uns = mx_obj(j, "unsigned");
+	ev->state_key = mxjson_str(j, "state_key");
+	ev->ts = mxjson_int(j, "origin_server_ts", 0);
+	ev->content = mxjson_obj(j, "content");
+	uns = mxjson_obj(j, "unsigned");
 	ev->redacted = uns && cJSON_GetObjectItemCaseSensitive(uns, "redacted_because") != NULL;
-	ev->msgtype = mx_str(ev->content, "msgtype");
-	ev->body = mx_str(ev->content, "body");
-	rel = mx_obj(ev->content, "m.relates_to");
-	ev->rel_type = mx_str(rel, "rel_type");
-	ev->rel_event_id = mx_str(rel, "event_id");
-	ev->reply_to = mx_str(mx_obj(rel, "m.in_reply_to"), "event_id");
-	ev->membership = mx_str(ev->content, "membership");
-	ev->prev_membership = mx_str(mx_obj(uns, "prev_content"), "membership");
+	ev->msgtype = mxjson_str(ev->content, "msgtype");
+	ev->body = mxjson_str(ev->content, "body");
+	rel = mxjson_obj(ev->content, "m.relates_to");
+	ev->rel_type = mxjson_str(rel, "rel_type");
+	ev->rel_event_id = mxjson_str(rel, "event_id");
+	ev->reply_to = mxjson_str(mxjson_obj(rel, "m.in_reply_to"), "event_id");
+	ev->membership = mxjson_str(ev->content, "membership");
+	ev->prev_membership = mxjson_str(mxjson_obj(uns, "prev_content"), "membership");
 	ev->is_direct = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(ev->content, "is_direct"));
 	return 0;
 }
 
-int mx_mentions_user(const cJSON *content, const char *user_id)
+int mxjson_mentions_user(const cJSON *content, const char *user_id)
 {
-	const cJSON *ids = mx_arr(mx_obj(content, "m.mentions"), "user_ids"), *it;
+	const cJSON *ids = mxjson_arr(mxjson_obj(content, "m.mentions"), "user_ids"), *it;
 	if (!ids || !user_id)
 		return 0;
 	cJSON_ArrayForEach(it, ids)
@@ -159,14 +159,14 @@ int mx_mentions_user(const cJSON *content, const char *user_id)
 }
 
 static void walk_events(const cJSON *arr, const char *room_id, int is_state,
-			const struct mx_sync_visitor *v, struct mx_sync_stats *st)
+			const struct mxjson_sync_visitor *v, struct mxjson_sync_stats *st)
 {
 	const cJSON *it;
 	if (!arr)
 		return;
 	cJSON_ArrayForEach(it, arr) {
-		struct mx_event ev;
-		if (mx_event_parse(it, &ev) < 0) {
+		struct mxjson_event ev;
+		if (mxjson_event_parse(it, &ev) < 0) {
 			st->skipped++;
 			continue;
 		}
@@ -178,22 +178,22 @@ static void walk_events(const cJSON *arr, const char *room_id, int is_state,
 
 /* The inviter is the sender of our own m.room.member in invite_state. */
 static void walk_invite(const char *room_id, const cJSON *room, const char *self,
-			const struct mx_sync_visitor *v, struct mx_sync_stats *st)
+			const struct mxjson_sync_visitor *v, struct mxjson_sync_stats *st)
 {
-	const cJSON *evs = mx_arr(mx_obj(room, "invite_state"), "events"), *it;
+	const cJSON *evs = mxjson_arr(mxjson_obj(room, "invite_state"), "events"), *it;
 	const char *inviter = NULL;
 	int direct = 0;
 	if (evs)
 		cJSON_ArrayForEach(it, evs) {
-			const char *type = mx_str(it, "type"), *sk = mx_str(it, "state_key");
-			const cJSON *c = mx_obj(it, "content");
+			const char *type = mxjson_str(it, "type"), *sk = mxjson_str(it, "state_key");
+			const cJSON *c = mxjson_obj(it, "content");
 			if (!type || !sk) {
 				st->skipped++;
 				continue;
 			}
 			if (!strcmp(type, "m.room.member") && self && !strcmp(sk, self) &&
-			    (mx_str(c, "membership") && !strcmp(mx_str(c, "membership"), "invite"))) {
-				inviter = mx_str(it, "sender");
+			    (mxjson_str(c, "membership") && !strcmp(mxjson_str(c, "membership"), "invite"))) {
+				inviter = mxjson_str(it, "sender");
 				direct = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(c, "is_direct"));
 			}
 		}
@@ -201,24 +201,24 @@ static void walk_invite(const char *room_id, const cJSON *room, const char *self
 		v->invite(v->arg, room_id, inviter, direct);
 }
 
-const char *mx_sync_walk(const cJSON *root, const char *self,
-			 const struct mx_sync_visitor *v, struct mx_sync_stats *st)
+const char *mxjson_sync_walk(const cJSON *root, const char *self,
+			 const struct mxjson_sync_visitor *v, struct mxjson_sync_stats *st)
 {
-	const char *nb = mx_str(root, "next_batch");
+	const char *nb = mxjson_str(root, "next_batch");
 	const cJSON *rooms, *sect, *room;
-	struct mx_sync_stats dummy;
+	struct mxjson_sync_stats dummy;
 	if (!st)
 		st = &dummy;
 	memset(st, 0, sizeof *st);
 	if (!nb || !*nb)
 		return NULL;
-	rooms = mx_obj(root, "rooms");
+	rooms = mxjson_obj(root, "rooms");
 	if (!rooms) {
 		if (cJSON_GetObjectItemCaseSensitive(root, "rooms"))
 			st->skipped++;
 		return nb;
 	}
-	if ((sect = mx_obj(rooms, "invite")))
+	if ((sect = mxjson_obj(rooms, "invite")))
 		cJSON_ArrayForEach(room, sect) {
 			if (!room->string || !cJSON_IsObject(room)) {
 				st->skipped++;
@@ -227,32 +227,32 @@ const char *mx_sync_walk(const cJSON *root, const char *self,
 			st->rooms++;
 			walk_invite(room->string, room, self, v, st);
 		}
-	if ((sect = mx_obj(rooms, "join")))
+	if ((sect = mxjson_obj(rooms, "join")))
 		cJSON_ArrayForEach(room, sect) {
 			const cJSON *tl, *sum, *lim;
-			struct mx_room_info ri;
+			struct mxjson_room_info ri;
 			if (!room->string || !cJSON_IsObject(room)) {
 				st->skipped++;
 				continue;
 			}
 			st->rooms++;
-			tl = mx_obj(room, "timeline");
-			sum = mx_obj(room, "summary");
-			ri.joined_members = mx_int(sum, "m.joined_member_count", -1);
-			ri.invited_members = mx_int(sum, "m.invited_member_count", -1);
+			tl = mxjson_obj(room, "timeline");
+			sum = mxjson_obj(room, "summary");
+			ri.joined_members = mxjson_int(sum, "m.joined_member_count", -1);
+			ri.invited_members = mxjson_int(sum, "m.invited_member_count", -1);
 			/* Anything but an explicit false may hide a gap: treat it as
 			 * limited (a needless /messages costs less than a lost
 			 * question). */
 			lim = tl ? cJSON_GetObjectItemCaseSensitive(tl, "limited") : NULL;
 			ri.limited = lim && !cJSON_IsFalse(lim);
-			ri.prev_batch = mx_str(tl, "prev_batch");
-			ri.timeline = mx_arr(tl, "events");
+			ri.prev_batch = mxjson_str(tl, "prev_batch");
+			ri.timeline = mxjson_arr(tl, "events");
 			if (v->room)
 				v->room(v->arg, room->string, &ri);
-			walk_events(mx_arr(mx_obj(room, "state"), "events"), room->string, 1, v, st);
-			walk_events(mx_arr(tl, "events"), room->string, 0, v, st);
+			walk_events(mxjson_arr(mxjson_obj(room, "state"), "events"), room->string, 1, v, st);
+			walk_events(mxjson_arr(tl, "events"), room->string, 0, v, st);
 		}
-	if ((sect = mx_obj(rooms, "leave")))
+	if ((sect = mxjson_obj(rooms, "leave")))
 		cJSON_ArrayForEach(room, sect) {
 			if (!room->string) {
 				st->skipped++;
@@ -265,7 +265,7 @@ const char *mx_sync_walk(const cJSON *root, const char *self,
 	return nb;
 }
 
-long mx_html_escape(const char *in, size_t len, char *out, size_t outlen)
+long mxjson_html_escape(const char *in, size_t len, char *out, size_t outlen)
 {
 	size_t i, o = 0;
 	if (!outlen)
@@ -298,7 +298,7 @@ long mx_html_escape(const char *in, size_t len, char *out, size_t outlen)
 	return (long)o;
 }
 
-int mx_txn_id(const char *event_id, char out[MX_TXN_LEN])
+int mxjson_txn_id(const char *event_id, char out[MX_TXN_LEN])
 {
 	static const char hex[] = "0123456789abcdef";
 	unsigned char md[EVP_MAX_MD_SIZE];
@@ -314,7 +314,7 @@ int mx_txn_id(const char *event_id, char out[MX_TXN_LEN])
 	return 0;
 }
 
-char *mx_reply_json(const struct mx_reply *r)
+char *mxjson_reply_json(const struct mxjson_reply *r)
 {
 	cJSON *c = NULL, *rel, *irt, *men, *ids;
 	char *html = NULL, *body = NULL, *s = NULL;
@@ -322,7 +322,7 @@ char *mx_reply_json(const struct mx_reply *r)
 	if (!r || !r->text)
 		return NULL;
 	hcap = r->len * 6 + 1; /* &quot; is the longest expansion */
-	if (!(html = malloc(hcap)) || mx_html_escape(r->text, r->len, html, hcap) < 0)
+	if (!(html = malloc(hcap)) || mxjson_html_escape(r->text, r->len, html, hcap) < 0)
 		goto out;
 	if (!(body = malloc(r->len + 1)))
 		goto out;
@@ -367,7 +367,7 @@ out:
 	return s;
 }
 
-int64_t mx_backoff_ms(unsigned attempt, int64_t cap_ms, uint32_t rnd)
+int64_t mxjson_backoff_ms(unsigned attempt, int64_t cap_ms, uint32_t rnd)
 {
 	int64_t d = 1000;
 	if (cap_ms < 250)
@@ -382,9 +382,9 @@ int64_t mx_backoff_ms(unsigned attempt, int64_t cap_ms, uint32_t rnd)
 	return d < 250 ? 250 : d;
 }
 
-int64_t mx_retry_after_ms(const cJSON *errbody, long header_ms)
+int64_t mxjson_retry_after_ms(const cJSON *errbody, long header_ms)
 {
-	int64_t ms = header_ms >= 0 ? header_ms : mx_int(errbody, "retry_after_ms", 1000);
+	int64_t ms = header_ms >= 0 ? header_ms : mxjson_int(errbody, "retry_after_ms", 1000);
 	if (ms < 100)
 		ms = 100;
 	if (ms > 600000)
@@ -392,7 +392,7 @@ int64_t mx_retry_after_ms(const cJSON *errbody, long header_ms)
 	return ms;
 }
 
-int mx_url_escape(const char *in, char *out, size_t outlen)
+int mxjson_url_escape(const char *in, char *out, size_t outlen)
 {
 	static const char hex[] = "0123456789ABCDEF";
 	size_t o = 0;
@@ -419,7 +419,7 @@ int mx_url_escape(const char *in, char *out, size_t outlen)
 	return 0;
 }
 
-int mx_inviter_allowed(const struct strlist *allowed, const char *user_id)
+int mxjson_inviter_allowed(const struct strlist *allowed, const char *user_id)
 {
 	const char *server;
 	size_t i;
@@ -435,7 +435,7 @@ int mx_inviter_allowed(const struct strlist *allowed, const char *user_id)
 	return 0;
 }
 
-const char *mx_question_text(const char *body, const char *self, int *mentioned)
+const char *mxjson_question_text(const char *body, const char *self, int *mentioned)
 {
 	const char *p = body;
 	size_t sl;
@@ -472,9 +472,9 @@ const char *mx_question_text(const char *body, const char *self, int *mentioned)
 
 /* ---- end-to-end encryption helpers ---- */
 
-cJSON *mx_joined_members(const cJSON *resp)
+cJSON *mxjson_joined_members(const cJSON *resp)
 {
-	const cJSON *joined = mx_obj(resp, "joined"), *it;
+	const cJSON *joined = mxjson_obj(resp, "joined"), *it;
 	cJSON *out;
 	int n = 0;
 	if (!joined || !(out = cJSON_CreateArray()))
@@ -493,17 +493,17 @@ cJSON *mx_joined_members(const cJSON *resp)
 	return out;
 }
 
-long mx_otk_count(const cJSON *sync)
+long mxjson_otk_count(const cJSON *sync)
 {
-	const cJSON *o = mx_obj(sync, "device_one_time_keys_count");
+	const cJSON *o = mxjson_obj(sync, "device_one_time_keys_count");
 	if (!o)
 		return -1;
-	return (long)mx_int(o, "signed_curve25519", 0);
+	return (long)mxjson_int(o, "signed_curve25519", 0);
 }
 
-int mx_fallback_unused(const cJSON *sync)
+int mxjson_fallback_unused(const cJSON *sync)
 {
-	const cJSON *a = mx_arr(sync, "device_unused_fallback_key_types"), *it;
+	const cJSON *a = mxjson_arr(sync, "device_unused_fallback_key_types"), *it;
 	if (!a)
 		return -1;
 	cJSON_ArrayForEach(it, a)
@@ -512,14 +512,14 @@ int mx_fallback_unused(const cJSON *sync)
 	return 0;
 }
 
-int mx_room_encryption(const cJSON *content, int64_t *msgs, int64_t *ms)
+int mxjson_room_encryption(const cJSON *content, int64_t *msgs, int64_t *ms)
 {
-	const char *alg = mx_str(content, "algorithm");
+	const char *alg = mxjson_str(content, "algorithm");
 	*msgs = *ms = 0;
 	if (!alg || strcmp(alg, "m.megolm.v1.aes-sha2"))
 		return 0;
-	*msgs = mx_int(content, "rotation_period_msgs", 0);
-	*ms = mx_int(content, "rotation_period_ms", 0);
+	*msgs = mxjson_int(content, "rotation_period_msgs", 0);
+	*ms = mxjson_int(content, "rotation_period_ms", 0);
 	if (*msgs < 0)
 		*msgs = 0;
 	if (*ms < 0)
@@ -527,7 +527,7 @@ int mx_room_encryption(const cJSON *content, int64_t *msgs, int64_t *ms)
 	return 1;
 }
 
-cJSON *mx_event_json(const struct mx_event *ev)
+cJSON *mxjson_event_json(const struct mxjson_event *ev)
 {
 	cJSON *o;
 	if (!ev->content || !(o = cJSON_CreateObject()))
@@ -543,10 +543,10 @@ cJSON *mx_event_json(const struct mx_event *ev)
 	return o;
 }
 
-cJSON *mx_decrypted_event(const struct mx_event *outer, const cJSON *payload)
+cJSON *mxjson_decrypted_event(const struct mxjson_event *outer, const cJSON *payload)
 {
-	const char *type = mx_str(payload, "type");
-	const cJSON *pc = mx_obj(payload, "content"), *rel;
+	const char *type = mxjson_str(payload, "type");
+	const cJSON *pc = mxjson_obj(payload, "content"), *rel;
 	cJSON *o, *c;
 	if (!type || !pc || !(o = cJSON_CreateObject()))
 		return NULL;
@@ -559,7 +559,7 @@ cJSON *mx_decrypted_event(const struct mx_event *outer, const cJSON *payload)
 		cJSON_Delete(o);
 		return NULL;
 	}
-	rel = mx_obj(outer->content, "m.relates_to");
+	rel = mxjson_obj(outer->content, "m.relates_to");
 	if (rel && !cJSON_GetObjectItemCaseSensitive(c, "m.relates_to"))
 		cJSON_AddItemToObject(c, "m.relates_to", cJSON_Duplicate(rel, 1));
 	cJSON_AddItemToObject(o, "content", c);

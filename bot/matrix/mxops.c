@@ -1,10 +1,10 @@
 /* mxops.c - the Matrix transport's operations for run.c (transport.h):
- * a thin table over matrix.h, so run.c starts, reconfigures, stops and
+ * a thin table over mxnet.h, so run.c starts, reconfigures, stops and
  * frees a Matrix account exactly as it does an IRC network.  Only the
  * full build references it (the IRC-only faqbot-irc links no Matrix
  * code: Makefile, run-irc.o). */
 #include "config.h"
-#include "matrix.h"
+#include "mxnet.h"
 #include "transport.h"
 
 static void *ops_start(struct loop *lp, const void *section, const struct bot_config *bot,
@@ -43,7 +43,7 @@ static void ops_free(void *net)
 	mxnet_free(net);
 }
 
-/* matrix.h tells no login state: a started account counts (systemd
+/* mxnet.h tells no login state: a started account counts (systemd
  * STATUS lists every Matrix account started, as before). */
 static int ops_ready(const void *net)
 {

@@ -1,5 +1,5 @@
 /* fake.h - the API of fake_io.c: an I/O for the Matrix client
- * (struct mxnet_io, matrix.h) given to mxnet_start_io by the fuzz target
+ * (struct mxnet_io, mxnet.h) given to mxnet_start_io by the fuzz target
  * and the Matrix state-machine unit tests, which #include fake_io.c.
  * Nothing is swapped at link time: the client's own code runs, only its
  * I/O is this.  A virtual clock fires timers only when told; HTTP records

@@ -1,6 +1,6 @@
-/* fake_io.c - an I/O for the Matrix client (struct mxnet_io, matrix.h)
+/* fake_io.c - an I/O for the Matrix client (struct mxnet_io, mxnet.h)
  * with nothing real behind it, for the fuzz target and the unit tests that
- * #include it (tests/fuzz/fuzz_mxhandle.c, tests/unit/test_matrix_sm.c;
+ * #include it (tests/fuzz/fuzz_mxhandle.c, tests/unit/test_mxnet.c;
  * API in fake.h): a virtual clock whose timers fire only when the caller
  * says (fake_loop_run_due), and HTTP requests recorded, then answered by
  * the caller (fake_http_answer) through the client's real callback, the
@@ -17,7 +17,7 @@
 #include "fake.h"
 #include "http.h"
 #include "loop.h"
-#include "matrix.h"
+#include "mxnet.h"
 
 #define FAKE_MAX_TIMERS 4096
 

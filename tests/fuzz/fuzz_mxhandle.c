@@ -1,4 +1,4 @@
-/* fuzz_mxhandle.c - the stateful half of the Matrix client (matrix.c, mx_*.c over
+/* fuzz_mxhandle.c - the stateful half of the Matrix client (mxnet.c, mx_*.c over
  * store.c, e2ee.c, bot.c) driven by a hostile homeserver: a real network
  * started with mxnet_start (e2ee on), whose HTTP requests are answered
  * with fuzzed bodies through the real response callbacks and whose
@@ -70,7 +70,7 @@
 #include "kb.h"
 #include "log.h"
 #include "loop.h"
-#include "matrix.h"
+#include "mxnet.h"
 #include "mxjson.h"
 
 #include "fake_io.c" /* the I/O the network runs on (mxnet_start_io) */
@@ -233,7 +233,7 @@ static int check_request(const char *method, const char *url, const char *body, 
 		if (!(j = cJSON_ParseWithLength(body, body_len)))
 			return fprintf(stderr, "fuzz_mxhandle: a body that is not JSON: %s\n", url), 1;
 		if (strstr(url, "/keys/upload") && cJSON_GetObjectItem(j, "device_keys")) {
-			const char *d = mx_str(mx_obj(j, "device_keys"), "device_id");
+			const char *d = mxjson_str(mxjson_obj(j, "device_keys"), "device_id");
 			if (!d || !*d) {
 				cJSON_Delete(j);
 				return fprintf(stderr, "fuzz_mxhandle: device keys uploaded without a device id\n"), 1;
@@ -740,7 +740,7 @@ static void golden_good(char kind, const char *url_part)
 /* o[k], a string, or the golden run stops: the client changed. */
 static const char *need_str(const cJSON *o, const char *k)
 {
-	const char *v = mx_str(o, k);
+	const char *v = mxjson_str(o, k);
 	if (!v) {
 		fprintf(stderr, "fuzz_mxhandle: golden run: no string %s\n", k);
 		abort();
@@ -761,8 +761,8 @@ static void take_upload(const struct fake_req *r)
 	snprintf(our_dev, sizeof our_dev, "%s", need_str(dk, "device_id"));
 	snprintf(kc, sizeof kc, "curve25519:%s", our_dev);
 	snprintf(ke, sizeof ke, "ed25519:%s", our_dev);
-	snprintf(our_curve, sizeof our_curve, "%s", need_str(mx_obj(dk, "keys"), kc));
-	snprintf(our_ed, sizeof our_ed, "%s", need_str(mx_obj(dk, "keys"), ke));
+	snprintf(our_curve, sizeof our_curve, "%s", need_str(mxjson_obj(dk, "keys"), kc));
+	snprintf(our_ed, sizeof our_ed, "%s", need_str(mxjson_obj(dk, "keys"), ke));
 	our_device_keys = cJSON_Duplicate(dk, 1);
 	k = cJSON_GetObjectItem(otk->child, "key");
 	if (!cJSON_IsString(k))

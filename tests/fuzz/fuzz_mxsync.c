@@ -27,12 +27,12 @@ static void on_invite(void *arg, const char *room_id, const char *inviter, int i
 	touch(room_id);
 	touch(inviter);
 	if (inviter)
-		mx_inviter_allowed(&allowed, inviter);
+		mxjson_inviter_allowed(&allowed, inviter);
 }
 
 static void on_leave(void *arg, const char *room_id) { (void)arg; touch(room_id); }
 
-static void on_room(void *arg, const char *room_id, const struct mx_room_info *ri)
+static void on_room(void *arg, const char *room_id, const struct mxjson_room_info *ri)
 {
 	(void)arg;
 	touch(room_id);
@@ -42,15 +42,15 @@ static void on_room(void *arg, const char *room_id, const struct mx_room_info *r
 static void check_reply(const char *text, const char *event_id, const char *thread, const char *asker)
 {
 	size_t len = strlen(text);
-	struct mx_reply r = { text, len, event_id, thread, asker };
-	char *js = mx_reply_json(&r);
+	struct mxjson_reply r = { text, len, event_id, thread, asker };
+	char *js = mxjson_reply_json(&r);
 	if (!js)
 		return; /* invalid UTF-8 may be refused by cJSON's printer */
 	cJSON *j = cJSON_Parse(js);
 	if (!j)
 		abort(); /* we must emit JSON we can read back */
-	const char *body = mx_str(j, "body");
-	const char *html = mx_str(j, "formatted_body");
+	const char *body = mxjson_str(j, "body");
+	const char *html = mxjson_str(j, "formatted_body");
 	if (!body || !html || strcmp(body, text) != 0)
 		abort();
 	/* the only markup is our own <br> */
@@ -63,7 +63,7 @@ static void check_reply(const char *text, const char *event_id, const char *thre
 	free(js);
 }
 
-static void on_event(void *arg, const char *room_id, const struct mx_event *ev, int is_state)
+static void on_event(void *arg, const char *room_id, const struct mxjson_event *ev, int is_state)
 {
 	(void)arg; (void)is_state;
 	touch(room_id);
@@ -71,35 +71,35 @@ static void on_event(void *arg, const char *room_id, const struct mx_event *ev, 
 	touch(ev->msgtype); touch(ev->body); touch(ev->rel_type); touch(ev->rel_event_id);
 	touch(ev->membership);
 	if (ev->content)
-		mx_mentions_user(ev->content, self);
+		mxjson_mentions_user(ev->content, self);
 	if (ev->body) {
 		int mentioned = 0;
-		const char *q = mx_question_text(ev->body, self, &mentioned);
+		const char *q = mxjson_question_text(ev->body, self, &mentioned);
 		if (!q || q < ev->body || q > ev->body + strlen(ev->body))
 			abort();
 		check_reply(q, ev->event_id, ev->rel_event_id, ev->sender);
 		char txn[MX_TXN_LEN];
-		if (mx_txn_id(ev->event_id, txn) == 0 && strlen(txn) != MX_TXN_LEN - 1)
+		if (mxjson_txn_id(ev->event_id, txn) == 0 && strlen(txn) != MX_TXN_LEN - 1)
 			abort();
 		char url[512];
-		mx_url_escape(ev->event_id, url, sizeof url);
+		mxjson_url_escape(ev->event_id, url, sizeof url);
 	}
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	char err[256];
-	cJSON *root = mx_json_parse((const char *)data, size, err, sizeof err);
+	cJSON *root = mxjson_json_parse((const char *)data, size, err, sizeof err);
 	if (!root) {
 		if (!err[0])
 			abort();
 		return 0;
 	}
-	struct mx_sync_visitor v = { NULL, on_invite, on_leave, on_room, on_event };
-	struct mx_sync_stats st = { 0 };
-	const char *next = mx_sync_walk(root, self, &v, &st);
+	struct mxjson_sync_visitor v = { NULL, on_invite, on_leave, on_room, on_event };
+	struct mxjson_sync_stats st = { 0 };
+	const char *next = mxjson_sync_walk(root, self, &v, &st);
 	touch(next);
-	mx_retry_after_ms(root, -1);
+	mxjson_retry_after_ms(root, -1);
 	cJSON_Delete(root);
 	return 0;
 }

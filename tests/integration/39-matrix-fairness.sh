@@ -27,7 +27,7 @@ check "another user's question is answered within 5 s" as bob expect lobby other
 check "20 refused !status in a direct chat: 3 refusals and one notice, then silence" \
 	as carol count carol-dm flood "$BOT_ID" --wait 3 --min 4 --max 4
 # the refusal limit of bot.c (issue 10, shared with IRC) comes first;
-# matrix.c's own budget stays behind it
+# mxnet.c's own budget stays behind it
 check "... the notice says why" wait_log "rate limit (refusals, CTCP): @carol:localhost"
 
 as alice room alice-dm --direct --invite "$BOT_ID" >/dev/null

@@ -1,11 +1,11 @@
-/* matrix.h - one Matrix account ([matrix.NAME]) on the loop: login (or a
+/* mxnet.h - one Matrix account ([matrix.NAME]) on the loop: login (or a
  * configured access token), the /sync long-poll with its gaps filled from
  * /messages, invites, and replies sent exactly once through the state
  * store (store.h).  Messages go up through a chat sink (chat.h), which
  * decides and writes the answer; this module sends it as an m.notice replying to the question,
  * Megolm-encrypted in encrypted rooms when [matrix.NAME] e2ee = yes. */
-#ifndef FAQBOT_MATRIX_H
-#define FAQBOT_MATRIX_H
+#ifndef FAQBOT_MXNET_H
+#define FAQBOT_MXNET_H
 
 #include <stdint.h>
 
@@ -40,7 +40,7 @@ struct mxnet_io {
  * all networks; created 0600), then logs in and syncs in the background,
  * retrying with backoff for ever.  cfg and *sink are copied; the sink's arg
  * must outlive the network.  NULL (the reason logged) when the state file
- * cannot be opened, memory runs out, or, with e2ee on (issue 5), the
+ * cannot be opened, memory runs out, or, with e2ee on, the
  * pickle key is missing or does not open the stored Olm account (then
  * nothing in the state file is written).  Never exits the process. */
 struct mxnet *mxnet_start(struct loop *lp, const struct matrix_config *cfg,
@@ -70,7 +70,7 @@ void mxnet_free(struct mxnet *n);
 #ifdef FAQBOT_FUZZ
 /* Fuzzing only (tests/fuzz/fuzz_mxhandle.c; built with -DFAQBOT_FUZZ by
  * tests/fuzz/run.sh, never in faqbot): what the network holds, and -1
- * with why filled when its own books disagree (matrix.c). */
+ * with why filled when its own books disagree (mxnet.c). */
 #include <stddef.h>
 #define MXNET_FUZZ_MAX_IDS 300
 struct mxnet_fuzz {

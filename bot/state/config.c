@@ -663,7 +663,7 @@ static int finish_irc(struct parse *p, struct irc_config *ic)
 	    dup_default(&ic->quit_message, "faqbot s'arrête") < 0)
 		return -1;
 	if (ic->throttle_burst < 0)
-		ic->throttle_burst = 4; /* Sopel's defaults (issue 3) */
+		ic->throttle_burst = 4; /* Sopel's defaults */
 	if (ic->throttle_rate < 0)
 		ic->throttle_rate = 1;
 	if (ic->lag_timeout < 0)

@@ -20,10 +20,10 @@
 
 enum {
 	Q_ANSWER_KNOWN, Q_ANSWER_ADD, Q_ANSWER_STATE, Q_SYNC_SET, Q_SYNC_GET,
-	Q_ROOM_GET, Q_ROOM_SET, Q_PENDING, Q_ANSWER_ENC, NQ
+	Q_ROOM_GET, Q_ROOM_SET, Q_PENDING, NQ
 };
 
-static const char *const qsql[NQ] = {
+static const char *const stmt_sql[NQ] = {
 	[Q_ANSWER_KNOWN] = "SELECT 1 FROM answers WHERE net=?1 AND event_id=?2",
 	[Q_ANSWER_ADD] = "INSERT OR IGNORE INTO answers(net,event_id,room_id,txn_id,state,content,created)"
 			 " VALUES(?1,?2,?3,?4,0,?5,?6)",
@@ -41,8 +41,6 @@ static const char *const qsql[NQ] = {
 		       " encrypted=excluded.encrypted, rot_msgs=excluded.rot_msgs, rot_ms=excluded.rot_ms",
 	[Q_PENDING] = "SELECT seq,event_id,room_id,txn_id,content,encrypted FROM answers"
 		      " WHERE net=?1 AND state=0 AND seq>?2 ORDER BY seq LIMIT ?3",
-	[Q_ANSWER_ENC] = "UPDATE answers SET content=?3, encrypted=1"
-			 " WHERE net=?1 AND event_id=?2 AND state=0 AND encrypted=0",
 };
 
 /* The core schema, one step per version; never edit a released step, add
@@ -59,7 +57,7 @@ static const char *const core_steps[] = {
 	" state INTEGER NOT NULL, content TEXT NOT NULL, reply_id TEXT,"
 	" created INTEGER NOT NULL, UNIQUE (net, event_id));"
 	"CREATE INDEX answers_pending ON answers (net, state, seq);",
-	/* 2: end-to-end encryption (issue 5): the room's m.room.encryption
+	/* 2: end-to-end encryption: the room's m.room.encryption
 	 * settings, answers stored encrypted, events held until their room key
 	 * arrives, and small per-network values (cross-signing done, the
 	 * device-list token). */
@@ -82,7 +80,7 @@ struct store {
 	sqlite3 *db;
 	char *path;
 	int in_tx;
-	sqlite3_stmt *q[NQ];
+	sqlite3_stmt *stmt[NQ];
 };
 
 static void set_err(char *err, size_t errlen, const char *path, const char *what, const char *why)
@@ -158,7 +156,7 @@ struct store *store_open(const char *path, char *err, size_t errlen)
 			  err, errlen) < 0)
 		goto fail;
 	for (i = 0; i < NQ; i++)
-		if (sqlite3_prepare_v3(s->db, qsql[i], -1, SQLITE_PREPARE_PERSISTENT, &s->q[i], NULL) != SQLITE_OK) {
+		if (sqlite3_prepare_v3(s->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &s->stmt[i], NULL) != SQLITE_OK) {
 			set_err(err, errlen, path, "cannot prepare a statement", sqlite3_errmsg(s->db));
 			goto fail;
 		}
@@ -183,7 +181,7 @@ void store_free(struct store *s)
 	if (s->in_tx)
 		store_rollback(s);
 	for (i = 0; i < NQ; i++)
-		sqlite3_finalize(s->q[i]);
+		sqlite3_finalize(s->stmt[i]);
 	sqlite3_close(s->db);
 	free(s->path);
 	free(s);
@@ -391,7 +389,7 @@ static int query_done(sqlite3_stmt *st, int rc, int found)
 
 int store_sync_get(struct store *s, const char *net, char *buf, size_t buflen)
 {
-	sqlite3_stmt *st = s->q[Q_SYNC_GET];
+	sqlite3_stmt *st = s->stmt[Q_SYNC_GET];
 	int rc, found = 0;
 	sqlite3_bind_text(st, 1, net, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
@@ -410,7 +408,7 @@ int store_sync_get(struct store *s, const char *net, char *buf, size_t buflen)
 
 int store_sync_set(struct store *s, const char *net, const char *token)
 {
-	sqlite3_stmt *st = s->q[Q_SYNC_SET];
+	sqlite3_stmt *st = s->stmt[Q_SYNC_SET];
 	sqlite3_bind_text(st, 1, net, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, token, -1, SQLITE_STATIC);
 	return write1(s, st, "saving the sync token");
@@ -418,7 +416,7 @@ int store_sync_set(struct store *s, const char *net, const char *token)
 
 int store_room_get(struct store *s, const char *net, const char *room_id, struct store_room *r)
 {
-	sqlite3_stmt *st = s->q[Q_ROOM_GET];
+	sqlite3_stmt *st = s->stmt[Q_ROOM_GET];
 	int rc, found = 0;
 	memset(r, 0, sizeof *r);
 	sqlite3_bind_text(st, 1, net, -1, SQLITE_STATIC);
@@ -438,7 +436,7 @@ int store_room_get(struct store *s, const char *net, const char *room_id, struct
 
 int store_room_set(struct store *s, const char *net, const char *room_id, const struct store_room *r)
 {
-	sqlite3_stmt *st = s->q[Q_ROOM_SET];
+	sqlite3_stmt *st = s->stmt[Q_ROOM_SET];
 	sqlite3_bind_text(st, 1, net, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, room_id, -1, SQLITE_STATIC);
 	sqlite3_bind_int(st, 3, r->joined);
@@ -468,7 +466,7 @@ int store_room_list(struct store *s, const char *net, int joined, char (*ids)[25
 
 int store_answer_known(struct store *s, const char *net, const char *event_id)
 {
-	sqlite3_stmt *st = s->q[Q_ANSWER_KNOWN];
+	sqlite3_stmt *st = s->stmt[Q_ANSWER_KNOWN];
 	int rc;
 	sqlite3_bind_text(st, 1, net, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, event_id, -1, SQLITE_STATIC);
@@ -499,7 +497,7 @@ int store_answer_add(struct store *s, const char *net, const char *event_id,
 		     const char *room_id, const char *txn_id, const char *content,
 		     int64_t now_ms)
 {
-	sqlite3_stmt *st = s->q[Q_ANSWER_ADD];
+	sqlite3_stmt *st = s->stmt[Q_ANSWER_ADD];
 	sqlite3_bind_text(st, 1, net, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, event_id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, room_id, -1, SQLITE_STATIC);
@@ -512,7 +510,7 @@ int store_answer_add(struct store *s, const char *net, const char *event_id,
 int store_answer_set_state(struct store *s, const char *net, const char *event_id,
 			   enum store_answer_state state, const char *reply_id)
 {
-	sqlite3_stmt *st = s->q[Q_ANSWER_STATE];
+	sqlite3_stmt *st = s->stmt[Q_ANSWER_STATE];
 	sqlite3_bind_text(st, 1, net, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, event_id, -1, SQLITE_STATIC);
 	sqlite3_bind_int(st, 3, (int)state);
@@ -526,7 +524,7 @@ int store_answer_set_state(struct store *s, const char *net, const char *event_i
 int store_pending_list(struct store *s, const char *net, int64_t after_seq,
 		       struct store_pending *out, int max)
 {
-	sqlite3_stmt *st = s->q[Q_PENDING];
+	sqlite3_stmt *st = s->stmt[Q_PENDING];
 	int n = 0, rc = SQLITE_DONE;
 	sqlite3_bind_text(st, 1, net, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, after_seq);
@@ -585,19 +583,6 @@ long store_answer_prune(struct store *s, int64_t before_ms)
 	n = (long)sqlite3_changes(s->db);
 	sqlite3_finalize(st);
 	return n;
-}
-
-int store_answer_encrypted(struct store *s, const char *net, const char *event_id,
-			   const char *content)
-{
-	sqlite3_stmt *st = s->q[Q_ANSWER_ENC];
-	sqlite3_bind_text(st, 1, net, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, event_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, content, -1, SQLITE_STATIC);
-	if (write1(s, st, "storing an encrypted answer") < 0)
-		return -1;
-	/* No row changed: not pending any more, or encrypted already. */
-	return sqlite3_changes(s->db) == 1 ? 0 : -1;
 }
 
 /* ---- events held until their room key arrives ---- */

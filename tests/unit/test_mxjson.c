@@ -1,4 +1,4 @@
-/* test_matrix.c - the pure parts of the Matrix client (mxjson.c): /sync
+/* test_mxjson.c - the pure parts of the Matrix client (mxjson.c): /sync
  * handling with hostile input (wrong types, missing fields, huge strings,
  * deep nesting, random corruption) never crashes and never trusts a bad
  * field; HTML escaping; transaction ids; the reply's JSON shape; backoff
@@ -20,7 +20,7 @@
 #include "config.h"
 #include "kb.h"
 #include "loop.h"
-#include "matrix.h"
+#include "mxnet.h"
 #include "mxjson.h"
 
 #define SELF "@faqbot:localhost"
@@ -52,7 +52,7 @@ static void v_leave(void *arg, const char *room)
 	s->leaves++;
 }
 
-static void v_room(void *arg, const char *room, const struct mx_room_info *ri)
+static void v_room(void *arg, const char *room, const struct mxjson_room_info *ri)
 {
 	struct seen *s = arg;
 	assert_non_null(room);
@@ -64,7 +64,7 @@ static void v_room(void *arg, const char *room, const struct mx_room_info *ri)
 	s->joined = ri->joined_members;
 }
 
-static void v_event(void *arg, const char *room, const struct mx_event *ev, int is_state)
+static void v_event(void *arg, const char *room, const struct mxjson_event *ev, int is_state)
 {
 	struct seen *s = arg;
 	(void)is_state;
@@ -80,16 +80,16 @@ static void v_event(void *arg, const char *room, const struct mx_event *ev, int 
 	}
 }
 
-static const char *walk(const char *json, struct seen *s, struct mx_sync_stats *st, cJSON **keep)
+static const char *walk(const char *json, struct seen *s, struct mxjson_sync_stats *st, cJSON **keep)
 {
 	char err[128];
-	struct mx_sync_visitor v = { s, v_invite, v_leave, v_room, v_event };
-	cJSON *j = mx_json_parse(json, strlen(json), err, sizeof err);
+	struct mxjson_sync_visitor v = { s, v_invite, v_leave, v_room, v_event };
+	cJSON *j = mxjson_json_parse(json, strlen(json), err, sizeof err);
 	const char *nb;
 	memset(s, 0, sizeof *s);
 	if (!j)
 		return NULL;
-	nb = mx_sync_walk(j, SELF, &v, st);
+	nb = mxjson_sync_walk(j, SELF, &v, st);
 	*keep = j;
 	return nb;
 }
@@ -109,7 +109,7 @@ static void test_sync_good(void **state)
 		"\"content\":{\"membership\":\"invite\",\"is_direct\":true}}]}}},"
 		"\"leave\":{\"!l:localhost\":{}}}}";
 	struct seen s;
-	struct mx_sync_stats st;
+	struct mxjson_sync_stats st;
 	cJSON *j = NULL;
 	(void)state;
 	assert_string_equal(walk(json, &s, &st, &j), "s10_2");
@@ -129,14 +129,14 @@ static void test_sync_good(void **state)
 		const cJSON *ev = cJSON_GetArrayItem(cJSON_GetObjectItem(cJSON_GetObjectItem(
 			cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "rooms"), "join"),
 					    "!r:localhost"), "timeline"), "events"), 0);
-		struct mx_event e;
-		assert_int_equal(mx_event_parse(ev, &e), 0);
+		struct mxjson_event e;
+		assert_int_equal(mxjson_event_parse(ev, &e), 0);
 		assert_string_equal(e.msgtype, "m.text");
 		assert_string_equal(e.rel_type, "m.thread");
 		assert_string_equal(e.rel_event_id, "$root");
 		assert_int_equal(e.ts, 1700000000000LL);
-		assert_int_equal(mx_mentions_user(e.content, SELF), 1);
-		assert_int_equal(mx_mentions_user(e.content, "@other:localhost"), 0);
+		assert_int_equal(mxjson_mentions_user(e.content, SELF), 1);
+		assert_int_equal(mxjson_mentions_user(e.content, "@other:localhost"), 0);
 	}
 	cJSON_Delete(j);
 }
@@ -167,7 +167,7 @@ static void test_sync_hostile_shapes(void **state)
 		"\"to_device\":{\"events\":[{\"type\":1,\"content\":null}]},"
 		"\"device_one_time_keys_count\":{\"signed_curve25519\":\"lots\"}}";
 	struct seen s;
-	struct mx_sync_stats st;
+	struct mxjson_sync_stats st;
 	cJSON *j = NULL;
 	size_t i;
 	(void)state;
@@ -206,23 +206,23 @@ static void test_json_limits(void **state)
 	memset(deep, '[', n);
 	memset(deep + n, ']', n);
 	deep[2 * n] = 0;
-	assert_null(mx_json_parse(deep, 2 * n, err, sizeof err));
+	assert_null(mxjson_json_parse(deep, 2 * n, err, sizeof err));
 	assert_non_null(strstr(err, "deeper"));
 	/* Brackets inside strings are not nesting. */
 	{
 		const char *s = "{\"a\":\"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[\\\"[[\"}";
-		j = mx_json_parse(s, strlen(s), err, sizeof err);
+		j = mxjson_json_parse(s, strlen(s), err, sizeof err);
 		assert_non_null(j);
 		cJSON_Delete(j);
 	}
 	/* Exactly at the depth cap is fine, one more is not. */
 	memset(deep, '[', MX_JSON_MAX_DEPTH);
 	memset(deep + MX_JSON_MAX_DEPTH, ']', MX_JSON_MAX_DEPTH);
-	assert_non_null(j = mx_json_parse(deep, 2 * MX_JSON_MAX_DEPTH, err, sizeof err));
+	assert_non_null(j = mxjson_json_parse(deep, 2 * MX_JSON_MAX_DEPTH, err, sizeof err));
 	cJSON_Delete(j);
 	memset(deep, '[', MX_JSON_MAX_DEPTH + 1);
 	memset(deep + MX_JSON_MAX_DEPTH + 1, ']', MX_JSON_MAX_DEPTH + 1);
-	assert_null(mx_json_parse(deep, 2 * MX_JSON_MAX_DEPTH + 2, err, sizeof err));
+	assert_null(mxjson_json_parse(deep, 2 * MX_JSON_MAX_DEPTH + 2, err, sizeof err));
 	free(deep);
 	/* Millions of tiny values: refused before a huge tree is built. */
 	n = 2 * MX_JSON_MAX_NODES + 8;
@@ -235,7 +235,7 @@ static void test_json_limits(void **state)
 	wide[n - 1] = '0';
 	wide[n] = ']';
 	wide[n + 1] = 0;
-	assert_null(mx_json_parse(wide, n + 1, err, sizeof err));
+	assert_null(mxjson_json_parse(wide, n + 1, err, sizeof err));
 	assert_non_null(strstr(err, "values"));
 	free(wide);
 	/* A huge string is fine (the body cap bounds it), and read whole. */
@@ -244,22 +244,22 @@ static void test_json_limits(void **state)
 	i = (size_t)sprintf(big, "{\"next_batch\":\"x\",\"pad\":\"");
 	memset(big + i, 'A', n);
 	strcpy(big + i + n, "\"}");
-	assert_non_null(j = mx_json_parse(big, strlen(big), err, sizeof err));
-	assert_int_equal(strlen(mx_str(j, "pad")), n);
+	assert_non_null(j = mxjson_json_parse(big, strlen(big), err, sizeof err));
+	assert_int_equal(strlen(mxjson_str(j, "pad")), n);
 	cJSON_Delete(j);
 	/* Malformed, truncated, garbage, HTML, empty. */
-	assert_null(mx_json_parse(big, 1000, err, sizeof err)); /* truncated */
+	assert_null(mxjson_json_parse(big, 1000, err, sizeof err)); /* truncated */
 	assert_non_null(strstr(err, "malformed"));
 	free(big);
 	{
 		char garbage[256 * 4];
 		for (i = 0; i < sizeof garbage; i++)
 			garbage[i] = (char)(i & 255);
-		assert_null(mx_json_parse(garbage, sizeof garbage, err, sizeof err));
+		assert_null(mxjson_json_parse(garbage, sizeof garbage, err, sizeof err));
 	}
-	assert_null(mx_json_parse("<html><body>502</body></html>", 29, err, sizeof err));
-	assert_null(mx_json_parse("", 0, err, sizeof err));
-	assert_null(mx_json_parse(NULL, 0, err, sizeof err));
+	assert_null(mxjson_json_parse("<html><body>502</body></html>", 29, err, sizeof err));
+	assert_null(mxjson_json_parse("", 0, err, sizeof err));
+	assert_null(mxjson_json_parse(NULL, 0, err, sizeof err));
 }
 
 /* Random corruption of a valid /sync body: whatever parses is walked;
@@ -283,7 +283,7 @@ static void test_sync_fuzz(void **state)
 	(void)state;
 	for (r = 0; r < 20000; r++) {
 		struct seen s;
-		struct mx_sync_stats st;
+		struct mxjson_sync_stats st;
 		cJSON *j = NULL;
 		int k, muts = 1 + (int)(rand_r(&seed) % 4);
 		memcpy(buf, base, len + 1);
@@ -297,9 +297,9 @@ static void test_sync_fuzz(void **state)
 				cJSON_GetObjectItem(cJSON_GetObjectItem(j, "rooms"), "join"), "!r:l"),
 				"timeline"), "events"), 0);
 			{
-				struct mx_event e;
-				if (mx_event_parse(ev, &e) == 0)
-					(void)mx_mentions_user(e.content, SELF);
+				struct mxjson_event e;
+				if (mxjson_event_parse(ev, &e) == 0)
+					(void)mxjson_mentions_user(e.content, SELF);
 			}
 		}
 		cJSON_Delete(j);
@@ -310,14 +310,14 @@ static void test_sync_fuzz(void **state)
 
 static void test_event_parse_types(void **state)
 {
-	struct mx_event e;
+	struct mxjson_event e;
 	cJSON *j;
 	(void)state;
-	assert_int_equal(mx_event_parse(NULL, &e), -1);
+	assert_int_equal(mxjson_event_parse(NULL, &e), -1);
 	j = cJSON_Parse("{\"type\":\"m.room.message\",\"event_id\":\"$e\",\"sender\":\"@s:l\","
 			"\"origin_server_ts\":1e300,\"content\":{\"msgtype\":7,\"body\":\"b\","
 			"\"m.relates_to\":{\"rel_type\":[],\"event_id\":{}},\"is_direct\":\"yes\"}}");
-	assert_int_equal(mx_event_parse(j, &e), 0);
+	assert_int_equal(mxjson_event_parse(j, &e), 0);
 	assert_int_equal(e.ts, 0); /* out of range: read as absent, no UB */
 	assert_null(e.msgtype);
 	assert_string_equal(e.body, "b");
@@ -327,12 +327,12 @@ static void test_event_parse_types(void **state)
 	assert_int_equal(e.redacted, 0);
 	cJSON_Delete(j);
 	j = cJSON_Parse("{\"type\":\"m.room.message\",\"event_id\":\"$e\"}");
-	assert_int_equal(mx_event_parse(j, &e), -1);
+	assert_int_equal(mxjson_event_parse(j, &e), -1);
 	cJSON_Delete(j);
-	assert_int_equal(mx_int(NULL, "x", 7), 7);
-	assert_null(mx_str(NULL, "x"));
-	assert_null(mx_obj(NULL, "x"));
-	assert_null(mx_arr(NULL, "x"));
+	assert_int_equal(mxjson_int(NULL, "x", 7), 7);
+	assert_null(mxjson_str(NULL, "x"));
+	assert_null(mxjson_obj(NULL, "x"));
+	assert_null(mxjson_arr(NULL, "x"));
 }
 
 static void test_joined_members(void **state)
@@ -342,12 +342,12 @@ static void test_joined_members(void **state)
 	size_t o = 0;
 	int i;
 	(void)state;
-	assert_null(mx_joined_members(NULL));
+	assert_null(mxjson_joined_members(NULL));
 	j = cJSON_Parse("{\"joined\":[1,2]}");
-	assert_null(mx_joined_members(j));
+	assert_null(mxjson_joined_members(j));
 	cJSON_Delete(j);
 	j = cJSON_Parse("{\"joined\":{\"@a:x\":{\"display_name\":\"A\"},\"bad\":{},\"@b:x\":7}}");
-	u = mx_joined_members(j);
+	u = mxjson_joined_members(j);
 	assert_non_null(u);
 	assert_int_equal(cJSON_GetArraySize(u), 2);
 	assert_string_equal(cJSON_GetArrayItem(u, 0)->valuestring, "@a:x");
@@ -360,7 +360,7 @@ static void test_joined_members(void **state)
 		o += (size_t)snprintf(big + o, sizeof big - o, "%s\"@u%d:x\":{}", i ? "," : "", i);
 	snprintf(big + o, sizeof big - o, "}}");
 	j = cJSON_Parse(big);
-	u = mx_joined_members(j);
+	u = mxjson_joined_members(j);
 	assert_int_equal(cJSON_GetArraySize(u), MX_MAX_MEMBERS);
 	cJSON_Delete(u);
 	cJSON_Delete(j);
@@ -383,8 +383,8 @@ static void test_key_counts(void **state)
 	(void)state;
 	for (i = 0; i < sizeof t / sizeof *t; i++) {
 		cJSON *j = cJSON_Parse(t[i].json);
-		assert_int_equal(mx_otk_count(j), t[i].otk);
-		assert_int_equal(mx_fallback_unused(j), t[i].fb);
+		assert_int_equal(mxjson_otk_count(j), t[i].otk);
+		assert_int_equal(mxjson_fallback_unused(j), t[i].fb);
 		cJSON_Delete(j);
 	}
 }
@@ -396,45 +396,45 @@ static void test_room_encryption(void **state)
 	(void)state;
 	j = cJSON_Parse("{\"algorithm\":\"m.megolm.v1.aes-sha2\",\"rotation_period_msgs\":10,"
 			"\"rotation_period_ms\":3600000}");
-	assert_int_equal(mx_room_encryption(j, &m, &ms), 1);
+	assert_int_equal(mxjson_room_encryption(j, &m, &ms), 1);
 	assert_int_equal(m, 10);
 	assert_int_equal(ms, 3600000);
 	cJSON_Delete(j);
 	j = cJSON_Parse("{\"algorithm\":\"m.megolm.v1.aes-sha2\",\"rotation_period_msgs\":-4,"
 			"\"rotation_period_ms\":\"x\"}");
-	assert_int_equal(mx_room_encryption(j, &m, &ms), 1);
+	assert_int_equal(mxjson_room_encryption(j, &m, &ms), 1);
 	assert_int_equal(m, 0);
 	assert_int_equal(ms, 0);
 	cJSON_Delete(j);
 	j = cJSON_Parse("{\"algorithm\":\"m.olm.v1.curve25519-aes-sha2\"}");
-	assert_int_equal(mx_room_encryption(j, &m, &ms), 0);
+	assert_int_equal(mxjson_room_encryption(j, &m, &ms), 0);
 	cJSON_Delete(j);
-	assert_int_equal(mx_room_encryption(NULL, &m, &ms), 0);
+	assert_int_equal(mxjson_room_encryption(NULL, &m, &ms), 0);
 }
 
 static void test_decrypted_event(void **state)
 {
 	cJSON *outer, *pl, *d, *held;
-	struct mx_event ev, m;
+	struct mxjson_event ev, m;
 	(void)state;
 	outer = cJSON_Parse("{\"type\":\"m.room.encrypted\",\"event_id\":\"$e\",\"sender\":\"@a:x\","
 			    "\"origin_server_ts\":1700000000000,\"content\":{\"algorithm\":"
 			    "\"m.megolm.v1.aes-sha2\",\"ciphertext\":\"AwgA\",\"m.relates_to\":"
 			    "{\"rel_type\":\"m.thread\",\"event_id\":\"$root\"}}}");
-	assert_int_equal(mx_event_parse(outer, &ev), 0);
+	assert_int_equal(mxjson_event_parse(outer, &ev), 0);
 	/* What the store holds and e2ee_megolm_decrypt reads. */
-	held = mx_event_json(&ev);
+	held = mxjson_event_json(&ev);
 	assert_non_null(held);
-	assert_string_equal(mx_str(held, "event_id"), "$e");
-	assert_true(mx_int(held, "origin_server_ts", 0) == 1700000000000LL);
-	assert_string_equal(mx_str(mx_obj(held, "content"), "ciphertext"), "AwgA");
+	assert_string_equal(mxjson_str(held, "event_id"), "$e");
+	assert_true(mxjson_int(held, "origin_server_ts", 0) == 1700000000000LL);
+	assert_string_equal(mxjson_str(mxjson_obj(held, "content"), "ciphertext"), "AwgA");
 	cJSON_Delete(held);
 	/* The relation in the clear part is kept when the payload has none. */
 	pl = cJSON_Parse("{\"type\":\"m.room.message\",\"room_id\":\"!r\",\"content\":"
 			 "{\"msgtype\":\"m.text\",\"body\":\"quand ?\"}}");
-	d = mx_decrypted_event(&ev, pl);
+	d = mxjson_decrypted_event(&ev, pl);
 	assert_non_null(d);
-	assert_int_equal(mx_event_parse(d, &m), 0);
+	assert_int_equal(mxjson_event_parse(d, &m), 0);
 	assert_string_equal(m.type, "m.room.message");
 	assert_string_equal(m.event_id, "$e");
 	assert_string_equal(m.sender, "@a:x");
@@ -447,19 +447,19 @@ static void test_decrypted_event(void **state)
 	/* The payload's own relation wins. */
 	pl = cJSON_Parse("{\"type\":\"m.room.message\",\"content\":{\"msgtype\":\"m.text\","
 			 "\"body\":\"b\",\"m.relates_to\":{\"rel_type\":\"m.replace\",\"event_id\":\"$o\"}}}");
-	d = mx_decrypted_event(&ev, pl);
-	assert_int_equal(mx_event_parse(d, &m), 0);
+	d = mxjson_decrypted_event(&ev, pl);
+	assert_int_equal(mxjson_event_parse(d, &m), 0);
 	assert_string_equal(m.rel_type, "m.replace");
 	cJSON_Delete(d);
 	cJSON_Delete(pl);
 	/* Payloads of the wrong shape give nothing. */
 	pl = cJSON_Parse("{\"type\":7,\"content\":{}}");
-	assert_null(mx_decrypted_event(&ev, pl));
+	assert_null(mxjson_decrypted_event(&ev, pl));
 	cJSON_Delete(pl);
 	pl = cJSON_Parse("{\"type\":\"m.room.message\",\"content\":\"x\"}");
-	assert_null(mx_decrypted_event(&ev, pl));
+	assert_null(mxjson_decrypted_event(&ev, pl));
 	cJSON_Delete(pl);
-	assert_null(mx_decrypted_event(&ev, NULL));
+	assert_null(mxjson_decrypted_event(&ev, NULL));
 	cJSON_Delete(outer);
 }
 
@@ -468,64 +468,64 @@ static void test_html_escape(void **state)
 	char out[256], tiny[6];
 	const char *in = "<script>alert(1)</script> & \"Kairos\" 'x'\nligne 2";
 	(void)state;
-	assert_true(mx_html_escape(in, strlen(in), out, sizeof out) > 0);
+	assert_true(mxjson_html_escape(in, strlen(in), out, sizeof out) > 0);
 	assert_string_equal(out, "&lt;script&gt;alert(1)&lt;/script&gt; &amp; &quot;Kairos&quot; "
 				 "&#39;x&#39;<br>ligne 2");
 	assert_null(strchr(out, '<') == out ? out : NULL);
-	assert_int_equal(mx_html_escape("a<b", 3, tiny, sizeof tiny), -1);
+	assert_int_equal(mxjson_html_escape("a<b", 3, tiny, sizeof tiny), -1);
 	assert_string_equal(tiny, "");
-	assert_int_equal(mx_html_escape("abcde", 5, tiny, sizeof tiny), 5);
-	assert_int_equal(mx_html_escape("é", strlen("é"), out, sizeof out), (long)strlen("é"));
-	assert_int_equal(mx_html_escape("", 0, out, 0), -1);
+	assert_int_equal(mxjson_html_escape("abcde", 5, tiny, sizeof tiny), 5);
+	assert_int_equal(mxjson_html_escape("é", strlen("é"), out, sizeof out), (long)strlen("é"));
+	assert_int_equal(mxjson_html_escape("", 0, out, 0), -1);
 }
 
 static void test_txn_id(void **state)
 {
 	char a[MX_TXN_LEN], b[MX_TXN_LEN];
 	(void)state;
-	assert_int_equal(mx_txn_id("$abc:localhost", a), 0);
+	assert_int_equal(mxjson_txn_id("$abc:localhost", a), 0);
 	/* sha256("$abc:localhost"), from Python's hashlib. */
 	assert_string_equal(a, "fb.16a454ff9e2149c6ef7654ab019dee1a2eaad5cf51bb9ae65b8d5fa50b785da8");
 	assert_int_equal(strlen(a), MX_TXN_LEN - 1);
-	assert_int_equal(mx_txn_id("$abc:localhost", b), 0);
+	assert_int_equal(mxjson_txn_id("$abc:localhost", b), 0);
 	assert_string_equal(a, b);
-	assert_int_equal(mx_txn_id("$abd:localhost", b), 0);
+	assert_int_equal(mxjson_txn_id("$abd:localhost", b), 0);
 	assert_string_not_equal(a, b);
-	assert_int_equal(mx_txn_id(NULL, b), -1);
+	assert_int_equal(mxjson_txn_id(NULL, b), -1);
 }
 
 static void test_reply_json(void **state)
 {
 	const char *text = "Votre session <b>validée</b> & \"visible\"\nle 3 décembre.";
-	struct mx_reply r = { text, strlen(text), "$q:l", NULL, "@alice:l" };
+	struct mxjson_reply r = { text, strlen(text), "$q:l", NULL, "@alice:l" };
 	char *s;
 	cJSON *j, *rel;
 	(void)state;
-	assert_non_null(s = mx_reply_json(&r));
+	assert_non_null(s = mxjson_reply_json(&r));
 	assert_non_null(j = cJSON_Parse(s));
-	assert_string_equal(mx_str(j, "msgtype"), "m.notice");
-	assert_string_equal(mx_str(j, "body"), text);
-	assert_string_equal(mx_str(j, "format"), "org.matrix.custom.html");
-	assert_string_equal(mx_str(j, "formatted_body"),
+	assert_string_equal(mxjson_str(j, "msgtype"), "m.notice");
+	assert_string_equal(mxjson_str(j, "body"), text);
+	assert_string_equal(mxjson_str(j, "format"), "org.matrix.custom.html");
+	assert_string_equal(mxjson_str(j, "formatted_body"),
 			    "Votre session &lt;b&gt;validée&lt;/b&gt; &amp; &quot;visible&quot;"
 			    "<br>le 3 décembre.");
-	rel = (cJSON *)mx_obj(j, "m.relates_to");
+	rel = (cJSON *)mxjson_obj(j, "m.relates_to");
 	assert_non_null(rel);
-	assert_string_equal(mx_str(mx_obj(rel, "m.in_reply_to"), "event_id"), "$q:l");
-	assert_null(mx_str(rel, "rel_type"));
-	assert_string_equal(cJSON_GetArrayItem(mx_arr(mx_obj(j, "m.mentions"), "user_ids"), 0)->valuestring,
+	assert_string_equal(mxjson_str(mxjson_obj(rel, "m.in_reply_to"), "event_id"), "$q:l");
+	assert_null(mxjson_str(rel, "rel_type"));
+	assert_string_equal(cJSON_GetArrayItem(mxjson_arr(mxjson_obj(j, "m.mentions"), "user_ids"), 0)->valuestring,
 			    "@alice:l");
-	assert_int_equal(cJSON_GetArraySize(mx_arr(mx_obj(j, "m.mentions"), "user_ids")), 1);
+	assert_int_equal(cJSON_GetArraySize(mxjson_arr(mxjson_obj(j, "m.mentions"), "user_ids")), 1);
 	cJSON_Delete(j);
 	free(s);
 	/* In a thread: m.thread to the root, reply to the question. */
 	r.thread_root = "$root:l";
-	assert_non_null(s = mx_reply_json(&r));
+	assert_non_null(s = mxjson_reply_json(&r));
 	assert_non_null(j = cJSON_Parse(s));
-	rel = (cJSON *)mx_obj(j, "m.relates_to");
-	assert_string_equal(mx_str(rel, "rel_type"), "m.thread");
-	assert_string_equal(mx_str(rel, "event_id"), "$root:l");
-	assert_string_equal(mx_str(mx_obj(rel, "m.in_reply_to"), "event_id"), "$q:l");
+	rel = (cJSON *)mxjson_obj(j, "m.relates_to");
+	assert_string_equal(mxjson_str(rel, "rel_type"), "m.thread");
+	assert_string_equal(mxjson_str(rel, "event_id"), "$root:l");
+	assert_string_equal(mxjson_str(mxjson_obj(rel, "m.in_reply_to"), "event_id"), "$q:l");
 	assert_true(cJSON_IsBool(cJSON_GetObjectItem(rel, "is_falling_back")));
 	cJSON_Delete(j);
 	free(s);
@@ -533,15 +533,15 @@ static void test_reply_json(void **state)
 	 * post). */
 	r.asker = NULL;
 	r.question_id = NULL;
-	assert_non_null(s = mx_reply_json(&r));
+	assert_non_null(s = mxjson_reply_json(&r));
 	assert_non_null(j = cJSON_Parse(s));
-	assert_null(mx_obj(j, "m.relates_to"));
-	assert_int_equal(cJSON_GetArraySize(mx_obj(mx_obj(j, "m.mentions"), "user_ids")), 0);
+	assert_null(mxjson_obj(j, "m.relates_to"));
+	assert_int_equal(cJSON_GetArraySize(mxjson_obj(mxjson_obj(j, "m.mentions"), "user_ids")), 0);
 	cJSON_Delete(j);
 	free(s);
 	r.text = NULL;
-	assert_null(mx_reply_json(&r));
-	assert_null(mx_reply_json(NULL));
+	assert_null(mxjson_reply_json(&r));
+	assert_null(mxjson_reply_json(NULL));
 }
 
 static void test_backoff_bounds(void **state)
@@ -551,18 +551,18 @@ static void test_backoff_bounds(void **state)
 	(void)state;
 	for (a = 0; a < 64; a++)
 		for (size_t k = 0; k < sizeof rnds / sizeof *rnds; k++) {
-			int64_t cap = 300000, d = mx_backoff_ms(a, cap, rnds[k]);
+			int64_t cap = 300000, d = mxjson_backoff_ms(a, cap, rnds[k]);
 			int64_t env = a >= 20 ? cap : (1000LL << a) < cap ? (1000LL << a) : cap;
 			assert_true(d >= 250);
 			assert_true(d <= env);
 			assert_true(d >= env / 2);
 		}
 	/* The first retry comes within a second; a tiny cap is respected. */
-	assert_true(mx_backoff_ms(0, 300000, 77) <= 1000);
-	assert_true(mx_backoff_ms(10, 3000, 0xffffffffu) <= 3000);
-	assert_true(mx_backoff_ms(10, 0, 5) == 250);
+	assert_true(mxjson_backoff_ms(0, 300000, 77) <= 1000);
+	assert_true(mxjson_backoff_ms(10, 3000, 0xffffffffu) <= 3000);
+	assert_true(mxjson_backoff_ms(10, 0, 5) == 250);
 	/* Jitter: different draws give different delays. */
-	assert_int_not_equal(mx_backoff_ms(5, 300000, 1), mx_backoff_ms(5, 300000, 9999));
+	assert_int_not_equal(mxjson_backoff_ms(5, 300000, 1), mxjson_backoff_ms(5, 300000, 9999));
 }
 
 static void test_retry_after(void **state)
@@ -571,13 +571,13 @@ static void test_retry_after(void **state)
 	cJSON *bad = cJSON_Parse("{\"retry_after_ms\":\"soon\"}");
 	cJSON *huge = cJSON_Parse("{\"retry_after_ms\":1e40}");
 	(void)state;
-	assert_int_equal(mx_retry_after_ms(j, -1), 2500);
-	assert_int_equal(mx_retry_after_ms(j, 4000), 4000); /* the header wins */
-	assert_int_equal(mx_retry_after_ms(bad, -1), 1000);
-	assert_int_equal(mx_retry_after_ms(NULL, -1), 1000);
-	assert_int_equal(mx_retry_after_ms(huge, -1), 1000);
-	assert_int_equal(mx_retry_after_ms(NULL, 0), 100);
-	assert_int_equal(mx_retry_after_ms(NULL, 86400000), 600000);
+	assert_int_equal(mxjson_retry_after_ms(j, -1), 2500);
+	assert_int_equal(mxjson_retry_after_ms(j, 4000), 4000); /* the header wins */
+	assert_int_equal(mxjson_retry_after_ms(bad, -1), 1000);
+	assert_int_equal(mxjson_retry_after_ms(NULL, -1), 1000);
+	assert_int_equal(mxjson_retry_after_ms(huge, -1), 1000);
+	assert_int_equal(mxjson_retry_after_ms(NULL, 0), 100);
+	assert_int_equal(mxjson_retry_after_ms(NULL, 86400000), 600000);
 	cJSON_Delete(j);
 	cJSON_Delete(bad);
 	cJSON_Delete(huge);
@@ -587,15 +587,15 @@ static void test_url_escape(void **state)
 {
 	char out[64], small[8];
 	(void)state;
-	assert_int_equal(mx_url_escape("!abc:example.org", out, sizeof out), 0);
+	assert_int_equal(mxjson_url_escape("!abc:example.org", out, sizeof out), 0);
 	assert_string_equal(out, "%21abc%3Aexample.org");
-	assert_int_equal(mx_url_escape("fb.0a-_~", out, sizeof out), 0);
+	assert_int_equal(mxjson_url_escape("fb.0a-_~", out, sizeof out), 0);
 	assert_string_equal(out, "fb.0a-_~");
-	assert_int_equal(mx_url_escape("a/b?c#d&e é", out, sizeof out), 0);
+	assert_int_equal(mxjson_url_escape("a/b?c#d&e é", out, sizeof out), 0);
 	assert_string_equal(out, "a%2Fb%3Fc%23d%26e%20%C3%A9");
-	assert_int_equal(mx_url_escape("!!!", small, sizeof small), -1);
-	assert_int_equal(mx_url_escape("abcdefg", small, sizeof small), 0);
-	assert_int_equal(mx_url_escape("abcdefgh", small, sizeof small), -1);
+	assert_int_equal(mxjson_url_escape("!!!", small, sizeof small), -1);
+	assert_int_equal(mxjson_url_escape("abcdefg", small, sizeof small), 0);
+	assert_int_equal(mxjson_url_escape("abcdefgh", small, sizeof small), -1);
 }
 
 static void test_inviter_policy(void **state)
@@ -603,30 +603,30 @@ static void test_inviter_policy(void **state)
 	char *items[] = { ":localhost", "@boss:example.org" };
 	struct strlist l = { items, 2 }, empty = { NULL, 0 };
 	(void)state;
-	assert_int_equal(mx_inviter_allowed(&l, "@alice:localhost"), 1);
-	assert_int_equal(mx_inviter_allowed(&l, "@boss:example.org"), 1);
-	assert_int_equal(mx_inviter_allowed(&l, "@eve:example.org"), 0);
-	assert_int_equal(mx_inviter_allowed(&l, "@eve:evillocalhost"), 0);
-	assert_int_equal(mx_inviter_allowed(&l, "@eve:localhost.evil"), 0);
-	assert_int_equal(mx_inviter_allowed(&l, "localhost"), 0);
-	assert_int_equal(mx_inviter_allowed(&l, NULL), 0);
+	assert_int_equal(mxjson_inviter_allowed(&l, "@alice:localhost"), 1);
+	assert_int_equal(mxjson_inviter_allowed(&l, "@boss:example.org"), 1);
+	assert_int_equal(mxjson_inviter_allowed(&l, "@eve:example.org"), 0);
+	assert_int_equal(mxjson_inviter_allowed(&l, "@eve:evillocalhost"), 0);
+	assert_int_equal(mxjson_inviter_allowed(&l, "@eve:localhost.evil"), 0);
+	assert_int_equal(mxjson_inviter_allowed(&l, "localhost"), 0);
+	assert_int_equal(mxjson_inviter_allowed(&l, NULL), 0);
 	/* Empty: nobody. */
-	assert_int_equal(mx_inviter_allowed(&empty, "@alice:localhost"), 0);
+	assert_int_equal(mxjson_inviter_allowed(&empty, "@alice:localhost"), 0);
 }
 
 static void test_question_text(void **state)
 {
 	int m = 0;
 	(void)state;
-	assert_string_equal(mx_question_text("> <@a:l> old\n> more\n\nnew question", SELF, &m), "new question");
+	assert_string_equal(mxjson_question_text("> <@a:l> old\n> more\n\nnew question", SELF, &m), "new question");
 	assert_int_equal(m, 0);
-	assert_string_equal(mx_question_text(SELF ": quand ?", SELF, &m), "quand ?");
+	assert_string_equal(mxjson_question_text(SELF ": quand ?", SELF, &m), "quand ?");
 	assert_int_equal(m, 1);
 	m = 0;
-	assert_string_equal(mx_question_text(SELF "x quand", SELF, &m), SELF "x quand");
+	assert_string_equal(mxjson_question_text(SELF "x quand", SELF, &m), SELF "x quand");
 	assert_int_equal(m, 0);
-	assert_string_equal(mx_question_text("> unterminated", SELF, &m), "> unterminated");
-	assert_string_equal(mx_question_text(NULL, SELF, &m), "");
+	assert_string_equal(mxjson_question_text("> unterminated", SELF, &m), "> unterminated");
+	assert_string_equal(mxjson_question_text(NULL, SELF, &m), "");
 }
 
 /* e2ee = yes without a pickle key: NULL, logged, nothing written, and

@@ -1,10 +1,10 @@
-/* matrix.c - the Matrix client-server API for one [matrix.NAME] account:
+/* mxnet.c - the Matrix client-server API for one [matrix.NAME] account:
  * start, stop, free and a reload's new settings, plus the small helpers
  * every part uses (requests, timers, errors).  The parts share mx_int.h:
  * mx_session.c (login, whoami, tokens), mx_sync.c (the /sync long-poll,
  * gaps from /messages, invites, joins, the batch's events), mx_send.c (the
  * answers, from the store, exactly once), mx_crypto.c and mx_decrypt.c
- * (end-to-end encryption, issue 5, driving e2ee.c).  Exactly once: an
+ * (end-to-end encryption, driving e2ee.c).  Exactly once: an
  * answer is stored as pending with its transaction id in the same
  * transaction that saves the batch's next_batch, and only the store feeds
  * the sender; a restart re-sends pending answers with the same txn id.
@@ -142,7 +142,7 @@ void mx_job_after(struct mx_job *job, int64_t ms, void (*run)(struct mxnet *n))
 
 int64_t mxnet_backoff_ms(struct mxnet *n, unsigned step)
 {
-	return mx_backoff_ms(step, (int64_t)n->cfg->reconnect_max * 1000, mxnet_rnd(n));
+	return mxjson_backoff_ms(step, (int64_t)n->cfg->reconnect_max * 1000, mxnet_rnd(n));
 }
 
 void mx_job_backoff(struct mx_job *job, void (*run)(struct mxnet *n), const char *what,
@@ -211,14 +211,14 @@ void mx_answer_take(struct mxnet *n, const struct http_resp *r, struct mx_answer
 	const char *code;
 	(void)n;
 	memset(a, 0, sizeof *a);
-	a->j = r->len ? mx_json_parse(r->body, r->len, a->err, sizeof a->err) : NULL;
-	code = mx_str(a->j, "errcode");
+	a->j = r->len ? mxjson_json_parse(r->body, r->len, a->err, sizeof a->err) : NULL;
+	code = mxjson_str(a->j, "errcode");
 	if (!r->status)
 		snprintf(a->why, sizeof a->why, "%s", r->error ? r->error : "transfer failed");
 	else
 		snprintf(a->why, sizeof a->why, "HTTP %ld %s%s%.200s", r->status, code ? code : "",
-			 mx_str(a->j, "error") ? ": " : "",
-			 mx_str(a->j, "error") ? mx_str(a->j, "error") : "");
+			 mxjson_str(a->j, "error") ? ": " : "",
+			 mxjson_str(a->j, "error") ? mxjson_str(a->j, "error") : "");
 	if (r->status == 200) {
 		a->v = MX_OK;
 	} else if (r->status == 401 && code && !strcmp(code, "M_UNKNOWN_TOKEN")) {
@@ -226,7 +226,7 @@ void mx_answer_take(struct mxnet *n, const struct http_resp *r, struct mx_answer
 	} else if (r->status == 429) {
 		a->v = MX_RETRY;
 		a->limited = 1;
-		a->retry_ms = mx_retry_after_ms(a->j, r->retry_after_ms);
+		a->retry_ms = mxjson_retry_after_ms(a->j, r->retry_after_ms);
 	} else if (r->status >= 400 && r->status < 500 && r->status != 408) {
 		a->v = MX_FATAL;
 	} else {
@@ -300,7 +300,7 @@ static int cfg_copy(struct matrix_config *d, const struct matrix_config *s)
 	return 0;
 }
 
-/* Retention (issue 10): answer records 30 days (MX_PRUNE_AGE_MS), the
+/* Retention: answer records 30 days (MX_PRUNE_AGE_MS), the
  * crypto state as e2ee.h says; at start-up, then every hour. */
 void mxnet_prune_state(struct mxnet *n)
 {

@@ -1,4 +1,4 @@
-/* test_matrix_sm.c - the Matrix client's state machine (matrix.c and
+/* test_mxnet.c - the Matrix client's state machine (mxnet.c and
  * mx_*.c over store.c) driven through its I/O seam: mxnet_start_io on
  * fake_io.c (tests/fuzz), whose requests the tests answer as a homeserver
  * would and whose timers fire on a virtual clock.  No knowledge/, no bot:
@@ -24,7 +24,7 @@
 #include "config.h"
 #include "http.h"
 #include "log.h"
-#include "matrix.h"
+#include "mxnet.h"
 
 #include "../fuzz/fake_io.c"
 
